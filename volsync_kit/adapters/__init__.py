@@ -1,0 +1,1 @@
+"""Adapters: the only modules that touch files, YAML libraries and schemas."""

@@ -1,0 +1,115 @@
+"""A repository on disk, seen through the core's RepoReader protocol.
+
+Paths stay inside the repository: a path that leaves it, directly or through
+a symlink, reads as missing, the way kustomize's load restrictor refuses it.
+Each file is read and parsed at most once per run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from volsync_kit.adapters.yamlio import decode, load_documents
+from volsync_kit.core.model import Loc, ModelError
+from volsync_kit.core.ports import Document, PathKind
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class FileRepo:
+    """A read-only, caching view of the folder ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._texts: dict[str, str] = {}
+        self._docs: dict[str, tuple[Document, ...]] = {}
+
+    def _real(self, path: str) -> Path | None:
+        candidate = self.root / path if path not in ("", ".") else self.root
+        try:
+            real = candidate.resolve()
+        except (OSError, RuntimeError):  # symlink loops
+            return None
+        if real != self.root and self.root not in real.parents:
+            return None
+        return real
+
+    def kind(self, path: str) -> PathKind:
+        real = self._real(path)
+        if real is None:
+            return "missing"
+        if real.is_dir():
+            return "dir"
+        return "file" if real.is_file() else "missing"
+
+    def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        real = self._real(path)
+        dirs: list[str] = []
+        files: list[str] = []
+        if real is None:
+            return (), ()
+        try:
+            entries = sorted(os.scandir(real), key=lambda e: e.name)
+        except OSError:
+            return (), ()
+        for entry in entries:
+            rel = f"{path}/{entry.name}" if path not in ("", ".") else entry.name
+            kind = self.kind(rel)
+            if kind == "dir":
+                dirs.append(entry.name)
+            elif kind == "file":
+                files.append(entry.name)
+        return tuple(dirs), tuple(files)
+
+    def text(self, path: str) -> str:
+        if path in self._texts:
+            return self._texts[path]
+        real = self._real(path)
+        if real is None or not real.is_file():
+            raise ModelError("file-missing", "no such file in the repository", Loc(path, 1, 1))
+        try:
+            size = real.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise ModelError(
+                    "file-too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", Loc(path, 1, 1)
+                )
+            data = real.read_bytes()
+        except PermissionError:
+            raise ModelError("file-unreadable", "permission denied; make the file readable", Loc(path, 1, 1)) from None
+        except OSError as err:
+            raise ModelError("file-unreadable", f"cannot read file: {err.strerror}", Loc(path, 1, 1)) from None
+        text = decode(data, path)
+        self._texts[path] = text
+        return text
+
+    def documents(self, path: str) -> tuple[Document, ...]:
+        if path not in self._docs:
+            self._docs[path] = load_documents(self.text(path), path)
+        return self._docs[path]
+
+    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
+        # A block scalar (``patch: |``) starts on the line after its key; its
+        # indentation is the first content line's, read from the file itself.
+        line_offset, col_offset = origin.line - 1, origin.col - 1
+        source = self._texts.get(origin.file)
+        if source is not None:
+            lines = source.splitlines()
+            at = origin.line - 1
+            if at < len(lines) and lines[at][origin.col - 1 : origin.col] in ("|", ">"):
+                for following in lines[at + 1 :]:
+                    if following.strip():
+                        col_offset = len(following) - len(following.lstrip())
+                        break
+                line_offset = origin.line
+        return load_documents(text, origin.file, line_offset=line_offset, col_offset=col_offset)
+
+    def yaml_files(self) -> Iterator[str]:
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            rel_dir = os.path.relpath(dirpath, self.root)
+            for name in sorted(filenames):
+                if name.endswith(YAML_SUFFIXES):
+                    yield name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")

@@ -1,0 +1,225 @@
+"""Located YAML trees, problems and references: the vocabulary of the core.
+
+Every scalar keeps the file, line and column of the template text it came
+from, so that a rule or a plan step can point at the line an operator must
+edit, even after kustomize transforms and Flux substitution.  Trees are
+immutable by convention: transforms build new nodes and share the rest.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Union
+
+ScalarValue = Union[str, int, float, bool, None]
+
+
+@dataclass(frozen=True, slots=True)
+class Loc:
+    """A position in a repository file; ``line`` and ``col`` are 1-based."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scalar:
+    value: ScalarValue
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    items: Mapping[str, Node]
+    loc: Loc | None = None
+
+    def get(self, key: str) -> Node | None:
+        return self.items.get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    items: tuple[Node, ...]
+    loc: Loc | None = None
+
+
+Node = Union[Scalar, Map, Seq]
+Plain = Union[ScalarValue, dict[str, "Plain"], list["Plain"]]
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class KsRef:
+    """A Flux Kustomization, by name and namespace, and the file declaring it."""
+
+    name: str
+    namespace: str
+    file: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something the model could not evaluate, or found broken.
+
+    ``code`` is a stable identifier (``yaml-syntax``, ``component-missing``…)
+    that machine consumers may rely on; ``message`` is one line for humans.
+    """
+
+    severity: Severity
+    code: str
+    message: str
+    loc: Loc | None = None
+    kustomization: KsRef | None = None
+
+    def where(self) -> str:
+        return str(self.loc) if self.loc else "-"
+
+
+class ModelError(Exception):
+    """A build step failed the way kustomize or Flux would fail it."""
+
+    def __init__(self, code: str, message: str, loc: Loc | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.loc = loc
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One Kubernetes object in a build, with where its document starts."""
+
+    node: Map
+    origin: Loc | None
+    # The name and namespace the object had when it was read: kustomize
+    # selects patch targets by either, and follows name references
+    # (PVC.spec.volumeName -> PV) through later renames by them.
+    original_name: str = ""
+    original_namespace: str = ""
+    aliases: tuple[str, ...] = ()  # earlier names, oldest first
+
+    @property
+    def kind(self) -> str:
+        return str_at(self.node, "kind") or ""
+
+    @property
+    def api_version(self) -> str:
+        return str_at(self.node, "apiVersion") or ""
+
+    @property
+    def name(self) -> str:
+        return str_at(self.node, "metadata", "name") or ""
+
+    @property
+    def namespace(self) -> str:
+        return str_at(self.node, "metadata", "namespace") or ""
+
+    @property
+    def group(self) -> str:
+        av = self.api_version
+        return av.split("/", 1)[0] if "/" in av else ""
+
+    def with_node(self, node: Map) -> Resource:
+        return Resource(node, self.origin, self.original_name, self.original_namespace, self.aliases)
+
+
+# -- tree helpers ---------------------------------------------------------
+
+
+def node_at(node: Node | None, *path: str | int) -> Node | None:
+    for key in path:
+        if isinstance(key, str) and isinstance(node, Map):
+            node = node.items.get(key)
+        elif isinstance(key, int) and isinstance(node, Seq) and -len(node.items) <= key < len(node.items):
+            node = node.items[key]
+        else:
+            return None
+    return node
+
+
+def str_at(node: Node | None, *path: str | int) -> str | None:
+    found = node_at(node, *path)
+    if isinstance(found, Scalar) and found.value is not None and not isinstance(found.value, bool):
+        return str(found.value)
+    return None
+
+
+def map_at(node: Node | None, *path: str | int) -> Map | None:
+    found = node_at(node, *path)
+    return found if isinstance(found, Map) else None
+
+
+def seq_at(node: Node | None, *path: str | int) -> tuple[Node, ...]:
+    found = node_at(node, *path)
+    return found.items if isinstance(found, Seq) else ()
+
+
+def loc_of(node: Node | None, *path: str | int) -> Loc | None:
+    """The location of ``path`` below ``node``, or of its nearest ancestor."""
+    best = node.loc if node is not None else None
+    for key in path:
+        node = node_at(node, key)
+        if node is None:
+            break
+        best = node.loc or best
+    return best
+
+
+def set_at(node: Map, path: tuple[str, ...], value: Node) -> Map:
+    """A copy of ``node`` with ``value`` at ``path``, creating maps on the way."""
+    head, rest = path[0], path[1:]
+    items = dict(node.items)
+    if rest:
+        child = items.get(head)
+        items[head] = set_at(child if isinstance(child, Map) else Map({}, node.loc), rest, value)
+    else:
+        items[head] = value
+    return Map(items, node.loc)
+
+
+def to_plain(node: Node | None) -> Plain:
+    if node is None:
+        return None
+    if isinstance(node, Scalar):
+        return node.value
+    if isinstance(node, Map):
+        return {k: to_plain(v) for k, v in node.items.items()}
+    return [to_plain(v) for v in node.items]
+
+
+def from_plain(value: object, loc: Loc | None = None) -> Node:
+    """Build a tree from plain data (JSON patch values, generated objects)."""
+    if isinstance(value, Map | Seq | Scalar):
+        return value
+    if isinstance(value, Mapping):
+        return Map({str(k): from_plain(v, loc) for k, v in value.items()}, loc)
+    if isinstance(value, list | tuple):
+        return Seq(tuple(from_plain(v, loc) for v in value), loc)
+    if value is None or isinstance(value, str | int | float | bool):
+        return Scalar(value, loc)
+    return Scalar(str(value), loc)
+
+
+def iter_scalars(node: Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Scalar]]:
+    if isinstance(node, Scalar):
+        yield path, node
+    elif isinstance(node, Map):
+        for key, child in node.items.items():
+            yield from iter_scalars(child, (*path, key))
+    else:
+        for index, child in enumerate(node.items):
+            yield from iter_scalars(child, (*path, index))

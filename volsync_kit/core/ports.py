@@ -1,0 +1,46 @@
+"""What the core needs from the outside world, as a protocol.
+
+The core never opens files.  The filesystem adapter (and, later, the git
+adapter that reads a tree from git objects) implements this protocol, and
+tests can implement it with a dictionary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from volsync_kit.core.model import Loc, Node
+
+PathKind = Literal["file", "dir", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One YAML document of a file; ``node`` is None for an empty document."""
+
+    node: Node | None
+    loc: Loc
+
+
+class RepoReader(Protocol):
+    """A read-only view of one repository tree; paths are repo-relative POSIX."""
+
+    def kind(self, path: str) -> PathKind:
+        """Whether ``path`` is a file, a folder, or missing (or outside the tree)."""
+
+    def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The sorted names of the sub-folders and files of a folder."""
+
+    def documents(self, path: str) -> tuple[Document, ...]:
+        """The parsed documents of a YAML file (cached); raises ModelError."""
+
+    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
+        """Parse YAML text embedded in a file at ``origin`` (an inline patch)."""
+
+    def text(self, path: str) -> str:
+        """The decoded text of a file; raises ModelError."""
+
+    def yaml_files(self) -> Iterator[str]:
+        """Every YAML file of the tree, sorted, skipping hidden folders."""

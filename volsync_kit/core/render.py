@@ -1,0 +1,92 @@
+"""What ``render`` shows: each app's VolSync volumes as Flux applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from volsync_kit.core.flux import RepoModel
+from volsync_kit.core.model import KsRef, Map, Problem, Resource, Scalar, Severity, set_at, str_at
+
+VOLUME_KINDS = frozenset(
+    {
+        ("", "PersistentVolume"),
+        ("", "PersistentVolumeClaim"),
+        ("volsync.backube", "ReplicationSource"),
+        ("volsync.backube", "ReplicationDestination"),
+    }
+)
+MOVERS = ("restic", "kopia", "rclone")
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class AppRender:
+    app: str
+    ks: KsRef
+    objects: tuple[Resource, ...]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    apps: tuple[AppRender, ...]
+    problems: tuple[Problem, ...]
+    kustomizations: int
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity is Severity.ERROR for p in self.problems)
+
+
+def is_volume_object(res: Resource) -> bool:
+    return (res.group, res.kind) in VOLUME_KINDS
+
+
+def repository_secret_names(resources: tuple[Resource, ...]) -> set[tuple[str, str]]:
+    """(namespace, name) of the mover Secrets named by ReplicationSources/Destinations."""
+    names: set[tuple[str, str]] = set()
+    for res in resources:
+        if res.group == "volsync.backube" and res.kind in ("ReplicationSource", "ReplicationDestination"):
+            for mover in MOVERS:
+                secret = str_at(res.node, "spec", mover, "repository")
+                if secret:
+                    names.add((res.namespace, secret))
+    return names
+
+
+def _redact(res: Resource) -> Resource:
+    node: Map = res.node
+    for key in ("data", "stringData"):
+        values = node.items.get(key)
+        if isinstance(values, Map):
+            redacted = Map({k: Scalar(REDACTED, v.loc) for k, v in values.items.items()}, values.loc)
+            node = set_at(node, (key,), redacted)
+    return res.with_node(node)
+
+
+def app_objects(resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
+    """Volume objects, then the restic Secrets and ExternalSecrets they use."""
+    volumes = [r for r in resources if is_volume_object(r)]
+    if not volumes:
+        return ()
+    wanted = repository_secret_names(resources)
+    secrets: list[Resource] = []
+    for res in resources:
+        if res.kind == "Secret" and not res.group and (res.namespace, res.name) in wanted:
+            secrets.append(_redact(res))
+        elif res.kind == "ExternalSecret" and res.group == "external-secrets.io":
+            target = str_at(res.node, "spec", "target", "name") or res.name
+            if (res.namespace, target) in wanted:
+                secrets.append(res)
+    return (*volumes, *secrets)
+
+
+def render(model: RepoModel, app: str | None = None) -> RenderResult:
+    apps: list[AppRender] = []
+    problems: list[Problem] = list(model.problems)
+    for result in model.results:
+        problems.extend(result.problems)
+        objects = app_objects(result.resources)
+        name = result.variables.get("APP") or result.ks.ref.name
+        if objects and (app is None or app in (name, result.ks.ref.name)):
+            apps.append(AppRender(name, result.ks.ref, objects))
+    return RenderResult(tuple(apps), tuple(problems), len(model.results))

@@ -1,0 +1,420 @@
+"""Flux post-build variable substitution, as kustomize-controller does it.
+
+kustomize-controller runs fluxcd/pkg ``envsubst`` (a fork of drone/envsubst)
+over the YAML text of every built object.  This module reimplements its
+behaviour, read from fluxcd/pkg ``envsubst/parse/{scan,parse}.go``,
+``envsubst/{template,funcs}.go`` and ``kustomize/kustomize_varsub.go``:
+
+* only the braced form ``${VAR}`` is expanded; ``$VAR`` is left alone;
+* ``$$`` outside a ``${...}`` is an escape for ``$``, so ``$${VAR}`` gives a
+  literal ``${VAR}``;
+* ``${VAR:-d}``, ``${VAR:=d}``, ``${VAR=d}`` (and ``:?``, ``:+``, which the
+  fork also maps to "default") give ``d`` when VAR is empty or unset;
+* ``${VAR-d}``, ``${VAR+d}`` and ``${VAR?d}`` do **not** parse in the fork
+  (its parser only branches on ``:``, ``=``, ``,``, ``^``, ``/``, ``#``,
+  ``%`` after the name) and fail with "missing closing brace", although the
+  fork's README lists ``-``;
+* strict mode (the default since kustomize-controller v1.9.0) fails on an
+  unset variable unless a default operator is used.  Default arguments are
+  evaluated first, so ``${A:-${B}}`` fails when B is unset even if A is set.
+
+Evaluation here works per scalar rather than on the whole document text.
+The results are the same because every ``${...}`` lies inside one scalar,
+except for the typing of the result, which :func:`substitute_tree` redoes
+the way the YAML text round trip does (see :mod:`volsync_kit.core.scalars`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from volsync_kit.core.model import Loc, Map, Node, Scalar, Seq
+from volsync_kit.core.scalars import breaks_plain, emitted_plain, resolve_applied
+
+# kustomize-controller validates variable names with this expression.
+VAR_NAME = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9]*$")
+DEFAULT_OPS = frozenset({"-", "+", "=", "?", ":-", ":+", ":=", ":?"})
+
+# A lookup answers (value, exists).  A value of None means "exists, but the
+# value cannot be known offline" (an encrypted Secret); the expression is then
+# kept as written.
+Lookup = Callable[[str], "tuple[str | None, bool]"]
+
+
+class SubstitutionError(Exception):
+    """The envsubst fork refused the text (parse error or unset variable)."""
+
+    def __init__(self, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.variable = variable
+
+
+# -- parse tree -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Func:
+    param: str
+    op: str  # "" for a bare ${VAR}
+    args: tuple[Part, ...]
+    raw: str = ""  # the expression's source text, kept when a value is unknowable
+
+
+Part = Text | Func
+
+
+def _is_ident(ch: str) -> bool:
+    # Go's unicode.IsLetter / unicode.IsDigit, plus underscore.
+    return ch == "_" or unicodedata.category(ch)[0] == "L" or unicodedata.category(ch) == "Nd"
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.s = text
+        self.i = 0
+
+    def peek(self, offset: int = 0) -> str:
+        j = self.i + offset
+        return self.s[j] if j < len(self.s) else ""
+
+    def at_lbrack(self) -> bool:
+        return self.peek() == "$" and self.peek(1) == "{"
+
+    # top level: text runs and ${...}
+    def parse_any(self) -> tuple[Part, ...]:
+        parts: list[Part] = []
+        while self.i < len(self.s):
+            if self.at_lbrack():
+                self.i += 2
+                parts.append(self.parse_func())
+                continue
+            out: list[str] = []
+            while self.i < len(self.s) and not self.at_lbrack():
+                if self.peek() == "$" and self.peek(1) == "$":
+                    # the escape drops one dollar and the kept one is plain text
+                    out.append("$")
+                    self.i += 2
+                    continue
+                out.append(self.peek())
+                self.i += 1
+            parts.append(Text("".join(out)))
+        return tuple(parts)
+
+    def ident(self) -> str:
+        start = self.i
+        while self.i < len(self.s) and _is_ident(self.s[self.i]):
+            self.i += 1
+        return self.s[start : self.i]
+
+    def expect_close(self, error: str = "bad substitution") -> None:
+        if self.peek() != "}":
+            raise SubstitutionError(error)
+        self.i += 1
+
+    def parse_func(self) -> Func:
+        start = self.i - 2
+        func = self._parse_func()
+        return Func(func.param, func.op, func.args, self.s[start : self.i])
+
+    def _parse_func(self) -> Func:
+        if self.peek() == "#":
+            self.i += 1
+            name = self.ident()
+            if not name:
+                raise SubstitutionError("bad substitution")
+            self.expect_close()
+            return Func(name, "#", ())
+        name = self.ident()
+        if not name:
+            raise SubstitutionError("unable to parse variable name")
+        nxt = self.peek()
+        if nxt == ":":
+            if self.peek(1) in ("=", "-", "?", "+"):
+                return self.parse_default(name, ":" + self.peek(1), 2)
+            return self.parse_substr(name)
+        if nxt == "=":
+            return self.parse_default(name, "=", 1)
+        if nxt in (",", "^"):
+            return self.parse_casing(name)
+        if nxt == "/":
+            return self.parse_replace(name)
+        if nxt in ("#", "%"):
+            return self.parse_remove(name, nxt)
+        self.expect_close("missing closing brace")
+        return Func(name, "", ())
+
+    def param(self, stop: Callable[[str], bool], *, escapes: bool = False) -> Part:
+        """One argument token: a nested ${...} or a run of accepted text."""
+        if self.at_lbrack():
+            self.i += 2
+            return self.parse_func()
+        out: list[str] = []
+        while self.i < len(self.s) and not self.at_lbrack():
+            ch = self.peek()
+            if escapes and ch == "$" and self.peek(1) == "$":
+                out.append("$")
+                self.i += 2
+                continue
+            if escapes and ch == "\\" and self.peek(1) in ("/", "\\"):
+                out.append(self.peek(1))
+                self.i += 2
+                continue
+            if stop(ch):
+                break
+            out.append(ch)
+            self.i += 1
+        if not out:
+            raise SubstitutionError("unable to parse substitution within function")
+        return Text("".join(out))
+
+    def parse_default(self, name: str, op: str, width: int) -> Func:
+        self.i += width
+        args: list[Part] = []
+        while True:
+            if self.peek() == "}":
+                self.i += 1
+                return Func(name, op, tuple(args))
+            args.append(self.param(lambda ch: ch == "}"))
+
+    def parse_substr(self, name: str) -> Func:
+        self.i += 1
+        args = [self.param(lambda ch: ch in (":", "}"))]
+        if self.peek() == "}":
+            self.i += 1
+            return Func(name, ":", tuple(args))
+        if self.peek() != ":":
+            raise SubstitutionError("bad substitution")
+        while self.peek() == ":":
+            self.i += 1
+        args.append(self.param(lambda ch: ch == "}"))
+        self.expect_close()
+        return Func(name, ":", tuple(args))
+
+    def parse_casing(self, name: str) -> Func:
+        start = self.i
+        while self.i - start < 2 and self.peek() in (",", "^"):
+            self.i += 1
+        op = self.s[start : self.i]
+        self.expect_close()
+        return Func(name, op, ())
+
+    def parse_replace(self, name: str) -> Func:
+        start = self.i
+        self.i += 1
+        if self.peek() in ("/", "#", "%"):
+            self.i += 1
+        op = self.s[start : self.i]
+        args: list[Part] = []
+        if self.peek() == "/":
+            args.append(Text(""))
+        else:
+            args.append(self.param(lambda ch: ch == "/", escapes=True))
+        if self.peek() != "/":
+            raise SubstitutionError("bad substitution")
+        while self.peek() == "/":
+            self.i += 1
+        if self.peek() == "}":
+            self.i += 1
+            return Func(name, op, tuple(args))
+        args.append(self.param(lambda ch: ch == "}", escapes=True))
+        self.expect_close()
+        return Func(name, op, tuple(args))
+
+    def parse_remove(self, name: str, mark: str) -> Func:
+        start = self.i
+        while self.i - start < 2 and self.peek() == mark:
+            self.i += 1
+        op = self.s[start : self.i]
+        args = (self.param(lambda ch: ch == "}"),)
+        self.expect_close()
+        return Func(name, op, args)
+
+
+def parse(text: str) -> tuple[Part, ...]:
+    """Parse ``text`` into literal runs and ``${...}`` expressions."""
+    return _Parser(text).parse_any()
+
+
+# -- evaluation -------------------------------------------------------------
+
+
+_ATOI = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _substr(value: str, args: list[str]) -> str:
+    # Go's strconv.Atoi: an unparsable offset or length returns the value.
+    if not _ATOI.match(args[0]):
+        return value
+    pos = int(args[0])
+    if pos < 0:
+        pos = max(len(value) + pos, 0)
+    if len(args) == 1:
+        return value[pos:]
+    if not _ATOI.match(args[1]):
+        return value
+    length = int(args[1])
+    if length < 0:
+        end = len(value) + length
+        return "" if end < pos else value[pos:end]
+    return value[pos : pos + length]
+
+
+def _trim(value: str, pattern: str, *, longest: bool, suffix: bool) -> str:
+    text, pat = (value[::-1], pattern[::-1]) if suffix else (value, pattern)
+    prefixes = [text[: len(text) - i] for i in range(len(text))]
+    matches = [p for p in prefixes if fnmatch.fnmatchcase(p, pat)]
+    if matches:
+        chosen = matches[0] if longest else matches[-1]
+        text = text[len(chosen) :]
+    return text[::-1] if suffix else text
+
+
+def _apply(op: str, value: str, args: list[str]) -> str:
+    if op == "#" and not args:
+        return str(len(value.encode()))
+    simple: dict[str, Callable[[], str]] = {
+        ",": lambda: value[:1].lower() + value[1:],
+        ",,": value.lower,
+        "^": lambda: value[:1].upper() + value[1:],
+        "^^": value.upper,
+        "#": lambda: _trim(value, args[0], longest=False, suffix=False),
+        "##": lambda: _trim(value, args[0], longest=True, suffix=False),
+        "%": lambda: _trim(value, args[0], longest=False, suffix=True),
+        "%%": lambda: _trim(value, args[0], longest=True, suffix=True),
+        ":": lambda: _substr(value, args),
+        "/": lambda: value.replace(args[0], args[1] if len(args) > 1 else "", 1),
+        "//": lambda: value.replace(args[0], args[1] if len(args) > 1 else ""),
+        "/#": lambda: args[1] + value[len(args[0]) :] if len(args) == 2 and value.startswith(args[0]) else value,
+        "/%": lambda: value[: len(value) - len(args[0])] + args[1]
+        if len(args) == 2 and value.endswith(args[0])
+        else value,
+    }
+    if op in simple:
+        return simple[op]()
+    # Every other operator, the default ones included, is the fork's toDefault.
+    return "".join(args) if value == "" and args else value
+
+
+def _eval(parts: tuple[Part, ...], lookup: Lookup) -> str:
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, Text):
+            out.append(part.value)
+            continue
+        args = [_eval((a,), lookup) for a in part.args]
+        value, exists = lookup(part.param)
+        if value is None:
+            out.append(part.raw)
+            continue
+        if not exists and part.op not in DEFAULT_OPS:
+            raise SubstitutionError(f'variable not set (strict mode): "{part.param}"', part.param)
+        out.append(_apply(part.op, value, args))
+    return "".join(out)
+
+
+def make_lookup(variables: Mapping[str, str], *, strict: bool = True, opaque: bool = False) -> Lookup:
+    """Flux's variable lookup; ``opaque`` keeps unknown variables as written."""
+
+    def lookup(name: str) -> tuple[str | None, bool]:
+        if name in variables:
+            return variables[name], True
+        if opaque:
+            return None, True
+        return "", not strict
+
+    return lookup
+
+
+def expand(text: str, variables: Mapping[str, str], *, strict: bool = True) -> str:
+    """Expand one string exactly as the envsubst fork would."""
+    if "$" not in text:
+        return text
+    return _eval(parse(text), make_lookup(variables, strict=strict))
+
+
+def variable_names(text: str) -> list[str]:
+    """The variables a text refers to, in order (parse errors give none)."""
+    try:
+        parts = parse(text)
+    except SubstitutionError:
+        return []
+    names: list[str] = []
+
+    def walk(ps: tuple[Part, ...]) -> None:
+        for p in ps:
+            if isinstance(p, Func):
+                names.append(p.param)
+                walk(p.args)
+
+    walk(parts)
+    return names
+
+
+# -- trees --------------------------------------------------------------------
+
+
+class TreeSubstitutionError(Exception):
+    """Substitution failed in one scalar; carries that scalar's location."""
+
+    def __init__(self, message: str, loc: Loc | None, variable: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.loc = loc
+        self.variable = variable
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A substituted value whose effect the model could not reproduce exactly."""
+
+    message: str
+    loc: Loc | None
+
+
+def substitute_tree(
+    node: Node, variables: Mapping[str, str], *, strict: bool = True, opaque: bool = False
+) -> tuple[Node, list[Notice]]:
+    """Substitute every string scalar and key below ``node``.
+
+    A string whose text changes is re-typed the way Flux's YAML round trip
+    re-types it: when the template would be written unquoted, the result is
+    read again by YAML 1.1 rules, so ``"${PUID:-1000}"`` becomes 1000 and
+    an empty result becomes null.
+    """
+    notices: list[Notice] = []
+    lookup = make_lookup(variables, strict=strict, opaque=opaque)
+
+    def text(value: str, loc: Loc | None) -> str:
+        if "$" not in value:
+            return value
+        try:
+            return _eval(parse(value), lookup)
+        except SubstitutionError as err:
+            raise TreeSubstitutionError(err.message, loc, err.variable) from None
+
+    def walk(n: Node) -> Node:
+        if isinstance(n, Scalar):
+            if not isinstance(n.value, str) or "$" not in n.value:
+                return n
+            result = text(n.value, n.loc)
+            if result == n.value or not emitted_plain(n.value):
+                return Scalar(result, n.loc) if result != n.value else n
+            if breaks_plain(result):
+                notices.append(Notice(f"substituted value {result!r} changes the YAML structure; kept as a string", n.loc))
+                return Scalar(result, n.loc)
+            return Scalar(resolve_applied(result), n.loc)
+        if isinstance(n, Map):
+            return Map({text(k, n.loc): walk(v) for k, v in n.items.items()}, n.loc)
+        return Seq(tuple(walk(v) for v in n.items), n.loc)
+
+    return walk(node), notices
