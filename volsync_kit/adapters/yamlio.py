@@ -167,3 +167,10 @@ def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: in
     except RecursionError:
         raise ModelError("yaml-depth", "document nested too deeply", Loc(file, 1 + line_offset, 1)) from None
     return tuple(docs)
+
+
+def dump(data: object) -> str:
+    """Deterministic block-style YAML for output (keys keep their order)."""
+    dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+    return text

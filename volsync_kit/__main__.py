@@ -1,0 +1,3 @@
+from volsync_kit.cli import main
+
+main()

@@ -1,0 +1,63 @@
+"""Services: wire the adapters to the core and return result objects.
+
+Nothing here prints or exits; the CLI renders the results.  Imports of the
+core and adapters are deferred so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from volsync_kit.errors import UsageError
+
+if TYPE_CHECKING:
+    from volsync_kit.core.flux import Entry
+    from volsync_kit.core.render import RenderResult
+
+
+def resolve_repo(repo: Path | None) -> Path:
+    from volsync_kit.adapters import git
+
+    if repo is None:
+        return git.toplevel(Path.cwd()) or Path.cwd()
+    if not repo.is_dir():
+        raise UsageError(f"--repo {repo}: no such folder; pass the root of your Flux repository")
+    return repo
+
+
+def run_render(repo: Path | None, *, entry: str | None = None, app: str | None = None) -> RenderResult:
+    """Render every app's VolSync objects; raises UsageError."""
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core import flux, render
+
+    root = resolve_repo(repo)
+    files = FileRepo(root)
+    entries = (entry_point(root, entry),) if entry is not None else None
+    model = flux.walk(files, entries)
+    result = render.render(model, app)
+    if app is not None and not result.apps:
+        known = sorted({a.app for a in render.render(model).apps})
+        raise UsageError(
+            f"--app {app}: no app of that name renders VolSync volumes; known apps: {', '.join(known) or 'none'}"
+        )
+    return result
+
+
+def entry_point(root: Path, entry: str) -> Entry:
+    from volsync_kit.core.flux import Entry
+    from volsync_kit.core.kustomize import join
+
+    path = Path(entry)
+    if path.is_absolute():
+        try:
+            entry = path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            raise UsageError(f"--entry {path}: not inside the repository {root}") from None
+    try:
+        normalized = join("", entry)
+    except ValueError as err:
+        raise UsageError(f"--entry {entry}: {err}") from None
+    if not (root / normalized).is_dir():
+        raise UsageError(f"--entry {entry}: no such folder in {root}; pass the folder Flux syncs first")
+    return Entry(normalized, "--entry", None)

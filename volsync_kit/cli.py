@@ -1,0 +1,129 @@
+"""The command line: parse options, call a service, print, set the exit code.
+
+The only module that imports typer (which vendors its own click; never
+import click).  Heavy modules are imported inside the commands so that the
+pre-commit hook and ``--help`` start fast.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from volsync_kit import __version__
+from volsync_kit.errors import UsageError
+from volsync_kit.exitcodes import HELP, ExitCode
+
+app = typer.Typer(
+    name="volsync-kit",
+    help="Lint, render and plan the static CephFS repository volumes of VolSync in a Flux repository.",
+    epilog=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class RenderFormat(str, enum.Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+RepoOption = Annotated[
+    Path | None,
+    typer.Option("--repo", help="Root of the Flux repository. Default: the git top level of the current folder."),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"volsync-kit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Lint, render and plan the static CephFS repository volumes of VolSync in a Flux repository."""
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    typer.echo(f"volsync-kit: error: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+def _guard(debug: bool, body: Callable[[], int]) -> NoReturn:
+    """Map every failure to its documented exit code, never a traceback."""
+    try:
+        code = body()
+    except UsageError as err:
+        _fail(str(err), ExitCode.INPUT_ERROR)
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted", ExitCode.INTERNAL_ERROR)
+    except Exception as err:  # noqa: BLE001 - the last line of defence
+        if debug:
+            raise
+        _fail(
+            f"internal error: {type(err).__name__}: {err}; rerun with --debug and report it", ExitCode.INTERNAL_ERROR
+        )
+    raise typer.Exit(code)
+
+
+@app.command(epilog=HELP)
+def render(
+    repo: RepoOption = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="Only this app (its APP variable or Kustomization name).")
+    ] = None,
+    output_format: Annotated[RenderFormat, typer.Option("--format", help="Output format.")] = RenderFormat.yaml,
+    entry: Annotated[
+        str | None,
+        typer.Option("--entry", help="Folder Flux syncs first. Default: detected from FluxInstance or flux-system."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print informational notes.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Print each app's PersistentVolumes, PersistentVolumeClaims, ReplicationSources and
+    ReplicationDestinations exactly as Flux would apply them, with the restic Secrets they use.
+
+    Problems go to standard error as `file:line:col: severity [code] message`. Apps that
+    cannot be rendered (a missing component, an unresolved variable) are reported and the
+    others still print; the exit code is then 2.
+    """
+
+    def body() -> int:
+        from volsync_kit.adapters.yamlio import dump
+        from volsync_kit.report import render_out
+
+        result = app_module().run_render(repo, entry=entry, app=app_name)
+        if output_format is RenderFormat.json:
+            sys.stdout.write(render_out.to_json(result))
+        else:
+            sys.stdout.write(render_out.to_yaml(result, dump))
+        for problem in result.problems:
+            if render_out.visible(problem, verbose):
+                typer.echo(render_out.problem_line(problem), err=True)
+        return int(ExitCode.INPUT_ERROR if result.has_errors else ExitCode.OK)
+
+    _guard(debug, body)
+
+
+def app_module():  # type: ignore[no-untyped-def]
+    from volsync_kit import app as services
+
+    return services
+
+
+def main() -> None:
+    app()

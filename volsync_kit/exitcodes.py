@@ -1,0 +1,19 @@
+"""The exit codes of every command, in one place (documented in README and --help)."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FINDINGS = 1  # lint findings, generate drift, a plan that fails a gate
+    INPUT_ERROR = 2  # usage, config or input error: the repository cannot be read as asked
+    INTERNAL_ERROR = 3  # a bug in volsync-kit; rerun with --debug and report it
+
+
+HELP = (
+    "Exit codes: 0 OK; 1 findings, drift or a failed plan gate; "
+    "2 usage, config or input error (including apps that cannot be rendered); "
+    "3 internal error."
+)
