@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 
-class RenderFormat(str, enum.Enum):
+class RenderFormat(enum.StrEnum):
     yaml = "yaml"
     json = "json"
 
@@ -71,12 +71,10 @@ def _guard(debug: bool, body: Callable[[], int]) -> NoReturn:
         raise
     except KeyboardInterrupt:
         _fail("interrupted", ExitCode.INTERNAL_ERROR)
-    except Exception as err:  # noqa: BLE001 - the last line of defence
+    except Exception as err:
         if debug:
             raise
-        _fail(
-            f"internal error: {type(err).__name__}: {err}; rerun with --debug and report it", ExitCode.INTERNAL_ERROR
-        )
+        _fail(f"internal error: {type(err).__name__}: {err}; rerun with --debug and report it", ExitCode.INTERNAL_ERROR)
     raise typer.Exit(code)
 
 
@@ -103,10 +101,11 @@ def render(
     """
 
     def body() -> int:
+        from volsync_kit import app as services
         from volsync_kit.adapters.yamlio import dump
         from volsync_kit.report import render_out
 
-        result = app_module().run_render(repo, entry=entry, app=app_name)
+        result = services.run_render(repo, entry=entry, app=app_name)
         if output_format is RenderFormat.json:
             sys.stdout.write(render_out.to_json(result))
         else:
@@ -117,12 +116,6 @@ def render(
         return int(ExitCode.INPUT_ERROR if result.has_errors else ExitCode.OK)
 
     _guard(debug, body)
-
-
-def app_module():  # type: ignore[no-untyped-def]
-    from volsync_kit import app as services
-
-    return services
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _BaseLoader = yaml.SafeLoader
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):  # type: ignore[misc]
     pass
 
 
@@ -59,7 +59,9 @@ def decode(data: bytes, file: str) -> str:
         line = data.count(b"\n", 0, err.start) + 1
         col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise ModelError(
-            "encoding", f"file is not valid UTF-8 (byte 0x{data[err.start]:02x}); save it as UTF-8", Loc(file, line, col)
+            "encoding",
+            f"file is not valid UTF-8 (byte 0x{data[err.start]:02x}); save it as UTF-8",
+            Loc(file, line, col),
         ) from None
 
 
@@ -88,6 +90,7 @@ class _Converter:
         elif isinstance(node, yaml.SequenceNode):
             result = Seq(tuple(self.convert(child, depth + 1) for child in node.value), self.loc(node))
         else:
+            assert isinstance(node, yaml.MappingNode)
             result = self.mapping(node, depth)
         self.seen[key] = (node, result)
         return result
@@ -119,9 +122,10 @@ class _Converter:
             value = self.scalar(key_node)
             key = key_node.value if value is None or isinstance(value, str) else str(value)
             if key in items:
+                first = items[key].loc
                 raise ModelError(
                     "yaml-duplicate-key",
-                    f'mapping key "{key}" already defined at line {items[key].loc.line if items[key].loc else "?"}',
+                    f'mapping key "{key}" already defined at line {first.line if first else "?"}',
                     self.loc(key_node),
                 )
             items[key] = self.convert(value_node, depth + 1)
@@ -172,5 +176,7 @@ def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: in
 def dump(data: object) -> str:
     """Deterministic block-style YAML for output (keys keep their order)."""
     dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096)
+    text: str = yaml.dump(
+        data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096
+    )
     return text

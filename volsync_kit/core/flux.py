@@ -243,7 +243,9 @@ def var_sources(ks: FluxKs) -> list[VarSource]:
         name = str_at(item, "name") or ""
         optional = node_at(item, "optional")
         if kind not in ("ConfigMap", "Secret") or not name:
-            raise ModelError("flux-invalid", "substituteFrom entries need kind ConfigMap or Secret and a name", item.loc)
+            raise ModelError(
+                "flux-invalid", "substituteFrom entries need kind ConfigMap or Secret and a name", item.loc
+            )
         out.append(VarSource(kind, name, isinstance(optional, Scalar) and optional.value is True, item.loc))
     return out
 
@@ -290,9 +292,7 @@ def resolve_variables(ks: FluxKs, index: Mapping[tuple[str, str, str], Resource]
     inline = map_at(ks.node, "spec", "postBuild", "substitute")
     for key, value in (inline.items if inline else {}).items():
         if not isinstance(value, Scalar) or not isinstance(value.value, str):
-            raise ModelError(
-                "flux-invalid", f"postBuild.substitute.{key} must be a string; quote the value", value.loc
-            )
+            raise ModelError("flux-invalid", f"postBuild.substitute.{key} must be a string; quote the value", value.loc)
         values[key] = value.value
     for name in values:
         if not VAR_NAME.match(name):
@@ -339,8 +339,8 @@ def post_build(ks: FluxKs, resources: Iterable[Resource], variables: Variables) 
 
 def _metadata(ks: FluxKs, res: Resource) -> Resource:
     node = res.node
-    for key, value in zip(OWNER_LABELS, (ks.ref.name, ks.ref.namespace), strict=True):
-        node = set_at(node, ("metadata", "labels", key), Scalar(value, ks.loc))
+    for label, owner in zip(OWNER_LABELS, (ks.ref.name, ks.ref.namespace), strict=True):
+        node = set_at(node, ("metadata", "labels", label), Scalar(owner, ks.loc))
     for where in ("labels", "annotations"):
         extra = map_at(ks.node, "spec", "commonMetadata", where)
         for key, value in (extra.items if extra else {}).items():
@@ -381,9 +381,7 @@ def render_ks(
                 ks.ref,
             )
         )
-    return KsResult(
-        ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, frozenset(build.files)
-    )
+    return KsResult(ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, frozenset(build.files))
 
 
 # -- the walk ----------------------------------------------------------------------

@@ -147,9 +147,7 @@ class Builder:
         _, files = self.repo.listdir(directory)
         found = [name for name in KUSTOMIZATION_FILES if name in files]
         if len(found) > 1:
-            raise ModelError(
-                "kustomize-build", f"Found multiple kustomization files under: {directory or '.'}", None
-            )
+            raise ModelError("kustomize-build", f"Found multiple kustomization files under: {directory or '.'}", None)
         return join(directory, found[0]) if found else None
 
     def load_kfile(self, directory: str, referenced_at: Loc | None) -> KFile:
@@ -228,7 +226,9 @@ class Builder:
         self.build.resources = self.accumulate(kfile, [], overlay or Overlay(), check_empty=not flux_root)
         return self.build
 
-    def accumulate(self, kf: KFile, acc: list[Resource], overlay: Overlay, *, check_empty: bool = True) -> list[Resource]:
+    def accumulate(
+        self, kf: KFile, acc: list[Resource], overlay: Overlay, *, check_empty: bool = True
+    ) -> list[Resource]:
         if check_empty and not kf.generated and set(kf.node.items) <= {"apiVersion", "kind"}:
             raise ModelError("kustomization-empty", f"{posixpath.basename(kf.path)} is empty", kf.loc())
         for key, severity in NOT_EVALUATED.items():
@@ -381,7 +381,9 @@ class Builder:
             if isinstance(doc, Seq):
                 if target is None:
                     raise ModelError("patch-invalid", "a JSON 6902 patch must specify a target", loc)
-                acc = [r.with_node(patches.apply_json6902(r.node, doc)) if patches.matches(target, r) else r for r in acc]
+                acc = [
+                    r.with_node(patches.apply_json6902(r.node, doc)) if patches.matches(target, r) else r for r in acc
+                ]
             elif isinstance(doc, Map):
                 acc = self.strategic(doc, target, acc, loc)
         return acc
@@ -434,7 +436,9 @@ def is_cluster_scoped(res: Resource) -> bool:
 
 def _set_namespace(res: Resource, namespace: str) -> Resource:
     if res.kind == "Namespace" and not res.group:
-        return res.with_node(set_at(res.node, ("metadata", "name"), Scalar(namespace, loc_of(res.node, "metadata", "name"))))
+        return res.with_node(
+            set_at(res.node, ("metadata", "name"), Scalar(namespace, loc_of(res.node, "metadata", "name")))
+        )
     if is_cluster_scoped(res):
         return res
     return res.with_node(set_at(res.node, ("metadata", "namespace"), Scalar(namespace, loc_of(res.node, "metadata"))))
@@ -471,12 +475,15 @@ def fix_name_references(acc: Sequence[Resource]) -> list[Resource]:
         for kind, path, target_kind in NAME_REFERENCES:
             current = str_at(res.node, *path)
             if res.kind == kind and current and (target_kind, current) in renamed:
-                res = res.with_node(set_at(res.node, path, Scalar(renamed[(target_kind, current)], loc_of(res.node, *path))))
+                res = res.with_node(
+                    set_at(res.node, path, Scalar(renamed[(target_kind, current)], loc_of(res.node, *path)))
+                )
         out.append(res)
     return out
 
 
-def build_directory(repo: RepoReader, directory: str, overlay: Overlay | None = None, *, flux_root: bool = False) -> Build:
+def build_directory(
+    repo: RepoReader, directory: str, overlay: Overlay | None = None, *, flux_root: bool = False
+) -> Build:
     """Build one folder; raises ModelError where kustomize would fail."""
     return Builder(repo).run(directory, overlay, flux_root=flux_root)
-

@@ -11,9 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import TypeAlias
 
-ScalarValue = Union[str, int, float, bool, None]
+ScalarValue: TypeAlias = str | int | float | bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +49,8 @@ class Seq:
     loc: Loc | None = None
 
 
-Node = Union[Scalar, Map, Seq]
-Plain = Union[ScalarValue, dict[str, "Plain"], list["Plain"]]
+Node: TypeAlias = Scalar | Map | Seq
+Plain: TypeAlias = ScalarValue | dict[str, "Plain"] | list["Plain"]
 
 
 class Severity(enum.Enum):

@@ -108,7 +108,7 @@ class Delete:
     """Returned by a merge when ``$patch: delete`` removes the whole object."""
 
 
-def merge(base: Node | None, patch: Node, note: Callable[[str], None]) -> Node | None | Delete:
+def merge(base: Node | None, patch: Node, note: Callable[[str], None]) -> Node | Delete | None:
     if not isinstance(patch, Map):
         return patch
     directive = str_at(patch, "$patch")

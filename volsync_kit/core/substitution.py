@@ -295,9 +295,9 @@ def _apply(op: str, value: str, args: list[str]) -> str:
         "/": lambda: value.replace(args[0], args[1] if len(args) > 1 else "", 1),
         "//": lambda: value.replace(args[0], args[1] if len(args) > 1 else ""),
         "/#": lambda: args[1] + value[len(args[0]) :] if len(args) == 2 and value.startswith(args[0]) else value,
-        "/%": lambda: value[: len(value) - len(args[0])] + args[1]
-        if len(args) == 2 and value.endswith(args[0])
-        else value,
+        "/%": lambda: (
+            value[: len(value) - len(args[0])] + args[1] if len(args) == 2 and value.endswith(args[0]) else value
+        ),
     }
     if op in simple:
         return simple[op]()
@@ -410,7 +410,9 @@ def substitute_tree(
             if result == n.value or not emitted_plain(n.value):
                 return Scalar(result, n.loc) if result != n.value else n
             if breaks_plain(result):
-                notices.append(Notice(f"substituted value {result!r} changes the YAML structure; kept as a string", n.loc))
+                notices.append(
+                    Notice(f"substituted value {result!r} changes the YAML structure; kept as a string", n.loc)
+                )
                 return Scalar(result, n.loc)
             return Scalar(resolve_applied(result), n.loc)
         if isinstance(n, Map):

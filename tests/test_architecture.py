@@ -1,0 +1,73 @@
+"""The layering contract: a pure core, adapters behind it, a thin CLI on top."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "volsync_kit"
+STDLIB = set(sys.stdlib_module_names)
+
+
+def imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules(sub: str = "") -> list[Path]:
+    return sorted((PACKAGE / sub).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules("core"), ids=lambda p: p.name)
+def test_core_imports_only_stdlib_and_core(path: Path) -> None:
+    for name in imports(path):
+        top = name.split(".")[0]
+        assert top in STDLIB or name.startswith("volsync_kit.core"), f"{path.name} imports {name}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_cli_imports_typer_and_nothing_imports_click(path: Path) -> None:
+    names = imports(path)
+    assert not any(n.split(".")[0] == "click" or n.startswith("typer._click") for n in names)
+    if path.name != "cli.py":
+        assert not any(n.split(".")[0] == "typer" for n in names), path
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_third_party_libraries_stay_in_their_adapter(path: Path) -> None:
+    names = {n.split(".")[0] for n in imports(path)}
+    rel = path.relative_to(PACKAGE).as_posix()
+    if "yaml" in names:
+        assert rel == "adapters/yamlio.py"
+    if "ruamel" in names:
+        assert rel.startswith("adapters/")
+    if "jsonschema" in names:
+        assert rel.startswith("adapters/")
+
+
+@pytest.mark.parametrize("path", modules("report") + modules("adapters"), ids=lambda p: p.name)
+def test_reports_and_adapters_do_not_reach_up(path: Path) -> None:
+    for name in imports(path):
+        assert not name.startswith(("volsync_kit.cli", "volsync_kit.app")), f"{path.name} imports {name}"
+        if "report" in path.parts:
+            assert not name.startswith("volsync_kit.adapters"), f"{path.name} imports {name}"
+
+
+def test_cli_help_does_not_import_the_core() -> None:
+    """`--help` and the hook's start-up stay fast: the core loads on demand."""
+    import json
+    import subprocess
+
+    code = "import json, sys, volsync_kit.cli; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out))
+    assert "volsync_kit.cli" in loaded
+    assert not loaded & {"volsync_kit.core.flux", "volsync_kit.core.kustomize", "yaml", "jsonschema", "ruamel"}
