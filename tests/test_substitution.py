@@ -136,7 +136,9 @@ for _op in DEFAULT_OPS:
     ]
 
 
-@pytest.mark.parametrize(("text", "variables", "expected"), [c[1:] for c in EXPAND_CASES], ids=[c[0] for c in EXPAND_CASES])
+@pytest.mark.parametrize(
+    ("text", "variables", "expected"), [c[1:] for c in EXPAND_CASES], ids=[c[0] for c in EXPAND_CASES]
+)
 def test_expand(text: str, variables: dict[str, str], expected: str) -> None:
     assert expand(text, variables) == expected
 
@@ -502,11 +504,15 @@ VARIABLES = st.dictionaries(NAMES, VALUES, max_size=6)
 @settings(max_examples=300, deadline=None)
 @given(text=st.one_of(st.text(), BIASED_TEXT), variables=VARIABLES, strict=st.booleans())
 def test_expand_returns_str_or_substitution_error(text: str, variables: dict[str, str], strict: bool) -> None:
+    result: object
     try:
         result = expand(text, variables, strict=strict)
     except SubstitutionError as err:
-        assert isinstance(err.message, str)
-        assert err.message
+        result = err
+    # anything else (ValueError, IndexError, RecursionError...) propagates and fails
+    if isinstance(result, SubstitutionError):
+        assert isinstance(result.message, str)
+        assert result.message
     else:
         assert isinstance(result, str)
 

@@ -26,24 +26,29 @@ class FileRepo:
         self.root = root.resolve()
         self._texts: dict[str, str] = {}
         self._docs: dict[str, tuple[Document, ...]] = {}
+        self._kinds: dict[str, PathKind] = {}
+        self._prefix = str(self.root) + os.sep
 
     def _real(self, path: str) -> Path | None:
-        candidate = self.root / path if path not in ("", ".") else self.root
+        candidate = os.path.join(self.root, path) if path not in ("", ".") else str(self.root)
         try:
-            real = candidate.resolve()
+            real = os.path.realpath(candidate, strict=False)
         except (OSError, RuntimeError):  # symlink loops
             return None
-        if real != self.root and self.root not in real.parents:
+        if real != str(self.root) and not real.startswith(self._prefix):
             return None
-        return real
+        return Path(real)
 
     def kind(self, path: str) -> PathKind:
-        real = self._real(path)
-        if real is None:
-            return "missing"
-        if real.is_dir():
-            return "dir"
-        return "file" if real.is_file() else "missing"
+        if path not in self._kinds:
+            real = self._real(path)
+            if real is None:
+                self._kinds[path] = "missing"
+            elif real.is_dir():
+                self._kinds[path] = "dir"
+            else:
+                self._kinds[path] = "file" if real.is_file() else "missing"
+        return self._kinds[path]
 
     def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         real = self._real(path)

@@ -176,6 +176,43 @@ def detect_entries(repo: RepoReader) -> tuple[Entry, ...]:
 # -- one Kustomization -------------------------------------------------------------
 
 
+# The spec fields the model reads, with the YAML type the Flux CRD requires.
+SPEC_TYPES: dict[tuple[str, ...], type[Node]] = {
+    ("spec",): Map,
+    ("spec", "path"): Scalar,
+    ("spec", "targetNamespace"): Scalar,
+    ("spec", "namePrefix"): Scalar,
+    ("spec", "nameSuffix"): Scalar,
+    ("spec", "components"): Seq,
+    ("spec", "patches"): Seq,
+    ("spec", "sourceRef"): Map,
+    ("spec", "commonMetadata"): Map,
+    ("spec", "commonMetadata", "labels"): Map,
+    ("spec", "commonMetadata", "annotations"): Map,
+    ("spec", "postBuild"): Map,
+    ("spec", "postBuild", "substitute"): Map,
+    ("spec", "postBuild", "substituteFrom"): Seq,
+}
+_TYPE_WORDS = {Map: "a mapping", Seq: "a list", Scalar: "a string"}
+
+
+def check_shape(ks: FluxKs) -> None:
+    """Refuse a Kustomization whose fields have the wrong YAML type, as the
+    Flux CRD's schema validation would, instead of guessing a meaning."""
+    for path, expected in SPEC_TYPES.items():
+        found = node_at(ks.node, *path)
+        if found is None:
+            continue
+        if not isinstance(found, expected) or (
+            expected is Scalar and isinstance(found, Scalar) and not isinstance(found.value, str)
+        ):
+            raise ModelError(
+                "flux-invalid",
+                f"{'.'.join(path)} must be {_TYPE_WORDS[expected]}; fix the Kustomization",
+                found.loc or ks.loc,
+            )
+
+
 def parse_ks(res: Resource, default_namespace: str) -> FluxKs:
     ref = KsRef(res.name, res.namespace or default_namespace, res.origin.file if res.origin else "")
     return FluxKs(ref, res.node, res.origin)
@@ -357,6 +394,7 @@ def render_ks(
     """Render one Flux Kustomization; raises SourceMissing for a variable
     source not (yet) known, so that the walk can retry after other builds."""
     try:
+        check_shape(ks)
         variables = resolve_variables(ks, index)
         raw = ks.spec_str("path") or ""
         try:

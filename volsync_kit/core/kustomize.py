@@ -235,9 +235,10 @@ class Builder:
             if key in kf.node.items:
                 self.note(severity, "not-evaluated", f"kustomize '{key}' is not evaluated", kf.loc(key))
         acc = list(acc)
+        seen = {_ident(r) for r in acc}
         for entry, loc in self.entries(kf, "resources"):
             for res in self.resource_entry(kf, entry, loc):
-                self.add(acc, res)
+                self.add(acc, seen, res)
         components = [*self.entries(kf, "components"), *overlay.components]
         for entry, loc in components:
             acc = self.component(kf, entry, loc, acc)
@@ -256,16 +257,16 @@ class Builder:
             out.append((item.value, item.loc))
         return out
 
-    def add(self, acc: list[Resource], res: Resource) -> None:
-        ident = (res.group, res.kind, res.namespace, res.name)
-        for other in acc:
-            if (other.group, other.kind, other.namespace, other.name) == ident:
-                raise ModelError(
-                    "kustomize-build",
-                    f"may not add resource with an already registered id: {res.kind}/{res.name}"
-                    + (f" in namespace {res.namespace}" if res.namespace else ""),
-                    res.origin,
-                )
+    def add(self, acc: list[Resource], seen: set[tuple[str, str, str, str]], res: Resource) -> None:
+        ident = _ident(res)
+        if ident in seen:
+            raise ModelError(
+                "kustomize-build",
+                f"may not add resource with an already registered id: {res.kind}/{res.name}"
+                + (f" in namespace {res.namespace}" if res.namespace else ""),
+                res.origin,
+            )
+        seen.add(ident)
         acc.append(res)
 
     def resolve(self, kf: KFile, entry: str, loc: Loc | None) -> str:
@@ -428,6 +429,10 @@ class Builder:
                 raise ModelError("patch-invalid", "a JSON 6902 patch must be a list of operations", loc)
             acc = [r.with_node(patches.apply_json6902(r.node, doc)) if patches.matches(target, r) else r for r in acc]
         return acc
+
+
+def _ident(res: Resource) -> tuple[str, str, str, str]:
+    return (res.group, res.kind, res.namespace, res.name)
 
 
 def is_cluster_scoped(res: Resource) -> bool:

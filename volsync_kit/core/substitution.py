@@ -27,6 +27,7 @@ the way the YAML text round trip does (see :mod:`volsync_kit.core.scalars`).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -240,9 +241,22 @@ class _Parser:
         return Func(name, op, args)
 
 
+@functools.lru_cache(maxsize=16384)
+def _parse_cached(text: str) -> tuple[Part, ...] | SubstitutionError:
+    # Templates repeat across every app that includes a component, so each
+    # distinct string is parsed once per run.  Errors are cached as values.
+    try:
+        return _Parser(text).parse_any()
+    except SubstitutionError as err:
+        return err
+
+
 def parse(text: str) -> tuple[Part, ...]:
     """Parse ``text`` into literal runs and ``${...}`` expressions."""
-    return _Parser(text).parse_any()
+    parsed = _parse_cached(text)
+    if isinstance(parsed, SubstitutionError):
+        raise SubstitutionError(parsed.message, parsed.variable)
+    return parsed
 
 
 # -- evaluation -------------------------------------------------------------
