@@ -335,7 +335,9 @@ def walk(root: Path) -> RepoModel:
 
 
 def result(model: RepoModel, name: str, namespace: str | None = None) -> KsResult:
-    found = [r for r in model.results if r.ks.ref.name == name and (namespace is None or r.ks.ref.namespace == namespace)]
+    found = [
+        r for r in model.results if r.ks.ref.name == name and (namespace is None or r.ks.ref.namespace == namespace)
+    ]
     assert len(found) == 1, f"{name}: {[(r.ks.ref, r.status) for r in model.results]}"
     return found[0]
 

@@ -475,8 +475,11 @@ class _Walk:
         self.queue: deque[tuple[FluxKs, KsRef | None]] = deque()
         self.deferred: list[tuple[FluxKs, KsRef | None]] = []
         self.files_index: dict[tuple[str, str, str], Resource] | None = None
+        # (file, name) of every Kustomization the graph reaches, duplicates included
+        self.reached: set[tuple[str, str]] = set()
 
     def visit(self, ks: FluxKs, parent: KsRef | None, *, final: bool) -> None:
+        self.reached.add((ks.ref.file, ks.ref.name))
         key = (ks.ref.namespace, ks.ref.name)
         if key in self.results:
             other = self.results[key].ks.ref
@@ -588,7 +591,10 @@ def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None) -> RepoMode
             if res is not None:
                 state.queue.append((parse_ks(res, "default"), None))
     state.drain()
-    reached = {(r.ks.ref.file, r.ks.ref.name) for r in state.results.values()}
+    reached = state.reached
+    # A file the scan could not parse is usually also a failed build; say it once.
+    reported = {(p.code, p.loc) for r in state.results.values() for p in r.problems}
+    state.problems = [p for p in state.problems if (p.code, p.loc) not in reported]
     inactive: list[KsRef] = []
     if entries:
         for path, res, _ in declared:
