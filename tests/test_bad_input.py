@@ -360,7 +360,7 @@ def test_cli_runner_component_missing_exit_2(tmp_path: Path) -> None:
     assert res.exception is None or isinstance(res.exception, SystemExit)
     assert res.stderr.splitlines() == [
         f"{SONARR_KS}:{case.line}:7: error [component-missing] accumulateDirectory: component "
-        "'../../../../components/nfs' is not a folder ('kubernetes/components/nfs' does not exist) "
-        "(Kustomization media/sonarr)"
+        "'../../../../components/nfs' is not a folder ('kubernetes/components/nfs' does not exist); "
+        "fix the path, which is relative to the kustomization's folder (Kustomization media/sonarr)"
     ]
     assert rendered_apps(res.stdout) == {"radarr", "paperless"}

@@ -362,9 +362,15 @@ def post_build(ks: FluxKs, resources: Iterable[Resource], variables: Variables) 
             try:
                 node, notices = substitute_tree(res.node, variables.values, opaque=bool(variables.opaque_from))
             except TreeSubstitutionError as err:
+                hint = (
+                    f"; define {err.variable} in postBuild.substitute or a substituteFrom source, "
+                    f"or give it a default: ${{{err.variable}:-value}}"
+                    if err.variable
+                    else "; fix the ${...} expression, or write $${...} for a literal"
+                )
                 raise ModelError(
                     "substitution",
-                    f"post build failed for '{res.kind}/{res.name}': variable substitution failed: {err.message}",
+                    f"post build failed for '{res.kind}/{res.name}': variable substitution failed: {err.message}{hint}",
                     err.loc,
                 ) from None
             for notice in notices:
@@ -398,11 +404,17 @@ def render_ks(
         variables = resolve_variables(ks, index)
         raw = ks.spec_str("path") or ""
         try:
-            path = join("", raw.strip())
+            # kustomize-controller joins spec.path under the source root
+            # (securejoin), so a leading slash is still relative to it.
+            path = join("", raw.strip().lstrip("/"))
         except ValueError as err:
             raise ModelError("path-outside", f"spec.path {err}", ks.spec_loc("path")) from None
         if repo.kind(path) != "dir":
-            raise ModelError("path-missing", f"kustomization path not found: '{raw}'", ks.spec_loc("path"))
+            raise ModelError(
+                "path-missing",
+                f"kustomization path not found: '{raw}'; spec.path is relative to the repository root",
+                ks.spec_loc("path"),
+            )
         build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
         resources, notes = post_build(ks, build.resources, variables)
     except ModelError as err:

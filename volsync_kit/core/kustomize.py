@@ -301,7 +301,8 @@ class Builder:
         if self.repo.kind(path) != "dir":
             raise ModelError(
                 "component-missing",
-                f"accumulateDirectory: component '{entry}' is not a folder ('{path}' does not exist)",
+                f"accumulateDirectory: component '{entry}' is not a folder ('{path}' does not exist); "
+                "fix the path, which is relative to the kustomization's folder",
                 loc,
             )
         comp = self.load_kfile(path, loc)
