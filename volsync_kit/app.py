@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from volsync_kit.errors import UsageError
 
 if TYPE_CHECKING:
+    from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry
     from volsync_kit.core.render import RenderResult
 
@@ -61,3 +62,40 @@ def entry_point(root: Path, entry: str) -> Entry:
     if not (root / normalized).is_dir():
         raise UsageError(f"--entry {entry}: no such folder in {root}; pass the folder Flux syncs first")
     return Entry(normalized, "--entry", None)
+
+
+def run_lint(
+    repo: Path | None,
+    *,
+    files: list[Path] | None = None,
+    config_file: Path | None = None,
+    entry: str | None = None,
+) -> LintResult:
+    """Lint every static CephFS repository volume; raises UsageError."""
+    from volsync_kit.adapters import config as config_adapter
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core import flux, lint
+
+    root = resolve_repo(repo)
+    config = config_adapter.load(root, config_file)
+    severities, ignores = config_adapter.lint_settings(config)
+    entry = entry if entry is not None else config.entry
+    files_repo = FileRepo(root)
+    entries = (entry_point(root, entry),) if entry is not None else None
+    model = flux.walk(files_repo, entries)
+    only = frozenset(_repo_relative(root, f) for f in files) if files else None
+    options = lint.LintOptions(
+        severities=severities,
+        ignores=tuple(lint.Ignore(pattern, rules) for pattern, rules in ignores),
+        only_files=only,
+    )
+    return lint.run(files_repo, model, config_adapter.expectations(config), options)
+
+
+def _repo_relative(root: Path, file: Path) -> str:
+    """pre-commit passes paths relative to the work tree root; accept absolute ones too."""
+    path = file if file.is_absolute() else Path.cwd() / file
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return file.as_posix()

@@ -34,6 +34,13 @@ class RenderFormat(enum.StrEnum):
     json = "json"
 
 
+class LintFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
 RepoOption = Annotated[
     Path | None,
     typer.Option("--repo", help="Root of the Flux repository. Default: the git top level of the current folder."),
@@ -116,6 +123,70 @@ def render(
         return int(ExitCode.INPUT_ERROR if result.has_errors else ExitCode.OK)
 
     _guard(debug, body)
+
+
+@app.command(epilog=HELP)
+def lint(
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Only report findings in these files, or in apps whose rendering reads them."),
+    ] = None,
+    repo: RepoOption = None,
+    output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml at the repository root.")
+    ] = None,
+    entry: Annotated[
+        str | None,
+        typer.Option("--entry", help="Folder Flux syncs first. Default: config, else detected."),
+    ] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Check every static CephFS repository volume, in its file and as Flux renders it for each app.
+
+    Text output is `path:line:col: severity RULE message [app]`. Exit 0 when no finding is an
+    error, 1 when one is, 2 for a usage or config error. The whole repository is always
+    modelled: a change to a component affects every app that uses it.
+    """
+
+    def body() -> int:
+        from volsync_kit import app as services
+        from volsync_kit.core.rules import all_rules
+        from volsync_kit.report import lint_out
+
+        result = services.run_lint(repo, files=files, config_file=config, entry=entry)
+        if output_format is LintFormat.json:
+            sys.stdout.write(lint_out.to_json(result))
+        elif output_format is LintFormat.sarif:
+            sys.stdout.write(lint_out.to_sarif(result, all_rules(), __version__))
+        elif output_format is LintFormat.github:
+            sys.stdout.write(lint_out.to_github(result))
+        else:
+            sys.stdout.write(lint_out.to_text(result))
+        return int(ExitCode.FINDINGS if result.failed else ExitCode.OK)
+
+    _guard(debug, body)
+
+
+@app.command(name="rules")
+def rules_command() -> None:
+    """List every lint rule: ID, name, default severity and summary."""
+    from volsync_kit.core.rules import all_rules
+    from volsync_kit.report import lint_out
+
+    sys.stdout.write(lint_out.rules_table(all_rules()))
+
+
+@app.command()
+def explain(rule: Annotated[str, typer.Argument(help="A rule ID (VK101) or name (static-volume).")]) -> None:
+    """Print a rule's documentation: what it checks, why, an example and the fix."""
+    from volsync_kit.core.rules import get
+
+    found = get(rule)
+    if found is None:
+        _fail(f"no rule {rule!r}; `volsync-kit rules` lists them", ExitCode.INPUT_ERROR)
+    typer.echo(f"{found.id} {found.name} (default severity: {found.severity.value})\n")
+    typer.echo(found.doc)
 
 
 def main() -> None:

@@ -112,6 +112,7 @@ class _Converter:
 
     def mapping(self, node: yaml.MappingNode, depth: int) -> Map:
         items: dict[str, Node] = {}
+        key_locs: dict[str, Loc] = {}
         merged: dict[str, Node] = {}
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode) and key_node.value == "<<" and key_node.style in _PLAIN:
@@ -129,9 +130,10 @@ class _Converter:
                     self.loc(key_node),
                 )
             items[key] = self.convert(value_node, depth + 1)
+            key_locs[key] = self.loc(key_node)
         if merged:
             items = {**merged, **items}
-        return Map(items, self.loc(node))
+        return Map(items, self.loc(node), key_locs)
 
     def merge_source(self, node: yaml.Node, depth: int) -> dict[str, Node]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]

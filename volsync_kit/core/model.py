@@ -38,6 +38,9 @@ class Scalar:
 class Map:
     items: Mapping[str, Node]
     loc: Loc | None = None
+    # Where each key is written: a finding about a missing or nested field
+    # points at the key's line (``volumeAttributes:``), not its first child.
+    key_locs: Mapping[str, Loc] | None = None
 
     def get(self, key: str) -> Node | None:
         return self.items.get(key)
@@ -179,6 +182,16 @@ def loc_of(node: Node | None, *path: str | int) -> Loc | None:
     return best
 
 
+def key_loc(node: Node | None, *path: str | int) -> Loc | None:
+    """Where the last key of ``path`` is written, else the best :func:`loc_of`."""
+    parent = node_at(node, *path[:-1]) if path else None
+    if isinstance(parent, Map) and parent.key_locs and isinstance(path[-1], str):
+        found = parent.key_locs.get(path[-1])
+        if found is not None:
+            return found
+    return loc_of(node, *path)
+
+
 def set_at(node: Map, path: tuple[str, ...], value: Node) -> Map:
     """A copy of ``node`` with ``value`` at ``path``, creating maps on the way."""
     head, rest = path[0], path[1:]
@@ -188,7 +201,7 @@ def set_at(node: Map, path: tuple[str, ...], value: Node) -> Map:
         items[head] = set_at(child if isinstance(child, Map) else Map({}, node.loc), rest, value)
     else:
         items[head] = value
-    return Map(items, node.loc)
+    return Map(items, node.loc, node.key_locs)
 
 
 def to_plain(node: Node | None) -> Plain:

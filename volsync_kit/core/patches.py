@@ -132,7 +132,7 @@ def merge(base: Node | None, patch: Node, note: Callable[[str], None]) -> Node |
             items.pop(key, None)
         elif merged is not None:
             items[key] = merged
-    return Map(items, base.loc)
+    return Map(items, base.loc, base.key_locs)
 
 
 def apply_strategic(res: Resource, patch: Map, note: Callable[[str], None]) -> Resource | None:

@@ -430,7 +430,15 @@ def substitute_tree(
                 return Scalar(result, n.loc)
             return Scalar(resolve_applied(result), n.loc)
         if isinstance(n, Map):
-            return Map({text(k, n.loc): walk(v) for k, v in n.items.items()}, n.loc)
+            items: dict[str, Node] = {}
+            key_locs: dict[str, Loc] = {}
+            for key, value in n.items.items():
+                key_at = n.key_locs.get(key) if n.key_locs else None
+                new_key = text(key, key_at or n.loc)
+                items[new_key] = walk(value)
+                if key_at is not None:
+                    key_locs[new_key] = key_at
+            return Map(items, n.loc, key_locs or None)
         return Seq(tuple(walk(v) for v in n.items), n.loc)
 
     return walk(node), notices

@@ -1,0 +1,106 @@
+"""``.volsync-kit.yaml``: read, validate against its JSON Schema, and type.
+
+Errors name the file, line and schema path, and end the command with exit
+code 2.  Defaults live in the schema, not here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from volsync_kit.adapters.resources import schema
+from volsync_kit.adapters.yamlio import decode, load_documents
+from volsync_kit.core.model import Loc, ModelError, Node, Severity, loc_of, to_plain
+from volsync_kit.core.rules._api import Expectations
+from volsync_kit.errors import UsageError
+
+CONFIG_NAME = ".volsync-kit.yaml"
+SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO, "off": None}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str | None
+    data: dict[str, Any]
+
+    @property
+    def entry(self) -> str | None:
+        value = self.data.get("entry")
+        return value if isinstance(value, str) else None
+
+
+def _fail(path: str, loc: Loc | None, message: str) -> UsageError:
+    where = f"{loc.file}:{loc.line}:{loc.col}" if loc else path
+    return UsageError(f"{where}: {message}")
+
+
+def load(root: Path, explicit: Path | None = None) -> Config:
+    """The repository's config, or an empty one when there is none."""
+    path = explicit if explicit is not None else root / CONFIG_NAME
+    shown = str(explicit) if explicit is not None else CONFIG_NAME
+    if not path.is_file():
+        if explicit is not None:
+            raise UsageError(f"--config {explicit}: no such file")
+        return Config(None, {})
+    try:
+        docs = load_documents(decode(path.read_bytes(), shown), shown)
+    except ModelError as err:
+        raise _fail(shown, err.loc, err.message) from None
+    except OSError as err:
+        raise UsageError(f"{shown}: cannot read: {err.strerror}") from None
+    nodes = [d.node for d in docs if d.node is not None]
+    if not nodes:
+        return Config(shown, {})
+    if len(nodes) > 1:
+        raise UsageError(f"{shown}: holds {len(nodes)} YAML documents; keep one")
+    data = to_plain(nodes[0])
+    _validate(shown, nodes[0], data)
+    assert isinstance(data, dict)
+    return Config(shown, data)
+
+
+def _validate(shown: str, node: Node, data: object) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema("config.schema.json"))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return
+    first = errors[0]
+    path = [str(p) if isinstance(p, str) else p for p in first.absolute_path]
+    loc = loc_of(node, *path) or Loc(shown, 1, 1)
+    where = ".".join(str(p) for p in path) or "(top level)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise _fail(shown, loc, f"invalid config at {where}: {first.message}{more}; see schemas/config.schema.json")
+
+
+def expectations(config: Config) -> Expectations:
+    expect = config.data.get("expect", {})
+    secret = expect.get("nodeStageSecret")
+    defaults = schema("config.schema.json")["properties"]["expect"]["properties"]
+    return Expectations(
+        driver=expect.get("driver"),
+        cluster_id=expect.get("clusterID"),
+        fs_name=expect.get("fsName"),
+        storage_class=expect.get("storageClassName"),
+        node_stage_secret=(secret["name"], secret["namespace"]) if secret else None,
+        root_path=expect.get("rootPath"),
+        pv_name=expect.get("pvName", defaults["pvName"]["default"]),
+    )
+
+
+def lint_settings(config: Config) -> tuple[dict[str, Severity | None], list[tuple[str, frozenset[str]]]]:
+    """Per-rule severities keyed by rule ID, and (glob, rules) ignores."""
+    from volsync_kit.core.rules import get
+
+    lint = config.data.get("lint", {})
+    severities: dict[str, Severity | None] = {}
+    for key, level in lint.get("rules", {}).items():
+        rule = get(key)
+        if rule is None:
+            raise UsageError(f"{config.path}: lint.rules.{key}: no such rule; `volsync-kit rules` lists them")
+        severities[rule.id] = SEVERITIES[level]
+    ignores = [(item["path"], frozenset(item.get("rules", []))) for item in lint.get("ignore", [])]
+    return severities, ignores

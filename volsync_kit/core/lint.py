@@ -1,0 +1,270 @@
+"""The lint engine: views, rule dispatch, severities, suppressions, filtering.
+
+Two views of the same repository are checked:
+
+* the **file view**: every static CephFS PV document in the repository (and
+  the PVCs that go with it, folder by folder), placeholders still in place;
+* the **rendered view**: each app's PVs and PVCs after Flux substitution.
+
+A finding visible in the file view is reported once, from there; the same
+finding in an app's rendering is not repeated.  Findings that only appear
+after substitution are reported per app, at the template line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from volsync_kit.core.findings import Finding, LintResult
+from volsync_kit.core.flux import KsResult, RepoModel
+from volsync_kit.core.model import KsRef, Loc, Map, ModelError, Problem, Resource, Severity, str_at
+from volsync_kit.core.ports import RepoReader
+from volsync_kit.core.rules import all_rules
+from volsync_kit.core.rules._api import Context, Expectations, Group, Hit, Rule, Subject, is_cephfs_driver
+
+UNUSED_SUPPRESSION = ("VK901", "unused-suppression")
+DIRECTIVE = re.compile(r"#\s*volsync-kit:\s*disable=([A-Za-z0-9_,\- ]+)")
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """A config ignore: findings in files matching ``pattern`` (for ``rules``, or all)."""
+
+    pattern: str
+    rules: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    severities: Mapping[str, Severity | None] = field(default_factory=dict)  # None: rule off
+    ignores: tuple[Ignore, ...] = ()
+    only_files: frozenset[str] | None = None
+
+
+# -- views ------------------------------------------------------------------
+
+
+def _is_cephfs_pv(res: Resource) -> bool:
+    driver = str_at(res.node, "spec", "csi", "driver")
+    return res.kind == "PersistentVolume" and not res.group and is_cephfs_driver(driver)
+
+
+def related_objects(resources: Iterable[Resource]) -> list[Resource]:
+    """Static CephFS PVs and the claims that go with them."""
+    resources = list(resources)
+    pvs = [r for r in resources if _is_cephfs_pv(r)]
+    if not pvs:
+        return []
+    names = {pv.name for pv in pvs}
+    other_pvs = {r.name for r in resources if r.kind == "PersistentVolume" and r.name not in names}
+    claimed = {str_at(pv.node, "spec", "claimRef", "name") for pv in pvs}
+    out: list[Resource] = list(pvs)
+    for res in resources:
+        if res.kind != "PersistentVolumeClaim" or res.group:
+            continue
+        volume = str_at(res.node, "spec", "volumeName")
+        static_class = str_at(res.node, "spec", "storageClassName") == "" and volume not in other_pvs
+        if volume in names or res.name in claimed or f"{res.name}-pv" in names or static_class:
+            out.append(res)
+    return out
+
+
+def file_view(repo: RepoReader) -> tuple[list[Group], list[Problem]]:
+    """Static CephFS PV documents of every YAML file, grouped by folder."""
+    by_folder: dict[str, list[Resource]] = {}
+    problems: list[Problem] = []
+    for path in repo.yaml_files():
+        try:
+            text = repo.text(path)
+            if "PersistentVolume" not in text:
+                continue
+            docs = repo.documents(path)
+        except ModelError as err:
+            problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
+            continue
+        for doc in docs:
+            if isinstance(doc.node, Map) and str_at(doc.node, "kind") in ("PersistentVolume", "PersistentVolumeClaim"):
+                name = str_at(doc.node, "metadata", "name") or ""
+                by_folder.setdefault(posixpath.dirname(path), []).append(Resource(doc.node, doc.loc, name))
+    groups: list[Group] = []
+    for folder in sorted(by_folder):
+        objects = related_objects(by_folder[folder])
+        if objects:
+            groups.append(Group(tuple(Subject(r, "file") for r in objects), "file"))
+    return groups, problems
+
+
+def app_name(result: KsResult) -> str:
+    return result.variables.get("APP") or result.ks.ref.name
+
+
+def rendered_view(model: RepoModel) -> list[Group]:
+    groups: list[Group] = []
+    for result in model.results:
+        objects = related_objects(result.resources)
+        if objects:
+            app = app_name(result)
+            subjects = tuple(Subject(r, "rendered", app, result.ks.ref) for r in objects)
+            groups.append(Group(subjects, "rendered", app, result.ks.ref, result.variables))
+    return groups
+
+
+# -- running rules --------------------------------------------------------------
+
+
+def _hits(rule: Rule, ctx: Context) -> Iterable[Hit]:
+    if rule.scope == "repo":
+        yield from rule.check(ctx, ctx)
+        return
+    for group in ctx.groups:
+        if rule.scope == "group":
+            yield from rule.check(group, ctx)
+        else:
+            for subject in group.pvs:
+                yield from rule.check(subject, ctx)
+
+
+def _finding(rule: Rule, severity: Severity, hit: Hit) -> Finding:
+    subject = hit.subject
+    app = hit.app if hit.app is not None else (subject.app if subject else None)
+    ks = hit.ks if hit.ks is not None else (subject.ks if subject else None)
+    return Finding(rule.id, rule.name, severity, hit.message, hit.loc, app, ks, subject.label if subject else None)
+
+
+def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per rule and place from the file view; rendered findings of
+    the same rule at the same place repeat it (with substituted names) and go."""
+    seen_file: set[tuple[str, Loc | None]] = set()
+    out: dict[tuple[str, Loc | None, str, str | None], Finding] = {}
+    ordered = sorted(findings, key=lambda f: f.app is not None)  # file-view findings first
+    for f in ordered:
+        if f.app is None:
+            seen_file.add((f.rule, f.loc))
+        elif (f.rule, f.loc) in seen_file:
+            continue
+        out.setdefault((f.rule, f.loc, f.message, f.app), f)
+    return list(out.values())
+
+
+# -- suppressions ------------------------------------------------------------------
+
+
+@dataclass
+class _Directive:
+    loc: Loc
+    rules: set[str]
+    used: set[str] = field(default_factory=set)
+
+
+def _directives(repo: RepoReader, files: Iterable[str]) -> dict[tuple[str, int], _Directive]:
+    found: dict[tuple[str, int], _Directive] = {}
+    for path in files:
+        try:
+            text = repo.text(path)
+        except ModelError:
+            continue
+        if "volsync-kit:" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            match = DIRECTIVE.search(line)
+            if match:
+                rules = {r.strip() for r in match.group(1).split(",") if r.strip()}
+                found[(path, number)] = _Directive(Loc(path, number, match.start() + 1), rules)
+    return found
+
+
+def _suppressing(finding: Finding, directives: Mapping[tuple[str, int], _Directive]) -> _Directive | None:
+    if finding.loc is None:
+        return None
+    for line in (finding.loc.line, finding.loc.line - 1):
+        directive = directives.get((finding.loc.file, line))
+        if directive and (finding.rule in directive.rules or finding.name in directive.rules):
+            directive.used.update(r for r in directive.rules if r in (finding.rule, finding.name))
+            return directive
+    return None
+
+
+def _ignored(finding: Finding, ignores: Iterable[Ignore]) -> bool:
+    if finding.loc is None:
+        return False
+    for ignore in ignores:
+        if fnmatch.fnmatchcase(finding.loc.file, ignore.pattern) and (
+            not ignore.rules or finding.rule in ignore.rules or finding.name in ignore.rules
+        ):
+            return True
+    return False
+
+
+def _relevant(finding: Finding, only: frozenset[str], reads: Mapping[KsRef, frozenset[str]]) -> bool:
+    if finding.loc is not None and finding.loc.file in only:
+        return True
+    ks = finding.kustomization
+    return ks is not None and (ks.file in only or bool(reads.get(ks, frozenset()) & only))
+
+
+def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintOptions) -> LintResult:
+    """Lint the repository; pure apart from reads through ``repo``."""
+    file_groups, file_problems = file_view(repo)
+    groups = tuple(rendered_view(model) + file_groups)
+    ctx = Context(model, groups, expect, tuple(file_problems))
+    findings: list[Finding] = []
+    for rule in all_rules():
+        severity = options.severities.get(rule.id, rule.severity)
+        if severity is None:
+            continue
+        findings.extend(_finding(rule, severity, hit) for hit in _hits(rule, ctx))
+    findings = _dedupe(findings)
+
+    reads = {r.ks.ref: r.files | {r.ks.ref.file} for r in model.results}
+    if options.only_files is not None:
+        findings = [f for f in findings if _relevant(f, options.only_files, reads)]
+
+    files = {f for r in model.results for f in r.files}
+    files.update(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin)
+    directives = _directives(repo, repo.yaml_files())
+    reported: list[Finding] = []
+    suppressed: list[Finding] = []
+    for f in findings:
+        if _suppressing(f, directives):
+            suppressed.append(_with_suppression(f, "inline"))
+        elif _ignored(f, options.ignores):
+            suppressed.append(_with_suppression(f, "config"))
+        else:
+            reported.append(f)
+    unused_severity = options.severities.get(UNUSED_SUPPRESSION[0], Severity.INFO)
+    if unused_severity is not None:
+        for directive in directives.values():
+            for rule_key in sorted(directive.rules - directive.used):
+                unused = Finding(
+                    *UNUSED_SUPPRESSION,
+                    unused_severity,
+                    f"suppression of {rule_key} is unused; remove it",
+                    directive.loc,
+                )
+                if options.only_files is None or directive.loc.file in options.only_files:
+                    reported.append(unused)
+    apps = len({g.ks for g in groups if g.view == "rendered"})
+    return LintResult(
+        tuple(sorted(reported, key=Finding.sort_key)),
+        tuple(sorted(suppressed, key=Finding.sort_key)),
+        len(files),
+        apps,
+    )
+
+
+def _with_suppression(finding: Finding, how: str) -> Finding:
+    return Finding(
+        finding.rule,
+        finding.name,
+        finding.severity,
+        finding.message,
+        finding.loc,
+        finding.app,
+        finding.kustomization,
+        finding.object,
+        how,
+    )

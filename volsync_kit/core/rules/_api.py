@@ -1,0 +1,202 @@
+"""The contract between the lint engine and the rule modules.
+
+A rule module defines, at module level:
+
+* ``ID`` — permanent (``VK101``), never reused;
+* ``NAME`` — a kebab-case slug, also accepted wherever an ID is;
+* ``SEVERITY`` — the default :class:`Severity` (config may override it);
+* ``SCOPE`` — what ``check`` receives:
+  ``"pv"``: one static CephFS PersistentVolume (:class:`Subject`), in the
+  file view and in every app's rendered view;
+  ``"group"``: the PVs and PVCs checked together (:class:`Group`): one
+  app's rendering, or one folder in the file view;
+  ``"repo"``: the whole :class:`Context`, once;
+* ``SUMMARY`` — one imperative line;
+* ``check(subject_or_group_or_context, ctx)`` — a generator of :class:`Hit`;
+* a module docstring in ruff's shape: *What it does*, *Why is this bad?*,
+  *Example*, *Use instead*, and *References*.
+
+Rules never decide their severity, suppression or ordering; the engine does.
+In the file view, values still holding ``${...}`` are unknown and rules skip
+them: the rendered view judges them per app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from volsync_kit.core.flux import RepoModel
+from volsync_kit.core.model import (
+    KsRef,
+    Loc,
+    Map,
+    Node,
+    Problem,
+    Resource,
+    Scalar,
+    ScalarValue,
+    Severity,
+    key_loc,
+    node_at,
+    str_at,
+)
+
+View = Literal["file", "rendered"]
+Scope = Literal["pv", "group", "repo"]
+CEPHFS_DRIVER = "cephfs.csi.ceph.com"
+
+
+def is_cephfs_driver(driver: str | None) -> bool:
+    """``cephfs.csi.ceph.com`` or a prefixed name such as Rook's ``rook-ceph.cephfs.csi.ceph.com``."""
+    return bool(driver) and (driver == CEPHFS_DRIVER or str(driver).endswith("." + CEPHFS_DRIVER))
+
+
+def has_placeholder(value: ScalarValue) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """A scalar as a rule sees it; ``known`` is False for a ``${...}`` template."""
+
+    raw: ScalarValue
+    loc: Loc | None
+    known: bool
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One PV or PVC, in the file view (placeholders kept) or rendered for an app."""
+
+    res: Resource
+    view: View
+    app: str | None = None
+    ks: KsRef | None = None
+
+    @property
+    def node(self) -> Map:
+        return self.res.node
+
+    @property
+    def kind(self) -> str:
+        return self.res.kind
+
+    @property
+    def name(self) -> str:
+        return self.res.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    def at(self, *path: str | int) -> Node | None:
+        return node_at(self.node, *path)
+
+    def value(self, *path: str | int) -> Value | None:
+        """The scalar at ``path``, or None when absent (or not a scalar)."""
+        found = node_at(self.node, *path)
+        if not isinstance(found, Scalar):
+            return None
+        known = not (self.view == "file" and has_placeholder(found.value))
+        return Value(found.value, found.loc or self.loc(*path), known)
+
+    def loc(self, *path: str | int) -> Loc | None:
+        """Where ``path`` is written: a scalar's value, else the key's line;
+        for a missing path, the nearest written ancestor."""
+        found = node_at(self.node, *path)
+        if isinstance(found, Scalar):
+            return found.loc or self.res.origin
+        return key_loc(self.node, *path) or self.res.origin
+
+    @property
+    def driver(self) -> str | None:
+        return str_at(self.node, "spec", "csi", "driver")
+
+
+@dataclass(frozen=True)
+class Group:
+    """PVs and PVCs that must agree with each other."""
+
+    subjects: tuple[Subject, ...]
+    view: View
+    app: str | None = None
+    ks: KsRef | None = None
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def pvs(self) -> tuple[Subject, ...]:
+        return tuple(s for s in self.subjects if s.kind == "PersistentVolume")
+
+    @property
+    def pvcs(self) -> tuple[Subject, ...]:
+        return tuple(s for s in self.subjects if s.kind == "PersistentVolumeClaim")
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What ``.volsync-kit.yaml`` pins (``expect:``); None means not pinned."""
+
+    driver: str | None = None
+    cluster_id: str | None = None
+    fs_name: str | None = None
+    storage_class: str | None = None
+    node_stage_secret: tuple[str, str] | None = None
+    root_path: str | None = None  # a template such as /volsync/${APP}
+    pv_name: str = "volsync-${APP}-repo-pv"
+
+
+@dataclass(frozen=True)
+class Context:
+    model: RepoModel
+    groups: tuple[Group, ...]  # rendered apps, then file-view folders
+    expect: Expectations = field(default_factory=Expectations)
+    file_problems: tuple[Problem, ...] = ()  # files of the file view that could not be read
+
+    @property
+    def rendered(self) -> tuple[Group, ...]:
+        return tuple(g for g in self.groups if g.view == "rendered")
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every problem met: repository-wide, per Kustomization, and in the file view."""
+        out = list(self.model.problems)
+        for result in self.model.results:
+            out.extend(result.problems)
+        seen = {(p.code, p.loc) for p in out}
+        out.extend(p for p in self.file_problems if (p.code, p.loc) not in seen)
+        return tuple(out)
+
+    def app_of(self, ref: KsRef | None) -> str | None:
+        """The app a Kustomization renders: its APP variable, else its name."""
+        if ref is None:
+            return None
+        for result in self.model.results:
+            if result.ks.ref == ref:
+                return result.variables.get("APP") or ref.name
+        return ref.name
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a rule yields; the engine turns it into a Finding."""
+
+    message: str
+    loc: Loc | None
+    subject: Subject | None = None
+    app: str | None = None
+    ks: KsRef | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule module, flattened."""
+
+    id: str
+    name: str
+    severity: Severity
+    scope: Scope
+    summary: str
+    doc: str
+    check: Callable[..., Iterator[Hit]]

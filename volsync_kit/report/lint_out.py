@@ -1,0 +1,156 @@
+"""``lint`` output: text, versioned JSON, SARIF 2.1.0 and GitHub annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from volsync_kit.core.findings import Finding, LintResult
+from volsync_kit.core.model import Severity
+from volsync_kit.core.rules._api import Rule
+
+JSON_VERSION = 1
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://github.com/volsync-kit/volsync-kit"
+SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def text_line(f: Finding) -> str:
+    """``path:line:col: severity RULE message [app]``."""
+    where = f"{f.loc.file}:{f.loc.line}:{f.loc.col}" if f.loc else "-"
+    app = f" [{f.app}]" if f.app else ""
+    return f"{where}: {f.severity.value} {f.rule} {f.message}{app}"
+
+
+def summary(result: LintResult) -> dict[str, int]:
+    return {
+        "errors": result.count(Severity.ERROR),
+        "warnings": result.count(Severity.WARNING),
+        "infos": result.count(Severity.INFO),
+        "suppressed": len(result.suppressed),
+        "files": result.files,
+        "apps": result.apps,
+    }
+
+
+def to_text(result: LintResult) -> str:
+    lines = [text_line(f) for f in result.findings]
+    counts = summary(result)
+    tail = (
+        f"{counts['errors']} error(s), {counts['warnings']} warning(s), {counts['infos']} info, "
+        f"{counts['suppressed']} suppressed; {counts['apps']} app(s), {counts['files']} file(s)"
+    )
+    return "".join(line + "\n" for line in lines) + tail + "\n"
+
+
+def finding_json(f: Finding) -> dict[str, Any]:
+    ks = f.kustomization
+    return {
+        "rule": f.rule,
+        "name": f.name,
+        "severity": f.severity.value,
+        "message": f.message,
+        "path": f.loc.file if f.loc else None,
+        "line": f.loc.line if f.loc else None,
+        "column": f.loc.col if f.loc else None,
+        "app": f.app,
+        "kustomization": {"name": ks.name, "namespace": ks.namespace, "file": ks.file} if ks else None,
+        "object": f.object,
+    }
+
+
+def to_json(result: LintResult) -> str:
+    doc = {
+        "version": JSON_VERSION,
+        "findings": [finding_json(f) for f in result.findings],
+        "summary": summary(result),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _escape_property(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A").replace(":", "%3A").replace(",", "%2C")
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def to_github(result: LintResult) -> str:
+    """GitHub Actions workflow commands, one annotation per finding."""
+    out: list[str] = []
+    for f in result.findings:
+        props = [f"title={_escape_property(f'{f.rule} {f.name}')}"]
+        if f.loc:
+            props[:0] = [f"file={_escape_property(f.loc.file)}", f"line={f.loc.line}", f"col={f.loc.col}"]
+        app = f" [{f.app}]" if f.app else ""
+        out.append(f"::{GITHUB_LEVEL[f.severity]} {','.join(props)}::{_escape_data(f.message + app)}\n")
+    return "".join(out)
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.doc.splitlines()[0] if rule.doc else rule.summary},
+        "help": {"text": rule.doc, "markdown": rule.doc},
+        "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+    }
+
+
+def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": index[f.rule],
+        "level": SARIF_LEVEL[f.severity],
+        "message": {"text": f.message + (f" [{f.app}]" if f.app else "")},
+    }
+    if f.loc:
+        result["locations"] = [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": f.loc.file, "uriBaseId": "%SRCROOT%"},
+                    "region": {"startLine": f.loc.line, "startColumn": f.loc.col},
+                }
+            }
+        ]
+    if f.app:
+        result["properties"] = {"app": f.app}
+    if f.suppressed:
+        result["suppressions"] = [{"kind": "inSource" if f.suppressed == "inline" else "external"}]
+    return result
+
+
+def to_sarif(result: LintResult, rules: Iterable[Rule], version: str) -> str:
+    """SARIF 2.1.0: one run; the rules that fired, with their docs."""
+    findings = [*result.findings, *result.suppressed]
+    fired = sorted({f.rule for f in findings})
+    by_id = {r.id: r for r in rules}
+    index = {rule_id: i for i, rule_id in enumerate(fired)}
+    doc = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "volsync-kit",
+                        "version": version,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_sarif_rule(by_id[r]) for r in fired],
+                    }
+                },
+                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
+                "results": [_sarif_result(f, index) for f in sorted(findings, key=Finding.sort_key)],
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def rules_table(rules: Iterable[Rule]) -> str:
+    rows = [f"{r.id}  {r.name:<28} {r.severity.value:<8} {r.summary}" for r in rules]
+    return "\n".join(rows) + "\n"
