@@ -142,11 +142,14 @@ def lint(
     ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """Check every static CephFS repository volume, in its file and as Flux renders it for each app.
+    r"""Check every static CephFS repository volume, in its file and as Flux renders it for each app.
 
-    Text output is `path:line:col: severity RULE message [app]`. Exit 0 when no finding is an
-    error, 1 when one is, 2 for a usage or config error. The whole repository is always
-    modelled: a change to a component affects every app that uses it.
+    Text output is `path:line:col: severity RULE message \[app]`, then a summary.
+    Exit 0 when no finding is an error, 1 when one is, 2 for a usage or
+    config error. The whole repository is always modelled: a change to a
+    component affects every app that uses it. With FILES (as the pre-commit
+    hook passes them), only findings in those files, or in apps whose
+    rendering reads them, are reported; naming the config file reports all.
     """
 
     def body() -> int:
@@ -154,7 +157,10 @@ def lint(
         from volsync_kit.core.rules import all_rules
         from volsync_kit.report import lint_out
 
-        result = services.run_lint(repo, files=files, config_file=config, entry=entry)
+        only = files or None
+        if only and _names_config(only, services.resolve_repo(repo), config):
+            only = None  # the config changes every finding: report them all
+        result = services.run_lint(repo, files=only, config_file=config, entry=entry)
         if output_format is LintFormat.json:
             sys.stdout.write(lint_out.to_json(result))
         elif output_format is LintFormat.sarif:
@@ -166,6 +172,12 @@ def lint(
         return int(ExitCode.FINDINGS if result.failed else ExitCode.OK)
 
     _guard(debug, body)
+
+
+def _names_config(files: list[Path], root: Path, config: Path | None) -> bool:
+    """Whether ``files`` (as pre-commit passes them) include the lint config."""
+    target = (config if config is not None else root / ".volsync-kit.yaml").resolve()
+    return any((f if f.is_absolute() else Path.cwd() / f).resolve() == target for f in files)
 
 
 @app.command(name="rules")

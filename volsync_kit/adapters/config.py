@@ -12,7 +12,7 @@ from typing import Any
 
 from volsync_kit.adapters.resources import schema
 from volsync_kit.adapters.yamlio import decode, load_documents
-from volsync_kit.core.model import Loc, ModelError, Node, Severity, loc_of, to_plain
+from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
 from volsync_kit.core.rules._api import Expectations
 from volsync_kit.errors import UsageError
 
@@ -24,6 +24,7 @@ SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Seve
 class Config:
     path: str | None
     data: dict[str, Any]
+    node: Node | None = None  # the located tree, for line numbers in errors
 
     @property
     def entry(self) -> str | None:
@@ -58,7 +59,7 @@ def load(root: Path, explicit: Path | None = None) -> Config:
     data = to_plain(nodes[0])
     _validate(shown, nodes[0], data)
     assert isinstance(data, dict)
-    return Config(shown, data)
+    return Config(shown, data, nodes[0])
 
 
 def _validate(shown: str, node: Node, data: object) -> None:
@@ -100,7 +101,8 @@ def lint_settings(config: Config) -> tuple[dict[str, Severity | None], list[tupl
     for key, level in lint.get("rules", {}).items():
         rule = get(key)
         if rule is None:
-            raise UsageError(f"{config.path}: lint.rules.{key}: no such rule; `volsync-kit rules` lists them")
+            loc = key_loc(config.node, "lint", "rules", key)
+            raise _fail(str(config.path), loc, f"lint.rules.{key}: no such rule; `volsync-kit rules` lists them")
         severities[rule.id] = SEVERITIES[level]
     ignores = [(item["path"], frozenset(item.get("rules", []))) for item in lint.get("ignore", [])]
     return severities, ignores

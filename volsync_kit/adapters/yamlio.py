@@ -146,13 +146,27 @@ class _Converter:
         return out
 
 
-def _syntax_error(err: yaml.YAMLError, file: str, line_offset: int) -> ModelError:
+def _syntax_error(err: yaml.YAMLError, text: str, file: str, line_offset: int) -> ModelError:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
     context = getattr(err, "context", None)
     message = f"{context}, {problem}" if context else str(problem)
     loc = Loc(file, mark.line + 1 + line_offset, mark.column + 1) if mark else Loc(file, 1 + line_offset, 1)
+    if _is_tab(message, text, mark):
+        return ModelError("yaml-tab", f"invalid YAML: a tab character where only spaces are allowed ({message})", loc)
     return ModelError("yaml-syntax", f"invalid YAML: {message}", loc)
+
+
+def _is_tab(message: str, text: str, mark: Any) -> bool:
+    """libyaml names tabs in some messages only; otherwise look at the character."""
+    if "tab character" in message or "'\\t'" in message:
+        return True
+    if mark is None:
+        return False
+    line: int = mark.line
+    column: int = mark.column
+    lines = text.splitlines()
+    return line < len(lines) and lines[line][column : column + 1] == "\t"
 
 
 def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: int = 0) -> tuple[Document, ...]:
@@ -169,7 +183,7 @@ def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: in
             else:
                 docs.append(Document(converter.convert(root), loc))
     except yaml.YAMLError as err:
-        raise _syntax_error(err, file, line_offset) from None
+        raise _syntax_error(err, text, file, line_offset) from None
     except RecursionError:
         raise ModelError("yaml-depth", "document nested too deeply", Loc(file, 1 + line_offset, 1)) from None
     return tuple(docs)

@@ -90,13 +90,30 @@ def to_github(result: LintResult) -> str:
     return "".join(out)
 
 
+def doc_section(doc: str, heading: str) -> str:
+    """The text under ``## heading`` of a rule's docstring, joined into one paragraph."""
+    lines: list[str] = []
+    inside = False
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip() == heading
+        elif inside:
+            lines.append(line.strip())
+    return " ".join(part for part in lines if part)
+
+
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    first = rule.doc.splitlines()[0] if rule.doc else ""
+    headline = first.split(":", 1)[1].strip() if first.startswith(f"{rule.id} {rule.name}:") else first
+    full = doc_section(rule.doc, "What it does") or headline or rule.summary
     return {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": rule.doc.splitlines()[0] if rule.doc else rule.summary},
-        "help": {"text": rule.doc, "markdown": rule.doc},
+        "fullDescription": {"text": full},
+        "help": {"text": rule.doc or rule.summary, "markdown": rule.doc or rule.summary},
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
     }
 
@@ -119,8 +136,10 @@ def _sarif_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         ]
     if f.app:
         result["properties"] = {"app": f.app}
-    if f.suppressed:
-        result["suppressions"] = [{"kind": "inSource" if f.suppressed == "inline" else "external"}]
+    if f.suppressed == "inline":
+        result["suppressions"] = [{"kind": "inSource", "justification": "# volsync-kit: disable= comment"}]
+    elif f.suppressed:
+        result["suppressions"] = [{"kind": "external", "justification": "lint.ignore in .volsync-kit.yaml"}]
     return result
 
 
@@ -144,6 +163,8 @@ def to_sarif(result: LintResult, rules: Iterable[Rule], version: str) -> str:
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
+                # Columns count characters (code points), not UTF-16 code units.
+                "columnKind": "unicodeCodePoints",
                 "results": [_sarif_result(f, index) for f in sorted(findings, key=Finding.sort_key)],
             }
         ],

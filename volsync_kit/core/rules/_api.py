@@ -44,6 +44,18 @@ from volsync_kit.core.model import (
 )
 
 View = Literal["file", "rendered"]
+
+# Model problem codes (volsync_kit.core.model.ModelError.code), by the rule
+# that reports them; VK308 reports every other build failure.
+YAML_CODES = frozenset({"yaml-syntax", "encoding", "yaml-depth", "file-unreadable", "file-too-large"})
+TAB_CODES = frozenset({"yaml-tab"})
+DUPLICATE_KEY_CODES = frozenset({"yaml-duplicate-key"})
+VARIABLE_CODES = frozenset({"substitution", "substitute-source-missing", "variable-name"})
+COMPONENT_CODES = frozenset(
+    {"component-missing", "kustomization-missing", "kustomization-empty", "component-kind", "component-not-local"}
+)
+NOT_EVALUATED_CODES = frozenset({"not-evaluated", "remote-not-followed", "source-not-followed", "variables-encrypted"})
+REPORTED_CODES = YAML_CODES | TAB_CODES | DUPLICATE_KEY_CODES | VARIABLE_CODES | COMPONENT_CODES
 Scope = Literal["pv", "group", "repo"]
 CEPHFS_DRIVER = "cephfs.csi.ceph.com"
 
@@ -132,6 +144,19 @@ class Group:
     @property
     def pvcs(self) -> tuple[Subject, ...]:
         return tuple(s for s in self.subjects if s.kind == "PersistentVolumeClaim")
+
+    def bound_pairs(self) -> Iterator[tuple[Subject, Subject]]:
+        """Each PVC with the PV its ``spec.volumeName`` names.
+
+        Names are compared as written: in the file view a template such as
+        ``volsync-${APP}-repo-pv`` on both sides renders to the same name for
+        every app.  A missing or dangling ``volumeName`` is VK201's finding.
+        """
+        by_name = {pv.name: pv for pv in self.pvs if pv.name}
+        for pvc in self.pvcs:
+            volume = pvc.value("spec", "volumeName")
+            if volume is not None and isinstance(volume.raw, str) and volume.raw in by_name:
+                yield pvc, by_name[volume.raw]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit
+from volsync_kit.core.rules._api import YAML_CODES, Context, Hit
 
 ID = "VK001"
 NAME = "yaml-syntax"
@@ -35,14 +35,10 @@ SEVERITY = Severity.ERROR
 SCOPE = "repo"
 SUMMARY = "Fix the YAML so that the file parses"
 
-CODES = frozenset({"yaml-syntax", "encoding", "yaml-depth", "file-unreadable", "file-too-large"})
-
-
-def is_tab_error(message: str) -> bool:
-    return "'\\t'" in message
+CODES = YAML_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
     for problem in ctx.problems:
-        if problem.code in CODES and not is_tab_error(problem.message):
+        if problem.code in CODES:
             yield Hit(problem.message, problem.loc, app=ctx.app_of(problem.kustomization), ks=problem.kustomization)

@@ -42,7 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit
+from volsync_kit.core.rules._api import COMPONENT_CODES, Context, Hit
 
 ID = "VK306"
 NAME = "component-missing"
@@ -50,9 +50,7 @@ SEVERITY = Severity.ERROR
 SCOPE = "repo"
 SUMMARY = "Keep every listed component folder, with a kind: Component kustomization"
 
-CODES = frozenset(
-    {"component-missing", "kustomization-missing", "kustomization-empty", "component-kind", "component-not-local"}
-)
+CODES = COMPONENT_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:

@@ -1,0 +1,138 @@
+"""VK301 unique-root-path: no two apps may point a restic repository at one CephFS directory.
+
+## What it does
+Compares the rendered static CephFS PersistentVolumes of every app and
+reports each one whose ``rootPath`` (on the same ``clusterID`` and
+``fsName``) is also the ``rootPath`` of a PV rendered by another Flux
+Kustomization, when at least one of them holds a VolSync repository: it is
+named like ``expect.pvName`` (default ``volsync-${APP}-repo-pv``), or its
+claim is mounted through a ReplicationSource's or ReplicationDestination's
+``moverVolumes``.  Every colliding PV is reported, at its ``rootPath`` line,
+naming the other apps.
+
+## Why is this bad?
+Both apps' movers then run restic against one directory: two apps back up
+into, prune and restore from one repository, and one app's ``forget``
+removes the other's snapshots.  VolSync says: "The repository path should
+be unique for each PV. Shared backup repositories are not currently
+supported."  The usual cause is an app copied under a new Kustomization
+name with the same ``APP`` value, or a ``rootPath`` that does not use
+``${APP}``.
+
+## Example
+```yaml
+# kubernetes/flux/components/volsync/repository/pv.yaml
+volumeAttributes:
+  clusterID: rook-ceph
+  fsName: cephfs
+  rootPath: /volsync/shared
+```
+
+## Use instead
+```yaml
+volumeAttributes:
+  clusterID: rook-ceph
+  fsName: cephfs
+  rootPath: /volsync/${APP}
+```
+
+## References
+- backube/volsync ``docs/usage/restic/index.rst`` ("Shared backup
+  repositories are not currently supported")
+- backube/volsync ``docs/usage/movervolumes.rst`` (a filesystem repository
+  mounted at ``/mnt/<mountPath>``)
+- ceph/ceph-csi ``docs/static-pvc.md`` (``rootPath``)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+from collections.abc import Iterator
+
+from volsync_kit.core.model import Severity, map_at, seq_at, str_at
+from volsync_kit.core.rules._api import Context, Group, Hit, Subject, has_placeholder
+from volsync_kit.core.substitution import SubstitutionError, expand
+
+ID = "VK301"
+NAME = "unique-root-path"
+SEVERITY = Severity.ERROR
+SCOPE = "repo"
+SUMMARY = "Give every app's repository volume its own rootPath"
+
+ATTRS = ("spec", "csi", "volumeAttributes")
+MOVERS = ("ReplicationSource", "ReplicationDestination")
+
+Key = tuple[str | None, str | None, str]
+
+
+def _text(pv: Subject, name: str) -> str | None:
+    value = pv.value(*ATTRS, name)
+    if value is None or value.raw is None or isinstance(value.raw, bool):
+        return None
+    return str(value.raw)
+
+
+def _mover_claims(group: Group, ctx: Context) -> set[str]:
+    """PVC names the app's VolSync movers mount through ``moverVolumes``."""
+    claims: set[str] = set()
+    for result in ctx.model.results:
+        if result.ks.ref != group.ks:
+            continue
+        for res in result.resources:
+            if res.kind not in MOVERS:
+                continue
+            spec = map_at(res.node, "spec")
+            for mover in spec.items if spec else ():  # restic, rclone, rsyncTLS...
+                for volume in seq_at(spec, mover, "moverVolumes"):
+                    claim = str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName")
+                    if claim:
+                        claims.add(claim)
+    return claims
+
+
+def _repository_pvs(group: Group, ctx: Context) -> set[str]:
+    """Names of the PVs of ``group`` that hold a VolSync repository."""
+    names: set[str] = set()
+    with contextlib.suppress(SubstitutionError):  # the template names a variable the app lacks
+        names.add(expand(ctx.expect.pv_name, group.variables))
+    claims = _mover_claims(group, ctx)
+    for pvc in group.pvcs:
+        volume = str_at(pvc.node, "spec", "volumeName")
+        if pvc.name in claims and volume:
+            names.add(volume)
+    return names
+
+
+def _describe(other: Subject, me: Subject) -> str:
+    if other.app == me.app:
+        return f"{other.label} of Kustomization {other.ks}"
+    return f"{other.label} of {other.app}"
+
+
+def check(_: Context, ctx: Context) -> Iterator[Hit]:
+    found: dict[Key, list[Subject]] = {}
+    repository: set[tuple[object, str]] = set()
+    for group in ctx.rendered:
+        repo_names = _repository_pvs(group, ctx)
+        for pv in group.pvs:
+            root = _text(pv, "rootPath")
+            cluster, fs = _text(pv, "clusterID"), _text(pv, "fsName")
+            if not root or any(has_placeholder(v) for v in (root, cluster, fs)):
+                continue
+            found.setdefault((cluster, fs, posixpath.normpath(root)), []).append(pv)
+            if pv.name in repo_names:
+                repository.add((pv.ks, pv.name))
+    for (cluster, fs, root), pvs in found.items():
+        if len({pv.ks for pv in pvs}) < 2 or not any((pv.ks, pv.name) in repository for pv in pvs):
+            continue
+        for pv in pvs:
+            others = [_describe(o, pv) for o in pvs if o.ks != pv.ks]
+            value = pv.value(*ATTRS, "rootPath")
+            yield Hit(
+                f"rootPath {root} (clusterID {cluster or '-'}, fsName {fs or '-'}) is also the rootPath of "
+                f"{', '.join(others)}: both would write one restic repository, which VolSync does not support; "
+                "give each app its own rootPath, such as /volsync/${APP} with a distinct APP value",
+                value.loc if value else pv.loc(*ATTRS),
+                pv,
+            )
