@@ -246,7 +246,7 @@ def test_generators_and_replacements_are_not_evaluated(tmp_path: Path) -> None:
     notes = sorted((n.code, n.severity.value, n.message, n.loc.line if n.loc else None) for n in b.notes)
     assert notes == [
         # each points at the start of the key's value
-        ("not-evaluated", "info", "kustomize 'configMapGenerator' is not evaluated", 7),
+        ("generator-not-evaluated", "info", "kustomize 'configMapGenerator' is not evaluated", 7),
         ("not-evaluated", "warning", "kustomize 'generators' is not evaluated", 11),
         ("not-evaluated", "warning", "kustomize 'replacements' is not evaluated", 13),
     ]

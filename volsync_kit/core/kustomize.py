@@ -67,15 +67,18 @@ NAME_REFERENCES = (
     ("PersistentVolumeClaim", ("spec", "storageClassName"), "StorageClass"),
     ("PersistentVolume", ("spec", "storageClassName"), "StorageClass"),
 )
+# kustomize fields the model does not evaluate: (severity, problem code).
+# ConfigMap and Secret generators cannot produce volume objects, so they get
+# a code of their own that lint does not report; the others can.
 NOT_EVALUATED = {
-    "replacements": Severity.WARNING,
-    "transformers": Severity.WARNING,
-    "vars": Severity.WARNING,
-    "generators": Severity.WARNING,
-    "configMapGenerator": Severity.INFO,
-    "secretGenerator": Severity.INFO,
-    "helmCharts": Severity.INFO,
-    "helmChartInflationGenerator": Severity.INFO,
+    "replacements": (Severity.WARNING, "not-evaluated"),
+    "transformers": (Severity.WARNING, "not-evaluated"),
+    "vars": (Severity.WARNING, "not-evaluated"),
+    "generators": (Severity.WARNING, "not-evaluated"),
+    "helmCharts": (Severity.INFO, "not-evaluated"),
+    "helmChartInflationGenerator": (Severity.INFO, "not-evaluated"),
+    "configMapGenerator": (Severity.INFO, "generator-not-evaluated"),
+    "secretGenerator": (Severity.INFO, "generator-not-evaluated"),
 }
 REMOTE_PREFIXES = ("http://", "https://", "git::", "git@", "ssh://", "github.com/", "github.com:", "gh:", "oci://")
 
@@ -231,9 +234,9 @@ class Builder:
     ) -> list[Resource]:
         if check_empty and not kf.generated and set(kf.node.items) <= {"apiVersion", "kind"}:
             raise ModelError("kustomization-empty", f"{posixpath.basename(kf.path)} is empty", kf.loc())
-        for key, severity in NOT_EVALUATED.items():
+        for key, (severity, code) in NOT_EVALUATED.items():
             if key in kf.node.items:
-                self.note(severity, "not-evaluated", f"kustomize '{key}' is not evaluated", kf.loc(key))
+                self.note(severity, code, f"kustomize '{key}' is not evaluated", kf.loc(key))
         acc = list(acc)
         seen = {_ident(r) for r in acc}
         for entry, loc in self.entries(kf, "resources"):
