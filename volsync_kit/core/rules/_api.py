@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
-from volsync_kit.core.flux import RepoModel
+from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import (
     KsRef,
     Loc,
@@ -193,14 +194,20 @@ class Context:
         out.extend(p for p in self.file_problems if (p.code, p.loc) not in seen)
         return tuple(out)
 
+    @cached_property
+    def _by_ref(self) -> dict[KsRef, KsResult]:
+        return {result.ks.ref: result for result in self.model.results}
+
+    def result_of(self, ref: KsRef | None) -> KsResult | None:
+        """The rendering of one Flux Kustomization."""
+        return self._by_ref.get(ref) if ref is not None else None
+
     def app_of(self, ref: KsRef | None) -> str | None:
         """The app a Kustomization renders: its APP variable, else its name."""
         if ref is None:
             return None
-        for result in self.model.results:
-            if result.ks.ref == ref:
-                return result.variables.get("APP") or ref.name
-        return ref.name
+        result = self.result_of(ref)
+        return (result.variables.get("APP") if result else None) or ref.name
 
 
 @dataclass(frozen=True, slots=True)

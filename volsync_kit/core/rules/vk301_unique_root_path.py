@@ -76,9 +76,8 @@ def _text(pv: Subject, name: str) -> str | None:
 def _mover_claims(group: Group, ctx: Context) -> set[str]:
     """PVC names the app's VolSync movers mount through ``moverVolumes``."""
     claims: set[str] = set()
-    for result in ctx.model.results:
-        if result.ks.ref != group.ks:
-            continue
+    result = ctx.result_of(group.ks)
+    if result is not None:
         for res in result.resources:
             if res.kind not in MOVERS:
                 continue

@@ -70,13 +70,13 @@ def problem_with(value: str) -> str | None:
 
 def _where(group: Group, ctx: Context) -> tuple[str, Loc | None]:
     """What the app name comes from, and where it is written."""
-    for result in ctx.model.results:
-        if result.ks.ref == group.ks:
-            node = result.ks.node
-            if group.variables.get("APP"):
-                return "APP", loc_of(node, *APP_PATH) or result.ks.loc
-            return "the Kustomization name (APP is not set)", loc_of(node, "metadata", "name") or result.ks.loc
-    return "APP", None
+    result = ctx.result_of(group.ks)
+    if result is None:
+        return "APP", None
+    node = result.ks.node
+    if group.variables.get("APP"):
+        return "APP", loc_of(node, *APP_PATH) or result.ks.loc
+    return "the Kustomization name (APP is not set)", loc_of(node, "metadata", "name") or result.ks.loc
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:

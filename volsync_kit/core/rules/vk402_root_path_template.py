@@ -55,10 +55,8 @@ ROOT_PATH = ("spec", "csi", "volumeAttributes", "rootPath")
 
 def app_variables(pv: Subject, ctx: Context) -> Mapping[str, str] | None:
     """The post-build variables of the app ``pv`` is rendered for."""
-    for result in ctx.model.results:
-        if result.ks.ref == pv.ks:
-            return result.variables
-    return None
+    result = ctx.result_of(pv.ks)
+    return result.variables if result is not None else None
 
 
 def _expand(template: str, variables: Mapping[str, str]) -> str | None:
