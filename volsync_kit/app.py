@@ -6,6 +6,7 @@ core and adapters are deferred so that ``--help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from volsync_kit.errors import UsageError
 if TYPE_CHECKING:
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry
+    from volsync_kit.core.planner import Plan
+    from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
 
 
@@ -99,3 +102,54 @@ def _repo_relative(root: Path, file: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return file.as_posix()
+
+
+WORKTREE = "working-tree"
+INDEX = "index"
+
+
+def run_plan(
+    repo: Path | None,
+    *,
+    base: str = "HEAD",
+    head: str | None = None,
+    staged: bool = False,
+    config_file: Path | None = None,
+    entry: str | None = None,
+) -> Plan:
+    """Compare two states of the repository and plan the change; raises UsageError."""
+    from volsync_kit.adapters import config as config_adapter
+    from volsync_kit.adapters import gitrepo
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core import diff, flux, planner
+    from volsync_kit.core.names import UnsafeName
+
+    root = resolve_repo(repo)
+    config = config_adapter.load(root, config_file)
+    entry = entry if entry is not None else config.entry
+    entries = (entry_point(root, entry),) if entry is not None else None
+    if staged and head is not None:
+        raise UsageError("--staged and --head exclude each other: the head is either the git index or a ref")
+    with contextlib.ExitStack() as stack:
+        try:
+            base_sha = gitrepo.resolve_rev(root, base)
+            base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
+            head_reader: RepoReader
+            if staged:
+                head_label, head_reader = INDEX, stack.enter_context(gitrepo.IndexRepo(root))
+            elif head is not None:
+                head_label = gitrepo.resolve_rev(root, head)
+                head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
+            else:
+                head_label, head_reader = WORKTREE, FileRepo(root)
+            base_model = flux.walk(base_reader, entries)
+            head_model = flux.walk(head_reader, entries)
+        except gitrepo.GitError as err:
+            raise UsageError(str(err)) from None
+    try:
+        return planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label)
+    except UnsafeName as err:
+        raise UsageError(
+            f"refusing to plan: {str(err)!r} is not a valid Kubernetes name, so no command is emitted for it; "
+            "fix the name in the repository"
+        ) from None

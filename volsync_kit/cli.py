@@ -34,6 +34,18 @@ class RenderFormat(enum.StrEnum):
     json = "json"
 
 
+class PlanFormat(enum.StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+class FailOn(enum.StrEnum):
+    # upper-case members: ``replace`` would shadow str.replace
+    REPLACE = "replace"
+    DELETE = "delete"
+    DANGER = "danger"
+
+
 class LintFormat(enum.StrEnum):
     text = "text"
     json = "json"
@@ -178,6 +190,49 @@ def _names_config(files: list[Path], root: Path, config: Path | None) -> bool:
     """Whether ``files`` (as pre-commit passes them) include the lint config."""
     target = (config if config is not None else root / ".volsync-kit.yaml").resolve()
     return any((f if f.is_absolute() else Path.cwd() / f).resolve() == target for f in files)
+
+
+@app.command(epilog=HELP)
+def plan(
+    repo: RepoOption = None,
+    base: Annotated[str, typer.Option("--base", help="The git ref the cluster runs.")] = "HEAD",
+    head: Annotated[
+        str | None, typer.Option("--head", help="The git ref to compare with. Default: the working tree.")
+    ] = None,
+    staged: Annotated[bool, typer.Option("--staged", help="Compare with the git index (staged changes).")] = False,
+    output_format: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.markdown,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option("--fail-on", help="Exit 1 when the plan replaces, deletes, or raises a danger flag."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
+    entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    debug: DebugOption = False,
+) -> None:
+    """Compare the repository with a git base: what changes in place, what must be replaced or
+    is deleted, the danger flags, and the ordered cleanup-and-resume checklist.
+
+    Both states are read from git objects (or the working tree); nothing is checked out. Exit 0
+    when a plan was produced, 1 when a --fail-on gate trips, 2 for errors (an unknown ref, bad
+    config, a name that is not a valid Kubernetes name).
+    """
+
+    def body() -> int:
+        from volsync_kit import app as services
+        from volsync_kit.report import plan_out
+
+        result = services.run_plan(repo, base=base, head=head, staged=staged, config_file=config, entry=entry)
+        text = plan_out.to_json(result) if output_format is PlanFormat.json else plan_out.to_markdown(result)
+        sys.stdout.write(text)
+        gates = set(fail_on or [])
+        tripped = (
+            (FailOn.REPLACE in gates and result.has("replace"))
+            or (FailOn.DELETE in gates and result.has("delete"))
+            or (FailOn.DANGER in gates and bool(result.dangers))
+        )
+        return int(ExitCode.FINDINGS if tripped else ExitCode.OK)
+
+    _guard(debug, body)
 
 
 @app.command(name="rules")

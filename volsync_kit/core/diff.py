@@ -1,0 +1,254 @@
+"""Compare two renderings of a repository, per app and per volume object.
+
+Objects are matched by identity (group, kind, namespace, name) across the
+whole repository, so files that move and components that are split leave
+identical objects, and nothing to do.  An app whose head rendering fails is
+a render failure: a failed Flux build prunes nothing, so its base objects
+are never reported as deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from volsync_kit.core.flux import KsResult, RepoModel
+from volsync_kit.core.model import KsRef, Plain, Problem, Resource, Severity, str_at, to_plain
+from volsync_kit.core.mutability import classify
+from volsync_kit.core.render import repository_secret_names
+
+Action = Literal["create", "update", "replace", "delete"]
+Key = tuple[str, str, str, str]  # group, kind, namespace, name
+
+VOLSYNC = "volsync.backube"
+TRACKED = frozenset(
+    {
+        ("", "PersistentVolume"),
+        ("", "PersistentVolumeClaim"),
+        (VOLSYNC, "ReplicationSource"),
+        (VOLSYNC, "ReplicationDestination"),
+        ("storage.k8s.io", "StorageClass"),
+        ("snapshot.storage.k8s.io", "VolumeSnapshotClass"),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    path: str
+    before: Plain
+    after: Plain
+    forces_replacement: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Change:
+    app: str
+    ks: KsRef
+    kind: str
+    name: str
+    namespace: str
+    action: Action
+    fields: tuple[FieldChange, ...] = ()
+    prune: bool = False  # a deletion Flux performs itself (garbage collection)
+    base: Resource | None = None
+    head: Resource | None = None
+    ks_removed: bool = False  # the whole Flux Kustomization is gone from head
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class RenderFailure:
+    app: str
+    ks: KsRef
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class Diff:
+    changes: tuple[Change, ...]
+    failures: tuple[RenderFailure, ...]
+    base_model: RepoModel
+    head_model: RepoModel
+
+
+def app_of(result: KsResult) -> str:
+    return result.variables.get("APP") or result.ks.ref.name
+
+
+def _ident(res: Resource) -> Key:
+    return (res.group, res.kind, res.namespace, res.name)
+
+
+def tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
+    """Volume objects and the restic Secrets/ExternalSecrets they use, by identity."""
+    out: dict[Key, tuple[Resource, KsResult]] = {}
+    for result in model.results:
+        if result.status != "rendered":
+            continue
+        secrets = repository_secret_names(result.resources)
+        for res in result.resources:
+            wanted = (res.group, res.kind) in TRACKED
+            if res.kind == "Secret" and not res.group:
+                wanted = (res.namespace, res.name) in secrets
+            elif res.kind == "ExternalSecret":
+                target = str_at(res.node, "spec", "target", "name") or res.name
+                wanted = (res.namespace, target) in secrets
+            if wanted:
+                out.setdefault(_ident(res), (res, result))
+    return out
+
+
+def _format_path(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif "." in part or "/" in part:
+            out += f'["{part}"]'
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _leaf_changes(
+    before: Plain, after: Plain, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Plain, Plain]]:
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key):
+                yield from _leaf_changes(before.get(key), after.get(key), (*path, key))
+    elif before != after:
+        yield path, before, after
+
+
+OWNER_LABEL_PREFIX = "kustomize.toolkit.fluxcd.io/"
+
+
+def field_changes(kind: str, base: Resource, head: Resource, expandable: dict[str, bool]) -> tuple[FieldChange, ...]:
+    claim_class = str_at(base.node, "spec", "storageClassName")
+    out: list[FieldChange] = []
+    for path, before, after in _leaf_changes(to_plain(base.node), to_plain(head.node)):
+        verdict = classify(kind, path, before, after, expandable_classes=expandable, claim_class=claim_class)
+        out.append(FieldChange(_format_path(path), before, after, verdict.forces_replacement, verdict.reason))
+    return tuple(out)
+
+
+def _expandable_classes(model: RepoModel) -> dict[str, bool]:
+    classes: dict[str, bool] = {}
+    for result in model.results:
+        for res in result.resources:
+            if res.kind == "StorageClass" and res.group == "storage.k8s.io":
+                node = res.node.items.get("allowVolumeExpansion")
+                classes[res.name] = bool(getattr(node, "value", False) is True)
+    return classes
+
+
+def _prunes(result: KsResult) -> bool:
+    node = result.ks.spec("prune")
+    return bool(getattr(node, "value", False) is True)
+
+
+def _deletes_on_removal(result: KsResult) -> bool:
+    """Whether deleting the Flux Kustomization deletes what it applied."""
+    policy = result.ks.spec_str("deletionPolicy") or "MirrorPrune"
+    if policy == "Orphan":
+        return False
+    if policy in ("Delete", "WaitForTermination"):
+        return True
+    return _prunes(result)
+
+
+BOUND_PV_REPLACED = (
+    "its PersistentVolume is replaced: a bound PV cannot go before its claim (pv-protection), "
+    "and a claim whose PV disappears goes Lost"
+)
+
+
+def _cascade_claims(
+    changes: list[Change],
+    base_objects: dict[Key, tuple[Resource, KsResult]],
+    head_objects: dict[Key, tuple[Resource, KsResult]],
+) -> list[Change]:
+    """Replacing a bound PV forces replacing the claim bound to it."""
+    replaced = {c.name for c in changes if c.kind == "PersistentVolume" and c.action == "replace"}
+    if not replaced:
+        return changes
+    out: list[Change] = []
+    for c in changes:
+        out.append(c)
+    listed = {(c.kind, c.namespace, c.name): i for i, c in enumerate(out)}
+    for key, (res, _) in sorted(base_objects.items()):
+        volume = str_at(res.node, "spec", "volumeName")
+        if key[1] != "PersistentVolumeClaim" or volume not in replaced or key not in head_objects:
+            continue
+        forced = FieldChange("spec.volumeName", volume, volume, True, BOUND_PV_REPLACED)
+        at = listed.get(("PersistentVolumeClaim", res.namespace, res.name))
+        if at is None:
+            head_res, head_owner = head_objects[key]
+            out.append(
+                Change(app_of(head_owner), head_owner.ks.ref, res.kind, res.name, res.namespace, "replace",
+                       (forced,), base=res, head=head_res)
+            )  # fmt: skip
+        elif out[at].action == "update":
+            c = out[at]
+            out[at] = Change(
+                c.app, c.ks, c.kind, c.name, c.namespace, "replace", (*c.fields, forced), base=c.base, head=c.head
+            )
+    return out
+
+
+KIND_ORDER = {"PersistentVolume": 0, "PersistentVolumeClaim": 1, "ReplicationSource": 2, "ReplicationDestination": 3}
+
+
+def _order(change: Change) -> tuple[str, int, str, str]:
+    return (change.app, KIND_ORDER.get(change.kind, 9), change.namespace, change.name)
+
+
+def diff(base: RepoModel, head: RepoModel) -> Diff:
+    base_objects = tracked_objects(base)
+    head_objects = tracked_objects(head)
+    head_by_ref = {(r.ks.ref.namespace, r.ks.ref.name): r for r in head.results}
+    failed = {key for key, r in head_by_ref.items() if r.status == "failed"}
+    expandable = _expandable_classes(head)
+    changes: list[Change] = []
+    for key in sorted(set(base_objects) | set(head_objects)):
+        b = base_objects.get(key)
+        h = head_objects.get(key)
+        if h is None and b is not None:
+            res, owner = b
+            ks_key = (owner.ks.ref.namespace, owner.ks.ref.name)
+            if ks_key in failed:
+                continue  # unknown: the head build failed, and a failed build prunes nothing
+            still = head_by_ref.get(ks_key)
+            removed = still is None
+            prune = _deletes_on_removal(owner) if removed else _prunes(still)  # type: ignore[arg-type]
+            changes.append(
+                Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, "delete",
+                       prune=prune, base=res, ks_removed=removed)
+            )  # fmt: skip
+        elif b is None and h is not None:
+            res, owner = h
+            changes.append(Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, "create", head=res))
+        elif b is not None and h is not None:
+            fields = field_changes(key[1], b[0], h[0], expandable)
+            if not fields:
+                continue
+            action: Action = "replace" if any(f.forces_replacement for f in fields) else "update"
+            res, owner = h
+            changes.append(
+                Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, action, fields,
+                       base=b[0], head=res)
+            )  # fmt: skip
+    changes = sorted(_cascade_claims(changes, base_objects, head_objects), key=_order)
+    failures = tuple(
+        RenderFailure(app_of(r), r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR))
+        for r in head.results
+        if r.status == "failed"
+    )
+    return Diff(tuple(changes), failures, base, head)

@@ -1,0 +1,56 @@
+"""Kubernetes name validation and shell quoting for emitted commands.
+
+Every name that goes into a command line is checked here first.  A name
+that fails is refused: the planner reports it and never emits it, not even
+in a comment, so a hostile app name cannot become a shell command.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import zlib
+
+# k8s.io/apimachinery pkg/util/validation: IsDNS1123Label / IsDNS1123Subdomain.
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+class UnsafeName(ValueError):
+    """A name that is not a valid Kubernetes name; it must not be emitted."""
+
+
+def is_label(name: str) -> bool:
+    return len(name) <= 63 and bool(DNS1123_LABEL.match(name))
+
+
+def is_subdomain(name: str) -> bool:
+    return len(name) <= 253 and bool(DNS1123_SUBDOMAIN.match(name))
+
+
+def label(name: str) -> str:
+    """A validated DNS-1123 label (namespaces, most object names), shell-quoted."""
+    if not is_label(name):
+        raise UnsafeName(name)
+    return shlex.quote(name)
+
+
+def subdomain(name: str) -> str:
+    """A validated DNS-1123 subdomain (PV and PVC names), shell-quoted."""
+    if not is_subdomain(name):
+        raise UnsafeName(name)
+    return shlex.quote(name)
+
+
+def mover_job(direction: str, owner: str) -> str:
+    """VolSync's mover Job name: ``volsync-<src|dst>-<owner>``, hashed when too long.
+
+    backube/volsync ``internal/controller/utils/utils.go`` GetJobName: names
+    over 63 characters become the prefix plus an 8-hex-digit CRC-32 of the
+    owner's name (``getShortenedResourceName``).
+    """
+    prefix = f"volsync-{direction}-"
+    name = prefix + owner
+    if len(name) > 63:
+        name = prefix + f"{zlib.crc32(owner.encode()) & 0xFFFFFFFF:08x}"
+    return name

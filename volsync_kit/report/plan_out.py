@@ -1,0 +1,109 @@
+"""``plan`` output: markdown for a commit message or PR, versioned JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from volsync_kit.core.diff import Change
+from volsync_kit.core.planner import Plan
+
+JSON_VERSION = 1
+
+
+def _short(ref: str) -> str:
+    return ref[:12] if len(ref) == 40 else ref
+
+
+def _forcing(change: Change) -> str:
+    fields = [f.path for f in change.fields if f.forces_replacement]
+    if change.action == "update":
+        fields = [f.path for f in change.fields]
+    return ", ".join(f"`{f}`" for f in fields) or "-"
+
+
+def to_markdown(plan: Plan) -> str:
+    title = f"volsync-kit plan: {_short(plan.base)} -> {_short(plan.head)}"
+    if plan.nothing_to_do:
+        return f"{title}: nothing to do; no volume object changes.\n"
+    out = [f"## {title}\n"]
+    if plan.dangers:
+        out.append("### Dangers\n")
+        for d in plan.dangers:
+            where = ", ".join(x for x in (d.app, d.object) if x)
+            out.append(f"- **{d.code}**{f' ({where})' if where else ''}: {d.message}")
+        out.append("")
+    if plan.diff.failures:
+        out.append("### Render failures (nothing is pruned; fix these first)\n")
+        for f in plan.diff.failures:
+            for p in f.problems:
+                out.append(f"- {f.app} (Kustomization {f.ks}): `{p.loc or '-'}` {p.message}")
+        out.append("")
+    if plan.changes:
+        out.append("### Changes\n")
+        out.append("| app | object | namespace | action | fields |")
+        out.append("|---|---|---|---|---|")
+        for c in plan.changes:
+            action = f"{c.action} (pruned)" if c.action == "delete" and c.prune else c.action
+            out.append(f"| {c.app} | {c.kind}/{c.name} | {c.namespace or '-'} | {action} | {_forcing(c)} |")
+        notes = sorted(
+            {f"`{f.path}`: {f.reason}" for c in plan.changes for f in c.fields if f.reason and not f.forces_replacement}
+        )
+        out.extend(f"\nNote: {n}" for n in notes)
+        out.append("")
+    if plan.steps:
+        out.append("### Checklist\n")
+        for number, step in enumerate(plan.steps, start=1):
+            out.append(f"{number}. **{step.title}**")
+            if step.commands:
+                out.append("   ```bash")
+                out.extend(f"   {command}" for command in step.commands)
+                out.append("   ```")
+            out.extend(f"   - {note}" for note in step.notes)
+        out.append("")
+    return "\n".join(out)
+
+
+def _change_json(c: Change, dangers: dict[str, list[str]]) -> dict[str, Any]:
+    return {
+        "app": c.app,
+        "kustomization": {"name": c.ks.name, "namespace": c.ks.namespace, "file": c.ks.file},
+        "kind": c.kind,
+        "name": c.name,
+        "namespace": c.namespace or None,
+        "action": c.action,
+        "prune": c.prune,
+        "fields": [
+            {"path": f.path, "before": f.before, "after": f.after, "forces_replacement": f.forces_replacement}
+            for f in c.fields
+        ],
+        "danger": dangers.get(c.label, []),
+    }
+
+
+def to_json(plan: Plan) -> str:
+    by_object: dict[str, list[str]] = {}
+    for d in plan.dangers:
+        if d.object:
+            by_object.setdefault(d.object, []).append(d.code)
+    doc = {
+        "version": JSON_VERSION,
+        "base": plan.base,
+        "head": plan.head,
+        "changes": [_change_json(c, by_object) for c in plan.changes],
+        "dangers": [{"code": d.code, "message": d.message, "app": d.app, "object": d.object} for d in plan.dangers],
+        "failures": [
+            {
+                "app": f.app,
+                "kustomization": {"name": f.ks.name, "namespace": f.ks.namespace, "file": f.ks.file},
+                "problems": [
+                    {"code": p.code, "message": p.message, "file": p.loc.file if p.loc else None,
+                     "line": p.loc.line if p.loc else None}
+                    for p in f.problems
+                ],
+            }
+            for f in plan.diff.failures
+        ],
+        "steps": [{"title": s.title, "commands": list(s.commands)} for s in plan.steps],
+    }  # fmt: skip
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
