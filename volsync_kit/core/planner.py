@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.model import KsRef, Map, Resource, seq_at, str_at
+from volsync_kit.core.model import KsRef, Map, Resource, iter_scalars, seq_at, str_at
 from volsync_kit.core.names import UnsafeName, label, mover_job, subdomain
 
 REPOSITORY_ATTRIBUTES = ("rootPath", "fsName", "clusterID")
@@ -196,7 +196,7 @@ def _movers(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
         for res in result.resources:
             if res.group != VOLSYNC or res.kind not in ("ReplicationSource", "ReplicationDestination"):
                 continue
-            if _mounts(res, claims) or _uses_local_repository(res, secrets, claims):
+            if _mounts(res, claims) or _uses_local_repository(res, secrets, claims) or _moves_data(res, claims):
                 out.append(res)
     return out
 
@@ -232,9 +232,47 @@ def _local_repository_secrets(resources: Iterable[Resource]) -> set[tuple[str, s
 
 
 def _uses_local_repository(res: Resource, secrets: set[tuple[str, str]], claims: set[tuple[str, str]]) -> bool:
-    if not any(ns == res.namespace for ns, _ in claims):
+    """A mover whose repository is a path gets the claim ``volsync-<app>-repo`` injected by
+    name (the admission-policy layout), where <app> is its name without ``-dst``."""
+    app = res.name.removesuffix("-dst") if res.kind == "ReplicationDestination" else res.name
+    if (res.namespace, f"volsync-{app}-repo") not in claims:
         return False
     return any((res.namespace, str_at(res.node, "spec", m, "repository") or "") in secrets for m in MOVERS)
+
+
+def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:
+    """The source's data PVC, or the destination's PVC, is one of ``claims``."""
+    names = [str_at(res.node, "spec", "sourcePVC")]
+    names += [str_at(res.node, "spec", m, "destinationPVC") for m in MOVERS]
+    return any(name and (res.namespace, name) in claims for name in names)
+
+
+def _workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
+    """HelmReleases whose values name one of the claims (``existingClaim``): other
+    workloads that mount the volume and must stop before its claim can go."""
+    out: list[Resource] = []
+    for result in diff.base_model.results:
+        for res in result.resources:
+            if res.kind != "HelmRelease" or not any(ns == res.namespace for ns, _ in claims):
+                continue
+            values = {s.value for _, s in iter_scalars(res.node) if isinstance(s.value, str)}
+            if any(name in values for ns, name in claims if ns == res.namespace):
+                out.append(res)
+    return out
+
+
+def _workload_commands(workloads: list[Resource], stop: bool) -> tuple[str, ...]:
+    commands: list[str] = []
+    for res in workloads:
+        ns, name = label(res.namespace), subdomain(res.name)
+        if stop:
+            commands.append(f"flux suspend helmrelease {name} -n {ns}")
+            commands.append(
+                f"kubectl -n {ns} scale deployment,statefulset -l app.kubernetes.io/instance={name} --replicas=0"
+            )
+        else:
+            commands.append(f"flux resume helmrelease {name} -n {ns}")
+    return tuple(commands)
 
 
 def _pause(movers: list[Resource], paused: bool, timeout: str) -> tuple[str, ...]:
@@ -335,9 +373,37 @@ def checklist(diff: Diff, settings: Settings, token: str) -> list[Step]:
         if gate:
             steps.append(gate)
         steps.append(Step("Commit and push; Flux applies the changes in place", _source(settings)))
+    removed = sorted({c.ks for c in diff.changes if c.ks_removed}, key=lambda r: (r.namespace, r.name))
+    if removed:
+        steps.insert(0, _final_backup(diff, removed, token, settings.timeout))
     if deleted:
         steps.append(_deletion_step(deleted))
     return steps
+
+
+def _final_backup(diff: Diff, removed: list[KsRef], token: str, timeout: str) -> Step:
+    sources = [
+        res
+        for result in diff.base_model.results
+        if result.ks.ref in removed
+        for res in result.resources
+        if res.group == VOLSYNC and res.kind == "ReplicationSource"
+    ]
+    commands = _trigger(sources, token) + tuple(
+        f"kubectl -n {label(r.namespace)} wait --for=jsonpath='{{.status.lastManualSync}}'={token} "
+        f"replicationsource/{subdomain(r.name)} --timeout={timeout}"
+        for r in sources
+    )
+    names = ", ".join(str(r) for r in removed)
+    return Step(
+        f"Removed apps ({names}): run a final backup before merging",
+        commands,
+        (
+            "Then either merge and let Flux delete what they applied (the data PVC's volume goes unless its PV is "
+            "Retain; the restic data at rootPath stays), or suspend their Kustomizations first to keep everything: "
+            + " ".join(f"`flux suspend kustomization {label(r.name)} -n {label(r.namespace)}`" for r in removed),
+        ),
+    )
 
 
 def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token: str) -> list[Step]:
@@ -355,6 +421,7 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
         c.action == "replace" or (c.namespace, c.name) in claims)]  # fmt: skip
     kustomizations = sorted({c.ks for c in affected}, key=lambda r: (r.namespace, r.name))
     movers = _movers(diff, claims)
+    workloads = _workloads(diff, claims)
     timeout = settings.timeout
     preflight = [f"kubectl get pv {subdomain(c.name)} -o wide" for c in affected if c.kind == "PersistentVolume"]
     preflight += [
@@ -372,14 +439,19 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             "these claims; stop other workloads first (suspend their Kustomization or HelmRelease, scale to 0)",
             tuple(preflight),
         ),
-        Step("Suspend the Flux Kustomizations that render these objects", _ks_commands("suspend", kustomizations)),
         Step(
-            "Pause the movers that mount the repository, and wait until their pods are gone "
-            "(keep the VolSync operator running: pausing needs it)",
-            _pause(movers, True, timeout),
+            "Suspend the Flux Kustomizations that render these objects, and stop the other workloads that mount them",
+            _ks_commands("suspend", kustomizations) + _workload_commands(workloads, stop=True),
         ),
         Step("Delete the claims, then the volumes (Retain keeps the CephFS data)", _delete(affected, timeout)),
     ]
+    if movers:
+        pause = Step(
+            "Pause the VolSync movers that mount these claims, and wait until their pods are gone "
+            "(keep the VolSync operator running: pausing needs it)",
+            _pause(movers, True, timeout),
+        )
+        steps.insert(2, pause)
     gate = _gate(affected, settings)
     if gate:
         steps.append(gate)
@@ -395,7 +467,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             _ks_commands("resume", reversed(kustomizations))
             + _bound(affected, timeout)
             + _pause(movers, False, timeout)
-            + _trigger(movers, token),
+            + _trigger(movers, token)
+            + _workload_commands(workloads, stop=False),
         )
     )
     apps = sorted({c.app for c in affected})
