@@ -37,6 +37,7 @@ class RenderFormat(enum.StrEnum):
 class PlanFormat(enum.StrEnum):
     markdown = "markdown"
     json = "json"
+    shell = "shell"
 
 
 class FailOn(enum.StrEnum):
@@ -207,6 +208,7 @@ def plan(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
     entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="With --format shell: do not ask before deleting.")] = False,
     debug: DebugOption = False,
 ) -> None:
     """Compare the repository with a git base: what changes in place, what must be replaced or
@@ -219,10 +221,15 @@ def plan(
 
     def body() -> int:
         from volsync_kit import app as services
-        from volsync_kit.report import plan_out
+        from volsync_kit.report import plan_out, plan_shell
 
         result = services.run_plan(repo, base=base, head=head, staged=staged, config_file=config, entry=entry)
-        text = plan_out.to_json(result) if output_format is PlanFormat.json else plan_out.to_markdown(result)
+        if output_format is PlanFormat.json:
+            text = plan_out.to_json(result)
+        elif output_format is PlanFormat.shell:
+            text = plan_shell.to_shell(result, yes=yes)
+        else:
+            text = plan_out.to_markdown(result)
         sys.stdout.write(text)
         gates = set(fail_on or [])
         tripped = (

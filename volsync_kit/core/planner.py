@@ -12,6 +12,7 @@ commit, or Flux re-applies the old objects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,9 @@ class Step:
     title: str
     commands: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    kind: str = ""  # preflight, suspend, pause, delete, gate, push, resume, safety, backup, rescue, apply
+    # (namespace, claim) pairs that only VolSync movers may still use when this step runs
+    guard: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -344,7 +348,7 @@ def _gate(changes: list[Change], settings: Settings) -> Step | None:
         if settings.gate_command:
             commands.append(settings.gate_command.format(rootPath=root, fsName=fs, clusterID=cluster, app=c.app))
     title = "Gate the repository: before anything resumes, check that each new rootPath"
-    return Step(title, tuple(commands), tuple(notes))
+    return Step(title, tuple(commands), tuple(notes), kind="gate")
 
 
 def _source(settings: Settings) -> tuple[str, ...]:
@@ -372,7 +376,7 @@ def checklist(diff: Diff, settings: Settings, token: str) -> list[Step]:
         gate = _gate(created, settings)
         if gate:
             steps.append(gate)
-        steps.append(Step("Commit and push; Flux applies the changes in place", _source(settings)))
+        steps.append(Step("Commit and push; Flux applies the changes in place", _source(settings), kind="apply"))
     removed = sorted({c.ks for c in diff.changes if c.ks_removed}, key=lambda r: (r.namespace, r.name))
     if removed:
         steps.insert(0, _final_backup(diff, removed, token, settings.timeout))
@@ -403,6 +407,7 @@ def _final_backup(diff: Diff, removed: list[KsRef], token: str, timeout: str) ->
             "Retain; the restic data at rootPath stays), or suspend their Kustomizations first to keep everything: "
             + " ".join(f"`flux suspend kustomization {label(r.name)} -n {label(r.namespace)}`" for r in removed),
         ),
+        kind="backup",
     )
 
 
@@ -431,25 +436,33 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
     ]
     columns = "POD:.metadata.name,CLAIMS:.spec.volumes[*].persistentVolumeClaim.claimName"
     preflight += [
-        f"kubectl -n {label(ns)} get pods -o custom-columns={columns}" for ns in sorted({n for n, _ in claims})
+        f"kubectl -n {label(ns)} get pods -o 'custom-columns={columns}'" for ns in sorted({n for n, _ in claims})
     ]
     steps = [
         Step(
             "Preflight (read-only): check the volumes, and that only VolSync movers (pods named volsync-*) use "
             "these claims; stop other workloads first (suspend their Kustomization or HelmRelease, scale to 0)",
             tuple(preflight),
+            kind="preflight",
         ),
         Step(
             "Suspend the Flux Kustomizations that render these objects, and stop the other workloads that mount them",
             _ks_commands("suspend", kustomizations) + _workload_commands(workloads, stop=True),
+            kind="suspend",
         ),
-        Step("Delete the claims, then the volumes (Retain keeps the CephFS data)", _delete(affected, timeout)),
+        Step(
+            "Delete the claims, then the volumes (Retain keeps the CephFS data)",
+            _delete(affected, timeout),
+            kind="delete",
+            guard=tuple(sorted(claims)),
+        ),
     ]
     if movers:
         pause = Step(
             "Pause the VolSync movers that mount these claims, and wait until their pods are gone "
             "(keep the VolSync operator running: pausing needs it)",
             _pause(movers, True, timeout),
+            kind="pause",
         )
         steps.insert(2, pause)
     gate = _gate(affected, settings)
@@ -459,6 +472,7 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
         Step(
             "Commit and push; have the source fetch it, and confirm its revision is the pushed commit",
             _source(settings),
+            kind="push",
         )
     )
     steps.append(
@@ -469,6 +483,7 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             + _pause(movers, False, timeout)
             + _trigger(movers, token)
             + _workload_commands(workloads, stop=False),
+            kind="resume",
         )
     )
     apps = sorted({c.app for c in affected})
@@ -480,6 +495,7 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
                 f"({', '.join(apps)}), and remote (R2) repositories, which are untouched.",
                 "VolSync reconnects to the existing repositories only where rootPath did not change.",
             ),
+            kind="safety",
         )
     )
     return steps
@@ -498,11 +514,35 @@ def _deletion_step(deleted: list[Change]) -> Step:
         for c in deleted
         if c.kind == "PersistentVolumeClaim" and c.prune
     )
-    return Step("Deletions: rescue data volumes before merging (patch their PVs to Retain)", commands, tuple(notes))
+    return Step(
+        "Deletions: rescue data volumes before merging (patch their PVs to Retain)",
+        commands,
+        tuple(notes),
+        kind="rescue",
+    )
+
+
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/-]*$")
+
+
+def _validate(diff: Diff) -> None:
+    """Refuse the whole plan when a name it would print is not a Kubernetes name."""
+    for c in diff.changes:
+        label(c.app)
+        label(c.ks.name)
+        label(c.ks.namespace)
+        subdomain(c.name)
+        if c.namespace:
+            label(c.namespace)
+        for res in (c.base, c.head):
+            root = _attr(res, "rootPath")
+            if root is not None and not SAFE_PATH.match(root):
+                raise UnsafeName(root)
 
 
 def plan(diff: Diff, *, base: str, head: str, settings: Settings | None = None) -> Plan:
     """Build the plan; raises UnsafeName for a name that must not be emitted."""
+    _validate(diff)
     settings = settings or Settings()
     token = f"volsync-kit-{head[:12]}" if head else "volsync-kit"
     if not all(ch.isalnum() or ch in "-." for ch in token):
