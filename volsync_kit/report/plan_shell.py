@@ -25,8 +25,8 @@ ASSUME_YES={yes}
 
 confirm() {{
   if [ "$ASSUME_YES" = 1 ]; then return 0; fi
-  local answer
-  read -r -p "$1 [y/N] " answer
+  local answer=""
+  read -r -p "$1 [y/N] " answer || true
   if [ "$answer" != y ]; then
     echo "aborted" >&2
     exit 1

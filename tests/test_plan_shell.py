@@ -1,0 +1,148 @@
+"""`plan --format shell`: a script that passes bash -n and shellcheck, runs its
+steps in order, stops when another workload still uses a claim, and never
+carries a name that is not a Kubernetes name."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from volsync_kit.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "home-ops"
+REPO_PV = "kubernetes/flux/components/volsync/repository/pv.yaml"
+SHELLCHECK = shutil.which("shellcheck")
+ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+# A stand-in for kubectl and flux that records each call; `get pods` prints
+# the pods named in $PODS (one "name claim" pair per line) for the pod guard.
+RECORDER = """#!/usr/bin/env bash
+echo "$(basename "$0") $*" >> "$CALLS"
+if [ "$(basename "$0")" = kubectl ] && [[ "$*" == *"get pods -o jsonpath"* ]]; then
+  printf '%b' "${PODS:-}"
+fi
+"""
+
+
+def repo_with_root_path_change(tmp_path: Path) -> Path:
+    root = tmp_path / "ops"
+    shutil.copytree(EXAMPLE, root)
+    env = {**os.environ, **ENV}
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "base"], cwd=root, check=True, env=env)
+    pv = root / REPO_PV
+    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /k8s-backups/volsync/${APP}"))
+    return root
+
+
+def shell_plan(root: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, ["plan", "--repo", str(root), "--format", "shell", *args])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def run_script(script: Path, tmp_path: Path, pods: str = "") -> tuple[int, list[str], str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("kubectl", "flux", "git"):
+        (bin_dir / tool).write_text(RECORDER)
+        (bin_dir / tool).chmod(0o755)
+    calls = tmp_path / "calls.log"
+    calls.write_text("")
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "PODS": pods}
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return done.returncode, calls.read_text().splitlines(), done.stderr
+
+
+def test_script_is_valid_bash(tmp_path: Path) -> None:
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(repo_with_root_path_change(tmp_path)))
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    text = script.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in text
+
+
+@pytest.mark.skipif(SHELLCHECK is None and not os.environ.get("CI"), reason="shellcheck is not installed")
+def test_script_passes_shellcheck(tmp_path: Path) -> None:
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(repo_with_root_path_change(tmp_path)))
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_script_runs_the_steps_in_order_with_yes(tmp_path: Path) -> None:
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(repo_with_root_path_change(tmp_path), "--yes"))
+    code, calls, stderr = run_script(script, tmp_path)
+    assert code == 0, stderr
+
+    def first(prefix: str) -> int:
+        return next(i for i, call in enumerate(calls) if call.startswith(prefix))
+
+    order = [
+        first("flux suspend kustomization"),
+        first('kubectl -n database patch replicationsource cloudbeaver --type merge -p {"spec":{"paused":true}}'),
+        first("kubectl -n database wait --for=delete pod -l job-name=volsync-src-cloudbeaver"),
+        first("kubectl -n database delete pvc volsync-cloudbeaver-repo --wait=false"),
+        first("kubectl delete pv volsync-cloudbeaver-repo-pv --wait=false"),
+        first("git push"),
+        first("flux reconcile source git flux-system -n flux-system"),
+        first("flux resume kustomization"),
+        first('kubectl -n database patch replicationsource cloudbeaver --type merge -p {"spec":{"paused":false}}'),
+    ]
+    assert order == sorted(order)
+    assert not any("r2" in call and "paused" in call for call in calls)
+    assert not any(call.startswith("kubectl scale") for call in calls)
+
+
+def test_script_asks_before_deleting_and_stops_without_yes(tmp_path: Path) -> None:
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(repo_with_root_path_change(tmp_path)))
+    code, calls, stderr = run_script(script, tmp_path)
+    assert code == 1
+    assert "aborted" in stderr
+    assert any(call.startswith("flux suspend kustomization") for call in calls)
+    assert not any(" delete " in call for call in calls)
+
+
+def test_pod_guard_stops_before_deleting_a_claim_in_use(tmp_path: Path) -> None:
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(repo_with_root_path_change(tmp_path), "--yes"))
+    code, calls, stderr = run_script(script, tmp_path, pods="backup-job volsync-cloudbeaver-repo\\n")
+    assert code == 1
+    assert "claim database/volsync-cloudbeaver-repo is still used by: backup-job" in stderr
+    assert not any(" delete " in call for call in calls)
+
+
+def test_movers_do_not_trip_the_pod_guard(tmp_path: Path) -> None:
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(repo_with_root_path_change(tmp_path), "--yes"))
+    code, calls, _ = run_script(script, tmp_path, pods="volsync-src-cloudbeaver-x1 volsync-cloudbeaver-repo\\n")
+    assert code == 0
+    assert any(call.startswith("kubectl delete pv volsync-cloudbeaver-repo-pv") for call in calls)
+
+
+@pytest.mark.parametrize("bad", ["Bad_Name", "x;touch pwned", "$(touch pwned)", "x'y"])
+def test_invalid_app_name_is_refused_and_never_emitted(tmp_path: Path, bad: str) -> None:
+    root = repo_with_root_path_change(tmp_path)
+    ks = root / "kubernetes/apps/media/radarr/ks.yaml"
+    ks.write_text(ks.read_text().replace("      APP: *app", f"      APP: {json.dumps(bad)}"))
+    for output in ("shell", "markdown", "json"):
+        result = CliRunner().invoke(app, ["plan", "--repo", str(root), "--format", output])
+        assert result.exit_code == 2, (output, result.stdout)
+        assert result.stdout == ""
+        assert result.stderr.startswith("volsync-kit: error: refusing to plan:")
