@@ -81,6 +81,10 @@ def _attr(res: Resource | None, name: str) -> str | None:
 
 
 def repository_moved(change: Change) -> bool:
+    """A PV that exists on both sides and points somewhere else (a new app's
+    repository is created, a removed app's stays where it is: neither moves)."""
+    if change.base is None or change.head is None:
+        return False
     return change.kind == "PersistentVolume" and any(
         _attr(change.base, a) != _attr(change.head, a) for a in REPOSITORY_ATTRIBUTES
     )

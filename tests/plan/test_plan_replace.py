@@ -1,0 +1,362 @@
+"""`plan` for changes to existing volume objects: replaced, updated in place, or only moved in the repository.
+
+A PV's ``spec.csi`` is immutable (domain facts 2.1, 7): a rootPath or mounter
+change replaces every app's repository PV, and with it the claim bound to it
+(pv-protection).  Labels and the reclaim policy change in place.  Files that
+move leave identical objects: nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from plan_helpers import (
+    APPS,
+    COMMAND,
+    COMPONENTS,
+    MEDIA_PV,
+    REPO_COMPONENT,
+    REPO_PV,
+    Repo,
+    change,
+    change_root_path,
+    commands,
+    example_repo,
+    ks_file,
+    markdown_commands,
+    plan,
+    plan_json,
+    plan_markdown,
+    redact,
+    rows,
+    step,
+)
+
+from volsync_kit.app import run_plan
+
+PAUSE = '--type merge -p \'{"spec":{"paused":true}}\''
+UNPAUSE = '--type merge -p \'{"spec":{"paused":false}}\''
+PUSH = [
+    "git push",
+    "flux reconcile source git flux-system -n flux-system",
+    "flux get sources git flux-system -n flux-system",
+]
+# The checklist of a replacement, in this order (domain facts 7 and the cleanup guide).
+REPLACE_STEPS = ["preflight", "suspend", "pause", "delete", "gate", "commit and push", "resume", "data safety"]
+
+
+def repository_rows() -> set[tuple[str, str, str, str | None, str]]:
+    out: set[tuple[str, str, str, str | None, str]] = set()
+    for app, ns in APPS.items():
+        out.add((app, "PersistentVolume", f"volsync-{app}-repo-pv", None, "replace"))
+        out.add((app, "PersistentVolumeClaim", f"volsync-{app}-repo", ns, "replace"))
+    return out
+
+
+@pytest.fixture
+def root_path_commit(tmp_path: Path) -> Repo:
+    repo = example_repo(tmp_path)
+    change_root_path(repo)
+    repo.commit("move the restic repositories")
+    return repo
+
+
+@pytest.fixture
+def root_path_plan(root_path_commit: Repo) -> dict[str, Any]:
+    return plan_json(root_path_commit, "--base", "HEAD~1", "--head", "HEAD")
+
+
+# -- rootPath in the shared repository component ------------------------------------------
+
+
+def test_root_path_replaces_every_repository_pv_and_its_claim(root_path_commit: Repo, root_path_plan: dict) -> None:
+    doc = root_path_plan
+    assert doc["base"] == root_path_commit.sha("HEAD~1")
+    assert doc["head"] == root_path_commit.sha("HEAD")
+    assert rows(doc) == repository_rows()
+    assert doc["failures"] == []
+    for app, ns in APPS.items():
+        pv = change(doc, "PersistentVolume", f"volsync-{app}-repo-pv")
+        assert pv["fields"] == [
+            {
+                "path": "spec.csi.volumeAttributes.rootPath",
+                "before": f"/volsync/{app}",
+                "after": f"/k8s-backups/volsync/{app}",
+                "forces_replacement": True,
+            }
+        ]
+        assert pv["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app)}
+        assert pv["danger"] == ["repository-moved"]
+        pvc = change(doc, "PersistentVolumeClaim", f"volsync-{app}-repo")
+        assert pvc["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app)}
+        # the claim's own manifest is unchanged: it is replaced because its bound PV is
+        assert [(f["path"], f["forces_replacement"]) for f in pvc["fields"]] == [("spec.volumeName", True)]
+
+
+def test_root_path_leaves_the_data_claims_alone(root_path_plan: dict) -> None:
+    names = {c["name"] for c in root_path_plan["changes"]}
+    assert not names & set(APPS), "a data PVC (named like its app) must not change"
+    for command in commands(root_path_plan):
+        for app in APPS:
+            assert f"pvc {app} " not in command
+            assert not command.endswith(f"pvc {app}")
+            assert f"pvc/{app} " not in command
+
+
+def test_root_path_raises_repository_moved_once_per_app(root_path_plan: dict) -> None:
+    dangers = sorted((d["code"], d["app"], d["object"]) for d in root_path_plan["dangers"])
+    assert dangers == sorted(("repository-moved", app, f"PersistentVolume/volsync-{app}-repo-pv") for app in APPS)
+    for d in root_path_plan["dangers"]:
+        assert f"/volsync/{d['app']} -> /k8s-backups/volsync/{d['app']}" in d["message"]
+
+
+def test_root_path_checklist_is_in_order(root_path_plan: dict) -> None:
+    titles = [s["title"].lower() for s in root_path_plan["steps"]]
+    assert len(titles) == len(REPLACE_STEPS), titles
+    for title, prefix in zip(titles, REPLACE_STEPS, strict=True):
+        assert title.startswith(prefix), (title, prefix)
+
+
+def test_root_path_checklist_names_every_object_in_its_namespace(root_path_plan: dict) -> None:
+    doc = root_path_plan
+    _, preflight = step(doc, "preflight")
+    _, suspend = step(doc, "suspend")
+    _, _pause = step(doc, "pause")
+    _, delete = step(doc, "delete")
+    _, gate = step(doc, "gate")
+    _, push = step(doc, "commit and push")
+    _, resume = step(doc, "resume")
+    _, safety = step(doc, "data safety")
+
+    for command in preflight["commands"]:
+        assert " get " in command, f"preflight must be read-only: {command}"
+    assert set(suspend["commands"]) == {f"flux suspend kustomization {app} -n {ns}" for app, ns in APPS.items()}
+    assert push["commands"] == PUSH
+    assert gate["commands"] == []  # no gate command configured
+    assert safety["commands"] == []
+
+    for app, ns in APPS.items():
+        pv, pvc = f"volsync-{app}-repo-pv", f"volsync-{app}-repo"
+        assert f"kubectl get pv {pv} -o wide" in preflight["commands"]
+        assert f"kubectl -n {ns} get pvc {pvc} -o wide" in preflight["commands"]
+        # pvc-protection and pv-protection: the claim goes first, and is gone before its volume is deleted
+        order = delete["commands"]
+        delete_pvc = order.index(f"kubectl -n {ns} delete pvc {pvc} --wait=false")
+        gone_pvc = order.index(f"kubectl -n {ns} wait --for=delete pvc/{pvc} --timeout=10m")
+        delete_pv = order.index(f"kubectl delete pv {pv} --wait=false")
+        gone_pv = order.index(f"kubectl wait --for=delete pv/{pv} --timeout=10m")
+        assert delete_pvc < gone_pvc < delete_pv < gone_pv
+        resumed = resume["commands"]
+        assert f"flux resume kustomization {app} -n {ns}" in resumed
+        assert f"kubectl wait --for=jsonpath='{{.status.phase}}'=Bound pv/{pv} --timeout=10m" in resumed
+        assert f"kubectl -n {ns} wait --for=jsonpath='{{.status.phase}}'=Bound pvc/{pvc} --timeout=10m" in resumed
+    assert len(delete["commands"]) == 4 * len(APPS)
+
+
+def test_root_path_pauses_the_local_movers_but_never_the_remote_one(root_path_plan: dict) -> None:
+    _, pause = step(root_path_plan, "pause")
+    _, resume = step(root_path_plan, "resume")
+    expected = set()
+    unpause = set()
+    for app, ns in APPS.items():
+        expected |= {
+            f"kubectl -n {ns} patch replicationsource {app} {PAUSE}",
+            f"kubectl -n {ns} patch replicationdestination {app}-dst {PAUSE}",
+            f"kubectl -n {ns} wait --for=delete pod -l job-name=volsync-src-{app} --timeout=10m",
+            f"kubectl -n {ns} wait --for=delete pod -l job-name=volsync-dst-{app}-dst --timeout=10m",
+        }
+        unpause |= {
+            f"kubectl -n {ns} patch replicationsource {app} {UNPAUSE}",
+            f"kubectl -n {ns} patch replicationdestination {app}-dst {UNPAUSE}",
+        }
+    assert set(pause["commands"]) == expected
+    assert len(pause["commands"]) == len(expected)
+    # every pause is sent before the first wait for the mover pods
+    kinds = ["wait" if " wait " in c else "patch" for c in pause["commands"]]
+    assert kinds == sorted(kinds, key=lambda k: k == "wait")
+    assert unpause <= set(resume["commands"])
+    token = f"volsync-kit-{root_path_plan['head'][:12]}"
+    triggers = {c for c in resume["commands"] if '"trigger"' in c}
+    assert triggers == {
+        f"kubectl -n {ns} patch replicationsource {app} --type merge "
+        f'-p \'{{"spec":{{"trigger":{{"manual":"{token}"}}}}}}\''
+        for app, ns in APPS.items()
+    }
+    for command in commands(root_path_plan):
+        assert "-r2" not in command, f"the R2 source does not mount the repository: {command}"
+
+
+def test_root_path_resumes_only_after_the_push_and_unpauses_last(root_path_plan: dict) -> None:
+    at_push, _ = step(root_path_plan, "commit and push")
+    at_resume, resume = step(root_path_plan, "resume")
+    assert at_push < at_resume
+    resumed = resume["commands"]
+    last_resume = max(i for i, c in enumerate(resumed) if c.startswith("flux resume kustomization"))
+    first_bound = min(i for i, c in enumerate(resumed) if "=Bound" in c)
+    last_bound = max(i for i, c in enumerate(resumed) if "=Bound" in c)
+    first_unpause = min(i for i, c in enumerate(resumed) if UNPAUSE in c)
+    assert last_resume < first_bound <= last_bound < first_unpause
+
+
+def test_root_path_golden(root_path_commit: Repo, golden) -> None:  # type: ignore[no-untyped-def]
+    shas = {"base": root_path_commit.sha("HEAD~1"), "head": root_path_commit.sha("HEAD")}
+    markdown = plan_markdown(root_path_commit, "--base", "HEAD~1", "--head", "HEAD")
+    document = plan(root_path_commit, "--base", "HEAD~1", "--head", "HEAD", "--format", "json")
+    assert document.exit_code == 0
+    golden("plan/rootpath.md", redact(markdown, **shas))
+    golden("plan/rootpath.json", redact(document.stdout, **shas))
+
+
+def test_root_path_markdown_commands_are_single_command_lines(root_path_commit: Repo, root_path_plan: dict) -> None:
+    markdown = plan_markdown(root_path_commit, "--base", "HEAD~1", "--head", "HEAD")
+    lines = markdown_commands(markdown)
+    assert lines == commands(root_path_plan)
+    for line in lines:
+        assert COMMAND.match(line), line
+
+
+def test_root_path_in_the_work_tree_plans_the_same_changes(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    change_root_path(repo)
+    doc = plan_json(repo)
+    assert doc["head"] == "working-tree"
+    assert doc["base"] == repo.sha()
+    assert rows(doc) == repository_rows()
+
+
+def test_run_plan_service(root_path_commit: Repo) -> None:
+    result = run_plan(root_path_commit.root, base="HEAD~1", head="HEAD")
+    assert result.base == root_path_commit.sha("HEAD~1")
+    assert result.head == root_path_commit.sha("HEAD")
+    assert result.has("replace")
+    assert not result.has("delete")
+    assert not result.has("create")
+    assert not result.nothing_to_do
+    assert {(c.kind, c.name) for c in result.changes} == {(k, n) for _, k, n, _, _ in repository_rows()}
+
+
+def test_fail_on_replace(root_path_commit: Repo) -> None:
+    base = ("--base", "HEAD~1", "--head", "HEAD")
+    assert plan(root_path_commit, *base, "--fail-on", "replace").exit_code == 1
+    assert plan(root_path_commit, *base, "--fail-on", "danger").exit_code == 1
+    assert plan(root_path_commit, *base, "--fail-on", "delete").exit_code == 0
+
+
+# -- other immutable attributes -----------------------------------------------------------
+
+
+def test_mounter_change_replaces_every_repository_volume(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    repo.edit(REPO_PV, "mounter: kernel", "mounter: fuse")
+    doc = plan_json(repo)
+    assert rows(doc) == repository_rows()
+    for app in APPS:
+        pv = change(doc, "PersistentVolume", f"volsync-{app}-repo-pv")
+        assert pv["fields"] == [
+            {
+                "path": "spec.csi.volumeAttributes.mounter",
+                "before": "kernel",
+                "after": "fuse",
+                "forces_replacement": True,
+            }
+        ]
+    # the repository stays where it is
+    assert [d for d in doc["dangers"] if d["code"] == "repository-moved"] == []
+    _, delete = step(doc, "delete")
+    for app, ns in APPS.items():
+        assert f"kubectl -n {ns} delete pvc volsync-{app}-repo --wait=false" in delete["commands"]
+        assert f"kubectl delete pv volsync-{app}-repo-pv --wait=false" in delete["commands"]
+
+
+# -- in place ---------------------------------------------------------------------------------
+
+MEDIA_PVC = "kubernetes/apps/media/jellyfin/app/media-pvc.yaml"
+
+
+@pytest.mark.parametrize(
+    ("path", "old", "new", "kind", "field"),
+    [
+        (
+            MEDIA_PV,
+            "persistentVolumeReclaimPolicy: Retain",
+            "persistentVolumeReclaimPolicy: Delete",
+            "PersistentVolume",
+            "spec.persistentVolumeReclaimPolicy",
+        ),
+        (
+            MEDIA_PV,
+            "  name: media-share\n",
+            "  name: media-share\n  labels:\n    tier: media\n",
+            "PersistentVolume",
+            "metadata.labels.tier",
+        ),
+        (
+            MEDIA_PVC,
+            "  name: media-share\n",
+            "  name: media-share\n  labels:\n    tier: media\n",
+            "PersistentVolumeClaim",
+            "metadata.labels.tier",
+        ),
+    ],
+    ids=["pv-reclaim-policy", "pv-label", "pvc-label"],
+)
+def test_in_place_change_is_an_update_without_deletion(
+    tmp_path: Path, path: str, old: str, new: str, kind: str, field: str
+) -> None:
+    repo = example_repo(tmp_path)
+    repo.edit(path, old, new)
+    doc = plan_json(repo, "--fail-on", "replace", "--fail-on", "delete")
+    namespace = None if kind == "PersistentVolume" else "media"
+    assert rows(doc) == {("jellyfin", kind, "media-share", namespace, "update")}
+    assert [(f["path"], f["forces_replacement"]) for f in change(doc, kind, "media-share")["fields"]] == [
+        (field, False)
+    ]
+    assert commands(doc), "an update still needs a push"
+    for command in commands(doc):
+        assert "delete" not in command, command
+    titles = [s["title"].lower() for s in doc["steps"]]
+    assert not any(t.startswith(("suspend", "pause", "delete", "resume")) for t in titles), titles
+    markdown = plan_markdown(repo)
+    assert "| jellyfin | " + f"{kind}/media-share | {namespace or '-'} | update |" in markdown
+
+
+# -- moved files --------------------------------------------------------------------------------
+
+
+def move_repository_component(repo: Repo) -> int:
+    """git mv the repository component and point every ks.yaml at its new place."""
+    repo.git("mv", REPO_COMPONENT, f"{COMPONENTS}/repo-volume")
+    edited = 0
+    for file in sorted((repo.root / "kubernetes" / "apps").glob("*/*/ks.yaml")):
+        text = file.read_text(encoding="utf-8")
+        if "volsync/repository" in text:
+            file.write_text(text.replace("volsync/repository", "volsync/repo-volume"), encoding="utf-8")
+            edited += 1
+    return edited
+
+
+def test_moved_component_is_nothing_to_do(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    assert move_repository_component(repo) >= len(APPS)
+    base = repo.sha()
+    result = plan(repo, "--fail-on", "replace", "--fail-on", "delete", "--fail-on", "danger")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"volsync-kit plan: {base[:12]} -> working-tree: nothing to do; no volume object changes.\n"
+    doc = plan_json(repo)
+    assert (doc["changes"], doc["dangers"], doc["failures"], doc["steps"]) == ([], [], [], [])
+
+
+def test_moved_component_committed_is_nothing_to_do(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    move_repository_component(repo)
+    base = repo.sha()
+    head = repo.commit("move the repository component")
+    result = plan(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        f"volsync-kit plan: {base[:12]} -> {head[:12]}: nothing to do; no volume object changes.\n"
+    )
+    assert json.loads(plan(repo, "--base", "HEAD~1", "--head", "HEAD", "--format", "json").stdout)["changes"] == []
