@@ -14,10 +14,11 @@ from volsync_kit.errors import UsageError
 
 if TYPE_CHECKING:
     from volsync_kit.core.findings import LintResult
-    from volsync_kit.core.flux import Entry
-    from volsync_kit.core.planner import Plan
+    from volsync_kit.core.flux import Entry, RepoModel
+    from volsync_kit.core.planner import Plan, Step
     from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
+    from volsync_kit.core.scenarios import Operator
 
 
 def resolve_repo(repo: Path | None) -> Path:
@@ -116,6 +117,7 @@ def run_plan(
     staged: bool = False,
     config_file: Path | None = None,
     entry: str | None = None,
+    scenario: str | None = None,
 ) -> Plan:
     """Compare two states of the repository and plan the change; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
@@ -132,8 +134,6 @@ def run_plan(
         raise UsageError("--staged and --head exclude each other: the head is either the git index or a ref")
     with contextlib.ExitStack() as stack:
         try:
-            base_sha = gitrepo.resolve_rev(root, base)
-            base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
             head_reader: RepoReader
             if staged:
                 head_label, head_reader = INDEX, stack.enter_context(gitrepo.IndexRepo(root))
@@ -142,14 +142,33 @@ def run_plan(
                 head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
             else:
                 head_label, head_reader = WORKTREE, FileRepo(root)
-            base_model = flux.walk(base_reader, entries)
             head_model = flux.walk(head_reader, entries)
+            if scenario is None:
+                base_sha = gitrepo.resolve_rev(root, base)
+                base_model = flux.walk(stack.enter_context(gitrepo.GitTreeRepo(root, base_sha)), entries)
+            else:
+                base_sha, base_model = "-", head_model  # a scenario needs no base
         except gitrepo.GitError as err:
             raise UsageError(str(err)) from None
+    settings = config_adapter.plan_settings(config)
     try:
-        return planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label)
+        if scenario is not None:
+            steps = _scenario_steps(scenario, head_model, config_adapter.operator(config))
+            empty = diff.Diff((), (), head_model, head_model)
+            return planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
+        return planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings)
     except UnsafeName as err:
         raise UsageError(
             f"refusing to plan: {str(err)!r} is not a valid Kubernetes name, so no command is emitted for it; "
             "fix the name in the repository"
         ) from None
+
+
+def _scenario_steps(name: str, model: RepoModel, operator: Operator) -> list[Step]:
+    from volsync_kit.core import scenarios
+
+    if name == "stuck-cache":
+        return scenarios.stuck_cache(model, operator)
+    if name == "full-reset":
+        return scenarios.full_reset(model, operator)
+    raise UsageError(f"--scenario {name}: unknown; use one of {', '.join(scenarios.SCENARIOS)}")

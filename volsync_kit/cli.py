@@ -40,6 +40,11 @@ class PlanFormat(enum.StrEnum):
     shell = "shell"
 
 
+class Scenario(enum.StrEnum):
+    stuck_cache = "stuck-cache"
+    full_reset = "full-reset"
+
+
 class FailOn(enum.StrEnum):
     # upper-case members: ``replace`` would shadow str.replace
     REPLACE = "replace"
@@ -209,6 +214,10 @@ def plan(
     config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
     entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="With --format shell: do not ask before deleting.")] = False,
+    scenario: Annotated[
+        Scenario | None,
+        typer.Option("--scenario", help="Print the guide's Scenario 2 or 3 for this repository instead of a diff."),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Compare the repository with a git base: what changes in place, what must be replaced or
@@ -223,7 +232,15 @@ def plan(
         from volsync_kit import app as services
         from volsync_kit.report import plan_out, plan_shell
 
-        result = services.run_plan(repo, base=base, head=head, staged=staged, config_file=config, entry=entry)
+        result = services.run_plan(
+            repo,
+            base=base,
+            head=head,
+            staged=staged,
+            config_file=config,
+            entry=entry,
+            scenario=scenario.value if scenario else None,
+        )
         if output_format is PlanFormat.json:
             text = plan_out.to_json(result)
         elif output_format is PlanFormat.shell:

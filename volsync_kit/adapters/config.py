@@ -13,7 +13,9 @@ from typing import Any
 from volsync_kit.adapters.resources import schema
 from volsync_kit.adapters.yamlio import decode, load_documents
 from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
+from volsync_kit.core.planner import Settings
 from volsync_kit.core.rules._api import Expectations
+from volsync_kit.core.scenarios import Operator
 from volsync_kit.errors import UsageError
 
 CONFIG_NAME = ".volsync-kit.yaml"
@@ -106,3 +108,32 @@ def lint_settings(config: Config) -> tuple[dict[str, Severity | None], list[tupl
         severities[rule.id] = SEVERITIES[level]
     ignores = [(item["path"], frozenset(item.get("rules", []))) for item in lint.get("ignore", [])]
     return severities, ignores
+
+
+def _default(*path: str) -> Any:
+    node: Any = schema("config.schema.json")
+    for key in path:
+        node = node["properties"][key]
+    return node["default"]
+
+
+def operator(config: Config) -> Operator:
+    section = config.data.get("operator", {})
+    ks = section.get("kustomization", {})
+    return Operator(
+        namespace=section.get("namespace", _default("operator", "namespace")),
+        deployment=section.get("deployment", _default("operator", "deployment")),
+        kustomization=ks.get("name", _default("operator", "kustomization", "name")),
+        kustomization_namespace=ks.get("namespace", _default("operator", "kustomization", "namespace")),
+    )
+
+
+def plan_settings(config: Config) -> Settings:
+    section = config.data.get("plan", {})
+    source = section.get("source", {})
+    return Settings(
+        source_kind=source.get("kind", _default("plan", "source", "kind")),
+        source_name=source.get("name", _default("plan", "source", "name")),
+        source_namespace=source.get("namespace", _default("plan", "source", "namespace")),
+        gate_command=section.get("gateCommand"),
+    )

@@ -60,6 +60,7 @@ class Plan:
     dangers: tuple[Danger, ...]
     steps: tuple[Step, ...]
     settings: Settings = field(default_factory=Settings)
+    scenario: str | None = None  # the guide's procedure printed instead of a diff
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -67,7 +68,7 @@ class Plan:
 
     @property
     def nothing_to_do(self) -> bool:
-        return not self.diff.changes and not self.diff.failures
+        return not self.diff.changes and not self.diff.failures and not self.steps
 
     def has(self, action: str) -> bool:
         return any(c.action == action for c in self.diff.changes)

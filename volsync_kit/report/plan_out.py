@@ -24,6 +24,8 @@ def _forcing(change: Change) -> str:
 
 def to_markdown(plan: Plan) -> str:
     title = f"volsync-kit plan: {_short(plan.base)} -> {_short(plan.head)}"
+    if plan.scenario:
+        title = f"volsync-kit plan --scenario {plan.scenario} ({_short(plan.head)})"
     if plan.nothing_to_do:
         return f"{title}: nothing to do; no volume object changes.\n"
     out = [f"## {title}\n"]
@@ -88,6 +90,7 @@ def to_json(plan: Plan) -> str:
             by_object.setdefault(d.object, []).append(d.code)
     doc = {
         "version": JSON_VERSION,
+        "scenario": plan.scenario,
         "base": plan.base,
         "head": plan.head,
         "changes": [_change_json(c, by_object) for c in plan.changes],
