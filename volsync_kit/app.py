@@ -172,3 +172,40 @@ def _scenario_steps(name: str, model: RepoModel, operator: Operator) -> list[Ste
     if name == "full-reset":
         return scenarios.full_reset(model, operator)
     raise UsageError(f"--scenario {name}: unknown; use one of {', '.join(scenarios.SCENARIOS)}")
+
+
+SKIPPED_SOURCES = frozenset({"merge", "squash", "commit"})  # git's names; "commit" is -c/-C/--amend
+MARKER = "volsync-kit plan:"
+
+
+def run_commit_msg(repo: Path | None, message_file: Path, source: str | None) -> str:
+    """Append the staged change's plan to a commit message when it needs one.
+
+    Returns what was done, for the hook's one line of output.  Never raises
+    for an ordinary reason: a hook that blocks commits gets uninstalled.
+    """
+    from volsync_kit.report import plan_out
+
+    if source in SKIPPED_SOURCES:
+        return f"left the {source} message alone"
+    try:
+        plan = run_plan(repo, staged=True)
+    except UsageError as err:
+        return f"no plan ({err})"
+    if not (plan.has("replace") or plan.has("delete") or plan.dangers or plan.diff.failures):
+        return "nothing to add: no replacement, deletion, danger or render failure"
+    text = message_file.read_text(encoding="utf-8") if message_file.exists() else ""
+    if MARKER in text:
+        return "the message already carries a plan"
+    body, comments = _split_comments(text)
+    message_file.write_text(body.rstrip("\n") + "\n\n" + plan_out.to_commit_message(plan) + comments, encoding="utf-8")
+    return "appended the plan to the commit message"
+
+
+def _split_comments(text: str) -> tuple[str, str]:
+    """The message, and git's trailing comment block (kept last)."""
+    lines = text.splitlines(keepends=True)
+    cut = len(lines)
+    while cut > 0 and (lines[cut - 1].startswith("#") or not lines[cut - 1].strip()):
+        cut -= 1
+    return "".join(lines[:cut]), "".join(lines[cut:])

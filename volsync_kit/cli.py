@@ -259,6 +259,32 @@ def plan(
     _guard(debug, body)
 
 
+@app.command(name="commit-msg")
+def commit_msg(
+    message_file: Annotated[Path, typer.Argument(help="The commit message file git passes to the hook.")],
+    source: Annotated[
+        str | None, typer.Argument(help="git's commit source: message, template, merge, squash, commit.")
+    ] = None,
+    sha: Annotated[str | None, typer.Argument(help="The commit being amended, if any (unused).")] = None,
+    repo: RepoOption = None,
+) -> None:
+    """prepare-commit-msg hook: append the plan of the staged change to the commit message when
+    it replaces or deletes volumes, raises a danger flag or breaks an app's render.
+
+    Leaves merge, squash and amend messages alone, and never blocks a commit (always exit 0).
+    """
+    import os
+
+    from volsync_kit import app as services
+
+    source = source or os.environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE") or None
+    try:
+        done = services.run_commit_msg(repo, message_file, source)
+    except Exception as err:  # a commit hook must never block a commit
+        done = f"no plan: {type(err).__name__}: {err}"
+    typer.echo(f"volsync-kit: {done}", err=True)
+
+
 @app.command(name="rules")
 def rules_command() -> None:
     """List every lint rule: ID, name, default severity and summary."""

@@ -110,3 +110,13 @@ def to_json(plan: Plan) -> str:
         "steps": [{"title": s.title, "commands": list(s.commands)} for s in plan.steps],
     }  # fmt: skip
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_commit_message(plan: Plan) -> str:
+    """The markdown plan, made safe for a commit message: git drops lines that
+    start with its comment character, so headings become bold lines."""
+    lines = []
+    for line in to_markdown(plan).splitlines():
+        stripped = line.lstrip("#").strip()
+        lines.append(f"**{stripped}**" if line.startswith("#") else line)
+    return "\n".join(lines).rstrip() + "\n"
