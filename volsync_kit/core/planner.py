@@ -384,7 +384,7 @@ def checklist(diff: Diff, settings: Settings, token: str) -> list[Step]:
         steps.append(Step("Commit and push; Flux applies the changes in place", _source(settings), kind="apply"))
     removed = sorted({c.ks for c in diff.changes if c.ks_removed}, key=lambda r: (r.namespace, r.name))
     if removed:
-        steps.insert(0, _final_backup(diff, removed, token, settings.timeout))
+        steps.insert(0, _final_backup(diff, removed, f"{token}-final", settings.timeout))
     if deleted:
         steps.append(_deletion_step(deleted))
     return steps
@@ -462,6 +462,19 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             guard=tuple(sorted(claims)),
         ),
     ]
+    released = _claim_ref_fixes(diff, affected)
+    if released:
+        steps.append(
+            Step(
+                "Free the kept PVs for their new claims: a Retained PV stays Released while its claimRef names the "
+                "deleted claim",
+                released,
+                kind="claimref",
+            )
+        )
+    restores = _restore_guards(diff, affected, f"{token}-before", timeout)
+    if restores.commands:
+        steps.insert(0, restores)
     if movers:
         pause = Step(
             "Pause the VolSync movers that mount these claims, and wait until their pods are gone "
@@ -469,7 +482,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             _pause(movers, True, timeout),
             kind="pause",
         )
-        steps.insert(2, pause)
+        after_suspend = next(i for i, step in enumerate(steps) if step.kind == "suspend") + 1
+        steps.insert(after_suspend, pause)
     gate = _gate(affected, settings)
     if gate:
         steps.append(gate)
@@ -504,6 +518,84 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
         )
     )
     return steps
+
+
+def _claim_ref_fixes(diff: Diff, affected: list[Change]) -> tuple[str, ...]:
+    """For claims replaced while their PV stays: clear the PV's stale binding.
+
+    When git pre-binds the PV (``claimRef`` with name and namespace), only the
+    ``uid`` and ``resourceVersion`` the PV controller wrote are removed, so the
+    PV stays reserved for the new claim; otherwise the whole claimRef goes.
+    """
+    replaced_pvs = {c.name for c in affected if c.kind == "PersistentVolume"}
+    volumes = {
+        key[3]: res for key, (res, _) in tracked_objects(diff.head_model).items() if key[1] == "PersistentVolume"
+    }
+    commands: list[str] = []
+    for c in affected:
+        if c.kind != "PersistentVolumeClaim" or c.head is None:
+            continue
+        volume = str_at(c.head.node, "spec", "volumeName")
+        if not volume or volume in replaced_pvs:
+            continue
+        pv = volumes.get(volume)
+        if pv is not None and str_at(pv.node, "spec", "claimRef", "name") == c.name:
+            ops = (
+                '[{"op":"remove","path":"/spec/claimRef/uid"},{"op":"remove","path":"/spec/claimRef/resourceVersion"}]'
+            )
+        else:
+            ops = '[{"op":"remove","path":"/spec/claimRef"}]'
+        commands.append(f"kubectl patch pv {subdomain(volume)} --type json -p '{ops}'")
+    return tuple(commands)
+
+
+def _restore_guards(diff: Diff, affected: list[Change], token: str, timeout: str) -> Step:
+    """A data PVC populated from a ReplicationDestination (``dataSourceRef``) restores
+    the destination's last image when recreated, which may be weeks old: back up
+    first, and refresh the destination's image before the claim goes."""
+    commands: list[str] = []
+    notes: list[str] = []
+    for c in affected:
+        if c.kind != "PersistentVolumeClaim" or c.base is None:
+            continue
+        if str_at(c.base.node, "spec", "dataSourceRef", "kind") != "ReplicationDestination":
+            continue
+        destination = str_at(c.base.node, "spec", "dataSourceRef", "name") or ""
+        ns = label(c.namespace)
+        sources = [r for r in _app_resources(diff, c.ks) if r.kind == "ReplicationSource"
+                   and str_at(r.node, "spec", "sourcePVC") == c.name]  # fmt: skip
+        for source in sources:
+            commands.append(
+                f"kubectl -n {ns} patch replicationsource {subdomain(source.name)} --type merge "
+                f'-p \'{{"spec":{{"trigger":{{"manual":"{token}"}}}}}}\''
+            )
+            commands.append(
+                f"kubectl -n {ns} wait --for=jsonpath='{{.status.lastManualSync}}'={token} "
+                f"replicationsource/{subdomain(source.name)} --timeout={timeout}"
+            )
+        commands.append(
+            f"kubectl -n {ns} patch replicationdestination {subdomain(destination)} --type merge "
+            f'-p \'{{"spec":{{"trigger":{{"manual":"{token}"}}}}}}\''
+        )
+        commands.append(
+            f"kubectl -n {ns} wait --for=jsonpath='{{.status.lastManualSync}}'={token} "
+            f"replicationdestination/{subdomain(destination)} --timeout={timeout}"
+        )
+        notes.append(
+            f"{c.namespace}/{c.name} is restored from ReplicationDestination {destination} when recreated; suspend "
+            "and scale the app down before its claim is deleted."
+        )
+    return Step(
+        "Data PVCs restored from a ReplicationDestination: take a fresh backup and refresh the destination's image "
+        "before the claim is recreated",
+        tuple(commands),
+        tuple(notes),
+        kind="backup",
+    )
+
+
+def _app_resources(diff: Diff, ref: KsRef) -> list[Resource]:
+    return [r for result in diff.base_model.results if result.ks.ref == ref for r in result.resources]
 
 
 def _deletion_step(deleted: list[Change]) -> Step:

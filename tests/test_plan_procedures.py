@@ -1,0 +1,104 @@
+"""plan's special procedures: a claim replaced while its PV stays, a static PV
+other workloads mount, and a data PVC restored from a ReplicationDestination."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from volsync_kit.app import run_plan
+from volsync_kit.core.planner import Plan
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "home-ops"
+MEDIA_PV = "kubernetes/apps/media/jellyfin/app/media-pv.yaml"
+MEDIA_PVC = "kubernetes/apps/media/jellyfin/app/media-pvc.yaml"
+DATA_PVC = "kubernetes/flux/components/volsync/operations/pvc.yaml"
+ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+       "GIT_COMMITTER_EMAIL": "t@example.com"}  # fmt: skip
+
+
+def committed_example(tmp_path: Path, prepare: tuple[str, str, str] | None = None) -> Path:
+    root = tmp_path / "ops"
+    shutil.copytree(EXAMPLE, root)
+    if prepare:
+        edit(root, *prepare)
+    env = {**os.environ, **ENV}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env=env)
+    return root
+
+
+def edit(root: Path, path: str, old: str, new: str) -> None:
+    text = (root / path).read_text()
+    assert old in text
+    (root / path).write_text(text.replace(old, new, 1))
+
+
+def commands(plan: Plan, kind: str) -> list[str]:
+    return [c for step in plan.steps if step.kind == kind for c in step.commands]
+
+
+def test_claim_replaced_while_its_pv_stays(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, MEDIA_PVC, "    - ReadWriteMany", "    - ReadOnlyMany")
+    plan = run_plan(root)
+    assert [(c.kind, c.name, c.action) for c in plan.changes] == [("PersistentVolumeClaim", "media-share", "replace")]
+    assert commands(plan, "delete") == [
+        "kubectl -n media delete pvc media-share --wait=false",
+        "kubectl -n media wait --for=delete pvc/media-share --timeout=10m",
+    ]
+    assert commands(plan, "claimref") == [
+        'kubectl patch pv media-share --type json -p \'[{"op":"remove","path":"/spec/claimRef"}]\''
+    ]
+    kinds = [step.kind for step in plan.steps]
+    assert kinds.index("delete") < kinds.index("claimref") < kinds.index("resume")
+
+
+def test_prebound_pv_keeps_its_claim_ref_name(tmp_path: Path) -> None:
+    claim_ref = "  claimRef:\n    name: media-share\n    namespace: media\n  persistentVolumeReclaimPolicy: Retain"
+    root = committed_example(tmp_path, (MEDIA_PV, "  persistentVolumeReclaimPolicy: Retain", claim_ref))
+    edit(root, MEDIA_PVC, "    - ReadWriteMany", "    - ReadOnlyMany")
+    plan = run_plan(root)
+    assert commands(plan, "claimref") == [
+        "kubectl patch pv media-share --type json -p "
+        '\'[{"op":"remove","path":"/spec/claimRef/uid"},{"op":"remove","path":"/spec/claimRef/resourceVersion"}]\''
+    ]
+
+
+def test_other_workloads_mounting_a_static_pv_are_stopped_and_restarted(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, MEDIA_PV, "      rootPath: /media", "      rootPath: /media\n      mounter: fuse")
+    plan = run_plan(root)
+    suspend = commands(plan, "suspend")
+    for app in ("jellyfin", "radarr", "sonarr"):
+        assert f"flux suspend helmrelease {app} -n media" in suspend
+        assert (
+            f"kubectl -n media scale deployment,statefulset -l app.kubernetes.io/instance={app} --replicas=0" in suspend
+        )
+        assert f"flux resume helmrelease {app} -n media" in commands(plan, "resume")
+    delete_step = next(step for step in plan.steps if step.kind == "delete")
+    assert delete_step.guard == (("media", "media-share"),)
+    assert "pause" not in [step.kind for step in plan.steps]  # no mover mounts the media volume
+
+
+def test_data_pvc_restored_from_a_destination_gets_a_fresh_backup_first(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, DATA_PVC, "VOLSYNC_ACCESSMODES:=ReadWriteOnce", "VOLSYNC_ACCESSMODES:=ReadWriteMany")
+    plan = run_plan(root)
+    assert {c.name for c in plan.changes if c.action == "replace"} == {
+        "cloudbeaver", "pgadmin", "home-assistant", "paperless", "jellyfin", "radarr", "sonarr",
+    }  # fmt: skip
+    assert plan.steps[0].kind == "backup"
+    backup = commands(plan, "backup")
+    token = "volsync-kit-working-tree-before"
+    manual = f'--type merge -p \'{{"spec":{{"trigger":{{"manual":"{token}"}}}}}}\''
+    assert f"kubectl -n media patch replicationsource jellyfin {manual}" in backup
+    assert f"kubectl -n media patch replicationdestination jellyfin-dst {manual}" in backup
+    assert backup.index(f"kubectl -n media patch replicationsource jellyfin {manual}") < backup.index(
+        f"kubectl -n media patch replicationdestination jellyfin-dst {manual}"
+    )
+    resume = commands(plan, "resume")
+    assert not any(token in c for c in resume)  # the closing backup uses a new trigger value
