@@ -146,3 +146,9 @@ def test_invalid_app_name_is_refused_and_never_emitted(tmp_path: Path, bad: str)
         assert result.exit_code == 2, (output, result.stdout)
         assert result.stdout == ""
         assert result.stderr.startswith("volsync-kit: error: refusing to plan:")
+
+
+def test_shell_golden(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
+    text = shell_plan(repo_with_root_path_change(tmp_path))
+    assert str(tmp_path) not in text
+    golden("plan/rootpath.sh", text)
