@@ -152,3 +152,34 @@ def test_shell_golden(tmp_path: Path, golden) -> None:  # type: ignore[no-untype
     text = shell_plan(repo_with_root_path_change(tmp_path))
     assert str(tmp_path) not in text
     golden("plan/rootpath.sh", text)
+
+
+MEDIA_PV = "kubernetes/apps/media/jellyfin/app/media-pv.yaml"
+CASES = {
+    "mounter": (MEDIA_PV, "      rootPath: /media", "      rootPath: /media\n      mounter: fuse"),
+    "label": (MEDIA_PV, "  name: media-share\n", "  name: media-share\n  labels:\n    tier: media\n"),
+    "data-pvc-dropped": ("kubernetes/flux/components/volsync/operations/kustomization.yaml", "  - ./pvc.yaml\n", ""),
+    "app-removed": ("kubernetes/apps/media/kustomization.yaml", "  - ./radarr/ks.yaml\n", ""),
+    "data-pvc-replaced": (
+        "kubernetes/flux/components/volsync/operations/pvc.yaml",
+        "VOLSYNC_ACCESSMODES:=ReadWriteOnce",
+        "VOLSYNC_ACCESSMODES:=ReadWriteMany",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.skipif(SHELLCHECK is None and not os.environ.get("CI"), reason="shellcheck is not installed")
+def test_every_shell_plan_passes_bash_and_shellcheck(tmp_path: Path, case: str) -> None:
+    root = repo_with_root_path_change(tmp_path)
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=root, check=True)  # undo the rootPath change
+    path, old, new = CASES[case]
+    file = root / path
+    assert old in file.read_text()
+    file.write_text(file.read_text().replace(old, new, 1))
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(root))
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    assert 'main "$@"' in script.read_text()  # a plan with steps, not the nothing-to-do stub
