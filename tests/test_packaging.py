@@ -30,8 +30,9 @@ def test_wheel_contains_schemas_and_templates(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for schema in (ROOT / "schemas").glob("*.json"):
         assert f"volsync_kit/schemas/{schema.name}" in names
-    for template in (ROOT / "templates").iterdir():
-        assert f"volsync_kit/templates/{template.name}" in names
+    for template in (ROOT / "templates").rglob("*"):
+        if template.is_file():
+            assert f"volsync_kit/templates/{template.relative_to(ROOT / 'templates').as_posix()}" in names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
 
 
@@ -47,6 +48,7 @@ def test_installed_build_loads_schemas_and_templates(wheel: Path, tmp_path: Path
         "from volsync_kit.adapters.resources import data_dir, schema\n"
         "print(json.dumps({'module': volsync_kit.__file__, 'schemas': str(data_dir('schemas')),\n"
         "  'templates': sorted(p.name for p in data_dir('templates').iterdir()),\n"
+        "  'component': sorted(__import__('volsync_kit.adapters.templates', fromlist=['x']).component_templates()),\n"
         "  'render_title': schema('render.schema.json')['title']}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
@@ -58,3 +60,4 @@ def test_installed_build_loads_schemas_and_templates(wheel: Path, tmp_path: Path
     assert found["schemas"] == str(target / "volsync_kit" / "schemas")
     assert found["templates"] == sorted(p.name for p in (ROOT / "templates").iterdir())
     assert found["render_title"] == "volsync-kit render --format json"
+    assert found["component"] == ["kustomization.yaml", "pv.yaml", "pvc.yaml"]

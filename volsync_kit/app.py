@@ -7,6 +7,8 @@ core and adapters are deferred so that ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import posixpath
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,8 @@ from volsync_kit.errors import UsageError
 
 if TYPE_CHECKING:
     from volsync_kit.core.findings import LintResult
-    from volsync_kit.core.flux import Entry, RepoModel
+    from volsync_kit.core.flux import Entry, KsResult, RepoModel
+    from volsync_kit.core.generate import AppSpec
     from volsync_kit.core.planner import Plan, Step
     from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
@@ -209,3 +212,151 @@ def _split_comments(text: str) -> tuple[str, str]:
     while cut > 0 and (lines[cut - 1].startswith("#") or not lines[cut - 1].strip()):
         cut -= 1
     return "".join(lines[:cut]), "".join(lines[cut:])
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str  # repository-relative
+    old: str | None  # None: the file does not exist yet
+    new: str
+    hand_edited: bool = False  # an existing generated file whose content no longer matches its hash
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    root: Path
+    changes: tuple[FileChange, ...]
+    written: bool
+
+    @property
+    def refused(self) -> tuple[FileChange, ...]:
+        return tuple(c for c in self.changes if c.hand_edited)
+
+
+def run_generate(
+    repo: Path | None, *, config_file: Path | None = None, write: bool = True, force: bool = False
+) -> GenerateResult:
+    """Render the repository component and wire the apps; raises UsageError.
+
+    With ``write``, files are replaced atomically, and a generated file edited by
+    hand is refused unless ``force``; nothing is written when anything is refused.
+    """
+    from volsync_kit.adapters import config as config_adapter
+    from volsync_kit.adapters import templates
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core import flux
+    from volsync_kit.core import generate as gen
+
+    root = resolve_repo(repo)
+    config = config_adapter.load(root, config_file)
+    settings = config_adapter.repository_settings(config)
+    repository, operations = config_adapter.component_folders(config)
+    files = gen.render_component(settings, templates.component_templates(), config.path or config_adapter.CONFIG_NAME)
+    changes: list[FileChange] = []
+    for name, content in files.items():
+        path = f"{repository}/{name}"
+        old = _read(root / path)
+        if old != content:
+            changes.append(FileChange(path, old, content, old is not None and gen.edited_by_hand(old)))
+    entries = (entry_point(root, config.entry),) if config.entry else None
+    model = flux.walk(FileRepo(root), entries)
+    changes.extend(_wiring(root, model, config_adapter.app_specs(config), repository, operations))
+    if write and changes and (force or not any(c.hand_edited for c in changes)):
+        for change in changes:
+            _write_atomically(root / change.path, change.new)
+        return GenerateResult(root, tuple(changes), True)
+    return GenerateResult(root, tuple(changes), False)
+
+
+def _wiring(
+    root: Path, model: RepoModel, specs: list[AppSpec] | None, repository: str, operations: str | None
+) -> list[FileChange]:
+    from volsync_kit.adapters.yamledit import EditError, wire_app
+    from volsync_kit.core.kustomize import join
+
+    by_name = {r.ks.ref.name: r for r in model.results}
+    if specs is None:
+        specs = [_discovered(result) for result in model.results if _includes(result, repository)]
+    edits: dict[str, str] = {}
+    originals: dict[str, str | None] = {}
+    for spec in specs:
+        result = by_name.get(spec.kustomization)
+        if result is None:
+            raise UsageError(
+                f"apps: {spec.name}: no Flux Kustomization named {spec.kustomization} renders in this repository; "
+                "add one, or fix the name"
+            )
+        ks = result.ks
+        file = ks.ref.file
+        spec_path = join("", (ks.spec_str("path") or "").lstrip("/"))
+        text = edits.get(file) or _read(root / file) or ""
+        originals.setdefault(file, _read(root / file))
+        for folder in filter(None, (repository, operations)):
+            component = posixpath.relpath(folder, spec_path or ".")
+            try:
+                text = wire_app(text, kustomization=ks.ref.name, component=component, variables=gen_vars(spec))
+            except EditError as err:
+                raise UsageError(f"{file}: {err}") from None
+        edits[file] = text
+    return [FileChange(f, originals[f], t) for f, t in sorted(edits.items()) if t != originals[f]]
+
+
+def gen_vars(spec: AppSpec) -> dict[str, str]:
+    from volsync_kit.core.generate import app_variables
+
+    return app_variables(spec)
+
+
+def _includes(result: KsResult, folder: str) -> bool:
+    from volsync_kit.core.kustomize import join
+
+    base = (result.ks.spec_str("path") or "").lstrip("/")
+    for item in seq_components(result):
+        try:
+            if join(join("", base), item) == folder:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def seq_components(result: KsResult) -> list[str]:
+    from volsync_kit.core.model import Scalar, seq_at
+
+    return [
+        n.value
+        for n in seq_at(result.ks.node, "spec", "components")
+        if isinstance(n, Scalar) and isinstance(n.value, str)
+    ]
+
+
+def _discovered(result: KsResult) -> AppSpec:
+    from volsync_kit.core.generate import AppSpec
+
+    return AppSpec(result.variables.get("APP") or result.ks.ref.name, result.ks.ref.name)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

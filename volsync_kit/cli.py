@@ -259,6 +259,59 @@ def plan(
     _guard(debug, body)
 
 
+@app.command(epilog=HELP)
+def generate(
+    repo: RepoOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when files are out of date (CI).")
+    ] = False,
+    show_diff: Annotated[bool, typer.Option("--diff", help="Show what would change, without writing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite generated files that were edited by hand.")] = False,
+    debug: DebugOption = False,
+) -> None:
+    """Render the repository PV/PVC component from .volsync-kit.yaml and wire every app into it
+    (spec.components and postBuild.substitute of each app's Flux Kustomization).
+
+    Writes are atomic; running it twice changes nothing. Exit 0 when done or up to date, 1 when
+    --check finds drift, 2 for config errors or a hand-edited generated file (use --force).
+    """
+
+    def body() -> int:
+        import difflib
+
+        from volsync_kit import app as services
+
+        result = services.run_generate(repo, config_file=config, write=not (check or show_diff), force=force)
+        if check or show_diff:
+            for change in result.changes:
+                old = (change.old or "").splitlines(keepends=True)
+                new = change.new.splitlines(keepends=True)
+                before = f"a/{change.path}" if change.old is not None else "/dev/null"
+                sys.stdout.writelines(difflib.unified_diff(old, new, before, f"b/{change.path}"))
+            if check and result.changes:
+                typer.echo(
+                    f"volsync-kit: {len(result.changes)} file(s) out of date; run volsync-kit generate", err=True
+                )
+                return int(ExitCode.FINDINGS)
+            return int(ExitCode.OK)
+        if result.refused and not result.written:
+            for change in result.refused:
+                typer.echo(
+                    f"volsync-kit: error: refusing to overwrite {change.path}: it was edited by hand since it was "
+                    "generated; move the change into .volsync-kit.yaml, or rerun with --force",
+                    err=True,
+                )
+            return int(ExitCode.INPUT_ERROR)
+        for change in result.changes:
+            typer.echo(f"volsync-kit: {'created' if change.old is None else 'updated'} {change.path}", err=True)
+        if not result.changes:
+            typer.echo("volsync-kit: up to date", err=True)
+        return int(ExitCode.OK)
+
+    _guard(debug, body)
+
+
 @app.command(name="commit-msg")
 def commit_msg(
     message_file: Annotated[Path, typer.Argument(help="The commit message file git passes to the hook.")],

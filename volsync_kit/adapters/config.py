@@ -12,6 +12,7 @@ from typing import Any
 
 from volsync_kit.adapters.resources import schema
 from volsync_kit.adapters.yamlio import decode, load_documents
+from volsync_kit.core.generate import AppSpec, RepositorySettings
 from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
 from volsync_kit.core.planner import Settings
 from volsync_kit.core.rules._api import Expectations
@@ -68,12 +69,19 @@ def _validate(shown: str, node: Node, data: object) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema("config.schema.json"))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = list(validator.iter_errors(data))
     if not errors:
         return
-    first = errors[0]
+    # best_match descends into oneOf/anyOf alternatives to the most specific cause.
+    first = jsonschema.exceptions.best_match(errors)
     path = [str(p) if isinstance(p, str) else p for p in first.absolute_path]
     loc = loc_of(node, *path) or Loc(shown, 1, 1)
+    if first.validator == "additionalProperties" and isinstance(first.instance, dict):
+        # Point at the unexpected key itself, not at its parent mapping.
+        allowed = set(first.schema.get("properties", {}))
+        unexpected = sorted(k for k in first.instance if k not in allowed)
+        if unexpected:
+            loc = key_loc(node, *path, unexpected[0]) or loc
     where = ".".join(str(p) for p in path) or "(top level)"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     raise _fail(shown, loc, f"invalid config at {where}: {first.message}{more}; see schemas/config.schema.json")
@@ -137,3 +145,46 @@ def plan_settings(config: Config) -> Settings:
         source_namespace=source.get("namespace", _default("plan", "source", "namespace")),
         gate_command=section.get("gateCommand"),
     )
+
+
+def repository_settings(config: Config) -> RepositorySettings:
+    """The ``repository:`` section, with the schema's defaults; UsageError when it is missing."""
+    section = config.data.get("repository")
+    components = config.data.get("components")
+    if section is None or components is None:
+        where = config.path or CONFIG_NAME
+        raise UsageError(f"{where}: `generate` needs the repository: and components: sections; see README")
+    secret = section["nodeStageSecret"]
+    return RepositorySettings(
+        cluster_id=section["clusterID"],
+        fs_name=section["fsName"],
+        root_path=section["rootPath"],
+        secret_name=secret["name"],
+        secret_namespace=secret["namespace"],
+        driver=section.get("driver", _default("repository", "driver")),
+        pool=section.get("pool"),
+        mounter=section.get("mounter"),
+        storage_class=section.get("storageClassName", _default("repository", "storageClassName")),
+        capacity=section.get("capacity", _default("repository", "capacity")),
+        access_modes=tuple(section.get("accessModes", _default("repository", "accessModes"))),
+        reclaim_policy=section.get("reclaimPolicy", _default("repository", "reclaimPolicy")),
+    )
+
+
+def component_folders(config: Config) -> tuple[str, str | None]:
+    components = config.data.get("components", {})
+    return components["repository"].strip("/"), (components.get("operations") or "").strip("/") or None
+
+
+def app_specs(config: Config) -> list[AppSpec] | None:
+    """The configured apps, or None for ``apps: discover`` (and when absent)."""
+    apps = config.data.get("apps", "discover")
+    if apps == "discover":
+        return None
+    specs = []
+    for item in apps:
+        variables = dict(item.get("variables", {}))
+        if "capacity" in item:
+            variables["VOLSYNC_REPO_CAPACITY"] = item["capacity"]
+        specs.append(AppSpec(item["name"], item.get("kustomization", item["name"]), variables))
+    return specs
