@@ -330,6 +330,19 @@ def _bound(changes: list[Change], timeout: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _monitor(movers: list[Resource], token: str, timeout: str) -> tuple[str, ...]:
+    """The guide's Monitoring Recovery, scoped: each backup ran, and its status."""
+    out: list[str] = []
+    for r in movers:
+        if r.kind == "ReplicationSource":
+            out.append(
+                f"kubectl -n {label(r.namespace)} wait --for=jsonpath='{{.status.lastManualSync}}'={token} "
+                f"replicationsource/{subdomain(r.name)} --timeout={timeout}"
+            )
+            out.append(f"kubectl -n {label(r.namespace)} get replicationsource {subdomain(r.name)} -o wide")
+    return tuple(out)
+
+
 def _trigger(movers: list[Resource], token: str) -> tuple[str, ...]:
     return tuple(
         f"kubectl -n {label(r.namespace)} patch replicationsource {subdomain(r.name)} --type merge "
@@ -501,6 +514,7 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             + _bound(affected, timeout)
             + _pause(movers, False, timeout)
             + _trigger(movers, token)
+            + _monitor(movers, token, timeout)
             + _workload_commands(workloads, stop=False),
             kind="resume",
         )
