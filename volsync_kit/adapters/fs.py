@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from volsync_kit.adapters.yamlio import decode, load_documents
+from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
 
@@ -96,20 +96,7 @@ class FileRepo:
         return self._docs[path]
 
     def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
-        # A block scalar (``patch: |``) starts on the line after its key; its
-        # indentation is the first content line's, read from the file itself.
-        line_offset, col_offset = origin.line - 1, origin.col - 1
-        source = self._texts.get(origin.file)
-        if source is not None:
-            lines = source.splitlines()
-            at = origin.line - 1
-            if at < len(lines) and lines[at][origin.col - 1 : origin.col] in ("|", ">"):
-                for following in lines[at + 1 :]:
-                    if following.strip():
-                        col_offset = len(following) - len(following.lstrip())
-                        break
-                line_offset = origin.line
-        return load_documents(text, origin.file, line_offset=line_offset, col_offset=col_offset)
+        return load_inline(text, origin, self._texts.get(origin.file))
 
     def yaml_files(self) -> Iterator[str]:
         for dirpath, dirnames, filenames in os.walk(self.root):

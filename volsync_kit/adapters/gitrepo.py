@@ -26,7 +26,7 @@ from typing import IO, Self
 
 from volsync_kit.adapters.fs import MAX_FILE_BYTES, YAML_SUFFIXES
 from volsync_kit.adapters.git import _env
-from volsync_kit.adapters.yamlio import decode, load_documents
+from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
 
@@ -347,20 +347,7 @@ class _GitView:
         return self._docs[path]
 
     def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
-        # As FileRepo: a block scalar (``patch: |``) starts on the line after
-        # its key; its indentation is the first content line's.
-        line_offset, col_offset = origin.line - 1, origin.col - 1
-        source = self._texts.get(origin.file)
-        if source is not None:
-            lines = source.splitlines()
-            at = origin.line - 1
-            if at < len(lines) and lines[at][origin.col - 1 : origin.col] in ("|", ">"):
-                for following in lines[at + 1 :]:
-                    if following.strip():
-                        col_offset = len(following) - len(following.lstrip())
-                        break
-                line_offset = origin.line
-        return load_documents(text, origin.file, line_offset=line_offset, col_offset=col_offset)
+        return load_inline(text, origin, self._texts.get(origin.file))
 
     def yaml_files(self) -> Iterator[str]:
         # os.walk's order and choices: a folder's files first, then its

@@ -189,6 +189,26 @@ def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: in
     return tuple(docs)
 
 
+def load_inline(text: str, origin: Loc, source: str | None) -> tuple[Document, ...]:
+    """Parse YAML embedded as a string at ``origin`` of a file whose text is ``source``.
+
+    A block scalar (``patch: |``) starts on the line after its key, and its
+    indentation is that of its first content line, read from the file itself,
+    so that locations inside the embedded YAML point into the file.
+    """
+    line_offset, col_offset = origin.line - 1, origin.col - 1
+    if source is not None:
+        lines = source.splitlines()
+        at = origin.line - 1
+        if at < len(lines) and lines[at][origin.col - 1 : origin.col] in ("|", ">"):
+            for following in lines[at + 1 :]:
+                if following.strip():
+                    col_offset = len(following) - len(following.lstrip())
+                    break
+            line_offset = origin.line
+    return load_documents(text, origin.file, line_offset=line_offset, col_offset=col_offset)
+
+
 def dump(data: object) -> str:
     """Deterministic block-style YAML for output (keys keep their order)."""
     dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
