@@ -102,3 +102,27 @@ def test_data_pvc_restored_from_a_destination_gets_a_fresh_backup_first(tmp_path
     )
     resume = commands(plan, "resume")
     assert not any(token in c for c in resume)  # the closing backup uses a new trigger value
+
+
+def test_a_broken_parent_build_hides_its_children_and_deletes_nothing(tmp_path: Path) -> None:
+    """cluster-apps renders every app's Kustomization: when one ks.yaml breaks its build,
+    Flux applies and prunes nothing, so no app's volumes may be reported deleted."""
+    root = committed_example(tmp_path)
+    sonarr = root / "kubernetes/apps/media/sonarr/ks.yaml"
+    sonarr.write_text(sonarr.read_text() + "spec:\n\tpath: x\n")
+    plan = run_plan(root)
+    assert plan.changes == ()
+    assert plan.dangers == ()
+    assert [(f.ks.name, [p.code for p in f.problems]) for f in plan.diff.failures] == [("cluster-apps", ["yaml-tab"])]
+
+
+def test_children_of_a_failed_build_are_not_called_inactive(tmp_path: Path) -> None:
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core.flux import walk
+
+    root = committed_example(tmp_path)
+    sonarr = root / "kubernetes/apps/media/sonarr/ks.yaml"
+    sonarr.write_text(sonarr.read_text() + "spec:\n\tpath: x\n")
+    model = walk(FileRepo(root))
+    assert model.inactive == ()
+    assert [r.ks.ref.name for r in model.results if r.status == "failed"] == ["cluster-apps"]

@@ -210,11 +210,37 @@ def _order(change: Change) -> tuple[str, int, str, str]:
     return (change.app, KIND_ORDER.get(change.kind, 9), change.namespace, change.name)
 
 
+def _hidden_by_failures(
+    base: RepoModel, head_by_ref: dict[tuple[str, str], KsResult], failed: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Base Kustomizations missing from head because an ancestor's head build failed.
+
+    A failed build applies nothing and prunes nothing, so the children it
+    would have produced keep running: unknown, never deleted.
+    """
+    parents = {(r.ks.ref.namespace, r.ks.ref.name): r.parent for r in base.results}
+    hidden: set[tuple[str, str]] = set()
+    for key in parents:
+        if key in head_by_ref:
+            continue
+        seen: set[tuple[str, str]] = set()
+        parent = parents.get(key)
+        while parent is not None and (parent.namespace, parent.name) not in seen:
+            ancestor = (parent.namespace, parent.name)
+            if ancestor in failed:
+                hidden.add(key)
+                break
+            seen.add(ancestor)
+            parent = parents.get(ancestor)
+    return hidden
+
+
 def diff(base: RepoModel, head: RepoModel) -> Diff:
     base_objects = tracked_objects(base)
     head_objects = tracked_objects(head)
     head_by_ref = {(r.ks.ref.namespace, r.ks.ref.name): r for r in head.results}
     failed = {key for key, r in head_by_ref.items() if r.status == "failed"}
+    failed |= _hidden_by_failures(base, head_by_ref, failed)
     expandable = _expandable_classes(head)
     changes: list[Change] = []
     for key in sorted(set(base_objects) | set(head_objects)):

@@ -586,6 +586,14 @@ def _root(entry: Entry) -> FluxKs:
     return FluxKs(KsRef(ROOT_NAME, ROOT_NAME, file), node, entry.loc)
 
 
+def _folder(result: KsResult) -> str:
+    path = (result.ks.spec_str("path") or "").strip().lstrip("/")
+    try:
+        return join("", path)
+    except ValueError:
+        return "\0"  # outside the repository: hides nothing
+
+
 def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None) -> RepoModel:
     """Render every active Flux Kustomization of the repository."""
     if entries is None:
@@ -608,9 +616,12 @@ def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None) -> RepoMode
     reported = {(p.code, p.loc) for r in state.results.values() for p in r.problems}
     state.problems = [p for p in state.problems if (p.code, p.loc) not in reported]
     inactive: list[KsRef] = []
+    # A Kustomization below a failed build is unknown, not inactive: the
+    # failure hides whatever would have reached it.
+    hidden = tuple(_folder(r) + "/" for r in state.results.values() if r.status == "failed")
     if entries:
         for path, res, _ in declared:
-            if res is not None and (path, res.name) not in reached:
+            if res is not None and (path, res.name) not in reached and not path.startswith(hidden):
                 ref = KsRef(res.name, res.namespace or "-", path)
                 inactive.append(ref)
                 state.problems.append(
