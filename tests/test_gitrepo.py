@@ -240,7 +240,7 @@ def test_a_repository_without_commits(tmp_path: Path, git: Git) -> None:
     git(root, "init", "-q")
     with pytest.raises(GitError) as err:
         resolve_rev(root, "HEAD")
-    assert str(err.value) == "the repository has no commits yet: commit first, or plan against the working tree"
+    assert str(err.value) == "the repository has no commits yet: commit first; plan compares with a git base"
     # The index of a repository without commits is readable: it may hold staged files.
     (root / "a.yaml").write_text("a: 1\n", "utf-8")
     git(root, "add", "a.yaml")

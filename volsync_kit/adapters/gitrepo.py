@@ -59,7 +59,7 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run([*_GIT, *args], cwd=root, env=_env(), capture_output=True, check=False)
     except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH: install git, or plan against the working tree") from None
+        raise GitError("git is not installed or not on PATH: install git; plan reads its base from git") from None
     except OSError as err:
         raise GitError(f"cannot run git in {root}: {err.strerror}") from None
 
@@ -69,7 +69,7 @@ def _failure(root: Path, out: subprocess.CompletedProcess[bytes]) -> GitError:
     message = out.stderr.decode("utf-8", "replace").strip()
     first = message.splitlines()[0] if message else f"exit status {out.returncode}"
     if "not a git repository" in message:
-        return GitError(f"{root} is not inside a git repository: run in a clone, or plan against the working tree")
+        return GitError(f"{root} is not inside a git repository: plan compares with a git base, so run it in a clone")
     if "dubious ownership" in message:
         return GitError(f"git refuses {root} (dubious ownership): run git config --global --add safe.directory {root}")
     if "must be run in a work tree" in message:
@@ -84,7 +84,7 @@ def _diagnose(root: Path, rev: str) -> GitError:
     if head.returncode != 0:
         refs = _run(root, "for-each-ref", "--count=1")
         if refs.returncode == 0 and not refs.stdout.strip():
-            return GitError("the repository has no commits yet: commit first, or plan against the working tree")
+            return GitError("the repository has no commits yet: commit first; plan compares with a git base")
     shallow = _run(root, "rev-parse", "--is-shallow-repository")
     if shallow.returncode == 0 and shallow.stdout.strip() == b"true":
         return GitError(f"{rev!r} is not available in this shallow clone: fetch more history (git fetch --unshallow)")
