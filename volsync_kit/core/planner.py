@@ -259,13 +259,16 @@ def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:
 def _workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
     """HelmReleases whose values name one of the claims (``existingClaim``): other
     workloads that mount the volume and must stop before its claim can go."""
+    by_namespace: dict[str, set[str]] = {}
+    for namespace, name in claims:
+        by_namespace.setdefault(namespace, set()).add(name)
     out: list[Resource] = []
     for result in diff.base_model.results:
         for res in result.resources:
-            if res.kind != "HelmRelease" or not any(ns == res.namespace for ns, _ in claims):
+            names = by_namespace.get(res.namespace)
+            if res.kind != "HelmRelease" or not names:
                 continue
-            values = {s.value for _, s in iter_scalars(res.node) if isinstance(s.value, str)}
-            if any(name in values for ns, name in claims if ns == res.namespace):
+            if any(isinstance(s.value, str) and s.value in names for _, s in iter_scalars(res.node)):
                 out.append(res)
     return out
 

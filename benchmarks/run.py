@@ -1,0 +1,280 @@
+"""Time volsync-kit and its peers on synthetic repositories and record the results.
+
+    python benchmarks/run.py [--sizes 50,500,2000] [--runs 3] [--no-readme]
+
+For every size, make_repo.py writes a repository (with --defects and --plan-change) into a
+temporary folder. Each round runs every command once, in an order rotated from round to round,
+and the table shows the medians of the whole-process wall times. The table goes to standard
+output and, unless --no-readme, into benchmarks/README.md between the results markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from make_repo import make_repo
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    ok: tuple[int, ...] = (0,)  # accepted exit codes: lint and yamllint exit 1 on the deliberate defects
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    rss_mb: float  # peak resident set size of the process
+
+
+def tool(name: str) -> str | None:
+    """The tool next to this interpreter (the venv), else on PATH."""
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else shutil.which(name)
+
+
+def measure(cmd: Command) -> Sample:
+    """Wall time and peak RSS of one run; os.wait4 gives the rusage of this child alone."""
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd.argv, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in cmd.ok:
+            err.seek(0)
+            message = err.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"{shlex.join(cmd.argv)} exited {proc.returncode}:\n{message}")
+    return Sample(seconds, usage.ru_maxrss / 1024)
+
+
+def kustomize_folder(repo: Path, workdir: Path) -> Path:
+    """One app's spec.path copied with its components, which are appended as Flux appends them."""
+    ks_file = next(p for p in sorted(repo.glob("kubernetes/apps/*/*/ks.yaml")) if "components:" in p.read_text())
+    spec = yaml.safe_load(ks_file.read_text())["spec"]
+    path = Path(spec["path"])
+    for rel in [path, *(Path(os.path.normpath(path / c)) for c in spec["components"])]:
+        shutil.copytree(repo / rel, workdir / rel)
+    kfile = workdir / path / "kustomization.yaml"
+    kus = yaml.safe_load(kfile.read_text())
+    kus["namespace"] = spec["targetNamespace"]
+    kus["components"] = [*kus.get("components", []), *spec["components"]]
+    kfile.write_text(yaml.safe_dump(kus, sort_keys=False))
+    return workdir / path
+
+
+def commands(repo: Path, workdir: Path) -> dict[str, Command]:
+    vk = tool("volsync-kit")
+    if vk is None:
+        raise SystemExit("volsync-kit is not installed: .venv/bin/pip install -e .")
+    r = str(repo)
+    cmds = {
+        "version": Command([vk, "--version"]),
+        "help": Command([vk, "lint", "--help"]),
+        "lint": Command([vk, "lint", "--repo", r], ok=(0, 1)),
+        "render": Command([vk, "render", "--repo", r, "--format", "json"]),
+        "plan": Command([vk, "plan", "--repo", r]),
+    }
+    if yamllint := tool("yamllint"):
+        cmds["yamllint"] = Command([yamllint, "-d", "relaxed", r], ok=(0, 1))
+    if kubectl := shutil.which("kubectl"):
+        folder = kustomize_folder(repo, workdir)
+        cmds["kustomize"] = Command([kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(folder)])
+    return cmds
+
+
+def bench(size: int, runs: int, tmp: Path) -> dict[str, list[Sample]]:
+    print(f"{size} apps: generating", file=sys.stderr, flush=True)
+    repo = make_repo(size, tmp / f"repo-{size}", defects=True, plan_change=True)
+    cmds = commands(repo, tmp / f"kustomize-{size}")
+    samples: dict[str, list[Sample]] = {name: [] for name in cmds}
+    names = list(cmds)
+    for round_ in range(runs):
+        k = round_ % len(names)
+        for name in names[k:] + names[:k]:
+            samples[name].append(sample := measure(cmds[name]))
+            print(f"{size} apps, round {round_ + 1}: {name} {sample.seconds:.2f} s", file=sys.stderr, flush=True)
+    return samples
+
+
+# --- the table -----------------------------------------------------------------------------
+
+Results = dict[int, dict[str, list[Sample]]]
+
+
+def median(results: Results, size: int, name: str) -> float | None:
+    samples = results[size].get(name)
+    return statistics.median(s.seconds for s in samples) if samples else None
+
+
+def peak(results: Results, size: int, name: str) -> float | None:
+    samples = results[size].get(name)
+    return max(s.rss_mb for s in samples) if samples else None
+
+
+def verdict(values: dict[int, float | None], limits: dict[int | None, float], at_most: bool = True) -> str:
+    """'met' or 'not met' per budgeted size (None: every size)."""
+    parts: list[str] = []
+    for size, limit in limits.items():
+        checked = [v for s, v in values.items() if (size is None or s == size) and v is not None]
+        if not checked:
+            continue
+        worst = max(checked) if at_most else min(checked)
+        ok = worst <= limit if at_most else worst >= limit
+        prefix = "" if size is None else f"{size:,}: "
+        parts.append(f"{prefix}{'met' if ok else 'not met'}")
+    return ", ".join(parts) or "not measured at these sizes"
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    digits = 3 if value < 1 else 2 if value < 10 else 1 if value < 100 else 0
+    return f"{value:.{digits}f}{unit}"
+
+
+def table(results: Results, runs: int) -> str:
+    sizes = sorted(results)
+    rows: list[str] = []
+
+    def times(name: str) -> dict[int, float | None]:
+        return {s: median(results, s, name) for s in sizes}
+
+    def ratio(top: dict[int, float | None], bottom: dict[int, float | None]) -> dict[int, float | None]:
+        return {s: a / b if (a := top[s]) and (b := bottom[s]) else None for s in sizes}
+
+    def row(
+        label: str,
+        values: dict[int, float | None],
+        unit: str = "",
+        budget: str = "—",
+        limits: dict[int | None, float] | None = None,
+        at_most: bool = True,
+        missing: str = "—",
+    ) -> None:
+        cells = " | ".join(missing if values.get(s) is None else fmt(values[s], unit) for s in sizes)
+        rows.append(f"| {label} | {cells} | {budget} | {verdict(values, limits, at_most) if limits else '—'} |")
+
+    lint, render, plan, yamllint, kustomize = (times(n) for n in ("lint", "render", "plan", "yamllint", "kustomize"))
+    row("`volsync-kit --version`", times("version"), budget="≤ 0.15 s", limits={None: 0.15})
+    row("`volsync-kit lint --help`", times("help"), budget="≤ 0.15 s", limits={None: 0.15})
+    row(
+        "`volsync-kit lint` (cold: no cache yet)",
+        lint,
+        budget="500: ≤ 0.5 s; 2,000: ≤ 1.0 s",
+        limits={500: 0.5, 2000: 1.0},
+    )
+    cells = " | ".join("—" for _ in sizes)
+    rows.append(
+        f"| `volsync-kit lint`, warm (one file changed) | {cells} | 500: ≤ 0.2 s; 2,000: ≤ 0.3 s | no cache yet |"
+    )
+    row("`volsync-kit render --format json`", render, budget="2,000: ≤ 1.5 s", limits={2000: 1.5})
+    row("`volsync-kit plan` (component change: every app)", plan, budget="2,000: ≤ 3 s", limits={2000: 3.0})
+    for name in ("lint", "render", "plan"):
+        rss = {s: peak(results, s, name) for s in sizes}
+        row(f"peak RSS of `{name}`, MB", rss, budget="2,000: ≤ 300 MB", limits={2000: 300.0})
+    if 500 in results and 2000 in results:
+        for name, values in (("lint", lint), ("render", render), ("plan", plan)):
+            big, small = values[2000], values[500]
+            growth = {2000: big / small if big and small else None}
+            row(f"`{name}`: time at 2,000 ÷ at 500", growth, "×", "≤ 4.4×", {2000: 4.4})
+    row("`yamllint -d relaxed` on all YAML files (peer)", yamllint, missing="not installed")
+    row("`yamllint` ÷ `volsync-kit lint`", ratio(yamllint, lint), "×", "2,000: ≥ 30×", {2000: 30.0}, at_most=False)
+    row("`kubectl kustomize` of one app with its components (peer)", kustomize, missing="not installed")
+    all_apps = {s: v * s if v else None for s, v in kustomize.items()}
+    row("`kubectl kustomize` × N apps, **extrapolated**", all_apps)
+    row("extrapolated `kubectl kustomize` ÷ `volsync-kit render`", ratio(all_apps, render), "×")
+
+    columns = " | ".join(f"{s:,} apps" for s in sizes)
+    header = f"| median of {runs} runs, seconds | {columns} | budget (issue 6) | verdict |"
+    return "\n".join([header, "|---|" + "---:|" * len(sizes) + "---|---|", *rows])
+
+
+def first_line(argv: list[str], pick: str = "") -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return "not installed"
+    lines = [line for line in out.splitlines() if pick in line]
+    return lines[0].strip() if lines else "unknown"
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    models = (
+        [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
+        if cpuinfo.exists()
+        else []
+    )
+    vk, yamllint, kubectl = tool("volsync-kit"), tool("yamllint"), shutil.which("kubectl")
+    commit = first_line(["git", "-C", str(HERE.parent), "describe", "--always", "--dirty"])
+    return "\n".join(
+        [
+            f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC (start)",
+            f"- machine: {len(os.sched_getaffinity(0))} CPUs (nproc), {models[0] if models else platform.processor()},"
+            f" {platform.platform()}",
+            f"- Python {platform.python_version()}; {first_line([vk or 'volsync-kit', '--version'])} at {commit}",
+            f"- peers: {first_line([yamllint, '--version']) if yamllint else 'yamllint not installed'}; "
+            + (
+                f"kubectl {first_line([kubectl, 'version', '--client'], 'Kustomize')}"
+                if kubectl
+                else "kubectl not installed"
+            ),
+        ]
+    )
+
+
+def write_readme(block: str) -> None:
+    text = README.read_text() if README.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    head, sep, rest = text.partition(START)
+    _, sep2, tail = rest.partition(END)
+    if not (sep and sep2):
+        head, tail = text.rstrip() + "\n\n", ""
+    README.write_text(f"{head}{START}\n{block}\n{END}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="50,500,2000", help="comma-separated app counts (default 50,500,2000)")
+    parser.add_argument("--runs", type=int, default=3, help="rounds per size (default 3)")
+    parser.add_argument("--no-readme", action="store_true", help="print the table only")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if not tool("yamllint"):
+        print("yamllint is not installed (.venv/bin/pip install yamllint): its row says so", file=sys.stderr)
+    about = machine()  # before the run: the date and commit it started at
+    with tempfile.TemporaryDirectory(prefix="volsync-kit-bench-") as tmp:
+        results = {size: bench(size, args.runs, Path(tmp)) for size in sizes}
+    command = f"python benchmarks/run.py --sizes {args.sizes} --runs {args.runs}"
+    block = "\n".join(
+        [
+            about,
+            f"- command: `{command}`; repositories from `make_repo.py N DIR --defects --plan-change`",
+            "",
+            table(results, args.runs),
+        ]
+    )
+    print(block)
+    if not args.no_readme:
+        write_readme(block)
+
+
+if __name__ == "__main__":
+    main()
