@@ -146,6 +146,14 @@ def _entry_from(res: Resource) -> Entry | None:
     return None
 
 
+def _may_hold_entry(text: str) -> bool:
+    """A cheap text test, so that only candidate files are parsed (most apps'
+    HelmReleases mention flux-system, but none of them is an entry point)."""
+    if "FluxInstance" in text or ("instance:" in text and "sync:" in text):
+        return True
+    return f"name: {ROOT_NAME}" in text and "kind: Kustomization" in text and "path:" in text
+
+
 def detect_entries(repo: RepoReader) -> tuple[Entry, ...]:
     """Find where Flux starts: FluxInstance, then instance Helm values, then gotk-sync."""
     found: dict[str, list[Entry]] = {}
@@ -154,7 +162,7 @@ def detect_entries(repo: RepoReader) -> tuple[Entry, ...]:
             text = repo.text(path)
         except ModelError:
             continue
-        if "FluxInstance" not in text and "sync:" not in text and ROOT_NAME not in text:
+        if not _may_hold_entry(text):
             continue
         try:
             docs = repo.documents(path)
