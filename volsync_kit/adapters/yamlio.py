@@ -36,6 +36,21 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 # the core types it (see the module docstring).
 _Loader.yaml_implicit_resolvers = {}
 
+_DEFAULT_TAGS = {
+    yaml.ScalarNode: "tag:yaml.org,2002:str",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+}
+
+
+def _resolve(self: object, kind: type, value: object, implicit: object) -> str:
+    # PyYAML calls this for every untagged node, in Python; with no implicit
+    # resolvers its answer is only the default tag of the node kind.
+    return _DEFAULT_TAGS[kind]
+
+
+_Loader.resolve = _resolve
+
 MAX_DEPTH = 200
 # libyaml reports the plain style as "", the pure-Python parser as None.
 _PLAIN = (None, "")

@@ -432,13 +432,18 @@ def substitute_tree(
         if isinstance(n, Map):
             items: dict[str, Node] = {}
             key_locs: dict[str, Loc] = {}
+            changed = False
             for key, value in n.items.items():
                 key_at = n.key_locs.get(key) if n.key_locs else None
                 new_key = text(key, key_at or n.loc)
-                items[new_key] = walk(value)
+                new_value = walk(value)
+                changed = changed or new_key != key or new_value is not value
+                items[new_key] = new_value
                 if key_at is not None:
                     key_locs[new_key] = key_at
-            return Map(items, n.loc, key_locs or None)
-        return Seq(tuple(walk(v) for v in n.items), n.loc)
+            # Most of a manifest holds no variable: share the untouched subtree.
+            return Map(items, n.loc, key_locs or None) if changed else n
+        values = tuple(walk(v) for v in n.items)
+        return Seq(values, n.loc) if any(a is not b for a, b in zip(values, n.items, strict=True)) else n
 
     return walk(node), notices
