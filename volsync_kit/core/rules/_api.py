@@ -184,7 +184,7 @@ class Context:
     def rendered(self) -> tuple[Group, ...]:
         return tuple(g for g in self.groups if g.view == "rendered")
 
-    @property
+    @cached_property
     def problems(self) -> tuple[Problem, ...]:
         """Every problem met: repository-wide, per Kustomization, and in the file view."""
         out = list(self.model.problems)
@@ -219,6 +219,22 @@ class Hit:
     subject: Subject | None = None
     app: str | None = None
     ks: KsRef | None = None
+
+
+def model_problems(ctx: Context, codes: frozenset[str]) -> Iterator[Problem]:
+    """The model's problems with one of ``codes``, each (Kustomization, place, code) once."""
+    seen: set[tuple[KsRef | None, Loc | None, str]] = set()
+    for problem in ctx.problems:
+        key = (problem.kustomization, problem.loc, problem.code)
+        if problem.code in codes and key not in seen:
+            seen.add(key)
+            yield problem
+
+
+def problem_hit(ctx: Context, problem: Problem, message: str | None = None) -> Hit:
+    """A hit at a model problem's place, for the app of its Kustomization."""
+    text = problem.message if message is None else message
+    return Hit(text, problem.loc, app=ctx.app_of(problem.kustomization), ks=problem.kustomization)
 
 
 @dataclass(frozen=True)

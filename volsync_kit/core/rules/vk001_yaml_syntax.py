@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import YAML_CODES, Context, Hit
+from volsync_kit.core.rules._api import YAML_CODES, Context, Hit, model_problems, problem_hit
 
 ID = "VK001"
 NAME = "yaml-syntax"
@@ -39,6 +39,5 @@ CODES = YAML_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    for problem in ctx.problems:
-        if problem.code in CODES:
-            yield Hit(problem.message, problem.loc, app=ctx.app_of(problem.kustomization), ks=problem.kustomization)
+    for problem in model_problems(ctx, CODES):
+        yield problem_hit(ctx, problem)

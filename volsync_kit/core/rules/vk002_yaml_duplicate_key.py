@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import DUPLICATE_KEY_CODES, Context, Hit
+from volsync_kit.core.rules._api import DUPLICATE_KEY_CODES, Context, Hit, model_problems, problem_hit
 
 ID = "VK002"
 NAME = "yaml-duplicate-key"
@@ -51,11 +51,5 @@ CODES = DUPLICATE_KEY_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    for problem in ctx.problems:
-        if problem.code in CODES:
-            yield Hit(
-                f"{problem.message}; keep one of them, as kustomize refuses duplicate keys",
-                problem.loc,
-                app=ctx.app_of(problem.kustomization),
-                ks=problem.kustomization,
-            )
+    for problem in model_problems(ctx, CODES):
+        yield problem_hit(ctx, problem, f"{problem.message}; keep one of them, as kustomize refuses duplicate keys")

@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import TAB_CODES, Context, Hit
+from volsync_kit.core.rules._api import TAB_CODES, Context, Hit, model_problems, problem_hit
 
 ID = "VK003"
 NAME = "yaml-tab"
@@ -48,11 +48,5 @@ CODES = TAB_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    for problem in ctx.problems:
-        if problem.code in CODES:
-            yield Hit(
-                "a tab character where YAML allows only spaces; replace the tab with spaces",
-                problem.loc,
-                app=ctx.app_of(problem.kustomization),
-                ks=problem.kustomization,
-            )
+    for problem in model_problems(ctx, CODES):
+        yield problem_hit(ctx, problem, "a tab character where YAML allows only spaces; replace the tab with spaces")

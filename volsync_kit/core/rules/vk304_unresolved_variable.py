@@ -44,8 +44,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from volsync_kit.core.model import KsRef, Loc, Severity
-from volsync_kit.core.rules._api import VARIABLE_CODES, Context, Hit
+from volsync_kit.core.model import Severity
+from volsync_kit.core.rules._api import VARIABLE_CODES, Context, Hit, model_problems, problem_hit
 
 ID = "VK304"
 NAME = "unresolved-variable"
@@ -57,11 +57,7 @@ CODES = VARIABLE_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    seen: set[tuple[KsRef, Loc | None, str]] = set()
-    for problem in ctx.problems:
-        ks = problem.kustomization
-        if problem.code not in CODES or ks is None or (ks, problem.loc, problem.code) in seen:
-            continue
-        seen.add((ks, problem.loc, problem.code))
-        hint = "; rename the variable" if problem.code == "variable-name" else ""
-        yield Hit(f"{problem.message}{hint}", problem.loc, app=ctx.app_of(ks), ks=ks)
+    for problem in model_problems(ctx, CODES):
+        if problem.kustomization is not None:
+            hint = "; rename the variable" if problem.code == "variable-name" else ""
+            yield problem_hit(ctx, problem, f"{problem.message}{hint}")

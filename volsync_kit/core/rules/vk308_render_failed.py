@@ -36,8 +36,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from volsync_kit.core.model import KsRef, Loc, Severity
-from volsync_kit.core.rules._api import REPORTED_CODES, Context, Hit
+from volsync_kit.core.model import Severity
+from volsync_kit.core.rules._api import REPORTED_CODES, Context, Hit, model_problems, problem_hit
 
 ID = "VK308"
 NAME = "render-failed"
@@ -51,12 +51,7 @@ COVERED = REPORTED_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    seen: set[tuple[KsRef, Loc | None, str]] = set()
-    for problem in ctx.problems:
-        ks = problem.kustomization
-        if problem.severity is not Severity.ERROR or problem.code in COVERED or ks is None:
-            continue
-        if (ks, problem.loc, problem.code) in seen:
-            continue
-        seen.add((ks, problem.loc, problem.code))
-        yield Hit(problem.message, problem.loc, app=ctx.app_of(ks), ks=ks)
+    errors = frozenset(p.code for p in ctx.problems if p.severity is Severity.ERROR) - COVERED
+    for problem in model_problems(ctx, errors):
+        if problem.severity is Severity.ERROR and problem.kustomization is not None:
+            yield problem_hit(ctx, problem)

@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import NOT_EVALUATED_CODES, Context, Hit
+from volsync_kit.core.rules._api import NOT_EVALUATED_CODES, Context, Hit, model_problems, problem_hit
 
 ID = "VK902"
 NAME = "not-evaluated"
@@ -53,11 +53,6 @@ CODES = NOT_EVALUATED_CODES
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    for problem in ctx.problems:
-        if problem.code in CODES:
-            yield Hit(
-                f"{problem.message}; volsync-kit cannot vouch for what it produces, so check it by hand",
-                problem.loc,
-                app=ctx.app_of(problem.kustomization),
-                ks=problem.kustomization,
-            )
+    for problem in model_problems(ctx, CODES):
+        message = f"{problem.message}; volsync-kit cannot vouch for what it produces, so check it by hand"
+        yield problem_hit(ctx, problem, message)
