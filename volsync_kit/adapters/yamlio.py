@@ -52,6 +52,10 @@ def _resolve(self: object, kind: type, value: object, implicit: object) -> str:
 _Loader.resolve = _resolve
 
 MAX_DEPTH = 200
+# Nodes a document may expand to through aliases ("billion laughs"): sharing
+# keeps parsing linear, but every consumer that walks or prints the tree would
+# pay the expanded size.
+MAX_EXPANDED_NODES = 1_000_000
 # libyaml reports the plain style as "", the pure-Python parser as None.
 _PLAIN = (None, "")
 
@@ -89,6 +93,7 @@ class _Converter:
         # the (immutable) result keeps alias-heavy files linear.  The source
         # node is kept alive with its result so that its id is not reused.
         self.seen: dict[int, tuple[yaml.Node, Node]] = {}
+        self.weight: dict[int, int] = {}  # expanded node count below each converted node
 
     def loc(self, node: yaml.Node) -> Loc:
         mark = node.start_mark
@@ -102,11 +107,23 @@ class _Converter:
             return self.seen[key][1]
         if isinstance(node, yaml.ScalarNode):
             result: Node = Scalar(self.scalar(node), self.loc(node))
+            children: list[yaml.Node] = []
         elif isinstance(node, yaml.SequenceNode):
             result = Seq(tuple(self.convert(child, depth + 1) for child in node.value), self.loc(node))
+            children = list(node.value)
         else:
             assert isinstance(node, yaml.MappingNode)
             result = self.mapping(node, depth)
+            children = [value for _, value in node.value]
+        weight = 1 + sum(self.weight.get(id(child), 1) for child in children)
+        if weight > MAX_EXPANDED_NODES:
+            raise ModelError(
+                "yaml-aliases",
+                f"aliases expand this document past {MAX_EXPANDED_NODES:,} nodes (an alias bomb?); "
+                "write the values out or use fewer nested aliases",
+                self.loc(node),
+            )
+        self.weight[key] = weight
         self.seen[key] = (node, result)
         return result
 

@@ -48,7 +48,7 @@ View = Literal["file", "rendered"]
 
 # Model problem codes (volsync_kit.core.model.ModelError.code), by the rule
 # that reports them; VK308 reports every other build failure.
-YAML_CODES = frozenset({"yaml-syntax", "encoding", "yaml-depth", "file-unreadable", "file-too-large"})
+YAML_CODES = frozenset({"yaml-syntax", "encoding", "yaml-depth", "yaml-aliases", "file-unreadable", "file-too-large"})
 TAB_CODES = frozenset({"yaml-tab"})
 DUPLICATE_KEY_CODES = frozenset({"yaml-duplicate-key"})
 VARIABLE_CODES = frozenset({"substitution", "substitute-source-missing", "variable-name"})
