@@ -14,6 +14,7 @@ scalars by YAML 1.2 rules (``yes`` is a string) while PyYAML uses YAML 1.1.
 from __future__ import annotations
 
 import codecs
+import functools
 from typing import Any
 
 import yaml
@@ -202,7 +203,20 @@ def _is_tab(message: str, text: str, mark: Any) -> bool:
 
 
 def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: int = 0) -> tuple[Document, ...]:
-    """Every document of a YAML stream, as located trees (None when empty)."""
+    """Every document of a YAML stream, as located trees (None when empty).
+
+    Results are immutable and shared by content: ``plan`` reads the same file
+    from the base commit and the working tree, and parses it once.
+    """
+    return _load_shared(text, file, line_offset, col_offset)
+
+
+@functools.lru_cache(maxsize=32768)
+def _load_shared(text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
+    return _load(text, file, line_offset, col_offset)
+
+
+def _load(text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
     converter = _Converter(file, line_offset, col_offset)
     docs: list[Document] = []
     try:
