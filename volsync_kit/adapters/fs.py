@@ -19,13 +19,38 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
-class FileRepo:
+def too_large(path: str, size: int, limit: int) -> ModelError:
+    return ModelError("file-too-large", f"file is {size} bytes, over the {limit}-byte limit", Loc(path, 1, 1))
+
+
+class TextReader:
+    """What every repository reader shares: decoded texts cached per path, and
+    parsing through yamlio (whose results are shared by content)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str] = {}
+
+    def _read_bytes(self, path: str) -> bytes:
+        raise NotImplementedError
+
+    def text(self, path: str) -> str:
+        if path not in self._texts:
+            self._texts[path] = decode(self._read_bytes(path), path)
+        return self._texts[path]
+
+    def documents(self, path: str) -> tuple[Document, ...]:
+        return load_documents(self.text(path), path)
+
+    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
+        return load_inline(text, origin, self._texts.get(origin.file))
+
+
+class FileRepo(TextReader):
     """A read-only, caching view of the folder ``root``."""
 
     def __init__(self, root: Path) -> None:
+        super().__init__()
         self.root = root.resolve()
-        self._texts: dict[str, str] = {}
-        self._docs: dict[str, tuple[Document, ...]] = {}
         self._kinds: dict[str, PathKind] = {}
         self._prefix = str(self.root) + os.sep
 
@@ -69,34 +94,19 @@ class FileRepo:
                 files.append(entry.name)
         return tuple(dirs), tuple(files)
 
-    def text(self, path: str) -> str:
-        if path in self._texts:
-            return self._texts[path]
+    def _read_bytes(self, path: str) -> bytes:
         real = self._real(path)
         if real is None or not real.is_file():
             raise ModelError("file-missing", "no such file in the repository", Loc(path, 1, 1))
         try:
             size = real.stat().st_size
             if size > MAX_FILE_BYTES:
-                raise ModelError(
-                    "file-too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", Loc(path, 1, 1)
-                )
-            data = real.read_bytes()
+                raise too_large(path, size, MAX_FILE_BYTES)
+            return real.read_bytes()
         except PermissionError:
             raise ModelError("file-unreadable", "permission denied; make the file readable", Loc(path, 1, 1)) from None
         except OSError as err:
             raise ModelError("file-unreadable", f"cannot read file: {err.strerror}", Loc(path, 1, 1)) from None
-        text = decode(data, path)
-        self._texts[path] = text
-        return text
-
-    def documents(self, path: str) -> tuple[Document, ...]:
-        if path not in self._docs:
-            self._docs[path] = load_documents(self.text(path), path)
-        return self._docs[path]
-
-    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
-        return load_inline(text, origin, self._texts.get(origin.file))
 
     def yaml_files(self) -> Iterator[str]:
         for dirpath, dirnames, filenames in os.walk(self.root):

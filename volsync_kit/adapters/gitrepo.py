@@ -24,11 +24,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from volsync_kit.adapters.fs import MAX_FILE_BYTES, YAML_SUFFIXES
+from volsync_kit.adapters.fs import MAX_FILE_BYTES, YAML_SUFFIXES, TextReader, too_large
 from volsync_kit.adapters.git import _env
-from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
-from volsync_kit.core.ports import Document, PathKind
+from volsync_kit.core.ports import PathKind
 
 # Read-only commands must not take optional locks nor run fsmonitor hooks; a
 # folder prefix is a path, not a pattern; with -z output, core.quotepath only
@@ -191,10 +190,11 @@ class _CatFile:
             self._finalizer()
 
 
-class _GitView:
+class _GitView(TextReader):
     """What GitTreeRepo and IndexRepo share: a path table and one blob reader."""
 
     def __init__(self, root: Path, entries: dict[str, _Entry]) -> None:
+        super().__init__()
         self.root = root
         self._entries = entries
         self._children: dict[str, set[str]] = {"": set()}
@@ -208,8 +208,6 @@ class _GitView:
                     break
                 child = parent
         self._cat = _CatFile(root)
-        self._texts: dict[str, str] = {}
-        self._docs: dict[str, tuple[Document, ...]] = {}
         self._kinds: dict[str, PathKind] = {}
         self._targets: dict[str, str | None] = {}
 
@@ -311,9 +309,7 @@ class _GitView:
 
     # -- contents -------------------------------------------------------------------
 
-    def text(self, path: str) -> str:
-        if path in self._texts:
-            return self._texts[path]
+    def _read_bytes(self, path: str) -> bytes:
         entry = self._blob(path)
         if entry is None:
             raise ModelError("file-missing", "no such file in the repository", Loc(path, 1, 1))
@@ -334,20 +330,8 @@ class _GitView:
                     "file-unreadable", f"git object {entry.oid} is missing: fetch it (git fetch)", Loc(path, 1, 1)
                 ) from None
         if data is None:
-            raise ModelError(
-                "file-too-large", f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", Loc(path, 1, 1)
-            )
-        text = decode(data, path)
-        self._texts[path] = text
-        return text
-
-    def documents(self, path: str) -> tuple[Document, ...]:
-        if path not in self._docs:
-            self._docs[path] = load_documents(self.text(path), path)
-        return self._docs[path]
-
-    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
-        return load_inline(text, origin, self._texts.get(origin.file))
+            raise too_large(path, size, MAX_FILE_BYTES)
+        return data
 
     def yaml_files(self) -> Iterator[str]:
         # os.walk's order and choices: a folder's files first, then its
