@@ -126,3 +126,12 @@ def test_children_of_a_failed_build_are_not_called_inactive(tmp_path: Path) -> N
     model = walk(FileRepo(root))
     assert model.inactive == ()
     assert [r.ks.ref.name for r in model.results if r.status == "failed"] == ["cluster-apps"]
+
+
+def test_a_pv_the_api_server_would_reject_is_a_danger_before_anything_is_deleted(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, MEDIA_PV, 'staticVolume: "true"', "staticVolume: true")
+    plan = run_plan(root)
+    assert [(c.name, c.action) for c in plan.changes] == [("media-share", "replace"), ("media-share", "replace")]
+    assert [(d.code, d.object) for d in plan.dangers] == [("cannot-apply", "PersistentVolume/media-share")]
+    assert "(staticVolume)" in plan.dangers[0].message

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.model import KsRef, Map, Resource, iter_scalars, seq_at, str_at
+from volsync_kit.core.model import KsRef, Map, Resource, Scalar, iter_scalars, node_at, seq_at, str_at
 from volsync_kit.core.names import UnsafeName, label, mover_job, subdomain
 
 REPOSITORY_ATTRIBUTES = ("rootPath", "fsName", "clusterID")
@@ -144,6 +144,17 @@ def dangers(diff: Diff) -> list[Danger]:
                     c.label,
                 )
             )
+        bad = _non_string_attributes(c.head) if c.kind == "PersistentVolume" and c.action != "delete" else []
+        if bad:
+            out.append(
+                Danger(
+                    "cannot-apply",
+                    f"PV {c.name} has non-string volumeAttributes ({', '.join(bad)}): the API server rejects it, so "
+                    "Flux cannot create it; quote the values before following this plan (lint: VK101, VK105).",
+                    c.app,
+                    c.label,
+                )
+            )
         if c.kind == "StorageClass" and c.action == "replace":
             out.append(
                 Danger(
@@ -157,6 +168,16 @@ def dangers(diff: Diff) -> list[Danger]:
     out.extend(_shared_root_paths(diff))
     out.extend(_explicit_unsuspend(diff))
     return out
+
+
+def _non_string_attributes(res: Resource | None) -> list[str]:
+    """volumeAttributes is map[string]string: a YAML boolean or number makes the PV invalid."""
+    attrs = node_at(res.node, "spec", "csi", "volumeAttributes") if res else None
+    if not isinstance(attrs, Map):
+        return []
+    return [
+        key for key, value in attrs.items.items() if not (isinstance(value, Scalar) and isinstance(value.value, str))
+    ]
 
 
 def _shared_root_paths(diff: Diff) -> list[Danger]:
