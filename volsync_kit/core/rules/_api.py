@@ -59,6 +59,7 @@ NOT_EVALUATED_CODES = frozenset({"not-evaluated", "remote-not-followed", "source
 REPORTED_CODES = YAML_CODES | TAB_CODES | DUPLICATE_KEY_CODES | VARIABLE_CODES | COMPONENT_CODES
 Scope = Literal["pv", "group", "repo"]
 CEPHFS_DRIVER = "cephfs.csi.ceph.com"
+ATTRS = ("spec", "csi", "volumeAttributes")  # where a static CephFS PV's attributes live
 
 
 def is_cephfs_driver(driver: str | None) -> bool:

@@ -43,15 +43,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import ATTRS, Context, Hit, Subject
 
 ID = "VK101"
 NAME = "static-volume"
 SEVERITY = Severity.ERROR
 SCOPE = "pv"
 SUMMARY = 'Set volumeAttributes.staticVolume to the string "true"'
-
-ATTRS = ("spec", "csi", "volumeAttributes")
 
 
 def check(pv: Subject, ctx: Context) -> Iterator[Hit]:

@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import ATTRS, Context, Hit, Subject
 
 ID = "VK102"
 NAME = "required-attributes"
@@ -55,7 +55,6 @@ SEVERITY = Severity.ERROR
 SCOPE = "pv"
 SUMMARY = "Set volumeAttributes clusterID, fsName and rootPath"
 
-ATTRS = ("spec", "csi", "volumeAttributes")
 
 # What ceph-csi says when the key is absent, and what the value should be.
 REQUIRED: dict[str, tuple[str, str]] = {

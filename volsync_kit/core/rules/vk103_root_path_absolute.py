@@ -38,15 +38,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import ATTRS, Context, Hit, Subject
 
 ID = "VK103"
 NAME = "root-path-absolute"
 SEVERITY = Severity.ERROR
 SCOPE = "pv"
 SUMMARY = "Write volumeAttributes.rootPath as an absolute path"
-
-ATTRS = ("spec", "csi", "volumeAttributes")
 
 
 def check(pv: Subject, ctx: Context) -> Iterator[Hit]:

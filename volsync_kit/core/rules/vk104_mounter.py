@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import ATTRS, Context, Hit, Subject
 
 ID = "VK104"
 NAME = "mounter"
@@ -42,7 +42,6 @@ SEVERITY = Severity.ERROR
 SCOPE = "pv"
 SUMMARY = "Set volumeAttributes.mounter to kernel or fuse, or leave it out"
 
-ATTRS = ("spec", "csi", "volumeAttributes")
 MOUNTERS = ("kernel", "fuse")
 
 

@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Map, Scalar, Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import ATTRS, Context, Hit, Subject
 
 ID = "VK105"
 NAME = "attribute-values"
@@ -64,7 +64,6 @@ SEVERITY = Severity.ERROR
 SCOPE = "pv"
 SUMMARY = "Write every volumeAttributes value as a non-empty string"
 
-ATTRS = ("spec", "csi", "volumeAttributes")
 OWNED_ELSEWHERE = frozenset({"staticVolume"})  # VK101
 REQUIRED = frozenset({"clusterID", "fsName", "rootPath"})  # VK102 reports them missing or empty
 IGNORED = frozenset({"monitors", "pool", "provisionVolume"})  # VK106 asks to remove them

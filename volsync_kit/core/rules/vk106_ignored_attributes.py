@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import ATTRS, Context, Hit, Subject
 
 ID = "VK106"
 NAME = "ignored-attributes"
@@ -58,7 +58,6 @@ SEVERITY = Severity.WARNING
 SCOPE = "pv"
 SUMMARY = "Remove monitors, pool and provisionVolume from a static PV"
 
-ATTRS = ("spec", "csi", "volumeAttributes")
 LEGACY = "only the legacy path, taken when staticVolume is absent or false, reads it"
 IGNORED: dict[str, str] = {
     "monitors": (

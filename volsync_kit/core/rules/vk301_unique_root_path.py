@@ -51,7 +51,7 @@ import posixpath
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity, map_at, seq_at, str_at
-from volsync_kit.core.rules._api import Context, Group, Hit, Subject, has_placeholder
+from volsync_kit.core.rules._api import ATTRS, Context, Group, Hit, Subject, has_placeholder
 from volsync_kit.core.substitution import SubstitutionError, expand
 
 ID = "VK301"
@@ -60,7 +60,6 @@ SEVERITY = Severity.ERROR
 SCOPE = "repo"
 SUMMARY = "Give every app's repository volume its own rootPath"
 
-ATTRS = ("spec", "csi", "volumeAttributes")
 MOVERS = ("ReplicationSource", "ReplicationDestination")
 
 Key = tuple[str | None, str | None, str]
