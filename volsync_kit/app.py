@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 from volsync_kit.errors import UsageError
 
 if TYPE_CHECKING:
+    from volsync_kit.adapters.cache import DiskCache
+    from volsync_kit.adapters.fs import TextReader
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
     from volsync_kit.core.generate import AppSpec
     from volsync_kit.core.planner import Plan, Step
-    from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.scenarios import Operator
 
@@ -34,15 +35,34 @@ def resolve_repo(repo: Path | None) -> Path:
     return repo
 
 
-def run_render(repo: Path | None, *, entry: str | None = None, app: str | None = None) -> RenderResult:
+def open_cache(root: Path, enabled: bool) -> DiskCache | None:
+    """The cache of parsed files and builds for ``root``, unless turned off."""
+    if not enabled:
+        return None
+    from volsync_kit.adapters.cache import DiskCache, default_dir
+
+    return DiskCache(default_dir(), root)
+
+
+def walk(reader: TextReader, entries: tuple[Entry, ...] | None, cache: DiskCache | None) -> RepoModel:
+    """The Flux walk over ``reader``, with the cache when there is one."""
+    from volsync_kit.core import flux
+
+    reader.cache = cache
+    return flux.walk(reader, entries, cache)
+
+
+def run_render(
+    repo: Path | None, *, entry: str | None = None, app: str | None = None, cache: bool = True
+) -> RenderResult:
     """Render every app's VolSync objects; raises UsageError."""
     from volsync_kit.adapters.fs import FileRepo
-    from volsync_kit.core import flux, render
+    from volsync_kit.core import render
 
     root = resolve_repo(repo)
     files = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = flux.walk(files, entries)
+    model = walk(files, entries, open_cache(root, cache))
     result = render.render(model, app)
     if app is not None and not result.apps:
         known = sorted({a.app for a in render.render(model).apps})
@@ -77,11 +97,12 @@ def run_lint(
     files: list[Path] | None = None,
     config_file: Path | None = None,
     entry: str | None = None,
+    cache: bool = True,
 ) -> LintResult:
     """Lint every static CephFS repository volume; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
     from volsync_kit.adapters.fs import FileRepo
-    from volsync_kit.core import flux, lint
+    from volsync_kit.core import lint
 
     root = resolve_repo(repo)
     config = config_adapter.load(root, config_file)
@@ -89,7 +110,7 @@ def run_lint(
     entry = entry if entry is not None else config.entry
     files_repo = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = flux.walk(files_repo, entries)
+    model = walk(files_repo, entries, open_cache(root, cache))
     only = frozenset(_repo_relative(root, f) for f in files) if files else None
     options = lint.LintOptions(
         severities=severities,
@@ -121,15 +142,17 @@ def run_plan(
     config_file: Path | None = None,
     entry: str | None = None,
     scenario: str | None = None,
+    cache: bool = True,
 ) -> Plan:
     """Compare two states of the repository and plan the change; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
     from volsync_kit.adapters import gitrepo
     from volsync_kit.adapters.fs import FileRepo
-    from volsync_kit.core import diff, flux, planner
+    from volsync_kit.core import diff, planner
     from volsync_kit.core.names import UnsafeName
 
     root = resolve_repo(repo)
+    disk = open_cache(root, cache)
     config = config_adapter.load(root, config_file)
     entry = entry if entry is not None else config.entry
     entries = (entry_point(root, entry),) if entry is not None else None
@@ -137,7 +160,7 @@ def run_plan(
         raise UsageError("--staged and --head exclude each other: the head is either the git index or a ref")
     with contextlib.ExitStack() as stack:
         try:
-            head_reader: RepoReader
+            head_reader: TextReader
             if staged:
                 head_label, head_reader = INDEX, stack.enter_context(gitrepo.IndexRepo(root))
             elif head is not None:
@@ -145,10 +168,10 @@ def run_plan(
                 head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
             else:
                 head_label, head_reader = WORKTREE, FileRepo(root)
-            head_model = flux.walk(head_reader, entries)
+            head_model = walk(head_reader, entries, disk)
             if scenario is None:
                 base_sha = gitrepo.resolve_rev(root, base)
-                base_model = flux.walk(stack.enter_context(gitrepo.GitTreeRepo(root, base_sha)), entries)
+                base_model = walk(stack.enter_context(gitrepo.GitTreeRepo(root, base_sha)), entries, disk)
             else:
                 base_sha, base_model = "-", head_model  # a scenario needs no base
         except gitrepo.GitError as err:
@@ -234,7 +257,12 @@ class GenerateResult:
 
 
 def run_generate(
-    repo: Path | None, *, config_file: Path | None = None, write: bool = True, force: bool = False
+    repo: Path | None,
+    *,
+    config_file: Path | None = None,
+    write: bool = True,
+    force: bool = False,
+    cache: bool = True,
 ) -> GenerateResult:
     """Render the repository component and wire the apps; raises UsageError.
 
@@ -244,7 +272,6 @@ def run_generate(
     from volsync_kit.adapters import config as config_adapter
     from volsync_kit.adapters import templates
     from volsync_kit.adapters.fs import FileRepo
-    from volsync_kit.core import flux
     from volsync_kit.core import generate as gen
 
     root = resolve_repo(repo)
@@ -259,7 +286,7 @@ def run_generate(
         if old != content:
             changes.append(FileChange(path, old, content, old is not None and gen.edited_by_hand(old)))
     entries = (entry_point(root, config.entry),) if config.entry else None
-    model = flux.walk(FileRepo(root), entries)
+    model = walk(FileRepo(root), entries, open_cache(root, cache))
     changes.extend(_wiring(root, model, config_adapter.app_specs(config), repository, operations))
     if write and changes and (force or not any(c.hand_edited for c in changes)):
         for change in changes:

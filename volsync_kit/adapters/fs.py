@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
+
+if TYPE_CHECKING:
+    from volsync_kit.adapters.cache import DiskCache
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -29,8 +33,19 @@ class TextReader:
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
+        self.cache: DiskCache | None = None  # parsed files from earlier runs
 
     def _read_bytes(self, path: str) -> bytes:
+        raise NotImplementedError
+
+    # The rest of the RepoReader protocol, which each reader implements.
+    def kind(self, path: str) -> PathKind:
+        raise NotImplementedError
+
+    def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        raise NotImplementedError
+
+    def yaml_files(self) -> Iterator[str]:
         raise NotImplementedError
 
     def text(self, path: str) -> str:
@@ -39,6 +54,8 @@ class TextReader:
         return self._texts[path]
 
     def documents(self, path: str) -> tuple[Document, ...]:
+        if self.cache is not None:
+            return self.cache.documents(path, self.text(path), load_documents)
         return load_documents(self.text(path), path)
 
     def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
@@ -52,30 +69,60 @@ class FileRepo(TextReader):
         super().__init__()
         self.root = root.resolve()
         self._kinds: dict[str, PathKind] = {}
+        self._reals: dict[str, str | None] = {}
+        self._listings: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._yaml_files: tuple[str, ...] | None = None
         self._prefix = str(self.root) + os.sep
 
-    def _real(self, path: str) -> Path | None:
-        candidate = os.path.join(self.root, path) if path not in ("", ".") else str(self.root)
+    def _real(self, path: str) -> str | None:
+        """The real path of ``path``, or None when it leaves the repository.
+
+        Resolved one component at a time on top of the cached parent, so that
+        a file costs one ``lstat`` rather than one per folder above it.
+        """
+        if path in ("", "."):
+            return str(self.root)
+        if path in self._reals:
+            return self._reals[path]
+        parent, _, name = path.rpartition("/")
+        if name in ("", ".", ".."):
+            real = self._resolve(os.path.join(self.root, path))
+        else:
+            real_parent = self._real(parent)
+            if real_parent is None:
+                real = None
+            else:
+                candidate = os.path.join(real_parent, name)
+                real = self._resolve(candidate) if os.path.islink(candidate) else candidate
+        self._reals[path] = real
+        return real
+
+    def _resolve(self, candidate: str) -> str | None:
         try:
             real = os.path.realpath(candidate, strict=False)
         except (OSError, RuntimeError):  # symlink loops
             return None
         if real != str(self.root) and not real.startswith(self._prefix):
             return None
-        return Path(real)
+        return real
 
     def kind(self, path: str) -> PathKind:
         if path not in self._kinds:
             real = self._real(path)
             if real is None:
                 self._kinds[path] = "missing"
-            elif real.is_dir():
+            elif os.path.isdir(real):
                 self._kinds[path] = "dir"
             else:
-                self._kinds[path] = "file" if real.is_file() else "missing"
+                self._kinds[path] = "file" if os.path.isfile(real) else "missing"
         return self._kinds[path]
 
     def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if path not in self._listings:
+            self._listings[path] = self._scan(path)
+        return self._listings[path]
+
+    def _scan(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         real = self._real(path)
         dirs: list[str] = []
         files: list[str] = []
@@ -87,6 +134,10 @@ class FileRepo(TextReader):
             return (), ()
         for entry in entries:
             rel = f"{path}/{entry.name}" if path not in ("", ".") else entry.name
+            if rel not in self._kinds and not entry.is_symlink():
+                # scandir already knows what a plain entry is: no extra stat.
+                self._reals[rel] = os.path.join(real, entry.name)
+                self._kinds[rel] = "dir" if entry.is_dir() else "file" if entry.is_file() else "missing"
             kind = self.kind(rel)
             if kind == "dir":
                 dirs.append(entry.name)
@@ -96,19 +147,25 @@ class FileRepo(TextReader):
 
     def _read_bytes(self, path: str) -> bytes:
         real = self._real(path)
-        if real is None or not real.is_file():
+        if real is None or self.kind(path) != "file":
             raise ModelError("file-missing", "no such file in the repository", Loc(path, 1, 1))
         try:
-            size = real.stat().st_size
+            size = os.stat(real).st_size
             if size > MAX_FILE_BYTES:
                 raise too_large(path, size, MAX_FILE_BYTES)
-            return real.read_bytes()
+            with open(real, "rb") as handle:
+                return handle.read()
         except PermissionError:
             raise ModelError("file-unreadable", "permission denied; make the file readable", Loc(path, 1, 1)) from None
         except OSError as err:
             raise ModelError("file-unreadable", f"cannot read file: {err.strerror}", Loc(path, 1, 1)) from None
 
     def yaml_files(self) -> Iterator[str]:
+        if self._yaml_files is None:
+            self._yaml_files = tuple(self._scan_yaml_files())
+        return iter(self._yaml_files)
+
+    def _scan_yaml_files(self) -> Iterator[str]:
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             rel_dir = os.path.relpath(dirpath, self.root)

@@ -110,7 +110,8 @@ class _Converter:
             result: Node = Scalar(self.scalar(node), self.loc(node))
             children: list[yaml.Node] = []
         elif isinstance(node, yaml.SequenceNode):
-            result = Seq(tuple(self.convert(child, depth + 1) for child in node.value), self.loc(node))
+            items = tuple(self.convert(child, depth + 1) for child in node.value)
+            result = Seq(items, self.loc(node), all(_vars_free(item) for item in items))
             children = list(node.value)
         else:
             assert isinstance(node, yaml.MappingNode)
@@ -166,7 +167,8 @@ class _Converter:
             key_locs[key] = self.loc(key_node)
         if merged:
             items = {**merged, **items}
-        return Map(items, self.loc(node), key_locs)
+        vars_free = all("$" not in key for key in items) and all(_vars_free(value) for value in items.values())
+        return Map(items, self.loc(node), key_locs, vars_free)
 
     def merge_source(self, node: yaml.Node, depth: int) -> dict[str, Node]:
         sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -177,6 +179,12 @@ class _Converter:
                 raise ModelError("yaml-syntax", "a merge key (<<) needs a mapping", self.loc(source))
             out.update(converted.items)
         return out
+
+
+def _vars_free(node: Node) -> bool:
+    if isinstance(node, Scalar):
+        return not (isinstance(node.value, str) and "$" in node.value)
+    return node.vars_free
 
 
 def _syntax_error(err: yaml.YAMLError, text: str, file: str, line_offset: int) -> ModelError:

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored, still_valid
 from volsync_kit.core.kustomize import Overlay, build_directory, join
 from volsync_kit.core.model import (
     KsRef,
@@ -49,8 +50,8 @@ from volsync_kit.core.model import (
     set_at,
     str_at,
 )
-from volsync_kit.core.ports import RepoReader
-from volsync_kit.core.substitution import VAR_NAME, TreeSubstitutionError, substitute_tree
+from volsync_kit.core.ports import BuildMemo, RepoReader
+from volsync_kit.core.substitution import VAR_NAME, TreeSubstituter, TreeSubstitutionError
 
 FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 SUBSTITUTE_OPT_OUT = "kustomize.toolkit.fluxcd.io/substitute"
@@ -362,13 +363,14 @@ def post_build(ks: FluxKs, resources: Iterable[Resource], variables: Variables) 
     strategy = ks.spec_str("postBuild", "substituteStrategy") or "WithVariables"
     run = ks.has_post_build and (bool(variables.values) or bool(variables.opaque_from) or strategy == "Always")
     out: list[Resource] = []
+    substituter = TreeSubstituter(variables.values, opaque=bool(variables.opaque_from))
     for res in resources:
         if not (res.kind and res.name and res.api_version):
             raise ModelError("object-invalid", "failed to decode Kubernetes apiVersion, kind and name", res.origin)
         node: Node = res.node
         if run and not _opted_out(res):
             try:
-                node, notices = substitute_tree(res.node, variables.values, opaque=bool(variables.opaque_from))
+                node, notices = substituter.tree(res.node)
             except TreeSubstitutionError as err:
                 hint = (
                     f"; define {err.variable} in postBuild.substitute or a substituteFrom source, "
@@ -404,31 +406,18 @@ def render_ks(
     ks: FluxKs,
     index: Mapping[tuple[str, str, str], Resource],
     parent: KsRef | None,
+    memo: Memo | None = None,
 ) -> KsResult:
     """Render one Flux Kustomization; raises SourceMissing for a variable
     source not (yet) known, so that the walk can retry after other builds."""
     try:
         check_shape(ks)
         variables = resolve_variables(ks, index)
-        raw = ks.spec_str("path") or ""
-        try:
-            # kustomize-controller joins spec.path under the source root
-            # (securejoin), so a leading slash is still relative to it.
-            path = join("", raw.strip().lstrip("/"))
-        except ValueError as err:
-            raise ModelError("path-outside", f"spec.path {err}", ks.spec_loc("path")) from None
-        if repo.kind(path) != "dir":
-            raise ModelError(
-                "path-missing",
-                f"kustomization path not found: '{raw}'; spec.path is relative to the repository root",
-                ks.spec_loc("path"),
-            )
-        build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
-        resources, notes = post_build(ks, build.resources, variables)
+        resources, problems, files = memo.build(ks, variables) if memo is not None else _build(repo, ks, variables)
     except ModelError as err:
         problem = Problem(Severity.ERROR, err.code, err.message, err.loc or ks.loc, ks.ref)
         return KsResult(ks, "failed", problems=(problem,), parent=parent)
-    problems = [Problem(p.severity, p.code, p.message, p.loc, ks.ref) for p in build.notes] + notes
+    problems = list(problems)
     for source in variables.opaque_from:
         problems.append(
             Problem(
@@ -439,7 +428,50 @@ def render_ks(
                 ks.ref,
             )
         )
-    return KsResult(ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, frozenset(build.files))
+    return KsResult(ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, files)
+
+
+def _build(repo: RepoReader, ks: FluxKs, variables: Variables) -> tuple[list[Resource], list[Problem], frozenset[str]]:
+    """Build ``spec.path`` with the overlay and post-build; raises ModelError."""
+    raw = ks.spec_str("path") or ""
+    try:
+        # kustomize-controller joins spec.path under the source root
+        # (securejoin), so a leading slash is still relative to it.
+        path = join("", raw.strip().lstrip("/"))
+    except ValueError as err:
+        raise ModelError("path-outside", f"spec.path {err}", ks.spec_loc("path")) from None
+    if repo.kind(path) != "dir":
+        raise ModelError(
+            "path-missing",
+            f"kustomization path not found: '{raw}'; spec.path is relative to the repository root",
+            ks.spec_loc("path"),
+        )
+    build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
+    resources, notes = post_build(ks, build.resources, variables)
+    problems = [Problem(p.severity, p.code, p.message, p.loc, ks.ref) for p in build.notes] + notes
+    return resources, problems, frozenset(build.files)
+
+
+class Memo:
+    """Builds remembered across runs (see :mod:`volsync_kit.core.buildmemo`)."""
+
+    def __init__(self, repo: RepoReader, store: BuildMemo) -> None:
+        self.store = store
+        self.answers = Answers(repo)
+
+    def build(self, ks: FluxKs, variables: Variables) -> tuple[list[Resource], list[Problem], frozenset[str]]:
+        slot = self.store.key(("flux-build", ks.ref.namespace, ks.ref.name, ks.ref.file))
+        material = self.store.key(
+            (ks.node, ks.loc, ks.ref, tuple(sorted(variables.values.items())), tuple(variables.opaque_from))
+        )
+        found = still_valid(self.store.get(slot), material, self.answers)
+        if found is not None:
+            return list(found.resources), list(found.problems), found.files
+        recorder = RecordingReader(self.answers)
+        resources, problems, files = _build(recorder, ks, variables)
+        stored = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
+        self.store.put(slot, stored)
+        return resources, problems, files
 
 
 # -- the walk ----------------------------------------------------------------------
@@ -487,8 +519,9 @@ def _file_index(repo: RepoReader) -> dict[tuple[str, str, str], Resource]:
 
 
 class _Walk:
-    def __init__(self, repo: RepoReader) -> None:
+    def __init__(self, repo: RepoReader, memo: BuildMemo | None = None) -> None:
         self.repo = repo
+        self.memo = Memo(repo, memo) if memo is not None else None
         self.results: dict[tuple[str, str], KsResult] = {}
         self.index: dict[tuple[str, str, str], Resource] = {}
         self.problems: list[Problem] = []
@@ -515,7 +548,7 @@ class _Walk:
                 )
             return
         try:
-            result = render_ks(self.repo, ks, self.index if not final else self.fallback_index(), parent)
+            result = render_ks(self.repo, ks, self.index if not final else self.fallback_index(), parent, self.memo)
         except SourceMissing as missing:
             if not final:
                 self.deferred.append((ks, parent))
@@ -602,11 +635,12 @@ def _folder(result: KsResult) -> str:
         return "\0"  # outside the repository: hides nothing
 
 
-def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None) -> RepoModel:
-    """Render every active Flux Kustomization of the repository."""
+def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None, memo: BuildMemo | None = None) -> RepoModel:
+    """Render every active Flux Kustomization of the repository, reusing the
+    builds in ``memo`` whose inputs did not change."""
     if entries is None:
         entries = detect_entries(repo)
-    state = _Walk(repo)
+    state = _Walk(repo, memo)
     declared = list(_flux_docs(repo))
     for _, _, problem in declared:
         if problem is not None:

@@ -23,6 +23,9 @@ class Document:
     node: Node | None
     loc: Loc
 
+    def __reduce__(self) -> tuple[type[Document], tuple[Node | None, Loc]]:
+        return (Document, (self.node, self.loc))
+
 
 class RepoReader(Protocol):
     """A read-only view of one repository tree; paths are repo-relative POSIX."""
@@ -44,3 +47,17 @@ class RepoReader(Protocol):
 
     def yaml_files(self) -> Iterator[str]:
         """Every YAML file of the tree, sorted, skipping hidden folders."""
+
+
+class BuildMemo(Protocol):
+    """A store of earlier builds, so that an unchanged Kustomization is not
+    rebuilt (the on-disk cache implements it).  Values are opaque to it."""
+
+    def key(self, material: object) -> str:
+        """A stable digest of ``material`` (plain data and model objects)."""
+
+    def get(self, key: str) -> object | None:
+        """The value stored under ``key``, or None (never raises)."""
+
+    def put(self, key: str, value: object) -> None:
+        """Store ``value`` under ``key`` (best effort, never raises)."""

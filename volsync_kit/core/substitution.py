@@ -293,28 +293,35 @@ def _trim(value: str, pattern: str, *, longest: bool, suffix: bool) -> str:
     return text[::-1] if suffix else text
 
 
+# The fork's operators other than its defaults; each gets the value and the
+# evaluated arguments.  Built once: ``_apply`` runs for every variable.
+_OPERATORS: dict[str, Callable[[str, list[str]], str]] = {
+    ",": lambda value, args: value[:1].lower() + value[1:],
+    ",,": lambda value, args: value.lower(),
+    "^": lambda value, args: value[:1].upper() + value[1:],
+    "^^": lambda value, args: value.upper(),
+    "#": lambda value, args: _trim(value, args[0], longest=False, suffix=False),
+    "##": lambda value, args: _trim(value, args[0], longest=True, suffix=False),
+    "%": lambda value, args: _trim(value, args[0], longest=False, suffix=True),
+    "%%": lambda value, args: _trim(value, args[0], longest=True, suffix=True),
+    ":": _substr,
+    "/": lambda value, args: value.replace(args[0], args[1] if len(args) > 1 else "", 1),
+    "//": lambda value, args: value.replace(args[0], args[1] if len(args) > 1 else ""),
+    "/#": lambda value, args: (
+        args[1] + value[len(args[0]) :] if len(args) == 2 and value.startswith(args[0]) else value
+    ),
+    "/%": lambda value, args: (
+        value[: len(value) - len(args[0])] + args[1] if len(args) == 2 and value.endswith(args[0]) else value
+    ),
+}
+
+
 def _apply(op: str, value: str, args: list[str]) -> str:
     if op == "#" and not args:
         return str(len(value.encode()))
-    simple: dict[str, Callable[[], str]] = {
-        ",": lambda: value[:1].lower() + value[1:],
-        ",,": value.lower,
-        "^": lambda: value[:1].upper() + value[1:],
-        "^^": value.upper,
-        "#": lambda: _trim(value, args[0], longest=False, suffix=False),
-        "##": lambda: _trim(value, args[0], longest=True, suffix=False),
-        "%": lambda: _trim(value, args[0], longest=False, suffix=True),
-        "%%": lambda: _trim(value, args[0], longest=True, suffix=True),
-        ":": lambda: _substr(value, args),
-        "/": lambda: value.replace(args[0], args[1] if len(args) > 1 else "", 1),
-        "//": lambda: value.replace(args[0], args[1] if len(args) > 1 else ""),
-        "/#": lambda: args[1] + value[len(args[0]) :] if len(args) == 2 and value.startswith(args[0]) else value,
-        "/%": lambda: (
-            value[: len(value) - len(args[0])] + args[1] if len(args) == 2 and value.endswith(args[0]) else value
-        ),
-    }
-    if op in simple:
-        return simple[op]()
+    operator = _OPERATORS.get(op)
+    if operator is not None:
+        return operator(value, args)
     # Every other operator, the default ones included, is the fork's toDefault.
     return "".join(args) if value == "" and args else value
 
@@ -405,45 +412,85 @@ def substitute_tree(
     read again by YAML 1.1 rules, so ``"${PUID:-1000}"`` becomes 1000 and
     an empty result becomes null.
     """
-    notices: list[Notice] = []
-    lookup = make_lookup(variables, strict=strict, opaque=opaque)
+    return TreeSubstituter(variables, strict=strict, opaque=opaque).tree(node)
 
-    def text(value: str, loc: Loc | None) -> str:
-        if "$" not in value:
-            return value
-        try:
-            return _eval(parse(value), lookup)
-        except SubstitutionError as err:
-            raise TreeSubstitutionError(err.message, loc, err.variable) from None
 
-    def walk(n: Node) -> Node:
+_BREAKS = object()  # memo marker: the result would change the YAML structure
+
+
+class TreeSubstituter:
+    """One Kustomization's substitution, applied to each of its objects.
+
+    The objects of one build repeat the same templates (``${APP}`` in every
+    name), so each distinct text is evaluated and re-typed once.
+    """
+
+    def __init__(self, variables: Mapping[str, str], *, strict: bool = True, opaque: bool = False) -> None:
+        self.lookup = make_lookup(variables, strict=strict, opaque=opaque)
+        self.texts: dict[str, str] = {}
+        self.values: dict[str, object] = {}
+
+    def text(self, value: str, loc: Loc | None) -> str:
+        found = self.texts.get(value)
+        if found is None:
+            try:
+                found = _eval(parse(value), self.lookup)
+            except SubstitutionError as err:
+                raise TreeSubstitutionError(err.message, loc, err.variable) from None
+            self.texts[value] = found
+        return found
+
+    def scalar_value(self, value: str, loc: Loc | None) -> object:
+        """The value a scalar written as ``value`` has after substitution."""
+        if value in self.values:
+            return self.values[value]
+        result = self.text(value, loc)
+        typed: object
+        if result == value or not emitted_plain(value):
+            typed = result
+        elif breaks_plain(result):
+            typed = _BREAKS
+        else:
+            typed = resolve_applied(result)
+        self.values[value] = typed
+        return typed
+
+    def tree(self, node: Node) -> tuple[Node, list[Notice]]:
+        notices: list[Notice] = []
+        return self._walk(node, notices), notices
+
+    def _walk(self, n: Node, notices: list[Notice]) -> Node:
         if isinstance(n, Scalar):
-            if not isinstance(n.value, str) or "$" not in n.value:
+            written = n.value
+            if not isinstance(written, str) or "$" not in written:
                 return n
-            result = text(n.value, n.loc)
-            if result == n.value or not emitted_plain(n.value):
-                return Scalar(result, n.loc) if result != n.value else n
-            if breaks_plain(result):
-                notices.append(
-                    Notice(f"substituted value {result!r} changes the YAML structure; kept as a string", n.loc)
-                )
+            typed = self.scalar_value(written, n.loc)
+            if typed is _BREAKS:
+                result = self.text(written, n.loc)
+                message = f"substituted value {result!r} changes the YAML structure; kept as a string"
+                notices.append(Notice(message, n.loc))
                 return Scalar(result, n.loc)
-            return Scalar(resolve_applied(result), n.loc)
+            return n if typed == written and isinstance(typed, str) else Scalar(typed, n.loc)  # type: ignore[arg-type]
+        if n.vars_free:
+            return n
         if isinstance(n, Map):
             items: dict[str, Node] = {}
             key_locs: dict[str, Loc] = {}
             changed = False
+            locs = n.key_locs
             for key, value in n.items.items():
-                key_at = n.key_locs.get(key) if n.key_locs else None
-                new_key = text(key, key_at or n.loc)
-                new_value = walk(value)
+                key_at = locs.get(key) if locs else None
+                new_key = self.text(key, key_at or n.loc) if "$" in key else key
+                # Skipping the call for a scalar without "$" halves the walk.
+                if isinstance(value, Scalar) and not (isinstance(value.value, str) and "$" in value.value):
+                    new_value: Node = value
+                else:
+                    new_value = self._walk(value, notices)
                 changed = changed or new_key != key or new_value is not value
                 items[new_key] = new_value
                 if key_at is not None:
                     key_locs[new_key] = key_at
             # Most of a manifest holds no variable: share the untouched subtree.
             return Map(items, n.loc, key_locs or None) if changed else n
-        values = tuple(walk(v) for v in n.items)
+        values = tuple(self._walk(v, notices) for v in n.items)
         return Seq(values, n.loc) if any(a is not b for a, b in zip(values, n.items, strict=True)) else n
-
-    return walk(node), notices

@@ -1,0 +1,115 @@
+"""Reusing an earlier build of one Flux Kustomization when nothing it read changed.
+
+A build is a pure function of the Kustomization (its node, locations
+included), its variables, and what it asked the repository: which paths are
+files or folders, what folders list, and what files say.  While building, a
+:class:`RecordingReader` notes each question with a digest of its answer; the
+memo stores the answers' digests with the result.  A later run asks the same
+questions of the current tree and reuses the result only when every answer is
+the same, so an edited, added or removed file can never be served stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from volsync_kit.core.model import Loc, ModelError, Problem, Resource
+from volsync_kit.core.ports import BuildMemo, Document, PathKind, RepoReader
+
+Question = tuple[str, str]  # (what was asked, path)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+class Answers:
+    """What the current tree answers, each question asked at most once per run."""
+
+    def __init__(self, repo: RepoReader) -> None:
+        self.repo = repo
+        self.known: dict[Question, str] = {}
+
+    def answer(self, question: Question) -> str:
+        if question not in self.known:
+            self.known[question] = self._ask(*question)
+        return self.known[question]
+
+    def _ask(self, what: str, path: str) -> str:
+        if what == "kind":
+            return self.repo.kind(path)
+        if what == "listdir":
+            dirs, files = self.repo.listdir(path)
+            return _digest("/".join(dirs) + "\0" + "/".join(files))
+        try:
+            return _digest(self.repo.text(path))
+        except ModelError as err:
+            return f"error:{err.code}:{err.message}"
+
+
+class RecordingReader:
+    """A RepoReader that notes every question a build asks (see module doc)."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+        self.repo = answers.repo
+        self.asked: dict[Question, str] = {}
+
+    def _note(self, what: str, path: str) -> None:
+        self.asked[(what, path)] = self.answers.answer((what, path))
+
+    def kind(self, path: str) -> PathKind:
+        self._note("kind", path)
+        return self.repo.kind(path)
+
+    def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        self._note("listdir", path)
+        return self.repo.listdir(path)
+
+    def text(self, path: str) -> str:
+        self._note("text", path)
+        return self.repo.text(path)
+
+    def documents(self, path: str) -> tuple[Document, ...]:
+        self._note("text", path)
+        return self.repo.documents(path)
+
+    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
+        # The file's text decides the column offsets of an inline patch.
+        self._note("text", origin.file)
+        return self.repo.parse_inline(text, origin)
+
+    def yaml_files(self) -> Iterator[str]:
+        files = list(self.repo.yaml_files())
+        self.asked[("yaml_files", "")] = _digest("\0".join(files))
+        return iter(files)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One remembered build: the answers it relied on and what it produced."""
+
+    material: str
+    asked: tuple[tuple[Question, str], ...]
+    resources: tuple[Resource, ...]
+    problems: tuple[Problem, ...]
+    files: frozenset[str]
+
+
+def still_valid(stored: object, material: str, answers: Answers) -> Stored | None:
+    """``stored`` when it is a build of ``material`` whose answers all still hold."""
+    if not isinstance(stored, Stored) or stored.material != material:
+        return None
+    for question, digest in stored.asked:
+        if question == ("yaml_files", ""):
+            current = _digest("\0".join(answers.repo.yaml_files()))
+        else:
+            current = answers.answer(question)
+        if current != digest:
+            return None
+    return stored
+
+
+__all__ = ["Answers", "BuildMemo", "RecordingReader", "Stored", "still_valid"]
