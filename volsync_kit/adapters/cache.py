@@ -81,8 +81,10 @@ class DiskCache:
         self.version_dir = base / f"v-{fingerprint or tool_fingerprint()}"
         self.dir = self.version_dir / _digest(str(repo_root.resolve()).encode())[:16]
         self.writable = True
-        self.hits = 0
-        self.misses = 0
+        # Entries read whole, and entries (re)written: a run writes exactly what
+        # it had to parse or build again.
+        self.reads = 0
+        self.writes = 0
         self._parsed: dict[tuple[str, str], tuple[Document, ...]] = {}
         self._folders: set[Path] = set()
 
@@ -97,15 +99,13 @@ class DiskCache:
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError:
-            self.misses += 1
             return None
         try:
             value: object = pickle.loads(data)
         except Exception:  # any damage to an entry is a miss, never an error
             self._discard(path)
-            self.misses += 1
             return None
-        self.hits += 1
+        self.reads += 1
         return value
 
     def put(self, key: str, value: object) -> None:
@@ -125,6 +125,7 @@ class DiskCache:
             with open(tmp, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
+            self.writes += 1
         except OSError:
             self._discard(tmp)
             self.writable = False  # read-only or full: run without writing
