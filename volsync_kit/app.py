@@ -184,6 +184,12 @@ def run_plan(
             return planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
         return planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings)
     except UnsafeName as err:
+        if str(err) == "":
+            raise UsageError(
+                "refusing to plan: an object has no name that is a string (after Flux's substitution, "
+                "a name such as n, y, on or off is a YAML boolean); quote ${APP} in the template "
+                "or rename the app"
+            ) from None
         raise UsageError(
             f"refusing to plan: {str(err)!r} is not a valid Kubernetes name, so no command is emitted for it; "
             "fix the name in the repository"
@@ -364,10 +370,19 @@ def _discovered(result: KsResult) -> AppSpec:
 
 
 def _read(path: Path) -> str | None:
+    """A generated file's current text; one it cannot read is an input error,
+    never overwritten (generate must not destroy what it cannot read)."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError as err:
+        raise UsageError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+            "save it as UTF-8 or remove it, then rerun"
+        ) from None
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read it ({err.strerror}); fix its permissions, then rerun") from None
 
 
 def _write_atomically(path: Path, text: str) -> None:

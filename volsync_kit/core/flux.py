@@ -458,9 +458,12 @@ class Memo:
     def __init__(self, repo: RepoReader, store: BuildMemo) -> None:
         self.store = store
         self.answers = Answers(repo)
+        # plan reads the base from git and the head from the working tree:
+        # separate slots, so that neither evicts the other's builds.
+        self.reader = type(repo).__name__
 
     def build(self, ks: FluxKs, variables: Variables) -> tuple[list[Resource], list[Problem], frozenset[str]]:
-        slot = self.store.key(("flux-build", ks.ref.namespace, ks.ref.name, ks.ref.file))
+        slot = self.store.key(("flux-build", self.reader, ks.ref.namespace, ks.ref.name, ks.ref.file))
         material = self.store.key(
             (ks.node, ks.loc, ks.ref, tuple(sorted(variables.values.items())), tuple(variables.opaque_from))
         )

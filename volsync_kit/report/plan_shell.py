@@ -72,8 +72,14 @@ def _function(number: int, step: Step) -> list[str]:
     elif step.notes:
         body.extend(f"  {_comment(note)}" for note in step.notes)
     if step.kind == "push":
-        body.append('  confirm "Commit the change now; push it?"')
-    body.extend(f"  {command}" for command in step.commands)
+        body.append('  confirm "Commit and push the change yourself (git push); done?"')
+    for command in step.commands:
+        # The script runs kubectl and flux only; anything else (git push, a
+        # configured gate command) is the operator's to run, so it is shown.
+        if command.split(" ", 1)[0] in ("kubectl", "flux"):
+            body.append(f"  {command}")
+        else:
+            body.append(f"  {_comment('run it yourself: ' + command)}")
     if len(body) == 3:
         body.append("  :")
     body.append("}")
