@@ -204,7 +204,7 @@ def check_command(argv: list[str]) -> None:
             continue
         if option in ("-n", "--namespace"):
             check_name(arg)
-        elif option == "-l":  # job-name=<mover job>
+        elif option in ("-l", "--field-selector"):  # job-name=<job>, involvedObject.name=<claim>
             check_name(arg.split("=", 1)[1])
         elif arg.startswith("$(") and arg.endswith(")"):  # a nested lookup: the same rules
             check_command(shlex.split(arg[2:-1]))
