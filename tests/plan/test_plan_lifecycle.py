@@ -87,7 +87,7 @@ def test_dropped_data_pvc_without_prune_is_left_in_the_cluster(tmp_path: Path) -
 def test_bare_component_is_a_render_failure_never_a_deletion(tmp_path: Path) -> None:
     repo = example_repo(tmp_path)
     repo.write(REPO_KUSTOMIZATION, "---\napiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
-    doc = plan_json(repo, "--fail-on", "delete")
+    doc = plan_json(repo, "--fail-on", "delete", exit_code=2)  # the head does not build
     assert {f["app"] for f in doc["failures"]} == set(APPS)
     assert len(doc["failures"]) == len(APPS)
     for failure in doc["failures"]:
@@ -100,7 +100,7 @@ def test_bare_component_is_a_render_failure_never_a_deletion(tmp_path: Path) -> 
     assert [d for d in doc["dangers"] if d["code"] == "pvc-deleted"] == []
     for command in commands(doc):
         assert "delete" not in command, command
-    markdown = plan_markdown(repo)
+    markdown = plan_markdown(repo, exit_code=2)
     assert "### Render failures" in markdown
     assert "nothing to do" not in markdown
 

@@ -157,8 +157,8 @@ step_6_push() {
   # Commit and push; have the source fetch it, and confirm its revision is the pushed commit
   require kubectl
   require flux
-  confirm "Commit the change now; push it?"
-  git push
+  confirm "Commit and push the change yourself (git push); done?"
+  # run it yourself: git push
   flux reconcile source git flux-system -n flux-system
   flux get sources git flux-system -n flux-system
 }
