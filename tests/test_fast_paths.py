@@ -3,6 +3,7 @@ the shortcut tag resolution, and entry detection's text pre-filter."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import yaml
 from volsync_kit.adapters import yamlio
 from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core import flux
+from volsync_kit.core.model import Map, Node, Scalar, Seq, iter_scalars, str_at
+from volsync_kit.core.substitution import TreeSubstituter, TreeSubstitutionError, substitute_tree
 
 ROOT = Path(__file__).resolve().parents[1]
 FILES = sorted(p for p in ROOT.glob("examples/**/*.y*ml")) + sorted(ROOT.glob("tests/fixtures/render/**/*.y*ml"))
@@ -40,3 +43,113 @@ def test_entry_prefilter_finds_what_parsing_every_file_finds(monkeypatch: pytest
         unfiltered = flux.detect_entries(FileRepo(root))
         monkeypatch.undo()
         assert filtered == unfiltered, root
+
+
+# -- this round's fast paths -------------------------------------------------------------
+
+
+def _unflagged(node: Node) -> Node:
+    """The same tree with every ``vars_free`` flag at its default (unknown)."""
+    if isinstance(node, Map):
+        return Map({k: _unflagged(v) for k, v in node.items.items()}, node.loc, node.key_locs)
+    if isinstance(node, Seq):
+        return Seq(tuple(_unflagged(v) for v in node.items), node.loc)
+    return node
+
+
+VARIABLES = {"APP": "sonarr", "VOLSYNC_CAPACITY": "10Gi", "TIMEZONE": "Europe/Berlin", "PUID": "1000"}
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_skipping_variable_free_subtrees_substitutes_what_a_full_walk_does(path: Path) -> None:
+    for doc in yamlio.load_documents(path.read_text(), "f.yaml"):
+        if doc.node is None:
+            continue
+        assert _outcome(doc.node) == _outcome(_unflagged(doc.node))
+
+
+def _outcome(node: Node) -> object:
+    try:
+        return substitute_tree(node, VARIABLES, strict=False)
+    except TreeSubstitutionError as err:  # the same error, at the same place
+        return (err.message, err.loc, err.variable)
+
+
+def test_the_parser_flags_exactly_the_subtrees_without_a_dollar() -> None:
+    for path in FILES:
+        for doc in yamlio.load_documents(path.read_text(), "f.yaml"):
+            stack = [doc.node] if doc.node is not None else []
+            while stack:
+                node = stack.pop()
+                if isinstance(node, Scalar):
+                    continue
+                texts = [*iter_scalars(node)]
+                keys = _keys(node)
+                has_dollar = any(isinstance(s.value, str) and "$" in s.value for _, s in texts) or any(
+                    "$" in k for k in keys
+                )
+                assert node.vars_free is not has_dollar, (path, node.loc)
+                stack.extend(node.items.values() if isinstance(node, Map) else node.items)
+
+
+def _keys(node: Node) -> list[str]:
+    if isinstance(node, Map):
+        return [*node.items, *(k for v in node.items.values() for k in _keys(v))]
+    if isinstance(node, Seq):
+        return [k for v in node.items for k in _keys(v)]
+    return []
+
+
+def test_one_substituter_per_build_equals_one_per_object() -> None:
+    """The memo of evaluated texts, shared by a build's objects, changes nothing."""
+    model = flux.walk(FileRepo(ROOT / "examples" / "home-ops"))
+    for result in model.results:
+        if not result.variables:
+            continue
+        shared = TreeSubstituter(result.variables, strict=False)
+        for res in result.resources:
+            assert shared.tree(res.node) == TreeSubstituter(result.variables, strict=False).tree(res.node)
+
+
+def test_resource_identity_read_once_equals_reading_the_tree() -> None:
+    model = flux.walk(FileRepo(ROOT / "examples" / "home-ops"))
+    for result in model.results:
+        for res in result.resources:
+            assert (res.kind, res.api_version, res.name, res.namespace) == (
+                str_at(res.node, "kind") or "",
+                str_at(res.node, "apiVersion") or "",
+                str_at(res.node, "metadata", "name") or "",
+                str_at(res.node, "metadata", "namespace") or "",
+            )
+
+
+def test_resolving_paths_one_folder_at_a_time_equals_realpath(tmp_path: Path) -> None:
+    """FileRepo resolves a path on top of its cached parent; the slow path is
+    os.path.realpath of the whole path plus the containment check."""
+    root = tmp_path / "repo"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "f.yaml").write_text("x: 1\n")
+    (root / "outside-target").mkdir()
+    os.symlink("b", root / "a" / "link-to-b")
+    os.symlink("../a/b/f.yaml", root / "a" / "link-to-f.yaml")
+    os.symlink(str(tmp_path), root / "a" / "link-out")
+    os.symlink("loop2", root / "a" / "loop1")
+    os.symlink("loop1", root / "a" / "loop2")
+    os.symlink("link-to-b/f.yaml", root / "a" / "chain.yaml")
+    paths = [
+        "a", "a/b", "a/b/f.yaml", "a/link-to-b", "a/link-to-b/f.yaml", "a/link-to-f.yaml", "a/link-out",
+        "a/link-out/repo/a/b/f.yaml", "a/loop1", "a/loop1/x", "a/chain.yaml", "a/missing", "a/missing/deeper",
+    ]  # fmt: skip
+    repo = FileRepo(root)
+    real_root = str(root.resolve())
+    for path in paths:
+        try:
+            expected: str | None = os.path.realpath(os.path.join(real_root, path), strict=False)
+        except (OSError, RuntimeError):
+            expected = None
+        if expected is not None and expected != real_root and not expected.startswith(real_root + os.sep):
+            expected = None
+        assert repo._real(path) == expected, path
+    listing = repo.listdir("a")
+    assert listing == FileRepo(root).listdir("a")
+    assert listing == (("b", "link-to-b"), ("chain.yaml", "link-to-f.yaml"))

@@ -90,7 +90,9 @@ class FileRepo(TextReader):
         else:
             real_parent = self._real(parent)
             if real_parent is None:
-                real = None
+                # Out and back in again (a link out of the tree whose target
+                # links back) is inside after all: resolve the whole path.
+                real = self._resolve(os.path.join(self.root, path))
             else:
                 candidate = os.path.join(real_parent, name)
                 real = self._resolve(candidate) if os.path.islink(candidate) else candidate
