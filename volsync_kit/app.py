@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING
 from volsync_kit.errors import UsageError
 
 if TYPE_CHECKING:
+    import datetime
+
     from volsync_kit.adapters.cache import DiskCache
     from volsync_kit.adapters.fs import TextReader
+    from volsync_kit.core.doctor import Report as DoctorReport
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
     from volsync_kit.core.generate import AppSpec
@@ -402,3 +405,74 @@ def _write_atomically(path: Path, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def run_doctor(
+    repo: Path | None,
+    *,
+    source: Path | None = None,
+    dump: Path | None = None,
+    context: str | None = None,
+    kubeconfig: str | None = None,
+    now: str | None = None,
+    config_file: Path | None = None,
+    entry: str | None = None,
+    cache: bool = True,
+) -> tuple[DoctorReport, list[str]]:
+    """Diagnose the cluster (live, or a dump) against the repository; raises UsageError.
+
+    Returns the report and notes (what the cluster lacks, what was not read).
+    """
+
+    from volsync_kit.adapters import config as config_adapter
+    from volsync_kit.adapters import kube
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core import doctor
+
+    if source is not None and dump is not None:
+        raise UsageError("--from and --dump exclude each other: --dump saves the live cluster, --from reads a dump")
+    notes: list[str] = []
+    taken: datetime.datetime | None = None
+    try:
+        if source is not None:
+            if not source.exists():
+                raise UsageError(f"--from {source}: no such file or folder")
+            objects, taken = kube.load(source)
+        else:
+            objects, notes = kube.fetch(context, kubeconfig)
+    except kube.KubeError as err:
+        raise UsageError(str(err)) from None
+    moment = _moment(now, taken, objects)
+    if dump is not None:
+        kube.write_dump(dump, objects, moment)
+        notes.append(f"wrote {len(objects)} objects to {dump} (Secret data removed)")
+    root = resolve_repo(repo)
+    config = config_adapter.load(root, config_file)
+    entry = entry if entry is not None else config.entry
+    entries = (entry_point(root, entry),) if entry is not None else None
+    model = walk(FileRepo(root), entries, open_cache(root, cache))
+    if not model.results:
+        notes.append(f"{root} renders no Flux Kustomization: drift and orphans are not checked")
+    report = doctor.diagnose(objects, model if model.results else None, moment, config_adapter.plan_settings(config))
+    return report, notes
+
+
+def _moment(now: str | None, taken: datetime.datetime | None, objects: list[dict[str, object]]) -> datetime.datetime:
+    """The time "late" is measured against: --now, else when the dump was taken,
+    else its newest event, else the clock."""
+    import datetime
+
+    from volsync_kit.core.doctor import parse_time
+
+    if now is not None:
+        parsed = parse_time(now)
+        if parsed is None:
+            raise UsageError(f"--now {now}: not a time; use ISO 8601, such as 2026-11-28T12:00:00Z")
+        return parsed
+    if taken is not None:
+        return taken if taken.tzinfo else taken.replace(tzinfo=datetime.UTC)
+    stamps = [
+        parse_time(str(o.get("lastTimestamp") or o.get("eventTime") or "")) for o in objects if o.get("kind") == "Event"
+    ]
+    known = [s for s in stamps if s is not None]
+    return max(known) if known else datetime.datetime.now(datetime.UTC)

@@ -347,6 +347,69 @@ def generate(
     _guard(debug, body)
 
 
+class DoctorFormat(enum.StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command(epilog=HELP)
+def doctor(
+    repo: RepoOption = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--from", help="Read a saved dump (a List as kubectl get -o json prints, or a folder of them)."),
+    ] = None,
+    dump: Annotated[
+        Path | None,
+        typer.Option("--dump", help="Also save what was read from the cluster to this file (no Secret data)."),
+    ] = None,
+    context: Annotated[str | None, typer.Option("--context", help="kubectl context.")] = None,
+    kubeconfig: Annotated[str | None, typer.Option("--kubeconfig", help="kubectl kubeconfig file.")] = None,
+    output_format: Annotated[DoctorFormat, typer.Option("--format", help="Output format.")] = DoctorFormat.text,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Measure late syncs against this time (ISO 8601). Default: the dump's, else now."),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
+    entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    no_cache: NoCacheOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Diagnose the cluster's VolSync volumes against the repository: stuck cache claims, mount
+    failures, Released or orphaned repository volumes, drift from git, and failing, late or locked
+    backups, each with its evidence and the procedure that fixes it.
+
+    Reads the cluster with read-only `kubectl get -o json` calls only, or a dump (--from). Exit 0
+    when healthy, 1 when there are findings, 2 for errors (kubectl failing, an unreadable dump).
+    """
+
+    def body() -> int:
+        from volsync_kit import app as services
+        from volsync_kit.report import doctor_out
+
+        report, notes = services.run_doctor(
+            repo,
+            source=source,
+            dump=dump,
+            context=context,
+            kubeconfig=kubeconfig,
+            now=now,
+            config_file=config,
+            entry=entry,
+            cache=not no_cache,
+        )
+        if output_format is DoctorFormat.json:
+            sys.stdout.write(doctor_out.to_json(report, notes))
+        elif output_format is DoctorFormat.markdown:
+            sys.stdout.write(doctor_out.to_markdown(report, notes))
+        else:
+            sys.stdout.write(doctor_out.to_text(report, notes))
+        return int(ExitCode.OK if report.healthy else ExitCode.FINDINGS)
+
+    _guard(debug, body)
+
+
 @app.command(name="commit-msg")
 def commit_msg(
     message_file: Annotated[Path, typer.Argument(help="The commit message file git passes to the hook.")],

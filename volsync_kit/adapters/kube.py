@@ -1,0 +1,162 @@
+"""The cluster, read through the user's kubectl, or from a saved dump.
+
+Only ``kubectl get ... -o json`` is ever run: doctor never writes to a
+cluster.  A dump is a Kubernetes ``List`` (JSON or YAML), or a folder of them,
+in the shape ``kubectl get -o json`` prints; ``--dump`` writes one from the
+live cluster, with managed fields dropped and the data of any Secret removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# What doctor reads: (resource, namespaced).  Flux and VolSync kinds are CRDs
+# that a cluster may lack; those are skipped with a note.
+RESOURCES: tuple[tuple[str, bool], ...] = (
+    ("persistentvolumes", False),
+    ("persistentvolumeclaims", True),
+    ("replicationsources.volsync.backube", True),
+    ("replicationdestinations.volsync.backube", True),
+    ("events", True),
+    ("jobs.batch", True),
+    ("pods", True),
+    ("kustomizations.kustomize.toolkit.fluxcd.io", True),
+)
+READ_ONLY_VERBS = frozenset({"get"})
+DUMPED_AT = "volsync-kit/dumped-at"
+TIMEOUT = 120
+
+
+class KubeError(Exception):
+    """kubectl or a dump could not be read; the message says what to do."""
+
+
+def argv(resource: str, namespaced: bool, context: str | None, kubeconfig: str | None) -> list[str]:
+    out = ["kubectl"]
+    if kubeconfig:
+        out += ["--kubeconfig", kubeconfig]
+    if context:
+        out += ["--context", context]
+    out += ["get", resource, "-o", "json"]
+    if namespaced:
+        out.append("--all-namespaces")
+    return out
+
+
+def fetch(context: str | None = None, kubeconfig: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every object doctor reads, and notes on what the cluster lacks."""
+    if shutil.which("kubectl") is None:
+        raise KubeError("kubectl is not on PATH; install it, or diagnose a saved dump with --from FILE")
+    items: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for resource, namespaced in RESOURCES:
+        command = argv(resource, namespaced, context, kubeconfig)
+        assert command[command.index("get")] in READ_ONLY_VERBS
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise KubeError(f"kubectl get {resource} took longer than {TIMEOUT} s; check the cluster") from None
+        if done.returncode != 0:
+            message = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            if "the server doesn't have a resource type" in message:
+                notes.append(f"the cluster has no {resource}; skipped")
+                continue
+            raise KubeError(f"kubectl get {resource} failed: {message}")
+        items.extend(_items(_parse_json(done.stdout, f"kubectl get {resource}")))
+    return items, notes
+
+
+def _parse_json(text: str, origin: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise KubeError(f"{origin}: not JSON (line {err.lineno}: {err.msg})") from None
+
+
+def _items(doc: Any) -> list[dict[str, Any]]:
+    if isinstance(doc, dict) and isinstance(doc.get("items"), list):
+        return [item for item in doc["items"] if isinstance(item, dict)]
+    if isinstance(doc, dict) and doc.get("kind"):
+        return [doc]
+    return []
+
+
+def load(path: Path) -> tuple[list[dict[str, Any]], datetime.datetime | None]:
+    """The objects of a dump file or folder, and when it was taken, if it says."""
+    files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".yaml", ".yml")) if path.is_dir() else [path]
+    if not files:
+        raise KubeError(f"--from {path}: no .json or .yaml files; pass a dump written by volsync-kit doctor --dump")
+    items: list[dict[str, Any]] = []
+    taken: datetime.datetime | None = None
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise KubeError(f"--from {file}: cannot read it ({err}); pass a readable UTF-8 file") from None
+        for doc in _documents(text, file):
+            items.extend(_items(doc))
+            stamp = doc.get("metadata", {}).get("annotations", {}).get(DUMPED_AT) if isinstance(doc, dict) else None
+            if isinstance(stamp, str):
+                with contextlib.suppress(ValueError):
+                    taken = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if not items:
+        raise KubeError(
+            f"--from {path}: no Kubernetes objects in it; it should be a List as kubectl get -o json prints"
+        )
+    return items, taken
+
+
+def _documents(text: str, file: Path) -> list[Any]:
+    if file.suffix == ".json":
+        return [_parse_json(text, f"--from {file}")]
+    import yaml
+
+    try:
+        return list(yaml.safe_load_all(text))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise KubeError(f"--from {file}{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+
+
+def scrub(item: dict[str, Any]) -> dict[str, Any]:
+    """An object fit to share in a bug report: no Secret data, no managed fields."""
+    out = dict(item)
+    meta = dict(out.get("metadata") or {})
+    meta.pop("managedFields", None)
+    out["metadata"] = meta
+    if out.get("kind") == "Secret":
+        for key in ("data", "stringData"):
+            if key in out:
+                out[key] = dict.fromkeys(out[key], "")
+    return out
+
+
+def write_dump(path: Path, items: Sequence[dict[str, Any]], now: datetime.datetime) -> None:
+    """Write a List of ``items`` through a temporary file, renamed into place."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {"annotations": {DUMPED_AT: f"{now:%Y-%m-%dT%H:%M:%SZ}"}},
+        "items": [scrub(item) for item in items],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(doc, out, indent=2, sort_keys=False)
+            out.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
