@@ -118,14 +118,13 @@ def load(path: Path) -> tuple[list[dict[str, Any]], datetime.datetime | None]:
 def _documents(text: str, file: Path) -> list[Any]:
     if file.suffix == ".json":
         return [_parse_json(text, f"--from {file}")]
-    import yaml
+    from volsync_kit.adapters.yamlio import load_plain
+    from volsync_kit.core.model import ModelError
 
     try:
-        return list(yaml.safe_load_all(text))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise KubeError(f"--from {file}{where}: invalid YAML ({getattr(err, 'problem', err)})") from None
+        return load_plain(text, str(file))
+    except ModelError as err:
+        raise KubeError(f"--from {err.loc}: {err.message}") from None
 
 
 def scrub(item: dict[str, Any]) -> dict[str, Any]:

@@ -270,3 +270,12 @@ def dump(data: object) -> str:
         data, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096
     )
     return text
+
+
+def load_plain(text: str, file: str) -> list[Any]:
+    """Every document of a YAML stream as plain data (a cluster dump: no
+    locations needed); raises ModelError at the line of a syntax error."""
+    try:
+        return list(yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError as err:
+        raise _syntax_error(err, text, file, 0) from None
