@@ -7,7 +7,7 @@ import enum
 
 class ExitCode(enum.IntEnum):
     OK = 0
-    FINDINGS = 1  # lint findings, generate drift, a plan that fails a gate
+    FINDINGS = 1  # lint findings, generate drift, a plan that fails a gate, doctor findings
     INPUT_ERROR = 2  # usage, config or input error: the repository cannot be read as asked
     INTERNAL_ERROR = 3  # a bug in volsync-kit; rerun with --debug and report it
 
