@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.planner import Plan, Step
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.scenarios import Operator
+    from volsync_kit.core.tree import AppTree
 
 
 def resolve_repo(repo: Path | None) -> Path:
@@ -418,10 +419,12 @@ def run_doctor(
     config_file: Path | None = None,
     entry: str | None = None,
     cache: bool = True,
-) -> tuple[DoctorReport, list[str]]:
+    tree: bool = False,
+) -> tuple[DoctorReport, list[str], list[AppTree] | None]:
     """Diagnose the cluster (live, or a dump) against the repository; raises UsageError.
 
-    Returns the report and notes (what the cluster lacks, what was not read).
+    Returns the report, notes (what the cluster lacks, what was not read) and,
+    with ``tree``, each app's tree with the cluster's status laid over it.
     """
 
     from volsync_kit.adapters import config as config_adapter
@@ -454,7 +457,12 @@ def run_doctor(
     if not model.results:
         notes.append(f"{root} renders no Flux Kustomization: drift and orphans are not checked")
     report = doctor.diagnose(objects, model if model.results else None, moment, config_adapter.plan_settings(config))
-    return report, notes
+    trees = None
+    if tree:
+        from volsync_kit.core import tree as tree_core
+
+        trees = tree_core.live_trees(tree_core.build(model), objects)
+    return report, notes, trees
 
 
 def _moment(now: str | None, taken: datetime.datetime | None, objects: list[dict[str, object]]) -> datetime.datetime:
@@ -476,3 +484,22 @@ def _moment(now: str | None, taken: datetime.datetime | None, objects: list[dict
     ]
     known = [s for s in stamps if s is not None]
     return max(known) if known else datetime.datetime.now(datetime.UTC)
+
+
+def run_tree(
+    repo: Path | None, *, app: str | None = None, entry: str | None = None, cache: bool = True
+) -> list[AppTree]:
+    """Each app's resource hierarchy; raises UsageError for an unknown app."""
+    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.core import tree
+
+    root = resolve_repo(repo)
+    entries = (entry_point(root, entry),) if entry is not None else None
+    model = walk(FileRepo(root), entries, open_cache(root, cache))
+    trees = tree.build(model, app)
+    if app is not None and not trees:
+        known = sorted({t.app for t in tree.build(model)})
+        raise UsageError(
+            f"--app {app}: no app of that name has VolSync objects; known apps: {', '.join(known) or 'none'}"
+        )
+    return trees

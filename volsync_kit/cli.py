@@ -373,6 +373,9 @@ def doctor(
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
     entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    tree: Annotated[
+        bool, typer.Option("--tree", help="Also draw each app's tree with the cluster's status and its orphans.")
+    ] = False,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -386,9 +389,9 @@ def doctor(
 
     def body() -> int:
         from volsync_kit import app as services
-        from volsync_kit.report import doctor_out
+        from volsync_kit.report import doctor_out, tree_out
 
-        report, notes = services.run_doctor(
+        report, notes, trees = services.run_doctor(
             repo,
             source=source,
             dump=dump,
@@ -398,14 +401,62 @@ def doctor(
             config_file=config,
             entry=entry,
             cache=not no_cache,
+            tree=tree,
         )
         if output_format is DoctorFormat.json:
-            sys.stdout.write(doctor_out.to_json(report, notes))
+            sys.stdout.write(
+                doctor_out.to_json(report, notes, tree_out.trees_json(trees) if trees is not None else None)
+            )
         elif output_format is DoctorFormat.markdown:
             sys.stdout.write(doctor_out.to_markdown(report, notes))
+            if trees:
+                sys.stdout.write("\n```mermaid\n" + tree_out.to_mermaid(trees) + "```\n")
         else:
             sys.stdout.write(doctor_out.to_text(report, notes))
+            if trees:
+                sys.stdout.write("\n" + tree_out.to_text(trees))
         return int(ExitCode.OK if report.healthy else ExitCode.FINDINGS)
+
+    _guard(debug, body)
+
+
+class TreeFormat(enum.StrEnum):
+    text = "text"
+    mermaid = "mermaid"
+    json = "json"
+
+
+@app.command(epilog=HELP)
+def tree(
+    repo: RepoOption = None,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="Only this app (its APP variable or Kustomization name).")
+    ] = None,
+    output_format: Annotated[TreeFormat, typer.Option("--format", help="Output format.")] = TreeFormat.text,
+    entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    no_cache: NoCacheOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Draw each app's VolSync resource hierarchy: its Flux Kustomizations, each ReplicationSource and
+    ReplicationDestination with the claims, snapshots and mover Job VolSync creates for it (by
+    VolSync's names), and the repository claim with the static volume it binds.
+
+    `text` is a tree like the guide's, `mermaid` a flowchart GitHub renders, `json` versioned.
+    Exit 0, or 2 for errors (an unknown --app, a repository that cannot be read).
+    """
+
+    def body() -> int:
+        from volsync_kit import app as services
+        from volsync_kit.report import tree_out
+
+        trees = services.run_tree(repo, app=app_name, entry=entry, cache=not no_cache)
+        if output_format is TreeFormat.json:
+            sys.stdout.write(tree_out.to_json(trees))
+        elif output_format is TreeFormat.mermaid:
+            sys.stdout.write(tree_out.to_mermaid(trees))
+        else:
+            sys.stdout.write(tree_out.to_text(trees))
+        return int(ExitCode.OK)
 
     _guard(debug, body)
 

@@ -73,8 +73,8 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def to_json(report: Report, notes: list[str]) -> str:
-    doc = {
+def to_json(report: Report, notes: list[str], trees: list[dict[str, Any]] | None = None) -> str:
+    doc: dict[str, Any] = {
         "version": JSON_VERSION,
         "now": report.now,
         "healthy": report.healthy,
@@ -82,4 +82,6 @@ def to_json(report: Report, notes: list[str]) -> str:
         "diagnoses": [_diagnosis(d) for d in report.diagnoses],
         "notes": notes,
     }
-    return json.dumps(doc, indent=2) + "\n"
+    if trees is not None:
+        doc["trees"] = trees  # --tree: the shape of tree --format json's "apps"
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -7,6 +7,7 @@ from typing import Any
 
 from volsync_kit.core.diff import Change
 from volsync_kit.core.planner import Plan
+from volsync_kit.report.tree_out import plan_diagram
 
 JSON_VERSION = 1
 
@@ -53,6 +54,7 @@ def to_markdown(plan: Plan) -> str:
         )
         out.extend(f"\nNote: {n}" for n in notes)
         out.append("")
+        out.append(plan_diagram(plan.changes))
     if plan.steps:
         out.append("### Checklist\n")
         for number, step in enumerate(plan.steps, start=1):

@@ -1,0 +1,242 @@
+"""``tree``: the guide's hierarchy for the example (golden text, Mermaid and JSON),
+VolSync's naming rules for every object it predicts, the plan's diagram, and
+doctor's live overlay."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import jsonschema
+import pytest
+from helpers_repo import home_ops, write_repo
+from typer.testing import CliRunner
+
+from volsync_kit.adapters.fs import FileRepo
+from volsync_kit.cli import app
+from volsync_kit.core import flux
+from volsync_kit.core.tree import TreeNode, build, walk_nodes
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "home-ops"
+SCHEMA = json.loads((ROOT / "schemas" / "tree.schema.json").read_text())
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [*args, "--no-cache"])
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("text", "txt"), ("mermaid", "mmd"), ("json", "json")])
+def test_example_tree_golden(fmt: str, suffix: str, golden) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("tree", "--repo", str(EXAMPLE), "--format", fmt)
+    assert code == 0, err
+    golden(f"tree/example.{suffix}", out)
+    if fmt == "json":
+        doc = json.loads(out)
+        jsonschema.validate(doc, SCHEMA)
+        assert doc["version"] == 1
+
+
+def test_one_app_and_an_unknown_app() -> None:
+    code, out, _ = cli("tree", "--repo", str(EXAMPLE), "--app", "sonarr")
+    assert code == 0
+    assert "# app sonarr" in out
+    assert "# app radarr" not in out
+    code, _, err = cli("tree", "--repo", str(EXAMPLE), "--app", "nope")
+    assert code == 2
+    assert "known apps: cloudbeaver" in err
+
+
+# -- VolSync's names, computed here from domain-facts 3.1 and compared with the tree ---------
+
+
+def crc_job(direction: str, owner: str) -> str:
+    name = f"volsync-{direction}-{owner}"
+    return name if len(name) <= 63 else f"volsync-{direction}-{zlib.crc32(owner.encode()):08x}"
+
+
+def expected_dynamic(node: TreeNode) -> set[tuple[str, str]]:
+    """What VolSync creates for one ReplicationSource or ReplicationDestination node."""
+    method = re.search(r"copyMethod (\w+)", node.note)
+    copy = method.group(1) if method else "Direct"
+    if node.kind == "ReplicationSource":
+        out = {("PersistentVolumeClaim", f"volsync-src-{node.name}-cache"), ("Job", crc_job("src", node.name))}
+        if copy in ("Snapshot", "Clone"):
+            out.add(("PersistentVolumeClaim", f"volsync-{node.name}-src"))
+        if copy == "Snapshot":
+            out.add(("VolumeSnapshot", f"volsync-{node.name}-src"))
+        return out
+    out = {("PersistentVolumeClaim", f"volsync-dst-{node.name}-cache"), ("Job", crc_job("dst", node.name))}
+    out.add(("PersistentVolumeClaim", f"volsync-{node.name}-dest"))
+    if copy == "Snapshot":
+        out.add(("VolumeSnapshot", f"volsync-{node.name}-dest-<YYYYMMDDHHMMSS>"))
+    return out
+
+
+def movers(trees: list) -> list[TreeNode]:  # type: ignore[type-arg]
+    return [n for t in trees for n in walk_nodes(t.root) if n.kind in ("ReplicationSource", "ReplicationDestination")]
+
+
+def check_names(trees: list) -> int:  # type: ignore[type-arg]
+    checked = 0
+    for mover in movers(trees):
+        predicted = {(n.kind, n.name) for n in walk_nodes(mover) if n.origin == "volsync"}
+        assert predicted == expected_dynamic(mover), mover.name
+        for kind, name in predicted:
+            assert len(name.replace("-<YYYYMMDDHHMMSS>", "-20261128120000")) <= (63 if kind == "Job" else 253)
+        checked += 1
+    return checked
+
+
+def test_every_dynamic_name_follows_volsyncs_rules() -> None:
+    assert check_names(build(flux.walk(FileRepo(EXAMPLE)))) == 21  # 7 apps x (2 sources + 1 destination)
+
+
+def test_long_names_get_volsyncs_hashed_job_name(tmp_path: Path) -> None:
+    long_app = "a" + "b" * 54  # 55 characters: volsync-src-<app> is 67
+    root = write_repo(tmp_path, home_ops({"media": ["sonarr", long_app]}))
+    trees = build(flux.walk(FileRepo(root)), long_app)
+    assert check_names(trees) == 1  # the helpers' operations component has one ReplicationSource
+    jobs = {n.name for n in walk_nodes(trees[0].root) if n.kind == "Job"}
+    assert f"volsync-src-{zlib.crc32(long_app.encode()):08x}" in jobs
+    assert all(len(j) <= 63 for j in jobs)
+    caches = {n.name for n in walk_nodes(trees[0].root) if n.name.endswith("-cache")}
+    assert f"volsync-src-{long_app}-cache" in caches  # claims are not shortened
+
+
+def test_static_and_dynamic_objects_are_marked_apart() -> None:
+    (tree,) = build(flux.walk(FileRepo(EXAMPLE)), "sonarr")
+    origins = {(n.kind, n.name): n.origin for n in walk_nodes(tree.root)}
+    assert origins[("PersistentVolume", "volsync-sonarr-repo-pv")] == "repository"
+    assert origins[("PersistentVolumeClaim", "volsync-sonarr-repo")] == "repository"
+    assert origins[("PersistentVolumeClaim", "volsync-src-sonarr-cache")] == "volsync"
+    assert origins[("Kustomization", "sonarr")] == "flux"
+    pv = next(n for n in walk_nodes(tree.root) if n.name == "volsync-sonarr-repo-pv")
+    assert pv.note == "static CephFS, rootPath /volsync/sonarr"
+
+
+# -- Mermaid -----------------------------------------------------------------------------------
+
+MERMAID = Path("/tmp/volsync-kit-mermaid")  # npm install cache shared by the tests of one machine
+
+
+def mermaid_parser() -> list[str] | None:
+    """node with mermaid and jsdom from the npm registry, or None when they cannot be had."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return None
+    if not (MERMAID / "node_modules" / "mermaid").is_dir():
+        MERMAID.mkdir(exist_ok=True)
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent", "mermaid@11", "jsdom@25"],
+            cwd=MERMAID,
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            return None
+    script = MERMAID / "parse.mjs"
+    script.write_text(PARSE_SCRIPT)
+    return ["node", str(script)]
+
+
+PARSE_SCRIPT = """
+import { JSDOM } from "jsdom";
+import { readFileSync } from "node:fs";
+const dom = new JSDOM("<!DOCTYPE html><body></body>");
+globalThis.window = dom.window;
+globalThis.document = dom.window.document;
+globalThis.DOMPurify = undefined;
+const { default: mermaid } = await import("mermaid");
+mermaid.initialize({ startOnLoad: false });
+const text = readFileSync(0, "utf8");
+const result = await mermaid.parse(text);
+console.log(JSON.stringify(result));
+"""
+
+GRAMMAR = [
+    re.compile(r"^flowchart (LR|TD)$"),
+    re.compile(r'^  n\d+(\["[^"]*"\]|\(\["[^"]*"\]\))$'),
+    re.compile(r"^  n\d+ --> n\d+$"),
+    re.compile(r"^  classDef \w+ [\w:#,. -]+$"),
+    re.compile(r"^  class n\d+(,n\d+)* \w+$"),
+    re.compile(r'^  subgraph g\d+\["[^"]*"\]$'),
+    re.compile(r'^    g\d+o\d+\["[^"]*"\]:::\w+$'),
+    re.compile(r"^  end$"),
+]
+
+
+def check_mermaid(text: str) -> None:
+    """Mermaid's own parser when it can run; the grammar of what volsync-kit emits in any case."""
+    for line in text.strip().splitlines():
+        assert any(g.match(line) for g in GRAMMAR), line
+    parser = mermaid_parser()
+    if parser is not None:
+        done = subprocess.run(parser, input=text, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1])["diagramType"].startswith("flowchart")
+
+
+def test_the_mermaid_tree_parses() -> None:
+    _, out, _ = cli("tree", "--repo", str(EXAMPLE), "--format", "mermaid")
+    check_mermaid(out)
+
+
+def plan_markdown(tmp_path: Path, edit: str) -> str:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo)
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env={**env, "PATH": "/usr/bin:/bin"})
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", edit))
+    _, out, _ = cli("plan", "--repo", str(repo))
+    return out
+
+
+def test_the_plan_for_a_root_path_change_draws_its_diagram(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
+    markdown = plan_markdown(tmp_path, "rootPath: /volsync/moved/${APP}")
+    diagram = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    # Seven apps changed the same way are one group, not seven.
+    assert diagram.count("subgraph") == 1
+    assert "7 apps: cloudbeaver, home-assistant, jellyfin, paperless, pgadmin, radarr and 1 more" in diagram
+    assert "PersistentVolume volsync-${APP}-repo-pv<br/>replace" in diagram
+    assert "classDef replace" in diagram
+    # after the summary table, before the checklist
+    assert markdown.index("| app | object |") < markdown.index("```mermaid") < markdown.index("### Checklist")
+    check_mermaid(diagram)
+    golden("tree/plan-rootpath.mmd", diagram)
+
+
+def test_doctor_overlays_live_status_and_orphans(tmp_path: Path) -> None:
+    dump = json.loads((ROOT / "tests/doctor/dumps/stuck-cache.json").read_text())
+    orphan = json.loads(
+        json.dumps(next(i for i in dump["items"] if i["metadata"]["name"] == "volsync-src-sonarr-cache"))
+    )
+    orphan["metadata"]["name"] = "volsync-sonarr-cache"  # VolSync's pre-0.11 cache name, left behind
+    dump["items"].append(orphan)
+    path = tmp_path / "dump.json"
+    path.write_text(json.dumps(dump))
+    code, out, _ = cli("doctor", "--repo", str(EXAMPLE), "--from", str(path), "--tree", "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    sonarr = next(t for t in doc["trees"] if t["app"] == "sonarr")
+    nodes: list[dict] = []  # type: ignore[type-arg]
+    stack = [sonarr["tree"]]
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node["children"])
+    status = {(n["kind"], n["name"]): n["status"] for n in nodes}
+    assert status[("PersistentVolumeClaim", "volsync-src-sonarr-cache")] == "Pending"
+    assert status[("PersistentVolume", "volsync-sonarr-repo-pv")] == "Bound"
+    assert status[("ReplicationSource", "sonarr")] == "last sync 2026-11-28T11:00:07Z, WaitingForSchedule"
+    assert status[("Job", "volsync-src-sonarr")] == "not present"
+    assert status[("PersistentVolumeClaim", "volsync-sonarr-cache")] == "Pending"  # the orphan, listed
+    orphan_node = next(n for n in nodes if n["name"] == "volsync-sonarr-cache")
+    assert orphan_node["note"] == "in the cluster, not in this tree"

@@ -1,0 +1,163 @@
+"""``tree`` output: a Unicode tree like the guide's, a Mermaid flowchart, versioned JSON;
+and the compact Mermaid diagram of a plan's affected objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from volsync_kit.core.diff import Change
+from volsync_kit.core.tree import AppTree, TreeNode
+
+JSON_VERSION = 1
+MARKS = {"flux": "▸", "repository": "●", "volsync": "○"}
+LEGEND = "▸ Flux Kustomization   ● declared in the repository   ○ created by VolSync"
+
+
+def _label(node: TreeNode, *, namespace: bool) -> str:
+    where = f"{node.namespace}/" if namespace and node.namespace else ""
+    text = f"{node.kind} {where}{node.name}"
+    if node.note:
+        text += f" — {node.note}"
+    if node.status:
+        text += f" <{node.status}>"
+    return text
+
+
+def _lines(node: TreeNode, prefix: str, last: bool, top: bool) -> Iterable[str]:
+    branch = "" if top else ("└── " if last else "├── ")
+    yield f"{prefix}{branch}{MARKS[node.origin]} {_label(node, namespace=node.kind == 'Kustomization')}"
+    inner = prefix if top else prefix + ("    " if last else "│   ")
+    for index, child in enumerate(node.children):
+        yield from _lines(child, inner, index == len(node.children) - 1, False)
+
+
+def to_text(trees: list[AppTree]) -> str:
+    out = [LEGEND, ""]
+    for tree in trees:
+        out.append(f"# app {tree.app}")
+        out.extend(_lines(tree.root, "", True, True))
+        out.append("")
+    return "\n".join(out)
+
+
+def _escape(text: str) -> str:
+    # Mermaid's entity codes keep quotes and angle brackets out of its parser.
+    return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def to_mermaid(trees: list[AppTree]) -> str:
+    out = ["flowchart LR"]
+    classes: dict[str, list[str]] = {"flux": [], "repository": [], "volsync": []}
+    ids: dict[tuple[str, str, str], str] = {}
+
+    def visit(node: TreeNode, parent: str | None) -> None:
+        key = node.ident
+        new = key not in ids
+        if new:
+            ids[key] = f"n{len(ids)}"
+            label = _escape(_label(node, namespace=node.kind == "Kustomization"))
+            shape = f'(["{label}"])' if node.origin == "volsync" else f'["{label}"]'
+            out.append(f"  {ids[key]}{shape}")
+            classes[node.origin].append(ids[key])
+        if parent is not None:
+            edge = f"  {parent} --> {ids[key]}"
+            if edge not in out:
+                out.append(edge)
+        if new:
+            for child in node.children:
+                visit(child, ids[key])
+
+    for tree in trees:
+        visit(tree.root, None)
+    out.append("  classDef flux fill:#eef,stroke:#447")
+    out.append("  classDef repository fill:#efe,stroke:#474")
+    out.append("  classDef volsync fill:#fff,stroke:#888,stroke-dasharray:4 3")
+    for origin, members in classes.items():
+        if members:
+            out.append(f"  class {','.join(members)} {origin}")
+    return "\n".join(out) + "\n"
+
+
+def _node_json(node: TreeNode) -> dict[str, Any]:
+    return {
+        "kind": node.kind,
+        "name": node.name,
+        "namespace": node.namespace or None,
+        "origin": node.origin,
+        "note": node.note,
+        "status": node.status or None,
+        "children": [_node_json(c) for c in node.children],
+    }
+
+
+def trees_json(trees: list[AppTree]) -> list[dict[str, Any]]:
+    return [
+        {
+            "app": t.app,
+            "kustomization": {"name": t.ks.name, "namespace": t.ks.namespace, "file": t.ks.file},
+            "tree": _node_json(t.root),
+        }
+        for t in trees
+    ]
+
+
+def to_json(trees: list[AppTree]) -> str:
+    doc = {
+        "version": JSON_VERSION,
+        "apps": [
+            {
+                "app": t.app,
+                "kustomization": {"name": t.ks.name, "namespace": t.ks.namespace, "file": t.ks.file},
+                "tree": _node_json(t.root),
+            }
+            for t in trees
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- the plan's diagram ------------------------------------------------------------------------
+
+ACTION_STYLE = {
+    "create": "fill:#e6f4ea,stroke:#2e7d32",
+    "update": "fill:#e3f2fd,stroke:#1565c0",
+    "replace": "fill:#fff3e0,stroke:#ef6c00",
+    "delete": "fill:#fdecea,stroke:#c62828",
+}
+MAX_NAMES = 6
+
+
+def _template(change: Change) -> str:
+    """The object's name with its app written ${APP}, so that apps changed the same way group."""
+    name = change.name.replace(change.app, "${APP}") if change.app else change.name
+    return f"{change.kind} {name}"
+
+
+def plan_diagram(changes: Iterable[Change]) -> str:
+    """A Mermaid flowchart of the affected objects, one box per group of apps changed the
+    same way, each object coloured by its action; "" when nothing changes."""
+    by_app: dict[str, list[Change]] = {}
+    for change in changes:
+        by_app.setdefault(change.app, []).append(change)
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}  # (object template, action) -> apps
+    for app, app_changes in sorted(by_app.items()):
+        signature: tuple[tuple[str, str], ...] = tuple(sorted((_template(c), str(c.action)) for c in app_changes))
+        groups.setdefault(signature, []).append(app)
+    if not groups:
+        return ""
+    out = ["```mermaid", "flowchart LR"]
+    used: set[str] = set()
+    for number, (signature, apps) in enumerate(groups.items()):
+        shown = ", ".join(apps[:MAX_NAMES]) + (f" and {len(apps) - MAX_NAMES} more" if len(apps) > MAX_NAMES else "")
+        title = f"{len(apps)} app{'s' if len(apps) > 1 else ''}: {shown}"
+        out.append(f'  subgraph g{number}["{_escape(title)}"]')
+        for index, (template, action) in enumerate(signature):
+            label = template if len(apps) > 1 else template.replace("${APP}", apps[0])
+            out.append(f'    g{number}o{index}["{_escape(label)}<br/>{action}"]:::{action}')
+            used.add(action)
+        out.append("  end")
+    out.extend(f"  classDef {action} {ACTION_STYLE[action]}" for action in ACTION_STYLE if action in used)
+    out.append("```")
+    return "\n".join(out) + "\n"
