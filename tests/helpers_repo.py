@@ -35,6 +35,36 @@ def write_repo(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "home-ops"
+# A fixed identity and clock: commits, and so plan headers, are the same on every run.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@e",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@e",
+    "GIT_AUTHOR_DATE": "2026-11-01T12:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-11-01T12:00:00Z",
+}
+
+
+def git(repo: Path, *args: str) -> None:
+    """Run git in ``repo`` with the test identity, whatever GIT_* the caller has set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    subprocess.run(["git", *args], cwd=repo, check=True, env={**env, **GIT_ENV}, capture_output=True)
+
+
+def committed_example(tmp_path: Path) -> Path:
+    """A copy of the example repository, committed once (the base plan compares with)."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    return repo
+
+
 def git_init(root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     subprocess.run(["git", "init", "-q", str(root)], check=True, env=env)

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers_repo import committed_example
 
 from volsync_kit.adapters.cache import DiskCache
 from volsync_kit.adapters.fs import FileRepo
@@ -52,20 +53,9 @@ def outputs(repo: Path, cache_dir: Path | None) -> dict[str, tuple[int, str, str
     return results
 
 
-def git(repo: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e")
-    subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True)
-
-
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    shutil.copytree(EXAMPLE, repo)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base")
-    return repo
+    return committed_example(tmp_path)
 
 
 @pytest.fixture(scope="module")

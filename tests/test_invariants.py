@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers_repo import committed_example
 from test_properties import check_command, shell_commands
 
 from volsync_kit import app as services
@@ -34,12 +34,6 @@ PV = "kubernetes/flux/components/volsync/repository/pv.yaml"
 PVC = "kubernetes/flux/components/volsync/repository/pvc.yaml"
 KIND_ALIASES = {"pv": "PersistentVolume", "pvc": "PersistentVolumeClaim"}
 KIND_ALIASES |= {"replicationsource": "ReplicationSource", "replicationdestination": "ReplicationDestination"}
-
-
-def git(repo: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e")
-    subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True)
 
 
 def edit(repo: Path, path: str, old: str, new: str) -> None:
@@ -62,12 +56,7 @@ CHANGES = {
 
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    shutil.copytree(EXAMPLE, repo)
-    git(repo, "init", "-q")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base")
-    return repo
+    return committed_example(tmp_path)
 
 
 def plans(repo: Path, change: str) -> list[Plan]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from helpers_repo import home_ops, write_repo
+from helpers_repo import committed_example, home_ops, write_repo
 from typer.testing import CliRunner
 
 from volsync_kit.adapters.fs import FileRepo
@@ -188,11 +188,7 @@ def test_the_mermaid_tree_parses() -> None:
 
 
 def plan_markdown(tmp_path: Path, edit: str) -> str:
-    repo = tmp_path / "repo"
-    shutil.copytree(EXAMPLE, repo)
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "base"]):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env={**env, "PATH": "/usr/bin:/bin"})
+    repo = committed_example(tmp_path)
     pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
     pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", edit))
     _, out, _ = cli("plan", "--repo", str(repo))

@@ -16,10 +16,11 @@ its diff line by line before committing it.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from helpers_repo import git
 
 COMMANDS = ("lint", "render", "plan", "generate")
 
@@ -99,12 +100,6 @@ def both(*setups: Setup) -> Setup:
             setup(root)
 
     return apply
-
-
-def git(root: Path, *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@e", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@e")
-    subprocess.run(["git", *args], cwd=root, check=True, env=env, capture_output=True)
 
 
 def no_commits(root: Path) -> None:

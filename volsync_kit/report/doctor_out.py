@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from volsync_kit.core.doctor import Diagnosis, Report
+from volsync_kit.report.plan_out import steps_markdown
 
 JSON_VERSION = 1
 
@@ -44,13 +45,7 @@ def to_markdown(report: Report, notes: list[str]) -> str:
             out.append("```text")
             out.extend(d.evidence)
             out.append("```\n")
-        for number, step in enumerate(d.steps, 1):
-            out.append(f"{number}. {step.title}")
-            if step.commands:
-                out.append("   ```sh")
-                out.extend(f"   {c}" for c in step.commands)
-                out.append("   ```")
-            out.extend(f"   - {n}" for n in step.notes)
+        out.extend(steps_markdown(d.steps, bold=False, fence="sh"))
         if d.steps:
             out.append("")
         out.extend(f"> {n}\n" for n in d.notes)

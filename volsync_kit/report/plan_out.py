@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from volsync_kit.core.diff import Change
-from volsync_kit.core.planner import Plan
+from volsync_kit.core.planner import Plan, Step
 from volsync_kit.report.tree_out import plan_diagram
 
 JSON_VERSION = 1
@@ -57,15 +58,22 @@ def to_markdown(plan: Plan) -> str:
         out.append(plan_diagram(plan.changes))
     if plan.steps:
         out.append("### Checklist\n")
-        for number, step in enumerate(plan.steps, start=1):
-            out.append(f"{number}. **{step.title}**")
-            if step.commands:
-                out.append("   ```bash")
-                out.extend(f"   {command}" for command in step.commands)
-                out.append("   ```")
-            out.extend(f"   - {note}" for note in step.notes)
+        out.extend(steps_markdown(plan.steps, bold=True))
         out.append("")
     return "\n".join(out)
+
+
+def steps_markdown(steps: Iterable[Step], *, bold: bool, fence: str = "bash") -> list[str]:
+    """A numbered checklist: each step's title, its commands in a code block, its notes."""
+    out: list[str] = []
+    for number, step in enumerate(steps, start=1):
+        out.append(f"{number}. **{step.title}**" if bold else f"{number}. {step.title}")
+        if step.commands:
+            out.append(f"   ```{fence}")
+            out.extend(f"   {command}" for command in step.commands)
+            out.append("   ```")
+        out.extend(f"   - {note}" for note in step.notes)
+    return out
 
 
 def _change_json(c: Change, dangers: dict[str, list[str]]) -> dict[str, Any]:
