@@ -236,3 +236,16 @@ def test_doctor_overlays_live_status_and_orphans(tmp_path: Path) -> None:
     assert status[("PersistentVolumeClaim", "volsync-sonarr-cache")] == "Pending"  # the orphan, listed
     orphan_node = next(n for n in nodes if n["name"] == "volsync-sonarr-cache")
     assert orphan_node["note"] == "in the cluster, not in this tree"
+
+
+def test_apps_that_fail_to_render_are_errors_and_the_others_are_drawn(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo)
+    ks = repo / "kubernetes/apps/media/sonarr/ks.yaml"
+    ks.write_text(ks.read_text().replace("path: ./kubernetes/apps/media/sonarr/app", "path: ./nowhere"))
+    code, out, err = cli("tree", "--repo", str(repo))
+    assert code == 2
+    assert "# app radarr" in out
+    assert "# app sonarr" not in out
+    assert err.startswith("kubernetes/apps/media/sonarr/ks.yaml:")
+    assert "[path-missing]" in err

@@ -442,21 +442,26 @@ def tree(
     VolSync's names), and the repository claim with the static volume it binds.
 
     `text` is a tree like the guide's, `mermaid` a flowchart GitHub renders, `json` versioned.
-    Exit 0, or 2 for errors (an unknown --app, a repository that cannot be read).
+    Exit 0, or 2 for errors (an unknown --app, apps that cannot be rendered: the others are still
+    drawn, and each failure goes to standard error).
     """
 
     def body() -> int:
         from volsync_kit import app as services
-        from volsync_kit.report import tree_out
+        from volsync_kit.core.model import Severity
+        from volsync_kit.report import render_out, tree_out
 
-        trees = services.run_tree(repo, app=app_name, entry=entry, cache=not no_cache)
+        trees, problems = services.run_tree(repo, app=app_name, entry=entry, cache=not no_cache)
         if output_format is TreeFormat.json:
             sys.stdout.write(tree_out.to_json(trees))
         elif output_format is TreeFormat.mermaid:
             sys.stdout.write(tree_out.to_mermaid(trees))
         else:
             sys.stdout.write(tree_out.to_text(trees))
-        return int(ExitCode.OK)
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        for problem in errors:  # the apps that failed are missing from the trees
+            typer.echo(render_out.problem_line(problem), err=True)
+        return int(ExitCode.INPUT_ERROR if errors else ExitCode.OK)
 
     _guard(debug, body)
 

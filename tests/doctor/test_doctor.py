@@ -239,3 +239,21 @@ def test_no_kubectl_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.M
     code, _, err = doctor()
     assert code == 2
     assert "kubectl is not on PATH" in err
+
+
+def test_no_volume_is_called_an_orphan_while_the_repository_does_not_build(tmp_path: Path) -> None:
+    """A failed build hides the volumes it would render: calling them orphans would
+    hand out `kubectl delete pv` for volumes that are in use."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo)
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    pv.write_text(pv.read_text().replace("kind: PersistentVolume", "kind: [PersistentVolume"))
+    result = CliRunner().invoke(
+        app, ["doctor", "--repo", str(repo), "--from", str(DUMPS / "healthy.json"), "--now", NOW, "--format", "json"]
+    )
+    doc = json.loads(result.stdout)
+    assert [d["code"] for d in doc["diagnoses"]] == []
+    assert any("fail to render or to apply" in n and "orphans are not checked" in n for n in doc["notes"])
+    assert result.exit_code == 0

@@ -1,6 +1,7 @@
 """Every case of the hostile corpus through every command that reads it.
 
-For each case and each of lint, render, plan and ``generate --check``: no
+For each case and each command that reads the repository (lint, render, plan,
+``generate --check``, tree and doctor): no
 traceback, the exact exit code, the exact first line of the message (which
 names the file and line where there is one), an answer within the time limit,
 and a working tree left byte for byte as it was.
@@ -27,6 +28,7 @@ from cases import CASES, COMMANDS, CONFIG, Case, Expect, git
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = Path(__file__).with_name("expected.yaml")
+HEALTHY_DUMP = ROOT / "tests" / "doctor" / "dumps" / "healthy.json"
 TIMEOUT = 120  # seconds: a hostile repository must cost seconds, never hang
 RECORD = bool(os.environ.get("RECORD_HOSTILE"))
 
@@ -70,6 +72,8 @@ def argv(command: str, repo: Path, case: Case) -> list[str]:
         "render": ["render", "--repo", str(repo)],
         "plan": ["plan", "--repo", str(repo), *case.plan_args],
         "generate": ["generate", "--check", "--repo", str(repo)],
+        "tree": ["tree", "--repo", str(repo)],
+        "doctor": ["doctor", "--repo", str(repo), "--from", str(HEALTHY_DUMP), "--now", "2026-11-28T12:00:00Z"],
     }[command]
     if case.unreadable and os.geteuid() == 0:
         # root reads any file; without these capabilities it obeys the mode bits.

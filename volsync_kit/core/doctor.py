@@ -515,7 +515,16 @@ def _span(delta: datetime.timedelta) -> str:
 # -- everything -------------------------------------------------------------------------------
 
 
-def diagnose(objects: Iterable[Obj], model: RepoModel | None, now: datetime.datetime, settings: Settings) -> Report:
+def diagnose(
+    objects: Iterable[Obj],
+    model: RepoModel | None,
+    now: datetime.datetime,
+    settings: Settings,
+    *,
+    orphans: bool = True,
+) -> Report:
+    """Every diagnosis; ``orphans`` is False when the repository is not fully rendered
+    (a failed build hides its volumes, which are then unknown, not orphaned)."""
     by_kind: dict[str, list[Obj]] = {}
     for obj in objects:
         if isinstance(obj, Mapping):
@@ -533,7 +542,7 @@ def diagnose(objects: Iterable[Obj], model: RepoModel | None, now: datetime.date
     ]
     if model is not None:
         rendered = {key[3] for key in tracked_objects(model) if key[1] == "PersistentVolume"}
-        found.extend(released_volumes(volumes, rendered))
+        found.extend(released_volumes(volumes, rendered if orphans else set(volumes)))
         live = {
             (_kind(o), _meta(o, "namespace"), _meta(o, "name")): o
             for kind in ("PersistentVolume", "PersistentVolumeClaim", "ReplicationSource", "ReplicationDestination")
