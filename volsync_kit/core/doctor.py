@@ -23,7 +23,7 @@ from typing import Any
 from volsync_kit.core.diff import Change, Diff, FieldChange, diff, tracked_objects
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import Map, Resource, from_plain, to_plain
-from volsync_kit.core.names import label, subdomain
+from volsync_kit.core.names import label, mover_job, subdomain
 from volsync_kit.core.planner import Settings, Step, plan
 
 Obj = Mapping[str, Any]
@@ -481,8 +481,6 @@ def replication(sources: list[Obj], now: datetime.datetime) -> list[Diagnosis]:
 
 
 def _job(name: str) -> str:
-    from volsync_kit.core.names import mover_job
-
     return mover_job("src", name)
 
 
