@@ -22,7 +22,8 @@ from volsync_kit.exitcodes import HELP, ExitCode
 
 app = typer.Typer(
     name="volsync-kit",
-    help="Lint, render and plan the static CephFS repository volumes of VolSync in a Flux repository.",
+    help="Lint, render, plan and draw the static CephFS repository volumes of VolSync in a Flux repository, "
+    "and diagnose them in the cluster.",
     epilog=HELP,
     no_args_is_help=True,
     add_completion=False,
@@ -89,7 +90,8 @@ def main_callback(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Lint, render and plan the static CephFS repository volumes of VolSync in a Flux repository."""
+    """Lint, render, plan and draw the static CephFS repository volumes of VolSync in a Flux
+    repository, and diagnose them in the cluster."""
 
 
 def _fail(message: str, code: ExitCode) -> NoReturn:

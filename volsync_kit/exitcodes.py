@@ -13,7 +13,7 @@ class ExitCode(enum.IntEnum):
 
 
 HELP = (
-    "Exit codes: 0 OK; 1 findings, drift or a failed plan gate; "
+    "Exit codes: 0 OK; 1 findings, drift, a failed plan gate or doctor findings; "
     "2 usage, config or input error (including apps that cannot be rendered); "
     "3 internal error."
 )
