@@ -153,3 +153,19 @@ def test_resolving_paths_one_folder_at_a_time_equals_realpath(tmp_path: Path) ->
     listing = repo.listdir("a")
     assert listing == FileRepo(root).listdir("a")
     assert listing == (("b", "link-to-b"), ("chain.yaml", "link-to-f.yaml"))
+
+
+@pytest.mark.parametrize(
+    "root", [ROOT / "examples" / "home-ops", *sorted((ROOT / "tests" / "fixtures" / "render").iterdir())], ids=str
+)
+def test_streamed_render_json_is_byte_for_byte_json_dumps(root: Path) -> None:
+    import json
+
+    from volsync_kit.app import run_render
+    from volsync_kit.core.render import RenderResult
+    from volsync_kit.report import render_out
+
+    result = run_render(root, cache=False)
+    for case in (result, RenderResult((), (), 0), RenderResult(result.apps, (), 1)):
+        text = render_out.to_json(case)
+        assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"

@@ -153,10 +153,11 @@ def render(
         from volsync_kit.report import render_out
 
         result = services.run_render(repo, entry=entry, app=app_name, cache=not no_cache)
-        if output_format is RenderFormat.json:
-            sys.stdout.write(render_out.to_json(result))
-        else:
-            sys.stdout.write(render_out.to_yaml(result, dump))
+        chunks = (
+            render_out.iter_json(result) if output_format is RenderFormat.json else render_out.iter_yaml(result, dump)
+        )
+        for chunk in chunks:  # streamed: a large repository's output is never held whole
+            sys.stdout.write(chunk)
         for problem in result.problems:
             if render_out.visible(problem, verbose):
                 typer.echo(render_out.problem_line(problem), err=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from volsync_kit.core.model import Plain, Problem, Severity, to_plain
@@ -32,31 +32,55 @@ def problem_json(problem: Problem) -> dict[str, Any]:
     }
 
 
-def to_json(result: RenderResult) -> str:
-    doc = {
-        "version": JSON_VERSION,
-        "apps": [
+def iter_json(result: RenderResult) -> Iterator[str]:
+    """The JSON document in pieces, byte for byte what ``json.dumps(doc, indent=2)`` gives:
+    thousands of apps print without the whole document in memory."""
+    yield f'{{\n  "version": {JSON_VERSION},\n  "apps": '
+    yield from _array(
+        (
             {
                 "app": app.app,
                 "kustomization": {"name": app.ks.name, "namespace": app.ks.namespace, "file": app.ks.file},
                 "objects": [to_plain(obj.node) for obj in app.objects],
             }
             for app in result.apps
-        ],
-        "problems": [problem_json(p) for p in result.problems],
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        ),
+        bool(result.apps),
+    )
+    yield ',\n  "problems": '
+    yield from _array((problem_json(p) for p in result.problems), bool(result.problems))
+    yield "\n}\n"
 
 
-def to_yaml(result: RenderResult, dump: Callable[[Plain], str]) -> str:
+def _array(items: Iterable[object], any_items: bool) -> Iterator[str]:
+    """A list nested one level in the document, indented as json.dumps would."""
+    if not any_items:
+        yield "[]"
+        return
+    yield "["
+    separator = "\n"
+    for item in items:
+        text = json.dumps(item, indent=2, ensure_ascii=False)
+        yield separator + "\n".join("    " + line for line in text.split("\n"))
+        separator = ",\n"
+    yield "\n  ]"
+
+
+def to_json(result: RenderResult) -> str:
+    return "".join(iter_json(result))
+
+
+def iter_yaml(result: RenderResult, dump: Callable[[Plain], str]) -> Iterator[str]:
     """One YAML stream; comments name each app and where each object comes from."""
-    parts: list[str] = []
     for app in result.apps:
         for obj in app.objects:
             source = f"{obj.origin}" if obj.origin else "-"
             header = f"# app: {app.app} (Kustomization {app.ks}, {app.ks.file})\n# source: {source}\n"
-            parts.append("---\n" + header + dump(to_plain(obj.node)))
-    return "".join(parts)
+            yield "---\n" + header + dump(to_plain(obj.node))
+
+
+def to_yaml(result: RenderResult, dump: Callable[[Plain], str]) -> str:
+    return "".join(iter_yaml(result, dump))
 
 
 def visible(problem: Problem, verbose: bool) -> bool:
