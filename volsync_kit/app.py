@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
     from volsync_kit.core.generate import AppSpec
-    from volsync_kit.core.model import Problem, Resource
+    from volsync_kit.core.model import Problem
     from volsync_kit.core.planner import Plan, Step
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.scenarios import Operator
@@ -433,7 +432,6 @@ def run_doctor(
     from volsync_kit.adapters import kube
     from volsync_kit.adapters.fs import FileRepo
     from volsync_kit.core import doctor
-    from volsync_kit.core.diff import tracked_objects
 
     if source is not None and dump is not None:
         raise UsageError("--from and --dump exclude each other: --dump saves the live cluster, --from reads a dump")
@@ -459,48 +457,14 @@ def run_doctor(
     model = walk(FileRepo(root), entries, open_cache(root, cache))
     if not model.results:
         notes.append(f"{root} renders no Flux Kustomization: drift and orphans are not checked")
-    failed = [r.ks.ref for r in model.results if r.status == "failed"]
-    # An object whose name the API server rejects fails its whole Kustomization in
-    # Flux too (nothing applied, nothing pruned): the same as a failed build here.
-    failed += sorted({owner.ks.ref for res, owner in tracked_objects(model).values() if not _applies(res)}, key=str)
-    if failed:
-        # A failed build hides what it would render: no volume can be called an orphan.
-        notes.append(
-            f"{len(failed)} Flux Kustomization(s) fail to render or to apply ({', '.join(map(str, failed[:3]))}"
-            f"{', ...' if len(failed) > 3 else ''}; see volsync-kit render): orphans are not checked"
-        )
-    report = doctor.diagnose(
-        objects,
-        model if model.results else None,
-        moment,
-        config_adapter.plan_settings(config),
-        orphans=bool(model.results) and not failed,
-    )
+    report = doctor.diagnose(objects, model if model.results else None, moment, config_adapter.plan_settings(config))
+    notes.extend(report.notes)
     trees = None
     if tree:
         from volsync_kit.core import tree as tree_core
 
         trees = tree_core.live_trees(tree_core.build(model), objects)
     return report, notes, trees
-
-
-LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-
-
-def _applies(res: Resource) -> bool:
-    """Whether the API server would accept the object's name and label values
-    (apimachinery's IsDNS1123Subdomain and IsValidLabelValue)."""
-    from volsync_kit.core.model import Scalar, map_at
-    from volsync_kit.core.names import is_subdomain
-
-    if not is_subdomain(res.name):
-        return False
-    labels = map_at(res.node, "metadata", "labels")
-    for value in labels.items.values() if labels else ():
-        text = str(value.value) if isinstance(value, Scalar) else ""
-        if len(text) > 63 or not LABEL_VALUE.match(text):
-            return False
-    return True
 
 
 def _moment(now: str | None, taken: datetime.datetime | None, objects: list[dict[str, object]]) -> datetime.datetime:
@@ -536,7 +500,7 @@ def run_tree(
     entries = (entry_point(root, entry),) if entry is not None else None
     model = walk(FileRepo(root), entries, open_cache(root, cache))
     trees = tree.build(model, app)
-    problems = list(render.render(model).problems)
+    problems = list(render.problems(model))
     if app is not None and not trees:
         known = sorted({t.app for t in tree.build(model)})
         raise UsageError(

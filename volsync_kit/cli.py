@@ -67,6 +67,17 @@ RepoOption = Annotated[
     Path | None,
     typer.Option("--repo", help="Root of the Flux repository. Default: the git top level of the current folder."),
 ]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml at the repository root.")
+]
+# lint, plan and doctor read the config, whose `entry` comes before detection.
+EntryOption = Annotated[
+    str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: the config's entry, else detected.")
+]
+DetectedEntryOption = Annotated[
+    str | None,
+    typer.Option("--entry", help="Folder Flux syncs first. Default: detected from FluxInstance or flux-system."),
+]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
 NoCacheOption = Annotated[
     bool,
@@ -131,10 +142,7 @@ def render(
         str | None, typer.Option("--app", help="Only this app (its APP variable or Kustomization name).")
     ] = None,
     output_format: Annotated[RenderFormat, typer.Option("--format", help="Output format.")] = RenderFormat.yaml,
-    entry: Annotated[
-        str | None,
-        typer.Option("--entry", help="Folder Flux syncs first. Default: detected from FluxInstance or flux-system."),
-    ] = None,
+    entry: DetectedEntryOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print informational notes.")] = False,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
@@ -174,13 +182,8 @@ def lint(
     ] = None,
     repo: RepoOption = None,
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml at the repository root.")
-    ] = None,
-    entry: Annotated[
-        str | None,
-        typer.Option("--entry", help="Folder Flux syncs first. Default: config, else detected."),
-    ] = None,
+    config: ConfigOption = None,
+    entry: EntryOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -235,8 +238,8 @@ def plan(
         list[FailOn] | None,
         typer.Option("--fail-on", help="Exit 1 when the plan replaces, deletes, or raises a danger flag."),
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
-    entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    config: ConfigOption = None,
+    entry: EntryOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="With --format shell: do not ask before deleting.")] = False,
     scenario: Annotated[
         Scenario | None,
@@ -297,7 +300,7 @@ def plan(
 @app.command(epilog=HELP)
 def generate(
     repo: RepoOption = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
+    config: ConfigOption = None,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 with a diff when files are out of date (CI).")
     ] = False,
@@ -374,8 +377,8 @@ def doctor(
         str | None,
         typer.Option("--now", help="Measure late syncs against this time (ISO 8601). Default: the dump's, else now."),
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Config file. Default: .volsync-kit.yaml.")] = None,
-    entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    config: ConfigOption = None,
+    entry: EntryOption = None,
     tree: Annotated[
         bool, typer.Option("--tree", help="Also draw each app's tree with the cluster's status and its orphans.")
     ] = False,
@@ -436,7 +439,7 @@ def tree(
         str | None, typer.Option("--app", help="Only this app (its APP variable or Kustomization name).")
     ] = None,
     output_format: Annotated[TreeFormat, typer.Option("--format", help="Output format.")] = TreeFormat.text,
-    entry: Annotated[str | None, typer.Option("--entry", help="Folder Flux syncs first. Default: detected.")] = None,
+    entry: DetectedEntryOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:

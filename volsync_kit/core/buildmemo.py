@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from volsync_kit.core.model import Loc, ModelError, Problem, Resource
-from volsync_kit.core.ports import BuildMemo, Document, PathKind, RepoReader
+from volsync_kit.core.ports import Document, PathKind, RepoReader
 
 Question = tuple[str, str]  # (what was asked, path)
 
@@ -110,6 +110,3 @@ def still_valid(stored: object, material: str, answers: Answers) -> Stored | Non
         if current != digest:
             return None
     return stored
-
-
-__all__ = ["Answers", "BuildMemo", "RecordingReader", "Stored", "still_valid"]

@@ -22,8 +22,8 @@ from typing import Any
 
 from volsync_kit.core.diff import Change, Diff, FieldChange, diff, tracked_objects
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import Map, Resource, from_plain, to_plain
-from volsync_kit.core.names import label, mover_job, subdomain
+from volsync_kit.core.model import KsRef, Map, Resource, Scalar, from_plain, map_at, to_plain
+from volsync_kit.core.names import is_label_value, is_subdomain, label, mover_job, subdomain
 from volsync_kit.core.planner import Settings, Step, plan
 
 Obj = Mapping[str, Any]
@@ -62,6 +62,7 @@ class Report:
     diagnoses: tuple[Diagnosis, ...]
     checked: Mapping[str, int] = field(default_factory=dict)  # kind -> objects looked at
     now: str = ""
+    notes: tuple[str, ...] = ()  # what could not be judged, and why
 
     @property
     def healthy(self) -> bool:
@@ -513,16 +514,28 @@ def _span(delta: datetime.timedelta) -> str:
 # -- everything -------------------------------------------------------------------------------
 
 
-def diagnose(
-    objects: Iterable[Obj],
-    model: RepoModel | None,
-    now: datetime.datetime,
-    settings: Settings,
-    *,
-    orphans: bool = True,
-) -> Report:
-    """Every diagnosis; ``orphans`` is False when the repository is not fully rendered
-    (a failed build hides its volumes, which are then unknown, not orphaned)."""
+def _applies(res: Resource) -> bool:
+    """Whether the API server accepts the object's name and label values; one it
+    refuses fails its whole Kustomization in Flux (nothing applied, nothing pruned)."""
+    if not is_subdomain(res.name):
+        return False
+    labels = map_at(res.node, "metadata", "labels")
+    return all(
+        isinstance(v, Scalar) and is_label_value("" if v.value is None else str(v.value))
+        for v in (labels.items.values() if labels else ())
+    )
+
+
+def unapplied(model: RepoModel) -> list[KsRef]:
+    """Flux Kustomizations that fail to build, or whose objects the API server refuses:
+    what they would apply is unknown, so no live volume can be called an orphan."""
+    failed = [r.ks.ref for r in model.results if r.status == "failed"]
+    refused = {owner.ks.ref for res, owner in tracked_objects(model).values() if not _applies(res)}
+    return failed + sorted(refused - set(failed), key=str)
+
+
+def diagnose(objects: Iterable[Obj], model: RepoModel | None, now: datetime.datetime, settings: Settings) -> Report:
+    """Every diagnosis; without a model (no repository), the cluster-only ones."""
     by_kind: dict[str, list[Obj]] = {}
     for obj in objects:
         if isinstance(obj, Mapping):
@@ -538,9 +551,18 @@ def diagnose(
         *mount_failures(volumes, events),
         *replication(by_kind.get("ReplicationSource", []), now),
     ]
+    notes: list[str] = []
     if model is not None:
         rendered = {key[3] for key in tracked_objects(model) if key[1] == "PersistentVolume"}
-        found.extend(released_volumes(volumes, rendered if orphans else set(volumes)))
+        unknown = unapplied(model)
+        if unknown:
+            shown = ", ".join(map(str, unknown[:3])) + (", ..." if len(unknown) > 3 else "")
+            notes.append(
+                f"{len(unknown)} Flux Kustomization(s) fail to render or to apply ({shown}; "
+                "see volsync-kit render): orphans are not checked"
+            )
+            rendered = set(volumes)
+        found.extend(released_volumes(volumes, rendered))
         live = {
             (_kind(o), _meta(o, "namespace"), _meta(o, "name")): o
             for kind in ("PersistentVolume", "PersistentVolumeClaim", "ReplicationSource", "ReplicationDestination")
@@ -551,4 +573,4 @@ def diagnose(
         found.extend(released_volumes(volumes, set(volumes)))  # no repository: Released only
     found.sort(key=lambda d: (d.id, d.objects))
     checked = {kind: len(items) for kind, items in sorted(by_kind.items())}
-    return Report(tuple(found), checked, f"{now:%Y-%m-%dT%H:%M:%SZ}")
+    return Report(tuple(found), checked, f"{now:%Y-%m-%dT%H:%M:%SZ}", tuple(notes))

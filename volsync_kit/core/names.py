@@ -20,6 +20,15 @@ class UnsafeName(ValueError):
     """A name that is not a valid Kubernetes name; it must not be emitted."""
 
 
+# apimachinery IsValidLabelValue: empty, or 63 characters at most that begin and
+# end with an alphanumeric, with '-', '_' and '.' between.
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def is_label_value(value: str) -> bool:
+    return len(value) <= 63 and bool(LABEL_VALUE.match(value))
+
+
 def is_label(name: str) -> bool:
     return len(name) <= 63 and bool(DNS1123_LABEL.match(name))
 

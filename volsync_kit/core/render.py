@@ -80,13 +80,16 @@ def app_objects(resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
     return (*volumes, *secrets)
 
 
+def problems(model: RepoModel) -> tuple[Problem, ...]:
+    """The walk's problems, then each Kustomization's, in order."""
+    return (*model.problems, *(p for result in model.results for p in result.problems))
+
+
 def render(model: RepoModel, app: str | None = None) -> RenderResult:
     apps: list[AppRender] = []
-    problems: list[Problem] = list(model.problems)
     for result in model.results:
-        problems.extend(result.problems)
         objects = app_objects(result.resources)
         name = result.variables.get("APP") or result.ks.ref.name
         if objects and (app is None or app in (name, result.ks.ref.name)):
             apps.append(AppRender(name, result.ks.ref, objects))
-    return RenderResult(tuple(apps), tuple(problems), len(model.results))
+    return RenderResult(tuple(apps), problems(model), len(model.results))

@@ -193,7 +193,7 @@ def _app_node(result: KsResult) -> TreeNode | None:
         key=lambda r: (r.kind != "ReplicationSource", r.name),
     )
     children = [(_source(r, objects) if r.kind == "ReplicationSource" else _destination(r, objects)) for r in movers]
-    used = {n.name for c in children for n in _walk(c) if n.kind == "PersistentVolumeClaim"}
+    used = {n.name for c in children for n in walk_nodes(c) if n.kind == "PersistentVolumeClaim"}
     for res in sorted(result.resources, key=lambda r: r.name):
         # Repository claims no mover mounts (yet) still belong in the picture.
         if (
@@ -209,14 +209,11 @@ def _app_node(result: KsResult) -> TreeNode | None:
     return TreeNode("Kustomization", ref.name, ref.namespace, "flux", f"{ref.file}", tuple(children))
 
 
-def _walk(node: TreeNode) -> Iterable[TreeNode]:
+def walk_nodes(node: TreeNode) -> Iterable[TreeNode]:
+    """The node, then every node below it, depth first."""
     yield node
     for child in node.children:
-        yield from _walk(child)
-
-
-def walk_nodes(node: TreeNode) -> Iterable[TreeNode]:
-    return _walk(node)
+        yield from walk_nodes(child)
 
 
 def build(model: RepoModel, app: str | None = None) -> list[AppTree]:
@@ -279,10 +276,10 @@ def live_trees(trees: list[AppTree], objects: Iterable[Mapping[str, object]]) ->
     out = []
     predicted: set[tuple[str, str, str]] = set()
     for tree in trees:
-        predicted |= {n.ident for n in _walk(tree.root)}
+        predicted |= {n.ident for n in walk_nodes(tree.root)}
     for tree in trees:
         status = {}
-        for node in _walk(tree.root):
+        for node in walk_nodes(tree.root):
             if node.kind == "Kustomization" or node.name.endswith("<YYYYMMDDHHMMSS>"):
                 continue
             found = live.get(node.ident)

@@ -13,7 +13,13 @@ JSON_VERSION = 1
 
 def _summary(report: Report) -> str:
     checked = ", ".join(f"{n} {kind}" for kind, n in report.checked.items()) or "no objects"
-    verdict = "healthy: no findings" if report.healthy else f"{len(report.diagnoses)} finding(s)"
+    if report.healthy:
+        # Not "healthy" when part of the repository could not be judged: say so.
+        verdict = (
+            "no findings, but not everything was checked (see the notes)" if report.notes else "healthy: no findings"
+        )
+    else:
+        verdict = f"{len(report.diagnoses)} finding(s)"
     return f"{verdict}; checked {checked} at {report.now}"
 
 
