@@ -9,6 +9,11 @@ preserve comments when it edits a user's file.
 Implicit typing is switched off in the parser and done by
 :func:`volsync_kit.core.scalars.resolve_source`, because kustomize types
 scalars by YAML 1.2 rules (``yes`` is a string) while PyYAML uses YAML 1.1.
+
+An anchor name may be defined again; a later alias then refers to the latest
+definition, as in the Go libraries Flux and kustomize read YAML with
+(see :class:`_ReusingLoader`).  PyYAML refuses that, so such a file is
+composed a second time by a loader that allows it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import functools
 from typing import Any
 
 import yaml
+from yaml.composer import Composer, ComposerError
+from yaml.events import AliasEvent
 
 from volsync_kit.core.model import Loc, Map, ModelError, Node, Scalar, ScalarValue, Seq
 from volsync_kit.core.ports import Document
@@ -51,6 +58,47 @@ def _resolve(self: object, kind: type, value: object, implicit: object) -> str:
 
 
 _Loader.resolve = _resolve
+
+
+class _ReusingComposer(Composer):
+    """PyYAML's composer, letting a redefined anchor replace the earlier one.
+
+    go-yaml v3, which kyaml reads kustomize's resources with, records each
+    anchor as its node is parsed (``p.anchors[n.Anchor] = n`` in
+    ``parser.go``) and resolves an alias by looking the name up at that
+    point, so an alias refers to the latest definition before it; the go-yaml
+    v2 fork under sigs.k8s.io/yaml, which reads kustomization files and
+    Flux's substituted output, does the same.  PyYAML's ``compose_node``
+    raises "found duplicate anchor" instead; forgetting the earlier
+    definition just before it runs gives the Go behaviour.  Checked with
+    kustomize v5.5 (``kubectl kustomize``): ``{a: &x 1, b: *x, c: &x 2,
+    d: *x}`` builds as ``{a: 1, b: 1, c: 2, d: 2}``.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # check_event and peek_event come from the parser the loader mixes in.
+        this: Any = self
+        if not this.check_event(AliasEvent):
+            anchor = this.peek_event().anchor
+            if anchor is not None:
+                self.anchors.pop(anchor, None)
+        return super().compose_node(parent, index)
+
+
+class _ReusingLoader(_ReusingComposer, _Loader):
+    """libyaml's parser (events from C) under the Python composer above: only
+    files that reuse an anchor name pay for composing in Python."""
+
+    def __init__(self, stream: str) -> None:
+        # The C loader's own composer state is not reachable from Python;
+        # the Python composer keeps its anchors in the instance instead.
+        _BaseLoader.__init__(self, stream)
+        self.anchors: dict[str, yaml.Node] = {}
+
+
+class _AnchorReused(Exception):
+    """The fast loader met a redefined anchor; compose again with _ReusingLoader."""
+
 
 MAX_DEPTH = 200
 # Nodes a document may expand to through aliases ("billion laughs"): sharing
@@ -225,10 +273,17 @@ def _load_shared(text: str, file: str, line_offset: int, col_offset: int) -> tup
 
 
 def _load(text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
+    try:
+        return _load_with(_Loader, text, file, line_offset, col_offset)
+    except _AnchorReused:
+        return _load_with(_ReusingLoader, text, file, line_offset, col_offset)
+
+
+def _load_with(loader: Any, text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
     converter = _Converter(file, line_offset, col_offset)
     docs: list[Document] = []
     try:
-        for root in yaml.compose_all(text, Loader=_Loader):
+        for root in yaml.compose_all(text, Loader=loader):
             if root is None:
                 continue
             loc = converter.loc(root)
@@ -237,10 +292,20 @@ def _load(text: str, file: str, line_offset: int, col_offset: int) -> tuple[Docu
             else:
                 docs.append(Document(converter.convert(root), loc))
     except yaml.YAMLError as err:
+        if _is_reused_anchor(err) and loader is _Loader:
+            # Documents converted so far are converted again, with the same
+            # outcome: the first pass raised no error before this point.
+            raise _AnchorReused from None
         raise _syntax_error(err, text, file, line_offset) from None
     except RecursionError:
         raise ModelError("yaml-depth", "document nested too deeply", Loc(file, 1 + line_offset, 1)) from None
     return tuple(docs)
+
+
+def _is_reused_anchor(err: yaml.YAMLError) -> bool:
+    # libyaml's composer says "found duplicate anchor; first occurrence",
+    # the pure-Python one "found duplicate anchor 'x'; first occurrence".
+    return isinstance(err, ComposerError) and str(err.context or "").startswith("found duplicate anchor")
 
 
 def load_inline(text: str, origin: Loc, source: str | None) -> tuple[Document, ...]:
