@@ -2,9 +2,17 @@
 
 Two views of the same repository are checked:
 
-* the **file view**: every static CephFS PV document in the repository (and
-  the PVCs that go with it, folder by folder), placeholders still in place;
+* the **file view**: the static CephFS PV documents of the files Flux reads
+  (and the PVCs that go with them, folder by folder), placeholders still in
+  place;
 * the **rendered view**: each app's PVs and PVCs after Flux substitution.
+
+The files Flux reads are those some Flux Kustomization's build read, and
+every YAML file below a component folder that a Flux Kustomization lists in
+``spec.components`` (so that a component stays judged, as written, while
+every app using it fails to render).  Nothing else is judged, not even its
+YAML syntax: a Helm chart's ``templates/*.yaml`` with ``{{ }}`` or a fill-in
+template that no kustomization lists never reach kustomize-controller.
 
 A finding visible in the file view is reported once, from there; the same
 finding in an app's rendering is not repeated.  Findings that only appear
@@ -21,7 +29,8 @@ from dataclasses import dataclass, field
 
 from volsync_kit.core.findings import Finding, LintResult
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import KsRef, Loc, Map, ModelError, Problem, Resource, Severity, str_at
+from volsync_kit.core.kustomize import join
+from volsync_kit.core.model import KsRef, Loc, Map, ModelError, Problem, Resource, Scalar, Seq, Severity, str_at
 from volsync_kit.core.ports import RepoReader
 from volsync_kit.core.rules import all_rules
 from volsync_kit.core.rules._api import Context, Expectations, Group, Hit, Rule, Subject, is_cephfs_driver
@@ -73,11 +82,49 @@ def related_objects(resources: Iterable[Resource]) -> list[Resource]:
     return out
 
 
-def file_view(repo: RepoReader) -> tuple[list[Group], list[Problem]]:
-    """Static CephFS PV documents of every YAML file, grouped by folder."""
+def component_folders(model: RepoModel) -> frozenset[str]:
+    """The folders Flux Kustomizations list in ``spec.components``, repo-relative.
+
+    kustomize-controller resolves each entry against ``spec.path``
+    (fluxcd/pkg ``kustomize/kustomize_generator.go``); a failed build still
+    names its components, which is why this reads the Kustomizations rather
+    than what their builds read.  Entries that are not local folders (a
+    remote URL, a path leaving the repository) resolve to nothing here.
+    """
+    folders: set[str] = set()
+    for result in model.results:
+        entries = result.ks.spec("components")
+        if not isinstance(entries, Seq):
+            continue
+        try:
+            # as flux.py builds it: securejoin under the source root
+            base = join("", (result.ks.spec_str("path") or "").strip().lstrip("/"))
+        except ValueError:
+            continue
+        for item in entries.items:
+            if isinstance(item, Scalar) and isinstance(item.value, str) and item.value:
+                try:
+                    folders.add(join(base, item.value))
+                except ValueError:
+                    continue
+    return frozenset(folders)
+
+
+def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
+    """The YAML files Flux reads: those a Flux Kustomization's build read, and
+    every YAML file below a component folder a Flux Kustomization lists."""
+    read = {path for result in model.results for path in result.files}
+    folders = component_folders(model)
+    # "" is the repository root (a component "../.." from the top folder).
+    prefixes = tuple("" if folder == "" else folder + "/" for folder in folders)
+    return frozenset(p for p in repo.yaml_files() if p in read or (prefixes and p.startswith(prefixes)))
+
+
+def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list[Problem]]:
+    """Static CephFS PV documents of ``files`` (the files Flux reads), grouped by folder."""
     by_folder: dict[str, list[Resource]] = {}
     problems: list[Problem] = []
-    for path in repo.yaml_files():
+    for path in sorted(files):
         try:
             text = repo.text(path)
             if "PersistentVolume" not in text:
@@ -208,9 +255,10 @@ def _relevant(finding: Finding, only: frozenset[str], reads: Mapping[KsRef, froz
 
 def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintOptions) -> LintResult:
     """Lint the repository; pure apart from reads through ``repo``."""
-    file_groups, file_problems = file_view(repo)
+    view = flux_files(repo, model)
+    file_groups, file_problems = file_view(repo, view)
     groups = tuple(rendered_view(model) + file_groups)
-    ctx = Context(model, groups, expect, tuple(file_problems))
+    ctx = Context(model, groups, expect, tuple(file_problems), view)
     findings: list[Finding] = []
     for rule in all_rules():
         severity = options.severities.get(rule.id, rule.severity)
@@ -225,7 +273,10 @@ def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintO
 
     files = {f for r in model.results for f in r.files}
     files.update(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin)
-    directives = _directives(repo, repo.yaml_files())
+    # Directives count where Flux reads, and wherever a finding is (an
+    # inactive Kustomization's file): one in a Helm chart is not unused.
+    located = {f.loc.file for f in findings if f.loc}
+    directives = _directives(repo, sorted(view | located))
     reported: list[Finding] = []
     suppressed: list[Finding] = []
     for f in findings:

@@ -180,6 +180,7 @@ class Context:
     groups: tuple[Group, ...]  # rendered apps, then file-view folders
     expect: Expectations = field(default_factory=Expectations)
     file_problems: tuple[Problem, ...] = ()  # files of the file view that could not be read
+    files: frozenset[str] | None = None  # the files Flux reads (None: every file)
 
     @property
     def rendered(self) -> tuple[Group, ...]:
@@ -187,13 +188,28 @@ class Context:
 
     @cached_property
     def problems(self) -> tuple[Problem, ...]:
-        """Every problem met: repository-wide, per Kustomization, and in the file view."""
-        out = list(self.model.problems)
+        """Every problem met: repository-wide, per Kustomization, and in the file view.
+
+        A repository-wide YAML problem in a file Flux does not read goes: the
+        scan for Flux Kustomizations parses any file that mentions their API
+        group (a Helm chart's templates too), but kustomize-controller never
+        parses a file no build reads.
+        """
+        out = [p for p in self.model.problems if not self._unread_yaml_problem(p)]
         for result in self.model.results:
             out.extend(result.problems)
         seen = {(p.code, p.loc) for p in out}
         out.extend(p for p in self.file_problems if (p.code, p.loc) not in seen)
         return tuple(out)
+
+    def _unread_yaml_problem(self, problem: Problem) -> bool:
+        return (
+            self.files is not None
+            and problem.kustomization is None
+            and problem.code in YAML_CODES | TAB_CODES | DUPLICATE_KEY_CODES
+            and problem.loc is not None
+            and problem.loc.file not in self.files
+        )
 
     @cached_property
     def _by_ref(self) -> dict[KsRef, KsResult]:
