@@ -232,10 +232,10 @@ class Builder:
     def accumulate(
         self, kf: KFile, acc: list[Resource], overlay: Overlay, *, check_empty: bool = True
     ) -> list[Resource]:
-        if check_empty and not kf.generated and set(kf.node.items) <= {"apiVersion", "kind"}:
+        if check_empty and not kf.generated and _set_keys(kf.node) <= {"apiVersion", "kind"}:
             raise ModelError("kustomization-empty", f"{posixpath.basename(kf.path)} is empty", kf.loc())
         for key, (severity, code) in NOT_EVALUATED.items():
-            if key in kf.node.items:
+            if not _is_null(kf.node.items.get(key)):
                 self.note(severity, code, f"kustomize '{key}' is not evaluated", kf.loc(key))
         acc = list(acc)
         seen = {_ident(r) for r in acc}
@@ -249,7 +249,7 @@ class Builder:
 
     def entries(self, kf: KFile, key: str) -> list[tuple[str, Loc | None]]:
         node = kf.node.items.get(key)
-        if node is None:
+        if _is_null(node):
             return []
         if not isinstance(node, Seq):
             raise ModelError("kustomization-invalid", f"'{key}' must be a list of paths", kf.loc(key))
@@ -340,7 +340,7 @@ class Builder:
 
     def patch_list(self, kf: KFile, key: str) -> list[Node]:
         node = kf.node.items.get(key)
-        if node is None:
+        if _is_null(node):
             return []
         if not isinstance(node, Seq):
             raise ModelError("kustomization-invalid", f"'{key}' must be a list", kf.loc(key))
@@ -433,6 +433,32 @@ class Builder:
                 raise ModelError("patch-invalid", "a JSON 6902 patch must be a list of operations", loc)
             acc = [r.with_node(patches.apply_json6902(r.node, doc)) if patches.matches(target, r) else r for r in acc]
         return acc
+
+
+def _is_null(node: Node | None) -> bool:
+    """An absent key, or one with no value (``patches:``, ``~``, ``null``).
+
+    kustomize reads a kustomization with sigs.k8s.io/yaml into Go structs
+    (``types.Kustomization.Unmarshal``), where a null list is a nil slice,
+    the same as a missing key: ``patches:`` is no patch, not an error.
+    """
+    return node is None or (isinstance(node, Scalar) and node.value is None)
+
+
+def _set_keys(node: Map) -> set[str]:
+    """The keys that make a kustomization non-empty.
+
+    kustomize's ``Kustomization.CheckEmpty`` compares the decoded struct with
+    an empty one (``reflect.DeepEqual``), so keys with a null or empty-string
+    value do not count, while an empty list (``resources: []``) does.
+    Checked with kustomize v5.5: ``resources:`` alone, ``namespace: ""``
+    alone fail with "kustomization.yaml is empty"; ``resources: []`` builds.
+    """
+    return {key for key, value in node.items.items() if not (_is_null(value) or _is_empty_string(value))}
+
+
+def _is_empty_string(node: Node) -> bool:
+    return isinstance(node, Scalar) and node.value == ""
 
 
 def _ident(res: Resource) -> tuple[str, str, str, str]:
