@@ -13,6 +13,11 @@ visible to operators:
 
 So a substituted value is re-typed by YAML 1.1 rules, whatever quotes the
 template had: ``runAsUser: "${PUID:-1000}"`` becomes the integer 1000.
+And quotes the *substituted text* brings are YAML quotes, since the text is
+parsed after substitution: ``schedule: ${CRON:-"0 * * * *"}`` is written
+unquoted by kustomize and becomes ``schedule: "0 * * * *"``, the string
+``0 * * * *``; ``${UID:-"1000"}`` is the string ``1000``
+(:func:`read_spliced`).
 Sources: kustomize-controller ``kustomize_varsub.go`` (envsubst on
 ``res.AsYAML()``, then ``yaml.YAMLToJSON``); go-yaml ``resolve.go`` (v2, v3).
 """
@@ -110,6 +115,90 @@ def emitted_plain(text: str) -> bool:
     if _syntax(text):
         return False
     return isinstance(resolve_applied(text), str)
+
+
+# go-yaml v2 ``yaml_parser_scan_flow_scalar``: the escapes of a double-quoted
+# scalar, and the hex digits of \x, \u and \U.
+_ESCAPES = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "'": "'", "\\": "\\",
+    "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _unescape_double(text: str, start: int) -> tuple[str, int] | None:
+    """The value of a double-quoted scalar opening before ``start``, and the
+    index of its closing quote; None where go-yaml would fail."""
+    out: list[str] = []
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            return "".join(out), i
+        if ch == "\\":
+            code = text[i + 1 : i + 2]
+            width = _HEX_ESCAPES.get(code)
+            if width is not None:
+                digits = text[i + 2 : i + 2 + width]
+                if len(digits) != width or not set(digits) <= _HEX_DIGITS:
+                    return None
+                value = int(digits, 16)
+                if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+                    return None  # "found invalid Unicode character escape code"
+                out.append(chr(value))
+                i += 2 + width
+                continue
+            if code not in _ESCAPES:
+                return None  # "found unknown escape character"
+            out.append(_ESCAPES[code])
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return None
+
+
+def _unescape_single(text: str, start: int) -> tuple[str, int] | None:
+    """A single-quoted scalar: ``''`` is a quote, nothing else is escaped."""
+    out: list[str] = []
+    i = start
+    while i < len(text):
+        if text[i] == "'":
+            if text[i + 1 : i + 2] != "'":
+                return "".join(out), i
+            i += 1
+        out.append(text[i])
+        i += 1
+    return None
+
+
+def read_spliced(text: str) -> tuple[bool, ScalarValue]:
+    """Read ``text`` as Flux does after splicing it into ``key: <text>``.
+
+    kustomize-controller substitutes into the YAML text, so the result is a
+    YAML scalar of its own: a quoted one (``"0 * * * *"``, ``'a b'``) is the
+    string inside its quotes, anything else a plain scalar typed by YAML 1.1.
+    Answers (False, None) where the text would not read back as one scalar
+    (YAML syntax, several lines, a quote followed by more text), which would
+    change the document or fail in Flux.
+    """
+    if text[:1] in ("'", '"'):
+        if "\n" in text:
+            return False, None
+        read = _unescape_double(text, 1) if text[0] == '"' else _unescape_single(text, 1)
+        if read is None:
+            return False, None
+        value, end = read
+        tail = text[end + 1 :]
+        # Only blanks may follow, or a comment, which needs a blank before "#".
+        if tail.strip() and not (tail[0] in " \t" and tail.lstrip(" \t").startswith("#")):
+            return False, None
+        return True, value
+    if breaks_plain(text):
+        return False, None
+    return True, resolve_applied(text)
 
 
 def breaks_plain(text: str) -> bool:

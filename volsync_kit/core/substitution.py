@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from volsync_kit.core.model import Loc, Map, Node, Scalar, Seq
-from volsync_kit.core.scalars import breaks_plain, emitted_plain, resolve_applied
+from volsync_kit.core.scalars import emitted_plain, read_spliced
 
 # kustomize-controller validates variable names with this expression.
 VAR_NAME = re.compile(r"^[_a-zA-Z][_a-zA-Z0-9]*$")
@@ -409,8 +409,9 @@ def substitute_tree(
 
     A string whose text changes is re-typed the way Flux's YAML round trip
     re-types it: when the template would be written unquoted, the result is
-    read again by YAML 1.1 rules, so ``"${PUID:-1000}"`` becomes 1000 and
-    an empty result becomes null.
+    read again as a YAML scalar, so ``"${PUID:-1000}"`` becomes 1000, an
+    empty result becomes null and ``${CRON:-"0 * * * *"}`` the string
+    ``0 * * * *`` (its quotes are YAML's).
     """
     return TreeSubstituter(variables, strict=strict, opaque=opaque).tree(node)
 
@@ -448,10 +449,11 @@ class TreeSubstituter:
         typed: object
         if result == value or not emitted_plain(value):
             typed = result
-        elif breaks_plain(result):
-            typed = _BREAKS
         else:
-            typed = resolve_applied(result)
+            # Written unquoted, the template's result is read back as a YAML
+            # scalar, its own quotes included (scalars.read_spliced).
+            readable, read = read_spliced(result)
+            typed = read if readable else _BREAKS
         self.values[value] = typed
         return typed
 
