@@ -13,7 +13,7 @@ import pytest
 from lint_helpers import MEDIA_PV, REPO_PV, edit, example_copy, hits, line_of, lint, only
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules.vk110_volume_handle import looks_like_csi_id
+from volsync_kit.core.rules._api import is_csi_volume_id
 
 APPS = {"cloudbeaver", "pgadmin", "home-assistant", "paperless", "jellyfin", "radarr", "sonarr"}
 UUID = "9b7c4f7e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -292,14 +292,16 @@ def test_vk110_passes_on_a_handle_of_the_wrong_length(tmp_path: Path) -> None:
 
 
 def test_vk110_csi_id_layout() -> None:
-    assert looks_like_csi_id(CSI_ID)
-    assert looks_like_csi_id(f"0001-0024-{'a' * 36}-00000000000000FF-{UUID}")
-    assert looks_like_csi_id(f"0001-0000--0000000000000001-{UUID}")  # an empty clusterID still decodes
-    assert not looks_like_csi_id(f"0001-000a-rook-ceph-0000000000000001-{UUID}")  # length mismatch
-    assert not looks_like_csi_id(f"0001-0009-rook-ceph-000000000000000g-{UUID}")  # location not hex
-    assert not looks_like_csi_id(f"v001-0009-rook-ceph-0000000000000001-{UUID}")  # version not hex
-    assert not looks_like_csi_id("volsync-jellyfin-repo-pv")
-    assert not looks_like_csi_id("")
+    assert is_csi_volume_id(CSI_ID)
+    assert is_csi_volume_id(f"0001-0024-{'a' * 36}-00000000000000FF-{UUID}")
+    assert is_csi_volume_id(f"0001-0000--0000000000000001-{UUID}")  # an empty clusterID still decodes
+    assert not is_csi_volume_id(f"0001-000a-rook-ceph-0000000000000001-{UUID}")  # length mismatch
+    assert not is_csi_volume_id(f"0001-0009-rook-ceph-000000000000000g-{UUID}")  # location not hex
+    assert not is_csi_volume_id(f"v001-0009-rook-ceph-0000000000000001-{UUID}")  # version not hex
+    assert not is_csi_volume_id("volsync-jellyfin-repo-pv")
+    assert not is_csi_volume_id("")
+    # DecomposeCSIID takes the length as a uint16: 65,536 bytes more wrap around to a valid ID
+    assert is_csi_volume_id(CSI_ID + "x" * 65536)
 
 
 # -- VK111 claim-ref-uid ----------------------------------------------------------

@@ -7,6 +7,10 @@ Two views of the same repository are checked:
   place;
 * the **rendered view**: each app's PVs and PVCs after Flux substitution.
 
+A CephFS PV whose handle is a ceph-csi volume ID and that declares nothing
+static rebinds a dynamically provisioned subvolume: neither view holds it
+(see :func:`rebinds_dynamic_volume`).
+
 The files Flux reads are those some Flux Kustomization's build read, and
 every YAML file below a component folder that a Flux Kustomization lists in
 ``spec.components`` (so that a component stays judged, as written, while
@@ -30,10 +34,32 @@ from dataclasses import dataclass, field
 from volsync_kit.core.findings import Finding, LintResult
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
-from volsync_kit.core.model import KsRef, Loc, Map, ModelError, Problem, Resource, Scalar, Seq, Severity, str_at
+from volsync_kit.core.model import (
+    KsRef,
+    Loc,
+    Map,
+    ModelError,
+    Problem,
+    Resource,
+    Scalar,
+    Seq,
+    Severity,
+    map_at,
+    str_at,
+)
 from volsync_kit.core.ports import RepoReader
 from volsync_kit.core.rules import all_rules
-from volsync_kit.core.rules._api import Context, Expectations, Group, Hit, Rule, Subject, is_cephfs_driver
+from volsync_kit.core.rules._api import (
+    ATTRS,
+    Context,
+    Expectations,
+    Group,
+    Hit,
+    Rule,
+    Subject,
+    is_cephfs_driver,
+    is_csi_volume_id,
+)
 
 UNUSED_SUPPRESSION = ("VK901", "unused-suppression")
 DIRECTIVE = re.compile(r"#\s*volsync-kit:\s*disable=([A-Za-z0-9_,\- ]+)")
@@ -59,7 +85,36 @@ class LintOptions:
 
 def _is_cephfs_pv(res: Resource) -> bool:
     driver = str_at(res.node, "spec", "csi", "driver")
-    return res.kind == "PersistentVolume" and not res.group and is_cephfs_driver(driver)
+    return (
+        res.kind == "PersistentVolume"
+        and not res.group
+        and is_cephfs_driver(driver)
+        and not rebinds_dynamic_volume(res)
+    )
+
+
+def rebinds_dynamic_volume(res: Resource) -> bool:
+    """Whether a CephFS PV rebinds a dynamically provisioned subvolume.
+
+    Its ``volumeHandle`` is a ceph-csi volume ID, and it sets neither
+    ``staticVolume`` nor ``rootPath`` (the PV a provisioner wrote, kept in
+    Git to bind the same subvolume again after a rebuild).  ceph-csi's node
+    plugin decodes such a handle first and then looks the subvolume up in its
+    journal; it never reaches the static path (ceph/ceph-csi
+    ``internal/cephfs/nodeserver.go``, ``getVolumeOptions``, and
+    ``internal/cephfs/store/volumeoptions.go``, ``NewVolumeOptionsFromVolID``).
+
+    The views leave such a PV (and so its claim) out, rather than each rule
+    skipping it: every rule, of a PV, a group or the whole repository, is
+    about static volumes, and one place keeps them all from judging it.  A
+    PV that does set ``staticVolume`` or ``rootPath`` was meant to be static:
+    it stays in, and VK110 says that its handle defeats that.
+    """
+    handle = str_at(res.node, "spec", "csi", "volumeHandle")
+    if handle is None or not is_csi_volume_id(handle):
+        return False
+    attributes = map_at(res.node, *ATTRS)
+    return attributes is None or not ({"staticVolume", "rootPath"} & set(attributes.items))
 
 
 def related_objects(resources: Iterable[Resource]) -> list[Resource]:

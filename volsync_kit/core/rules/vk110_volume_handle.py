@@ -14,7 +14,9 @@ credentials and looks the subvolume up in its journal, and never reaches the
 static path that reads ``rootPath``.  This happens when a dynamic PV is
 copied into a static one without changing the handle; combined with a
 ``Delete`` policy and the provisioner annotations, the provisioner could even
-delete the original subvolume.  A handle may be any other string, but it
+delete the original subvolume.  (A PV with such a handle that sets neither
+``staticVolume`` nor ``rootPath`` is not a static volume at all: it rebinds a
+dynamically provisioned subvolume, and no rule judges it.)  A handle may be any other string, but it
 should be unique per PV: kubelet stages volumes by handle.
 
 ## Example
@@ -43,11 +45,10 @@ csi:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Context, Hit, Subject
+from volsync_kit.core.rules._api import Context, Hit, Subject, is_csi_volume_id
 
 ID = "VK110"
 NAME = "volume-handle"
@@ -57,28 +58,6 @@ SUMMARY = "Give the PV a volumeHandle that is not a ceph-csi volume ID"
 
 CSI = ("spec", "csi")
 HANDLE = (*CSI, "volumeHandle")
-FIXED = 64  # version(4) + length(4) + location(16) + UUID(36) + four separators
-UUID_LEN = 36
-
-
-def _hex(data: bytes) -> bool:
-    return re.fullmatch(rb"[0-9a-fA-F]*", data) is not None
-
-
-def looks_like_csi_id(handle: str) -> bool:
-    """Whether ceph-csi would decode ``handle`` as one of its volume IDs.
-
-    The ID is ``vvvv-llll-<clusterID>-<16 hex fscID>-<36-character UUID>``,
-    where ``llll`` is the clusterID's length in hex; ceph-csi checks the hex
-    fields and that the total length matches that clusterID length exactly.
-    Lengths are in bytes, as in Go.
-    """
-    data = handle.encode("utf-8")
-    if len(data) < FIXED or not (_hex(data[0:4]) and _hex(data[5:9])):
-        return False
-    cluster_len = int(data[5:9], 16)
-    location = 10 + cluster_len + 1
-    return len(data) == FIXED + cluster_len and _hex(data[location : location + 16])
 
 
 def check(pv: Subject, ctx: Context) -> Iterator[Hit]:
@@ -98,7 +77,7 @@ def check(pv: Subject, ctx: Context) -> Iterator[Hit]:
             value.loc,
             pv,
         )
-    elif isinstance(value.raw, str) and looks_like_csi_id(value.raw):
+    elif isinstance(value.raw, str) and is_csi_volume_id(value.raw):
         yield Hit(
             f"volumeHandle {value.raw} has the layout of a ceph-csi volume ID: the node plugin treats the PV as "
             "dynamically provisioned and never takes the static path; set a unique name, e.g. the PV's name",
