@@ -39,7 +39,7 @@ def test_entry_prefilter_finds_what_parsing_every_file_finds(monkeypatch: pytest
     ]
     for root in (ROOT / "examples" / "home-ops", *sorted((ROOT / "tests" / "fixtures" / "render").iterdir())):
         filtered = flux.detect_entries(FileRepo(root))
-        monkeypatch.setattr(flux, "_may_hold_entry", lambda text: True)
+        monkeypatch.setattr(flux, "may_declare", lambda text: True)
         unfiltered = flux.detect_entries(FileRepo(root))
         monkeypatch.undo()
         assert filtered == unfiltered, root

@@ -13,6 +13,7 @@ from helpers_repo import (
     FLUX_INSTANCE,
     PV_ROOTPATH_COL,
     PV_ROOTPATH_LINE,
+    all_problems,
     app_folder,
     app_ks,
     codes,
@@ -31,6 +32,7 @@ from typer.testing import CliRunner
 from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.cli import app as cli_app
 from volsync_kit.core import flux, render
+from volsync_kit.core.sources import SourceId
 from volsync_kit.core.model import KsRef, Loc, Scalar, Severity, node_at, str_at, to_plain
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "home-ops"
@@ -66,8 +68,13 @@ def test_entry_from_flux_instance_sync_path(tmp_path: Path) -> None:
             "kubernetes/flux/cluster",
             "FluxInstance spec.sync.path",
             Loc("kubernetes/flux/instance/fluxinstance.yaml", line_of(FLUX_INSTANCE, "path:"), 11),
+            # flux-operator names the source after the instance's namespace
+            SourceId("GitRepository", "flux-system", "flux-system"),
+            url="https://github.com/example/home-ops",
+            label="flux",
         ),
     )
+    assert [c.name for c in model.clusters] == ["default"]
     assert rendered_names(model) == {"flux-system/flux-system", "flux-system/cluster-apps", "media/sonarr"}
     assert result(model, "sonarr").parent == KsRef("cluster-apps", "flux-system", "kubernetes/flux/cluster/ks.yaml")
     assert model.inactive == (KsRef("lidarr", "media", "kubernetes/apps/media/lidarr/ks.yaml"),)
@@ -198,7 +205,7 @@ def test_entry_from_flux_system_gotk_sync(tmp_path: Path) -> None:
 
     assert len(model.entries) == 1
     entry = model.entries[0]
-    assert entry.how == "flux-system sync Kustomization"
+    assert entry.how == "Kustomization flux-system syncs its own folder"
     assert posixpath.normpath(entry.path) == "clusters/main"
     assert entry.loc == Loc("clusters/main/flux-system/gotk-sync.yaml", line_of(GOTK_SYNC, "path:"), 9)
     # the sync Kustomization is the root; its own declaration in gotk-sync.yaml
@@ -209,15 +216,27 @@ def test_entry_from_flux_system_gotk_sync(tmp_path: Path) -> None:
     assert result(model, "sonarr").parent == KsRef("cluster-apps", "flux-system", "clusters/main/apps.yaml")
 
 
-def test_flux_instance_wins_over_gotk_sync(tmp_path: Path) -> None:
+def test_flux_instance_and_gotk_sync_elsewhere_are_two_clusters(tmp_path: Path) -> None:
+    """Both would create flux-system/flux-system, so one cluster cannot hold
+    both: each is its own cluster, named by the folder it syncs."""
     files = gotk_repo()
     files["kubernetes/flux/cluster/ks.yaml"] = CLUSTER_KS
     files["kubernetes/flux/instance/fluxinstance.yaml"] = FLUX_INSTANCE
     write_repo(tmp_path, files)
 
     entries = flux.detect_entries(FileRepo(tmp_path))
+    model = walk(tmp_path)
 
-    assert [(e.path, e.how) for e in entries] == [("kubernetes/flux/cluster", "FluxInstance spec.sync.path")]
+    assert [(e.path, e.how) for e in entries] == [
+        ("kubernetes/flux/cluster", "FluxInstance spec.sync.path"),
+        ("./clusters/main", "Kustomization flux-system syncs its own folder"),
+    ]
+    assert [c.name for c in model.clusters] == ["kubernetes/flux/cluster", "clusters/main"]
+    assert {str(r.ks.ref) for r in model.results} >= {
+        "kubernetes/flux/cluster:flux-system/cluster-apps",
+        "clusters/main:flux-system/cluster-apps",
+    }
+    assert "kustomization-duplicate" not in codes(all_problems(model))
 
 
 def staging_repo(tmp_path: Path) -> Path:
@@ -648,7 +667,10 @@ def test_inline_substitute_wins_over_substitute_from(tmp_path: Path) -> None:
     assert volume_attrs(sonarr)["fsName"] == "cephfs-inline"
 
 
-def test_missing_substitute_source_fails_that_kustomization(tmp_path: Path) -> None:
+def test_substitute_source_not_in_git_is_unknown_not_an_error(tmp_path: Path) -> None:
+    """A required source that git does not hold must exist in the cluster (a
+    bootstrap Secret, a controller's output) or Flux would not apply at all:
+    its variables are unknown, kept as written, and said once."""
     extra = substitute_from(("ConfigMap", "cluster-settings", False), ("ConfigMap", "not-there", False))
     ks = app_ks("media", "sonarr", post_build_extra=extra)
     write_repo(tmp_path, settings_repo(ks))
@@ -656,20 +678,16 @@ def test_missing_substitute_source_fails_that_kustomization(tmp_path: Path) -> N
     model = walk(tmp_path)
     sonarr = result(model, "sonarr")
 
-    assert sonarr.status == "failed"
-    assert sonarr.resources == ()
-    assert len(sonarr.problems) == 1
-    problem = sonarr.problems[0]
-    assert (problem.severity, problem.code) == (Severity.ERROR, "substitute-source-missing")
-    assert 'configmaps "not-there" not found in namespace media' in problem.message
-    assert problem.loc is not None
-    assert (problem.loc.file, problem.loc.line) == (
-        "kubernetes/apps/media/sonarr/ks.yaml",
-        line_of(ks, "name: not-there") - 1,
-    )
-    assert problem.kustomization == KsRef("sonarr", "media", "kubernetes/apps/media/sonarr/ks.yaml")
+    assert sonarr.status == "rendered", sonarr.problems
+    notes = [p for p in model.problems if p.code == "variables-unknown"]
+    assert len(notes) == 1
+    assert notes[0].severity is Severity.INFO
+    assert notes[0].message.startswith("substituteFrom ConfigMap/not-there is not in the repository")
+    assert notes[0].loc is not None
+    assert (notes[0].loc.file, notes[0].loc.line) == ("kubernetes/apps/media/sonarr/ks.yaml", line_of(ks, "name: not-there") - 1)
     assert result(model, "radarr").status == "rendered"
-    assert {a.app for a in render.render(model).apps} == {"radarr"}
+    assert {a.app for a in render.render(model).apps} == {"radarr", "sonarr"}
+    assert not render.render(model).has_errors
 
 
 def test_optional_missing_substitute_source_is_fine(tmp_path: Path) -> None:
@@ -732,10 +750,12 @@ def test_sops_encrypted_secret_keeps_variables_as_written(tmp_path: Path) -> Non
     assert sonarr.status == "rendered", sonarr.problems
     nfs = resource(sonarr, "PersistentVolume", "sonarr-nfs")
     assert to_plain(node_at(nfs.node, "spec", "nfs")) == {"server": "nas.${SECRET_DOMAIN}", "path": "/export/sonarr"}
-    assert [(p.severity, p.code) for p in sonarr.problems] == [(Severity.INFO, "variables-encrypted")]
-    assert "Secret/cluster-secrets is encrypted" in sonarr.problems[0].message
-    assert sonarr.problems[0].loc is not None
-    assert sonarr.problems[0].loc.file == "kubernetes/apps/media/sonarr/ks.yaml"
+    assert sonarr.problems == ()
+    notes = [p for p in model.problems if p.code == "variables-unknown"]
+    assert [(p.severity, p.code) for p in notes] == [(Severity.INFO, "variables-unknown")]
+    assert notes[0].message.startswith("substituteFrom Secret/cluster-secrets is SOPS-encrypted")
+    assert notes[0].loc is not None
+    assert notes[0].loc.file == "kubernetes/apps/media/sonarr/ks.yaml"
     assert not render.render(model).has_errors
 
 

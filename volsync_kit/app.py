@@ -49,16 +49,43 @@ def open_cache(root: Path, enabled: bool) -> DiskCache | None:
     return DiskCache(default_dir(), root)
 
 
-def walk(reader: TextReader, entries: tuple[Entry, ...] | None, cache: DiskCache | None) -> RepoModel:
-    """The Flux walk over ``reader``, with the cache when there is one."""
+NO_ENTRY = (
+    "no Flux entry point found (a FluxInstance spec.sync, flux-instance values, or a Kustomization that "
+    "syncs its own folder such as flux-system/gotk-sync.yaml); pass --entry FOLDER, the folder Flux "
+    "syncs first, or set entry: in .volsync-kit.yaml"
+)
+
+
+def walk(
+    reader: TextReader,
+    entries: tuple[Entry, ...] | None,
+    cache: DiskCache | None,
+    cluster: str | None = None,
+    *,
+    at: str = "",
+) -> RepoModel:
+    """The Flux walk over ``reader``, with the cache when there is one;
+    raises UsageError when no entry point is found, or ``cluster`` is not one."""
     from volsync_kit.core import flux
 
     reader.cache = cache
-    return flux.walk(reader, entries, cache)
+    try:
+        model = flux.walk(reader, entries, cache, cluster=cluster, fallback=False)
+    except flux.NoSuchCluster as err:
+        known = ", ".join(err.known) or "none"
+        raise UsageError(f"--cluster {err.name}: no such cluster{at}; the repository syncs: {known}") from None
+    if not model.clusters:
+        raise UsageError(NO_ENTRY + at)
+    return model
 
 
 def run_render(
-    repo: Path | None, *, entry: str | None = None, app: str | None = None, cache: bool = True
+    repo: Path | None,
+    *,
+    entry: str | None = None,
+    app: str | None = None,
+    cache: bool = True,
+    cluster: str | None = None,
 ) -> RenderResult:
     """Render every app's VolSync objects; raises UsageError."""
     from volsync_kit.adapters.fs import FileRepo
@@ -67,7 +94,7 @@ def run_render(
     root = resolve_repo(repo)
     files = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(files, entries, open_cache(root, cache))
+    model = walk(files, entries, open_cache(root, cache), cluster)
     result = render.render(model, app)
     if app is not None and not result.apps:
         known = sorted({a.app for a in render.render(model).apps})
@@ -103,6 +130,7 @@ def run_lint(
     config_file: Path | None = None,
     entry: str | None = None,
     cache: bool = True,
+    cluster: str | None = None,
 ) -> LintResult:
     """Lint every static CephFS repository volume; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
@@ -115,7 +143,7 @@ def run_lint(
     entry = entry if entry is not None else config.entry
     files_repo = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(files_repo, entries, open_cache(root, cache))
+    model = walk(files_repo, entries, open_cache(root, cache), cluster)
     only = frozenset(_repo_relative(root, f) for f in files) if files else None
     options = lint.LintOptions(
         severities=severities,
@@ -148,6 +176,7 @@ def run_plan(
     entry: str | None = None,
     scenario: str | None = None,
     cache: bool = True,
+    cluster: str | None = None,
 ) -> Plan:
     """Compare two states of the repository and plan the change; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
@@ -173,10 +202,11 @@ def run_plan(
                 head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
             else:
                 head_label, head_reader = WORKTREE, FileRepo(root)
-            head_model = walk(head_reader, entries, disk)
+            head_model = walk(head_reader, entries, disk, cluster)
             if scenario is None:
                 base_sha = gitrepo.resolve_rev(root, base)
-                base_model = walk(stack.enter_context(gitrepo.GitTreeRepo(root, base_sha)), entries, disk)
+                base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
+                base_model = walk(base_reader, entries, disk, cluster, at=f" at the base {base}")
             else:
                 base_sha, base_model = "-", head_model  # a scenario needs no base
         except gitrepo.GitError as err:
@@ -421,6 +451,7 @@ def run_doctor(
     entry: str | None = None,
     cache: bool = True,
     tree: bool = False,
+    cluster: str | None = None,
 ) -> tuple[DoctorReport, list[str], list[AppTree] | None]:
     """Diagnose the cluster (live, or a dump) against the repository; raises UsageError.
 
@@ -454,7 +485,7 @@ def run_doctor(
     config = config_adapter.load(root, config_file)
     entry = entry if entry is not None else config.entry
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(FileRepo(root), entries, open_cache(root, cache))
+    model = walk(FileRepo(root), entries, open_cache(root, cache), cluster)
     if not model.results:
         notes.append(f"{root} renders no Flux Kustomization: drift and orphans are not checked")
     report = doctor.diagnose(objects, model if model.results else None, moment, config_adapter.plan_settings(config))
@@ -489,7 +520,12 @@ def _moment(now: str | None, taken: datetime.datetime | None, objects: list[dict
 
 
 def run_tree(
-    repo: Path | None, *, app: str | None = None, entry: str | None = None, cache: bool = True
+    repo: Path | None,
+    *,
+    app: str | None = None,
+    entry: str | None = None,
+    cache: bool = True,
+    cluster: str | None = None,
 ) -> tuple[list[AppTree], list[Problem]]:
     """Each app's resource hierarchy, and the repository's problems (as render reports
     them); raises UsageError for an unknown app."""
@@ -498,7 +534,7 @@ def run_tree(
 
     root = resolve_repo(repo)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(FileRepo(root), entries, open_cache(root, cache))
+    model = walk(FileRepo(root), entries, open_cache(root, cache), cluster)
     trees = tree.build(model, app)
     problems = list(render.problems(model))
     if app is not None and not trees:

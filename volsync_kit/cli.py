@@ -78,6 +78,13 @@ DetectedEntryOption = Annotated[
     str | None,
     typer.Option("--entry", help="Folder Flux syncs first. Default: detected from FluxInstance or flux-system."),
 ]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="Only this cluster, in a repository that syncs several (named by what sets its entry folder apart).",
+    ),
+]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
 NoCacheOption = Annotated[
     bool,
@@ -143,6 +150,7 @@ def render(
     ] = None,
     output_format: Annotated[RenderFormat, typer.Option("--format", help="Output format.")] = RenderFormat.yaml,
     entry: DetectedEntryOption = None,
+    cluster: ClusterOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print informational notes.")] = False,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
@@ -160,7 +168,7 @@ def render(
         from volsync_kit.adapters.yamlio import dump
         from volsync_kit.report import render_out
 
-        result = services.run_render(repo, entry=entry, app=app_name, cache=not no_cache)
+        result = services.run_render(repo, entry=entry, app=app_name, cache=not no_cache, cluster=cluster)
         chunks = (
             render_out.iter_json(result) if output_format is RenderFormat.json else render_out.iter_yaml(result, dump)
         )
@@ -184,6 +192,7 @@ def lint(
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
     config: ConfigOption = None,
     entry: EntryOption = None,
+    cluster: ClusterOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -205,7 +214,9 @@ def lint(
         only = files or None
         if only and _names_config(only, services.resolve_repo(repo), config):
             only = None  # the config changes every finding: report them all
-        result = services.run_lint(repo, files=only, config_file=config, entry=entry, cache=not no_cache)
+        result = services.run_lint(
+            repo, files=only, config_file=config, entry=entry, cache=not no_cache, cluster=cluster
+        )
         if output_format is LintFormat.json:
             sys.stdout.write(lint_out.to_json(result))
         elif output_format is LintFormat.sarif:
@@ -240,6 +251,7 @@ def plan(
     ] = None,
     config: ConfigOption = None,
     entry: EntryOption = None,
+    cluster: ClusterOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="With --format shell: do not ask before deleting.")] = False,
     scenario: Annotated[
         Scenario | None,
@@ -270,6 +282,7 @@ def plan(
             entry=entry,
             scenario=scenario.value if scenario else None,
             cache=not no_cache,
+            cluster=cluster,
         )
         if output_format is PlanFormat.json:
             text = plan_out.to_json(result)
@@ -379,6 +392,7 @@ def doctor(
     ] = None,
     config: ConfigOption = None,
     entry: EntryOption = None,
+    cluster: ClusterOption = None,
     tree: Annotated[
         bool, typer.Option("--tree", help="Also draw each app's tree with the cluster's status and its orphans.")
     ] = False,
@@ -408,6 +422,7 @@ def doctor(
             entry=entry,
             cache=not no_cache,
             tree=tree,
+            cluster=cluster,
         )
         if output_format is DoctorFormat.json:
             sys.stdout.write(
@@ -440,6 +455,7 @@ def tree(
     ] = None,
     output_format: Annotated[TreeFormat, typer.Option("--format", help="Output format.")] = TreeFormat.text,
     entry: DetectedEntryOption = None,
+    cluster: ClusterOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -457,7 +473,7 @@ def tree(
         from volsync_kit.core.model import Severity
         from volsync_kit.report import render_out, tree_out
 
-        trees, problems = services.run_tree(repo, app=app_name, entry=entry, cache=not no_cache)
+        trees, problems = services.run_tree(repo, app=app_name, entry=entry, cache=not no_cache, cluster=cluster)
         if output_format is TreeFormat.json:
             sys.stdout.write(tree_out.to_json(trees))
         elif output_format is TreeFormat.mermaid:

@@ -1,36 +1,49 @@
 """The Flux graph: which Kustomizations exist, and what each one applies.
 
-Walks the repository the way kustomize-controller reconciles it.  The entry
-point (a FluxInstance's ``spec.sync.path``, the flux-operator instance Helm
-values, or a ``flux-system`` sync Kustomization) is built like any
-Kustomization; every Flux Kustomization in a build's output is a child,
-after the parent's transforms and post-build substitution; and so on down.
-Files that declare Flux Kustomizations the graph never reaches (a disabled
-app commented out of its namespace's ``kustomization.yaml``) are inactive.
+Walks the repository the way kustomize-controller reconciles it, once per
+cluster the repository syncs (see :mod:`volsync_kit.core.clusters`).  Each
+cluster's entry point is built like any Kustomization; every Flux
+Kustomization in a build's output is a child, after the parent's transforms
+and post-build substitution; and so on down.  A child whose ``sourceRef`` is
+another source than the cluster's root is reported and never built from
+this tree (:mod:`volsync_kit.core.sources`).  Files that declare Flux
+Kustomizations no cluster reaches (a disabled app commented out of its
+namespace's ``kustomization.yaml``) are inactive.
 
 Per Kustomization, following fluxcd/pkg ``kustomize/kustomize_generator.go``
 and kustomize-controller's reconcile loop:
 
-1. build ``spec.path`` (or generate its kustomization), with
-   ``targetNamespace``, ``namePrefix``/``nameSuffix``, ``patches`` and
-   ``components`` (local relative paths, appended after the file's own);
+1. build ``spec.path`` (relative to the root source's artifact) or generate
+   its kustomization, with ``targetNamespace``, ``namePrefix``/``nameSuffix``,
+   ``patches`` and ``components`` (local relative paths, appended after the
+   file's own);
 2. substitute variables from ``substituteFrom`` (in order, later wins) and
    then ``substitute`` (wins over both), in strict mode, unless no variable
-   resolves under the default ``WithVariables`` strategy;
+   resolves under the default ``WithVariables`` strategy; values that cannot
+   be known offline are kept as written (:mod:`volsync_kit.core.variables`);
 3. add the owner labels, then merge ``commonMetadata`` over them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import posixpath
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from volsync_kit.core import variables as vars_
 from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored, still_valid
+from volsync_kit.core.clusters import (
+    FLUX_GROUP,
+    Cluster,
+    Declared,
+    Entry,
+    artifact_root,
+    may_declare,
+    name_clusters,
+    scan,
+)
 from volsync_kit.core.kustomize import Overlay, build_directory, join
 from volsync_kit.core.model import (
     KsRef,
@@ -51,36 +64,29 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import BuildMemo, RepoReader
-from volsync_kit.core.substitution import VAR_NAME, TreeSubstituter, TreeSubstitutionError
+from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
+from volsync_kit.core.sources import (
+    BOOTSTRAP_NAME,
+    SOURCE_KINDS,
+    SourceId,
+    SourceView,
+    normalize_url,
+    source_ref,
+)
+from volsync_kit.core.substitution import TreeSubstituter, TreeSubstitutionError
+from volsync_kit.core.variables import SourceMissing, Variables, VarSource, scalar_text
 
-FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 SUBSTITUTE_OPT_OUT = "kustomize.toolkit.fluxcd.io/substitute"
 OWNER_LABELS = ("kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace")
-ROOT_NAME = "flux-system"
-SOURCE_KINDS = frozenset({"GitRepository", "OCIRepository", "Bucket"})
+ROOT_NAME = BOOTSTRAP_NAME
+
+__all__ = ["Cluster", "Entry", "FluxKs", "KsResult", "RepoModel", "VarSource", "Variables", "walk"]
 
 Status = Literal["rendered", "failed", "not-followed"]
 
 
 def is_flux_kustomization(res: Resource) -> bool:
     return res.kind == "Kustomization" and res.group == FLUX_GROUP
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """Where Flux starts reconciling this repository."""
-
-    path: str
-    how: str
-    loc: Loc | None
-
-
-@dataclass(frozen=True, slots=True)
-class VarSource:
-    kind: str
-    name: str
-    optional: bool
-    loc: Loc | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +122,7 @@ class KsResult:
     problems: tuple[Problem, ...] = ()
     parent: KsRef | None = None
     files: frozenset[str] = frozenset()
+    root: str = ""  # the folder of the repository its source's artifact holds
 
 
 @dataclass(frozen=True)
@@ -124,62 +131,12 @@ class RepoModel:
     results: tuple[KsResult, ...]
     inactive: tuple[KsRef, ...]
     problems: tuple[Problem, ...]
+    clusters: tuple[Cluster, ...] = ()
 
-
-# -- entry point ---------------------------------------------------------------
-
-
-def _entry_from(res: Resource) -> Entry | None:
-    node = res.node
-    if res.kind == "FluxInstance":
-        path = str_at(node, "spec", "sync", "path")
-        return Entry(path, "FluxInstance spec.sync.path", loc_of(node, "spec", "sync", "path")) if path else None
-    if res.kind == "HelmRelease":
-        path = str_at(node, "spec", "values", "instance", "sync", "path")
-        loc = loc_of(node, "spec", "values", "instance", "sync", "path")
-        return Entry(path, "flux-instance HelmRelease values", loc) if path else None
-    if is_flux_kustomization(res) and res.name == ROOT_NAME and res.namespace in ("", ROOT_NAME):
-        path = str_at(node, "spec", "path")
-        return Entry(path or ".", "flux-system sync Kustomization", loc_of(node, "spec", "path"))
-    if not res.kind:
-        path = str_at(node, "instance", "sync", "path")
-        return Entry(path, "flux-instance Helm values", loc_of(node, "instance", "sync", "path")) if path else None
-    return None
-
-
-def _may_hold_entry(text: str) -> bool:
-    """A cheap text test, so that only candidate files are parsed (most apps'
-    HelmReleases mention flux-system, but none of them is an entry point)."""
-    if "FluxInstance" in text or ("instance:" in text and "sync:" in text):
-        return True
-    return f"name: {ROOT_NAME}" in text and "kind: Kustomization" in text and "path:" in text
-
-
-def detect_entries(repo: RepoReader) -> tuple[Entry, ...]:
-    """Find where Flux starts: FluxInstance, then instance Helm values, then gotk-sync."""
-    found: dict[str, list[Entry]] = {}
-    for path in repo.yaml_files():
-        try:
-            text = repo.text(path)
-        except ModelError:
-            continue
-        if not _may_hold_entry(text):
-            continue
-        try:
-            docs = repo.documents(path)
-        except ModelError:
-            continue
-        for doc in docs:
-            if not isinstance(doc.node, Map):
-                continue
-            res = Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
-            entry = _entry_from(res)
-            if entry is not None:
-                found.setdefault(entry.how, []).append(entry)
-    for how in ("FluxInstance spec.sync.path", "flux-instance HelmRelease values", "flux-instance Helm values"):
-        if how in found:
-            return tuple(found[how])
-    return tuple(found.get("flux-system sync Kustomization", ()))
+    @property
+    def detected(self) -> bool:
+        """Whether the walk started from entry points (else every Kustomization was a root)."""
+        return bool(self.clusters)
 
 
 # -- one Kustomization -------------------------------------------------------------
@@ -270,85 +227,8 @@ def overlay_for(ks: FluxKs, repo: RepoReader, path: str) -> Overlay:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Variables:
-    values: Mapping[str, str]
-    opaque_from: tuple[str, ...]  # encrypted sources whose values are unknown
-
-
-class SourceMissing(Exception):
-    def __init__(self, source: VarSource) -> None:
-        super().__init__(source.name)
-        self.source = source
-
-
-def var_sources(ks: FluxKs) -> list[VarSource]:
-    out: list[VarSource] = []
-    for item in seq_at(ks.node, "spec", "postBuild", "substituteFrom"):
-        kind = str_at(item, "kind") or ""
-        name = str_at(item, "name") or ""
-        optional = node_at(item, "optional")
-        if kind not in ("ConfigMap", "Secret") or not name:
-            raise ModelError(
-                "flux-invalid", "substituteFrom entries need kind ConfigMap or Secret and a name", item.loc
-            )
-        out.append(VarSource(kind, name, isinstance(optional, Scalar) and optional.value is True, item.loc))
-    return out
-
-
-def _source_values(res: Resource) -> tuple[dict[str, str], bool]:
-    """The key/values of a ConfigMap or Secret, and whether they are encrypted."""
-    if map_at(res.node, "sops") is not None:
-        return {}, True
-    values: dict[str, str] = {}
-    for key, value in (map_at(res.node, "data") or Map({})).items.items():
-        text = _scalar_text(value)
-        if res.kind == "Secret":
-            try:
-                text = base64.b64decode(text, validate=True).decode()
-            except (binascii.Error, UnicodeDecodeError):
-                raise ModelError("secret-invalid", f"Secret data '{key}' is not base64", value.loc) from None
-        values[key] = text
-    for key, value in (map_at(res.node, "stringData") or Map({})).items.items():
-        values[key] = _scalar_text(value)
-    return values, False
-
-
-def _scalar_text(node: Node) -> str:
-    if isinstance(node, Scalar):
-        if isinstance(node.value, bool):
-            return str(node.value).lower()
-        return "" if node.value is None else str(node.value)
-    return ""
-
-
-def resolve_variables(ks: FluxKs, index: Mapping[tuple[str, str, str], Resource]) -> Variables:
-    values: dict[str, str] = {}
-    opaque: list[str] = []
-    for source in var_sources(ks):
-        res = index.get((source.kind, ks.ref.namespace, source.name))
-        if res is None:
-            if source.optional:
-                continue
-            raise SourceMissing(source)
-        found, encrypted = _source_values(res)
-        if encrypted:
-            opaque.append(f"{source.kind}/{source.name}")
-        values.update(found)
-    inline = map_at(ks.node, "spec", "postBuild", "substitute")
-    for key, value in (inline.items if inline else {}).items():
-        if not isinstance(value, Scalar) or not isinstance(value.value, str):
-            raise ModelError("flux-invalid", f"postBuild.substitute.{key} must be a string; quote the value", value.loc)
-        values[key] = value.value
-    for name in values:
-        if not VAR_NAME.match(name):
-            raise ModelError(
-                "variable-name",
-                f"'{name}' var name is invalid, must match '^[_[:alpha:]][_[:alpha:][:digit:]]*$'",
-                loc_of(inline, name) if inline else ks.spec_loc("postBuild"),
-            )
-    # Flux strips newlines from every value before substituting.
-    return Variables({k: v.replace("\n", "") for k, v in values.items()}, tuple(opaque))
+def resolve_variables(ks: FluxKs, index: vars_.Index, *, final: bool = True) -> Variables:
+    return vars_.resolve(ks.node, ks.ref.namespace, index, final=final, post_build_loc=ks.spec_loc("postBuild"))
 
 
 def _opted_out(res: Resource) -> bool:
@@ -361,9 +241,9 @@ def _opted_out(res: Resource) -> bool:
 def post_build(ks: FluxKs, resources: Iterable[Resource], variables: Variables) -> tuple[list[Resource], list[Problem]]:
     notes: list[Problem] = []
     strategy = ks.spec_str("postBuild", "substituteStrategy") or "WithVariables"
-    run = ks.has_post_build and (bool(variables.values) or bool(variables.opaque_from) or strategy == "Always")
+    run = ks.has_post_build and (variables.any or strategy == "Always")
     out: list[Resource] = []
-    substituter = TreeSubstituter(variables.values, opaque=bool(variables.opaque_from))
+    substituter = TreeSubstituter(variables.values, opaque=variables.open, unknown=variables.unknown)
     for res in resources:
         if not (res.kind and res.name and res.api_version):
             raise ModelError("object-invalid", "failed to decode Kubernetes apiVersion, kind and name", res.origin)
@@ -397,53 +277,52 @@ def _metadata(ks: FluxKs, res: Resource) -> Resource:
     for where in ("labels", "annotations"):
         extra = map_at(ks.node, "spec", "commonMetadata", where)
         for key, value in (extra.items if extra else {}).items():
-            node = set_at(node, ("metadata", where, key), Scalar(_scalar_text(value), value.loc))
+            node = set_at(node, ("metadata", where, key), Scalar(scalar_text(value), value.loc))
     return res.with_node(node)
 
 
 def render_ks(
     repo: RepoReader,
     ks: FluxKs,
-    index: Mapping[tuple[str, str, str], Resource],
+    index: vars_.Index,
     parent: KsRef | None,
     memo: Memo | None = None,
+    *,
+    final: bool = True,
+    root: str = "",
 ) -> KsResult:
-    """Render one Flux Kustomization; raises SourceMissing for a variable
-    source not (yet) known, so that the walk can retry after other builds."""
+    """Render one Flux Kustomization; unless ``final``, raises SourceMissing
+    for a variable source not (yet) known, so that the walk can retry after
+    other builds."""
     try:
         check_shape(ks)
-        variables = resolve_variables(ks, index)
-        resources, problems, files = memo.build(ks, variables) if memo is not None else _build(repo, ks, variables)
+        variables = resolve_variables(ks, index, final=final)
+        if memo is not None:
+            resources, problems, files = memo.build(ks, variables, root)
+        else:
+            resources, problems, files = _build(repo, ks, variables, root)
     except ModelError as err:
         problem = Problem(Severity.ERROR, err.code, err.message, err.loc or ks.loc, ks.ref)
-        return KsResult(ks, "failed", problems=(problem,), parent=parent)
-    problems = list(problems)
-    for source in variables.opaque_from:
-        problems.append(
-            Problem(
-                Severity.INFO,
-                "variables-encrypted",
-                f"{source} is encrypted; variables it may define are kept as written",
-                ks.spec_loc("postBuild"),
-                ks.ref,
-            )
-        )
-    return KsResult(ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, files)
+        return KsResult(ks, "failed", problems=(problem,), parent=parent, root=root)
+    return KsResult(ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, files, root)
 
 
-def _build(repo: RepoReader, ks: FluxKs, variables: Variables) -> tuple[list[Resource], list[Problem], frozenset[str]]:
+def _build(
+    repo: RepoReader, ks: FluxKs, variables: Variables, root: str = ""
+) -> tuple[list[Resource], list[Problem], frozenset[str]]:
     """Build ``spec.path`` with the overlay and post-build; raises ModelError."""
     raw = ks.spec_str("path") or ""
     try:
-        # kustomize-controller joins spec.path under the source root
+        # kustomize-controller joins spec.path under the artifact's root
         # (securejoin), so a leading slash is still relative to it.
-        path = join("", raw.strip().lstrip("/"))
+        path = join(root, raw.strip().lstrip("/"))
     except ValueError as err:
         raise ModelError("path-outside", f"spec.path {err}", ks.spec_loc("path")) from None
     if repo.kind(path) != "dir":
+        where = f"the folder '{root}' that the source's artifact holds" if root else "the repository root"
         raise ModelError(
             "path-missing",
-            f"kustomization path not found: '{raw}'; spec.path is relative to the repository root",
+            f"kustomization path not found: '{raw}'; spec.path is relative to {where}",
             ks.spec_loc("path"),
         )
     build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
@@ -460,18 +339,18 @@ class Memo:
         self.answers = Answers(repo)
         # plan reads the base from git and the head from the working tree:
         # separate slots, so that neither evicts the other's builds.
-        self.reader = type(repo).__name__
+        self.reader = getattr(repo, "label", type(repo).__name__)
 
-    def build(self, ks: FluxKs, variables: Variables) -> tuple[list[Resource], list[Problem], frozenset[str]]:
-        slot = self.store.key(("flux-build", self.reader, ks.ref.namespace, ks.ref.name, ks.ref.file))
-        material = self.store.key(
-            (ks.node, ks.loc, ks.ref, tuple(sorted(variables.values.items())), tuple(variables.opaque_from))
-        )
+    def build(
+        self, ks: FluxKs, variables: Variables, root: str
+    ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
+        slot = self.store.key(("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file))
+        material = self.store.key((ks.node, ks.loc, ks.ref, root, variables))
         found = still_valid(self.store.get(slot), material, self.answers)
         if found is not None:
             return list(found.resources), list(found.problems), found.files
         recorder = RecordingReader(self.answers)
-        resources, problems, files = _build(recorder, ks, variables)
+        resources, problems, files = _build(recorder, ks, variables, root)
         stored = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
         self.store.put(slot, stored)
         return resources, problems, files
@@ -480,62 +359,130 @@ class Memo:
 # -- the walk ----------------------------------------------------------------------
 
 
-def _flux_docs(repo: RepoReader) -> Iterable[tuple[str, Resource | None, Problem | None]]:
-    """Every Flux Kustomization declared in any YAML file of the repository."""
+@dataclass(frozen=True)
+class _Scan:
+    """What one pass over the repository's YAML files found."""
+
+    declared: list[tuple[str, Resource]]  # every Flux Kustomization, with its file
+    problems: list[Problem]  # files with Flux objects that do not parse
+    instances: list[Entry]
+    selfsync: list[Entry]
+    sources: dict[SourceId, Declared]
+    objects: dict[tuple[str, str, str], list[tuple[str, vars_.Known | Resource]]]  # substitution sources
+
+
+def _scan(repo: RepoReader) -> _Scan:
+    declared: list[tuple[str, Resource]] = []
+    problems: list[Problem] = []
+    objects: dict[tuple[str, str, str], list[tuple[str, vars_.Known | Resource]]] = {}
+    docs: list[tuple[str, Resource]] = []
     for path in repo.yaml_files():
         try:
             text = repo.text(path)
         except ModelError:
             continue
-        if FLUX_GROUP not in text:
+        flux = may_declare(text)
+        holds_vars = "ConfigMap" in text or "Secret" in text
+        if not (flux or holds_vars):
             continue
         try:
-            docs = repo.documents(path)
+            parsed = repo.documents(path)
         except ModelError as err:
-            yield path, None, Problem(Severity.ERROR, err.code, err.message, err.loc)
+            if FLUX_GROUP in text:
+                problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
             continue
-        for doc in docs:
-            if isinstance(doc.node, Map):
-                res = Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
-                if is_flux_kustomization(res):
-                    yield path, res, None
-
-
-def _file_index(repo: RepoReader) -> dict[tuple[str, str, str], Resource]:
-    """ConfigMaps and Secrets declared anywhere, for a graph without an entry point."""
-    index: dict[tuple[str, str, str], Resource] = {}
-    for path in repo.yaml_files():
-        try:
-            text = repo.text(path)
-            if "kind: ConfigMap" not in text and "kind: Secret" not in text:
+        for doc in parsed:
+            if not isinstance(doc.node, Map):
                 continue
-            docs = repo.documents(path)
-        except ModelError:
+            res = Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
+            if flux:
+                docs.append((path, res))
+                if is_flux_kustomization(res):
+                    declared.append((path, res))
+            made = vars_.produced(res) if holds_vars else None
+            if made is not None:
+                (kind, namespace, name), known = made
+                # Written without a namespace, it takes whichever one its
+                # kustomization or Flux gives it.
+                key = (kind, namespace or vars_.ANY_NAMESPACE, name)
+                objects.setdefault(key, []).append((path, known))
+    instances, selfsync, sources = scan(docs)
+    return _Scan(declared, problems, instances, selfsync, sources, objects)
+
+
+def _nearest(candidates: list[tuple[str, vars_.Known | Resource]], near: str) -> vars_.Known | Resource:
+    """Of several files declaring one object, the one nearest to ``near`` (the
+    cluster's folder): each cluster of a repository has its own settings."""
+
+    def shared(path: str) -> int:
+        return len(posixpath.commonpath([path, near]).split("/")) if near else 0
+
+    return max(candidates, key=lambda c: shared(c[0]))[1]
+
+
+def _ignore_rules(repo: RepoReader, entry: Entry) -> Ignore | None:
+    """source-controller's exclusions for the root source: ``spec.ignore``
+    (GitRepository and OCIRepository alike), the ``.sourceignore`` files of
+    the tree, and its defaults (see :mod:`volsync_kit.core.sourceignore`)."""
+    if entry.source is None:
+        return None
+    return Ignore.for_source(entry.ignore, _sourceignore_files(repo, entry.root))
+
+
+def _sourceignore_files(repo: RepoReader, root: str) -> dict[str, str]:
+    """Every ``.sourceignore`` below ``root``, by folder relative to it
+    (hidden folders are not searched)."""
+    found: dict[str, str] = {}
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            dirs, files = repo.listdir(folder)
+            if IGNORE_FILE in files:
+                inner = folder[len(root) :].lstrip("/") if root else folder
+                found[inner] = repo.text(posixpath.join(folder, IGNORE_FILE) if folder else IGNORE_FILE)
+        except (ModelError, ValueError):
             continue
-        for doc in docs:
-            if isinstance(doc.node, Map) and str_at(doc.node, "kind") in ("ConfigMap", "Secret"):
-                kind = str_at(doc.node, "kind") or ""
-                name = str_at(doc.node, "metadata", "name") or ""
-                namespace = str_at(doc.node, "metadata", "namespace") or ""
-                index.setdefault((kind, namespace, name), Resource(doc.node, doc.loc, name))
-    return index
+        pending.extend(posixpath.join(folder, d) if folder else d for d in dirs if not d.startswith("."))
+    return found
 
 
 class _Walk:
-    def __init__(self, repo: RepoReader, memo: BuildMemo | None = None) -> None:
-        self.repo = repo
-        self.memo = Memo(repo, memo) if memo is not None else None
+    """One cluster's walk from its entry point."""
+
+    def __init__(self, repo: RepoReader, cluster: Cluster | None, found: _Scan, memo: BuildMemo | None = None) -> None:
+        entry = cluster.entry if cluster is not None else None
+        self.root = entry.root if entry is not None else ""
+        self.repo: RepoReader = SourceView(repo, self.root, _ignore_rules(repo, entry)) if entry is not None else repo
+        self.memo = Memo(self.repo, memo) if memo is not None else None
+        self.cluster = cluster.name if cluster is not None else ""
+        self.source = entry.source if entry is not None else None
+        self.url = normalize_url(entry.url) if entry is not None and entry.url else ""
+        self.found = found
+        self.near = entry.folder if entry is not None else ""
         self.results: dict[tuple[str, str], KsResult] = {}
-        self.index: dict[tuple[str, str, str], Resource] = {}
+        self.index: dict[tuple[str, str, str], vars_.Known | Resource] = {}
+        self.sources: dict[SourceId, str] = {sid: d.url for sid, d in found.sources.items()}
         self.problems: list[Problem] = []
         self.queue: deque[tuple[FluxKs, KsRef | None]] = deque()
         self.deferred: list[tuple[FluxKs, KsRef | None]] = []
-        self.files_index: dict[tuple[str, str, str], Resource] | None = None
         # (file, name) of every Kustomization the graph reaches, duplicates included
         self.reached: set[tuple[str, str]] = set()
+        self.children: set[tuple[str, str]] = set()  # the same, built by a parent
+        # sources whose variables are unknown: (kind, name, namespace, why) -> who reads them, where
+        self.unknown: dict[tuple[str, str, str, str], list[tuple[KsRef, Loc | None]]] = {}
+
+    def parse(self, res: Resource, default_namespace: str) -> FluxKs:
+        ks = parse_ks(res, default_namespace)
+        if not self.cluster:
+            return ks
+        ref = KsRef(ks.ref.name, ks.ref.namespace, ks.ref.file, self.cluster)
+        return FluxKs(ref, ks.node, ks.loc)
 
     def visit(self, ks: FluxKs, parent: KsRef | None, *, final: bool) -> None:
         self.reached.add((ks.ref.file, ks.ref.name))
+        if parent is not None:
+            self.children.add((ks.ref.file, ks.ref.name))
         key = (ks.ref.namespace, ks.ref.name)
         if key in self.results:
             other = self.results[key].ks.ref
@@ -550,54 +497,72 @@ class _Walk:
                     )
                 )
             return
+        elsewhere = self.other_source(ks)
+        if elsewhere is not None:
+            self.results[key] = elsewhere
+            return
         try:
-            result = render_ks(self.repo, ks, self.index if not final else self.fallback_index(), parent, self.memo)
-        except SourceMissing as missing:
-            if not final:
-                self.deferred.append((ks, parent))
-                return
-            source = missing.source
-            problem = Problem(
-                Severity.ERROR,
-                "substitute-source-missing",
-                f"substitute from '{source.kind}/{source.name}' error: {source.kind.lower()}s \"{source.name}\" "
-                f"not found in namespace {ks.ref.namespace} (it is not defined in the repository; "
-                "mark it optional: true if it is created elsewhere)",
-                source.loc,
-                ks.ref,
-            )
-            result = KsResult(ks, "failed", problems=(problem,), parent=parent)
-        result = self.check_source(result)
+            result = render_ks(self.repo, ks, self.lookup_index(final), parent, self.memo, final=final, root=self.root)
+        except SourceMissing:
+            self.deferred.append((ks, parent))
+            return
+        self.note_unknown(result)
         self.results[key] = result
         for res in result.resources:
-            if res.kind in ("ConfigMap", "Secret") or res.kind in SOURCE_KINDS:
-                self.index.setdefault((res.kind, res.namespace, res.name), res)
+            made = vars_.produced(res)
+            if made is not None:
+                self.index.setdefault(*made)
+            if res.kind in SOURCE_KINDS and res.group.startswith("source.toolkit"):
+                sid = SourceId(res.kind, res.namespace or ks.ref.namespace, res.name)
+                self.sources.setdefault(sid, str_at(res.node, "spec", "url") or "")
             if is_flux_kustomization(res):
-                self.queue.append((parse_ks(res, ks.ref.namespace), ks.ref))
+                self.queue.append((self.parse(res, ks.ref.namespace), ks.ref))
 
-    def fallback_index(self) -> dict[tuple[str, str, str], Resource]:
-        merged = dict(self.index)
-        if self.files_index is None:
-            self.files_index = _file_index(self.repo)
-        for (kind, namespace, name), res in self.files_index.items():
-            merged.setdefault((kind, namespace, name), res)
+    def lookup_index(self, final: bool) -> vars_.Index:
+        """Objects the cluster's builds made; on the final pass, also those
+        written anywhere in the repository (applied by hand, at bootstrap)."""
+        if not final:
+            return self.index
+        merged: dict[tuple[str, str, str], vars_.Known | Resource] = dict(self.index)
+        for key, candidates in self.found.objects.items():
+            merged.setdefault(key, _nearest(candidates, self.near))
         return merged
 
-    def check_source(self, result: KsResult) -> KsResult:
-        ks = result.ks
-        kind = ks.spec_str("sourceRef", "kind") or ""
-        name = ks.spec_str("sourceRef", "name") or ""
-        namespace = ks.spec_str("sourceRef", "namespace") or ks.ref.namespace
-        if result.status != "rendered" or name in ("", ROOT_NAME) or (kind, namespace, name) not in self.index:
-            return result
+    def note_unknown(self, result: KsResult) -> None:
+        if result.status != "rendered":
+            return
+        try:
+            notes = resolve_variables(result.ks, self.lookup_index(True)).notes
+        except (ModelError, SourceMissing):
+            return
+        for source, why in notes:
+            key = (source.kind, source.name, result.ks.ref.namespace, why)
+            self.unknown.setdefault(key, []).append((result.ks.ref, source.loc))
+
+    def other_source(self, ks: FluxKs) -> KsResult | None:
+        """A Kustomization built from another source than this repository."""
+        if self.source is None:
+            return None
+        source = source_ref(ks.node, ks.ref.namespace)
+        if source is None or source == self.source:
+            return None
+        if source not in self.sources and (source.kind, source.name) == (self.source.kind, self.source.name):
+            # The root's name in a namespace where no such source is declared:
+            # a sourceRef without its namespace.  Whether the cluster has it is
+            # not ours to judge offline; it is meant to be this repository.
+            return None
+        url = self.sources.get(source, "")
+        if self.url and url and normalize_url(url) == self.url:
+            return None
         problem = Problem(
-            Severity.WARNING,
+            Severity.INFO,
             "source-not-followed",
-            f"spec.sourceRef {kind}/{name} is another source than this repository; not followed",
+            f"spec.sourceRef {source.kind}/{source.name} is another source than this repository "
+            f"({self.source.kind}/{self.source.name}); its path is not in this tree, so it is not built",
             ks.spec_loc("sourceRef"),
             ks.ref,
         )
-        return KsResult(ks, "not-followed", problems=(problem,), parent=result.parent)
+        return KsResult(ks, "not-followed", problems=(problem,), root=self.root)
 
     def drain(self) -> None:
         while True:
@@ -615,61 +580,293 @@ class _Walk:
                 for ks, parent in waiting:
                     self.visit(ks, parent, final=True)
 
+    def unknown_problems(self) -> list[Problem]:
+        """One note per source whose variables cannot be known, not one per app."""
+        out: list[Problem] = []
+        for (kind, name, _, why), readers in self.unknown.items():
+            first, loc = readers[0]
+            count = f"{len(readers)} Kustomizations" if len(readers) > 1 else f"Kustomization {first}"
+            where = f" ({self.cluster})" if self.cluster else ""
+            out.append(
+                Problem(
+                    Severity.INFO,
+                    "variables-unknown",
+                    f"substituteFrom {kind}/{name} {why}: the variables it defines keep their ${{...}} "
+                    f"and are judged unknown in {count}{where}",
+                    loc,
+                )
+            )
+        return out
 
-def _root(entry: Entry) -> FluxKs:
+
+def _root(entry: Entry, cluster: str) -> FluxKs:
+    """The root Kustomization: as git declares it, or as flux-operator makes it."""
+    if entry.ks is not None:
+        res = entry.ks
+        file = res.origin.file if res.origin else ""
+        return FluxKs(KsRef(res.name, res.namespace or ROOT_NAME, file, cluster), res.node, res.origin)
     file = entry.loc.file if entry.loc else ""
+    spec: dict[str, Node] = {"path": Scalar(entry.path, entry.loc)}
+    if entry.source is not None:
+        spec["sourceRef"] = Map(
+            {
+                "kind": Scalar(entry.source.kind),
+                "name": Scalar(entry.source.name),
+                "namespace": Scalar(entry.source.namespace),
+            }
+        )
+    namespace = entry.source.namespace if entry.source is not None else ROOT_NAME
     node = Map(
         {
             "apiVersion": Scalar(f"{FLUX_GROUP}/v1"),
             "kind": Scalar("Kustomization"),
-            "metadata": Map({"name": Scalar(ROOT_NAME), "namespace": Scalar(ROOT_NAME)}),
-            "spec": Map({"path": Scalar(entry.path, entry.loc)}),
+            "metadata": Map({"name": Scalar(namespace), "namespace": Scalar(namespace)}),
+            "spec": Map(spec),
         },
         entry.loc,
     )
-    return FluxKs(KsRef(ROOT_NAME, ROOT_NAME, file), node, entry.loc)
+    return FluxKs(KsRef(namespace, namespace, file, cluster), node, entry.loc)
 
 
 def _folder(result: KsResult) -> str:
     path = (result.ks.spec_str("path") or "").strip().lstrip("/")
     try:
-        return join("", path)
+        return join(result.root, path)
     except ValueError:
         return "\0"  # outside the repository: hides nothing
 
 
-def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None, memo: BuildMemo | None = None) -> RepoModel:
-    """Render every active Flux Kustomization of the repository, reusing the
-    builds in ``memo`` whose inputs did not change."""
-    if entries is None:
-        entries = detect_entries(repo)
-    state = _Walk(repo, memo)
-    declared = list(_flux_docs(repo))
-    for _, _, problem in declared:
-        if problem is not None:
-            state.problems.append(problem)
-    if entries:
-        for entry in entries:
-            state.queue.append((_root(entry), None))
-    else:
-        for _, res, _ in declared:
-            if res is not None:
-                state.queue.append((parse_ks(res, "default"), None))
+def _with_sources(entry: Entry, found: _Scan) -> Entry:
+    """Fill in what the repository declares about the entry's source: its URL
+    and ignore rules (a GitRepository written in git)."""
+    if entry.source is None:
+        return entry
+    declared = found.sources.get(entry.source)
+    url = entry.url or (declared.url if declared else "")
+    ignore = entry.ignore if entry.ignore is not None else (declared.ignore if declared else None)
+    return Entry(entry.path, entry.how, entry.loc, entry.source, url, entry.root, entry.ks, ignore, entry.label)
+
+
+def _oci(repo: RepoReader, entry: Entry) -> Entry:
+    if entry.source is None or entry.source.kind != "OCIRepository" or entry.root:
+        return entry
+    root = artifact_root(repo, entry)
+    return Entry(entry.path, entry.how, entry.loc, entry.source, entry.url, root, entry.ks, entry.ignore, entry.label)
+
+
+def _unique(entries: Iterable[Entry]) -> list[Entry]:
+    seen: set[tuple[str, str]] = set()
+    out: list[Entry] = []
+    for entry in entries:
+        key = (entry.folder, str(entry.source))
+        if key not in seen:
+            seen.add(key)
+            out.append(entry)
+    return out
+
+
+def _matching(requested: Entry, candidates: Sequence[Entry]) -> Entry:
+    """An ``--entry`` folder is a detected entry point when it is the folder
+    one of them syncs (its source, root and ignore rules then apply)."""
+    for candidate in candidates:
+        if candidate.folder == requested.folder:
+            return Entry(
+                candidate.path,
+                requested.how,
+                candidate.loc,
+                candidate.source,
+                candidate.url,
+                candidate.root,
+                candidate.ks,
+                candidate.ignore,
+                candidate.label,
+            )
+        suffix = candidate.path.strip().strip("/").removeprefix("./")
+        if (
+            candidate.source is not None
+            and candidate.source.kind == "OCIRepository"
+            and suffix
+            and (requested.folder == suffix or requested.folder.endswith("/" + suffix))
+        ):
+            root = requested.folder[: -len(suffix)].rstrip("/")
+            return Entry(
+                candidate.path,
+                requested.how,
+                candidate.loc,
+                candidate.source,
+                candidate.url,
+                root,
+                candidate.ks,
+                candidate.ignore,
+                candidate.label,
+            )
+    return requested
+
+
+class NoSuchCluster(Exception):
+    def __init__(self, name: str, known: tuple[str, ...]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.known = known
+
+
+def walk(
+    repo: RepoReader,
+    entries: tuple[Entry, ...] | None = None,
+    memo: BuildMemo | None = None,
+    *,
+    cluster: str | None = None,
+    fallback: bool = True,
+) -> RepoModel:
+    """Render every active Flux Kustomization of every cluster of the
+    repository, reusing the builds in ``memo`` whose inputs did not change.
+
+    ``entries`` replaces detection (``--entry``); ``cluster`` keeps one
+    cluster (raises :class:`NoSuchCluster`).  Without any entry point, every
+    Kustomization of every file is a root when ``fallback`` (tests and
+    fixtures), and nothing is walked otherwise.
+    """
+    found = _scan(repo)
+    instances, candidates = _candidates(repo, found)
+    if entries is not None:
+        chosen = [_matching(e, [*instances, *candidates]) for e in entries]
+        return _walk_clusters(repo, found, _unique(chosen), [], memo, cluster, fallback)
+    return _walk_clusters(repo, found, instances, candidates, memo, cluster, fallback)
+
+
+def _candidates(repo: RepoReader, found: _Scan) -> tuple[list[Entry], list[Entry]]:
+    """FluxInstances and flux-instance values, then Kustomizations that sync
+    their own folder, shallowest first (the walk keeps those that no other
+    cluster reaches)."""
+    instances = _unique(_oci(repo, _with_sources(e, found)) for e in found.instances)
+    selfsync = sorted((_with_sources(e, found) for e in found.selfsync), key=lambda e: (e.folder.count("/"), e.folder))
+    return instances, _unique(_oci(repo, e) for e in selfsync)
+
+
+def detect_entries(repo: RepoReader) -> tuple[Entry, ...]:
+    """The candidate entry points, in the order the walk tries them."""
+    instances, candidates = _candidates(repo, _scan(repo))
+    return (*instances, *candidates)
+
+
+def _walk_clusters(
+    repo: RepoReader,
+    found: _Scan,
+    fixed: list[Entry],
+    candidates: list[Entry],
+    memo: BuildMemo | None,
+    only: str | None,
+    fallback: bool,
+) -> RepoModel:
+    """Walk the fixed entry points, then each self-syncing Kustomization,
+    shallowest first, that no earlier walk reached.  A self-syncing walk is
+    dropped when its build does not hold its own declaration (it is no root)
+    unless the build failed, or when another cluster's build holds it (it is
+    that cluster's child).  Each walk is keyed by its entry folder until all
+    clusters are known and can be named."""
+    walks: list[tuple[Entry, _Walk]] = []
+    reached: set[tuple[str, str]] = set()
+    for entry in [*fixed, *candidates]:
+        own = _own(entry)
+        if own is not None and own in reached:
+            continue
+        state = _Walk(repo, Cluster(f"{entry.folder}#{len(walks)}", entry), found, memo)
+        state.queue.append((_root(entry, state.cluster), None))
+        state.drain()
+        failed = any(r.status == "failed" and r.parent is None for r in state.results.values())
+        if own is not None and entry not in fixed and own not in state.children and not failed:
+            continue  # its folder does not hold it after all: not a root
+        walks.append((entry, state))
+        reached |= state.reached
+    walks = [
+        (entry, state)
+        for entry, state in walks
+        if entry in fixed or not any(_own(entry) in other.children for e, other in walks if e is not entry)
+    ]
+    if not walks:
+        if only is not None:
+            raise NoSuchCluster(only, ())
+        return _fallback(repo, found, memo) if fallback else _model(found, [], (), True)
+    clusters = name_clusters([e for e, _ in walks])
+    if only is not None and only not in [c.name for c in clusters]:
+        raise NoSuchCluster(only, tuple(c.name for c in clusters))
+    named = [
+        (c.entry, _renamed(state, c.name if len(clusters) > 1 else ""))
+        for c, (_, state) in zip(clusters, walks, strict=True)
+        if only is None or c.name == only
+    ]
+    kept = tuple(c for c in clusters if only is None or c.name == only)
+    return _model(found, named, kept, only is None)
+
+
+def _own(entry: Entry) -> tuple[str, str] | None:
+    """The (file, name) of the Kustomization an entry point is, when git declares it."""
+    if entry.ks is None:
+        return None
+    return (entry.ks.origin.file if entry.ks.origin else "", entry.ks.name)
+
+
+def _renamed(state: _Walk, name: str) -> _Walk:
+    """``state`` with its provisional cluster key replaced by the cluster's name
+    ("" in a repository of one cluster, whose references read as before)."""
+
+    def ref(r: KsRef | None) -> KsRef | None:
+        return KsRef(r.name, r.namespace, r.file, name) if r is not None else None
+
+    def problem(p: Problem) -> Problem:
+        return Problem(p.severity, p.code, p.message, p.loc, ref(p.kustomization))
+
+    results: dict[tuple[str, str], KsResult] = {}
+    for key, r in state.results.items():
+        new_ref = ref(r.ks.ref)
+        assert new_ref is not None
+        ks = FluxKs(new_ref, r.ks.node, r.ks.loc)
+        results[key] = KsResult(
+            ks, r.status, r.resources, r.variables, tuple(map(problem, r.problems)), ref(r.parent), r.files, r.root
+        )
+    state.results = results
+    state.problems = [problem(p) for p in state.problems]
+    state.cluster = name
+    return state
+
+
+def _fallback(repo: RepoReader, found: _Scan, memo: BuildMemo | None) -> RepoModel:
+    """No entry point: every Kustomization of every file is a root."""
+    state = _Walk(repo, None, found, memo)
+    for _, res in found.declared:
+        state.queue.append((parse_ks(res, "default"), None))
     state.drain()
-    reached = state.reached
+    return _model(found, [(None, state)], (), False)
+
+
+def _model(
+    found: _Scan,
+    walks: Sequence[tuple[Entry | None, _Walk]],
+    clusters: tuple[Cluster, ...],
+    whole: bool,
+) -> RepoModel:
+    problems = list(found.problems)
+    results: list[KsResult] = []
+    reached: set[tuple[str, str]] = set()
+    hidden: list[str] = []
+    for _, state in walks:
+        problems.extend(state.problems)
+        problems.extend(state.unknown_problems())
+        results.extend(state.results.values())
+        reached |= state.reached
+        # A Kustomization below a failed build is unknown, not inactive: the
+        # failure hides whatever would have reached it.
+        hidden.extend(_folder(r) + "/" for r in state.results.values() if r.status == "failed")
     # A file the scan could not parse is usually also a failed build; say it once.
-    reported = {(p.code, p.loc) for r in state.results.values() for p in r.problems}
-    state.problems = [p for p in state.problems if (p.code, p.loc) not in reported]
+    reported = {(p.code, p.loc) for r in results for p in r.problems}
+    problems = [p for p in problems if (p.code, p.loc) not in reported]
     inactive: list[KsRef] = []
-    # A Kustomization below a failed build is unknown, not inactive: the
-    # failure hides whatever would have reached it.
-    hidden = tuple(_folder(r) + "/" for r in state.results.values() if r.status == "failed")
-    if entries:
-        for path, res, _ in declared:
-            if res is not None and (path, res.name) not in reached and not path.startswith(hidden):
+    if clusters and whole:
+        for path, res in found.declared:
+            if (path, res.name) not in reached and not path.startswith(tuple(hidden)):
                 ref = KsRef(res.name, res.namespace or "-", path)
                 inactive.append(ref)
-                state.problems.append(
+                problems.append(
                     Problem(
                         Severity.INFO,
                         "kustomization-inactive",
@@ -678,5 +875,6 @@ def walk(repo: RepoReader, entries: tuple[Entry, ...] | None = None, memo: Build
                         ref,
                     )
                 )
-    results = sorted(state.results.values(), key=lambda r: (r.ks.ref.namespace, r.ks.ref.name, r.ks.ref.file))
-    return RepoModel(tuple(entries), tuple(results), tuple(inactive), tuple(state.problems))
+    results.sort(key=lambda r: (r.ks.ref.cluster, r.ks.ref.namespace, r.ks.ref.name, r.ks.ref.file))
+    entries = tuple(e for e, _ in walks if e is not None)
+    return RepoModel(entries, tuple(results), tuple(inactive), tuple(problems), clusters)

@@ -88,9 +88,12 @@ class KsRef:
     name: str
     namespace: str
     file: str
+    # The cluster whose walk reached it; "" when the repository syncs one cluster.
+    cluster: str = ""
 
     def __str__(self) -> str:
-        return f"{self.namespace}/{self.name}"
+        where = f"{self.cluster}:" if self.cluster else ""
+        return f"{where}{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)

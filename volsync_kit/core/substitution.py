@@ -343,13 +343,17 @@ def _eval(parts: tuple[Part, ...], lookup: Lookup) -> str:
     return "".join(out)
 
 
-def make_lookup(variables: Mapping[str, str], *, strict: bool = True, opaque: bool = False) -> Lookup:
-    """Flux's variable lookup; ``opaque`` keeps unknown variables as written."""
+def make_lookup(
+    variables: Mapping[str, str], *, strict: bool = True, opaque: bool = False, unknown: frozenset[str] = frozenset()
+) -> Lookup:
+    """Flux's variable lookup.  A variable in ``unknown`` (defined, value not
+    known offline), or any undefined one when ``opaque`` (a source that may
+    define anything), is kept as written; any other is provably absent."""
 
     def lookup(name: str) -> tuple[str | None, bool]:
         if name in variables:
             return variables[name], True
-        if opaque:
+        if opaque or name in unknown:
             return None, True
         return "", not strict
 
@@ -426,8 +430,15 @@ class TreeSubstituter:
     name), so each distinct text is evaluated and re-typed once.
     """
 
-    def __init__(self, variables: Mapping[str, str], *, strict: bool = True, opaque: bool = False) -> None:
-        self.lookup = make_lookup(variables, strict=strict, opaque=opaque)
+    def __init__(
+        self,
+        variables: Mapping[str, str],
+        *,
+        strict: bool = True,
+        opaque: bool = False,
+        unknown: frozenset[str] = frozenset(),
+    ) -> None:
+        self.lookup = make_lookup(variables, strict=strict, opaque=opaque, unknown=unknown)
         self.texts: dict[str, str] = {}
         self.values: dict[str, object] = {}
 

@@ -9,8 +9,9 @@ from typing import Any
 from volsync_kit.core.findings import Finding, LintResult
 from volsync_kit.core.model import Severity
 from volsync_kit.core.rules._api import Rule
+from volsync_kit.report import ks_json
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/volsync-kit/volsync-kit"
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -56,7 +57,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "line": f.loc.line if f.loc else None,
         "column": f.loc.col if f.loc else None,
         "app": f.app,
-        "kustomization": {"name": ks.name, "namespace": ks.namespace, "file": ks.file} if ks else None,
+        "kustomization": ks_json(ks) if ks else None,
         "object": f.object,
     }
 

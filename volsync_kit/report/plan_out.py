@@ -8,9 +8,10 @@ from typing import Any
 
 from volsync_kit.core.diff import Change
 from volsync_kit.core.planner import Plan, Step
+from volsync_kit.report import ks_json
 from volsync_kit.report.tree_out import plan_diagram
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 
 
 def _short(ref: str) -> str:
@@ -79,7 +80,7 @@ def steps_markdown(steps: Iterable[Step], *, bold: bool, fence: str = "bash") ->
 def _change_json(c: Change, dangers: dict[str, list[str]]) -> dict[str, Any]:
     return {
         "app": c.app,
-        "kustomization": {"name": c.ks.name, "namespace": c.ks.namespace, "file": c.ks.file},
+        "kustomization": ks_json(c.ks),
         "kind": c.kind,
         "name": c.name,
         "namespace": c.namespace or None,
@@ -108,7 +109,7 @@ def to_json(plan: Plan) -> str:
         "failures": [
             {
                 "app": f.app,
-                "kustomization": {"name": f.ks.name, "namespace": f.ks.namespace, "file": f.ks.file},
+                "kustomization": ks_json(f.ks),
                 "problems": [
                     {"code": p.code, "message": p.message, "file": p.loc.file if p.loc else None,
                      "line": p.loc.line if p.loc else None}

@@ -8,8 +8,9 @@ from typing import Any
 
 from volsync_kit.core.model import Plain, Problem, Severity, to_plain
 from volsync_kit.core.render import RenderResult
+from volsync_kit.report import ks_json
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 
 
 def problem_line(problem: Problem) -> str:
@@ -28,7 +29,7 @@ def problem_json(problem: Problem) -> dict[str, Any]:
         "file": problem.loc.file if problem.loc else None,
         "line": problem.loc.line if problem.loc else None,
         "column": problem.loc.col if problem.loc else None,
-        "kustomization": {"name": ks.name, "namespace": ks.namespace, "file": ks.file} if ks else None,
+        "kustomization": ks_json(ks) if ks else None,
     }
 
 
@@ -40,7 +41,7 @@ def iter_json(result: RenderResult) -> Iterator[str]:
         (
             {
                 "app": app.app,
-                "kustomization": {"name": app.ks.name, "namespace": app.ks.namespace, "file": app.ks.file},
+                "kustomization": ks_json(app.ks),
                 "objects": [to_plain(obj.node) for obj in app.objects],
             }
             for app in result.apps

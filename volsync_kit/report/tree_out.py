@@ -9,8 +9,9 @@ from typing import Any
 
 from volsync_kit.core.diff import Change
 from volsync_kit.core.tree import AppTree, TreeNode
+from volsync_kit.report import ks_json
 
-JSON_VERSION = 1
+JSON_VERSION = 2
 MARKS = {"flux": "▸", "repository": "●", "volsync": "○"}
 LEGEND = "▸ Flux Kustomization   ● declared in the repository   ○ created by VolSync"
 
@@ -96,7 +97,7 @@ def trees_json(trees: list[AppTree]) -> list[dict[str, Any]]:
     return [
         {
             "app": t.app,
-            "kustomization": {"name": t.ks.name, "namespace": t.ks.namespace, "file": t.ks.file},
+            "kustomization": ks_json(t.ks),
             "tree": _node_json(t.root),
         }
         for t in trees
@@ -109,7 +110,7 @@ def to_json(trees: list[AppTree]) -> str:
         "apps": [
             {
                 "app": t.app,
-                "kustomization": {"name": t.ks.name, "namespace": t.ks.namespace, "file": t.ks.file},
+                "kustomization": ks_json(t.ks),
                 "tree": _node_json(t.root),
             }
             for t in trees

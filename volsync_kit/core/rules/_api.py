@@ -56,7 +56,9 @@ VARIABLE_CODES = frozenset({"substitution", "substitute-source-missing", "variab
 COMPONENT_CODES = frozenset(
     {"component-missing", "kustomization-missing", "kustomization-empty", "component-kind", "component-not-local"}
 )
-NOT_EVALUATED_CODES = frozenset({"not-evaluated", "remote-not-followed", "source-not-followed", "variables-encrypted"})
+NOT_EVALUATED_CODES = frozenset(
+    {"not-evaluated", "remote-not-followed", "source-not-followed", "variables-encrypted", "variables-unknown"}
+)
 REPORTED_CODES = YAML_CODES | TAB_CODES | DUPLICATE_KEY_CODES | VARIABLE_CODES | COMPONENT_CODES
 Scope = Literal["pv", "group", "repo"]
 CEPHFS_DRIVER = "cephfs.csi.ceph.com"
