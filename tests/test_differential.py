@@ -34,7 +34,7 @@ from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core.flux import FluxKs, KsResult, walk
 from volsync_kit.core.model import to_plain
 from volsync_kit.core.render import is_volume_object
-from volsync_kit.core.substitution import expand
+from volsync_kit.core.substitution import _eval, make_lookup, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "home-ops"
@@ -49,23 +49,31 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _cases() -> list[tuple[Path, str, str]]:
-    cases: list[tuple[Path, str, str]] = []
-    for result in walk(FileRepo(EXAMPLE)).results:
-        if any(is_volume_object(r) for r in result.resources):
-            cases.append((EXAMPLE, result.ks.ref.namespace, result.ks.ref.name))
+LAYOUTS = ROOT / "tests" / "fixtures" / "layouts"
+Case = tuple[Path, str, str, str]  # repository, cluster, namespace, name
+
+
+def _cases() -> list[Case]:
+    cases: list[Case] = []
+    # Every rendered Kustomization with volumes, of every cluster, in the
+    # example and in the layouts written in the shapes of real repositories.
+    for root in (EXAMPLE, *sorted(p for p in LAYOUTS.iterdir() if p.is_dir())):
+        for result in walk(FileRepo(root)).results:
+            if any(is_volume_object(r) for r in result.resources):
+                ref = result.ks.ref
+                cases.append((root, ref.cluster, ref.namespace, ref.name))
     for case in sorted(FIXTURES.iterdir()):
         expect = yaml.safe_load((case / "expect.yaml").read_text())
         for ks in expect["kustomizations"]:
-            cases.append((case, ks["namespace"], ks["name"]))
+            cases.append((case, "", ks["namespace"], ks["name"]))
     return cases
 
 
-def _find(root: Path, namespace: str, name: str) -> KsResult:
+def _find(root: Path, namespace: str, name: str, cluster: str = "") -> KsResult:
     for result in walk(FileRepo(root)).results:
-        if (result.ks.ref.namespace, result.ks.ref.name) == (namespace, name):
+        if (result.ks.ref.cluster, result.ks.ref.namespace, result.ks.ref.name) == (cluster, namespace, name):
             return result
-    raise AssertionError(f"{namespace}/{name} not rendered in {root}")
+    raise AssertionError(f"{cluster}:{namespace}/{name} not rendered in {root}")
 
 
 def _generated_resources(folder: Path) -> list[str]:
@@ -82,9 +90,10 @@ def _generated_resources(folder: Path) -> list[str]:
     return sorted(out)
 
 
-def _flux_kustomization(workdir: Path, ks: FluxKs) -> Path:
+def _flux_kustomization(workdir: Path, ks: FluxKs, root: str = "") -> Path:
     spec: dict[str, Any] = to_plain(ks.node)["spec"]  # type: ignore[index,call-overload]
-    folder = workdir / spec.get("path", ".").lstrip("./")
+    # spec.path is relative to the source's artifact: an OCI artifact holds one folder.
+    folder = (workdir / root / spec.get("path", ".").strip().lstrip("/")).resolve()
     existing = next((folder / k for k in KFILES if (folder / k).exists()), None)
     if existing is not None:
         kus = yaml.safe_load(existing.read_text())
@@ -99,13 +108,13 @@ def _flux_kustomization(workdir: Path, ks: FluxKs) -> Path:
             kus[key] = spec[key]
     for key in ("patches", "components"):
         if spec.get(key):
-            kus[key] = [*kus.get(key, []), *spec[key]]
+            kus[key] = [*(kus.get(key) or []), *spec[key]]
     (folder / "kustomization.yaml").write_text(yaml.safe_dump(kus, sort_keys=False))
     return folder
 
 
 def _flux_apply_view(result: KsResult, workdir: Path) -> dict[tuple[str, str], Any]:
-    folder = _flux_kustomization(workdir, result.ks)
+    folder = _flux_kustomization(workdir, result.ks, result.root)
     built = subprocess.run(
         [KUBECTL, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(folder)],  # type: ignore[list-item]
         capture_output=True,
@@ -114,7 +123,13 @@ def _flux_apply_view(result: KsResult, workdir: Path) -> dict[tuple[str, str], A
     ).stdout
     spec = to_plain(result.ks.node)["spec"]  # type: ignore[index,call-overload]
     post = spec.get("postBuild")
-    substitute = post is not None and (bool(result.variables) or post.get("substituteStrategy") == "Always")
+    substitute = post is not None and (
+        bool(result.variables) or bool(result.unknown) or result.open or post.get("substituteStrategy") == "Always"
+    )
+    # Flux's envsubst on the object's text; a variable whose value cannot be
+    # known offline (a SOPS or ExternalSecret key, a source not in git) keeps
+    # its ${...}, which is what volsync-kit must show for it too.
+    lookup = make_lookup(dict(result.variables), opaque=result.open, unknown=result.unknown)
     common = spec.get("commonMetadata") or {}
     objects: dict[tuple[str, str], Any] = {}
     for text in built.split("\n---\n"):
@@ -127,7 +142,7 @@ def _flux_apply_view(result: KsResult, workdir: Path) -> dict[tuple[str, str], A
             (meta.get("annotations") or {}).get("kustomize.toolkit.fluxcd.io/substitute"),
         )
         if substitute and not opted_out:
-            obj = yaml.safe_load(expand(text, dict(result.variables), strict=True))
+            obj = yaml.safe_load(_eval(parse(text), lookup) if "$" in text else text)
             meta = obj["metadata"]
         labels = meta.setdefault("labels", {})
         labels["kustomize.toolkit.fluxcd.io/name"] = result.ks.ref.name
@@ -140,12 +155,12 @@ def _flux_apply_view(result: KsResult, workdir: Path) -> dict[tuple[str, str], A
 
 
 @pytest.mark.parametrize(
-    ("root", "namespace", "name"),
+    ("root", "cluster", "namespace", "name"),
     _cases(),
-    ids=lambda v: v.name if isinstance(v, Path) else v,
+    ids=lambda v: v.name if isinstance(v, Path) else (v or "-"),
 )
-def test_render_equals_kustomize_plus_flux(root: Path, namespace: str, name: str, tmp_path: Path) -> None:
-    result = _find(root, namespace, name)
+def test_render_equals_kustomize_plus_flux(root: Path, cluster: str, namespace: str, name: str, tmp_path: Path) -> None:
+    result = _find(root, namespace, name, cluster)
     assert result.status == "rendered", result.problems
     workdir = tmp_path / "repo"
     shutil.copytree(root, workdir)

@@ -26,6 +26,7 @@ and kustomize-controller's reconcile loop:
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -123,6 +124,8 @@ class KsResult:
     parent: KsRef | None = None
     files: frozenset[str] = frozenset()
     root: str = ""  # the folder of the repository its source's artifact holds
+    unknown: frozenset[str] = frozenset()  # variables defined with values not known offline
+    open: bool = False  # a source not in git may define any other variable
 
 
 @dataclass(frozen=True)
@@ -304,7 +307,18 @@ def render_ks(
     except ModelError as err:
         problem = Problem(Severity.ERROR, err.code, err.message, err.loc or ks.loc, ks.ref)
         return KsResult(ks, "failed", problems=(problem,), parent=parent, root=root)
-    return KsResult(ks, "rendered", tuple(resources), variables.values, tuple(problems), parent, files, root)
+    return KsResult(
+        ks,
+        "rendered",
+        tuple(resources),
+        variables.values,
+        tuple(problems),
+        parent,
+        files,
+        root,
+        variables.unknown,
+        variables.open,
+    )
 
 
 def _build(
@@ -821,9 +835,7 @@ def _renamed(state: _Walk, name: str) -> _Walk:
         new_ref = ref(r.ks.ref)
         assert new_ref is not None
         ks = FluxKs(new_ref, r.ks.node, r.ks.loc)
-        results[key] = KsResult(
-            ks, r.status, r.resources, r.variables, tuple(map(problem, r.problems)), ref(r.parent), r.files, r.root
-        )
+        results[key] = dataclasses.replace(r, ks=ks, problems=tuple(map(problem, r.problems)), parent=ref(r.parent))
     state.results = results
     state.problems = [problem(p) for p in state.problems]
     state.cluster = name

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from volsync_kit.core import patches
+from volsync_kit.core.generators import GENERATORS, generate
+from volsync_kit.core.generators import entries as generator_entries
 from volsync_kit.core.model import (
     Loc,
     Map,
@@ -77,8 +79,6 @@ NOT_EVALUATED = {
     "generators": (Severity.WARNING, "not-evaluated"),
     "helmCharts": (Severity.INFO, "not-evaluated"),
     "helmChartInflationGenerator": (Severity.INFO, "not-evaluated"),
-    "configMapGenerator": (Severity.INFO, "generator-not-evaluated"),
-    "secretGenerator": (Severity.INFO, "generator-not-evaluated"),
 }
 REMOTE_PREFIXES = ("http://", "https://", "git::", "git@", "ssh://", "github.com/", "github.com:", "gh:", "oci://")
 
@@ -245,7 +245,27 @@ class Builder:
         components = [*self.entries(kf, "components"), *overlay.components]
         for entry, loc in components:
             acc = self.component(kf, entry, loc, acc)
+        # kustomize's accumulateTarget: resources, components, then generators.
+        seen = {_ident(r) for r in acc}
+        for res in self.generated(kf):
+            self.add(acc, seen, res)
         return self.transform(kf, acc, overlay)
+
+    def generated(self, kf: KFile) -> list[Resource]:
+        out: list[Resource] = []
+        options = map_at(kf.node, "generatorOptions")
+        for field_name, kind in GENERATORS.items():
+            for spec in generator_entries(kf.node.items.get(field_name), field_name, kf.loc(field_name)):
+                node = generate(kind, spec, kf.dir, options, self.read_text)
+                out.append(Resource(node, spec.loc, str_at(node, "metadata", "name") or ""))
+        return out
+
+    def read_text(self, path: str, loc: Loc | None) -> str:
+        """A generator's input file (an env file, a file source)."""
+        if self.repo.kind(path) != "file":
+            raise ModelError("resource-missing", f"generator source '{path}': no such file", loc)
+        self.build.files.add(path)
+        return self.repo.text(path)
 
     def entries(self, kf: KFile, key: str) -> list[tuple[str, Loc | None]]:
         node = kf.node.items.get(key)
