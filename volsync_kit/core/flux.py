@@ -483,8 +483,8 @@ class _Walk:
         # (file, name) of every Kustomization the graph reaches, duplicates included
         self.reached: set[tuple[str, str]] = set()
         self.children: set[tuple[str, str]] = set()  # the same, built by a parent
-        # sources whose variables are unknown: (kind, name, namespace, why) -> who reads them, where
-        self.unknown: dict[tuple[str, str, str, str], list[tuple[KsRef, Loc | None]]] = {}
+        # sources whose variables are unknown: (kind, name, why) -> who reads them, where
+        self.unknown: dict[tuple[str, str, str], list[tuple[KsRef, Loc | None]]] = {}
 
     def parse(self, res: Resource, default_namespace: str) -> FluxKs:
         ks = parse_ks(res, default_namespace)
@@ -550,7 +550,7 @@ class _Walk:
         except (ModelError, SourceMissing):
             return
         for source, why in notes:
-            key = (source.kind, source.name, result.ks.ref.namespace, why)
+            key = (source.kind, source.name, why)
             self.unknown.setdefault(key, []).append((result.ks.ref, source.loc))
 
     def other_source(self, ks: FluxKs) -> KsResult | None:
@@ -597,7 +597,7 @@ class _Walk:
     def unknown_problems(self) -> list[Problem]:
         """One note per source whose variables cannot be known, not one per app."""
         out: list[Problem] = []
-        for (kind, name, _, why), readers in self.unknown.items():
+        for (kind, name, why), readers in self.unknown.items():
             first, loc = readers[0]
             count = f"{len(readers)} Kustomizations" if len(readers) > 1 else f"Kustomization {first}"
             where = f" ({self.cluster})" if self.cluster else ""
@@ -838,6 +838,10 @@ def _renamed(state: _Walk, name: str) -> _Walk:
         results[key] = dataclasses.replace(r, ks=ks, problems=tuple(map(problem, r.problems)), parent=ref(r.parent))
     state.results = results
     state.problems = [problem(p) for p in state.problems]
+    state.unknown = {
+        key: [(KsRef(r.name, r.namespace, r.file, name), loc) for r, loc in readers]
+        for key, readers in state.unknown.items()
+    }
     state.cluster = name
     return state
 
