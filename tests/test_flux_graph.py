@@ -32,8 +32,8 @@ from typer.testing import CliRunner
 from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.cli import app as cli_app
 from volsync_kit.core import flux, render
-from volsync_kit.core.sources import SourceId
 from volsync_kit.core.model import KsRef, Loc, Scalar, Severity, node_at, str_at, to_plain
+from volsync_kit.core.sources import SourceId
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "home-ops"
 RUNNER = CliRunner()
@@ -684,7 +684,8 @@ def test_substitute_source_not_in_git_is_unknown_not_an_error(tmp_path: Path) ->
     assert notes[0].severity is Severity.INFO
     assert notes[0].message.startswith("substituteFrom ConfigMap/not-there is not in the repository")
     assert notes[0].loc is not None
-    assert (notes[0].loc.file, notes[0].loc.line) == ("kubernetes/apps/media/sonarr/ks.yaml", line_of(ks, "name: not-there") - 1)
+    line = line_of(ks, "name: not-there") - 1
+    assert (notes[0].loc.file, notes[0].loc.line) == ("kubernetes/apps/media/sonarr/ks.yaml", line)
     assert result(model, "radarr").status == "rendered"
     assert {a.app for a in render.render(model).apps} == {"radarr", "sonarr"}
     assert not render.render(model).has_errors
