@@ -79,6 +79,7 @@ class Declared:
     id: SourceId
     url: str
     ignore: str | None
+    file: str = ""
 
 
 def _instance_entry(res: Resource, sync: Map, how: str, namespace: str) -> Entry | None:
@@ -131,6 +132,11 @@ def self_syncing(res: Resource, file: str) -> Entry | None:
         return None
     if folder and not file.startswith(folder + "/"):
         return None
+    if not folder and source.kind != "GitRepository":
+        # ``path: ./`` of an OCI artifact (the flux-cluster-template's
+        # ``flux`` Kustomization on flux-manifests) is that artifact's root,
+        # which says nothing about this repository.
+        return None
     return Entry(
         raw,
         f"Kustomization {res.name} syncs its own folder",
@@ -151,12 +157,13 @@ def may_declare(text: str) -> bool:
     )
 
 
-def scan(docs: Iterable[tuple[str, Resource]]) -> tuple[list[Entry], list[Entry], dict[SourceId, Declared]]:
+def scan(docs: Iterable[tuple[str, Resource]]) -> tuple[list[Entry], list[Entry], dict[SourceId, list[Declared]]]:
     """Entry points and source objects among the documents of the repository:
-    (instance entries, self-syncing Kustomizations, declared sources)."""
+    (instance entries, self-syncing Kustomizations, declared sources; each
+    cluster of a repository may declare its own source of the same name)."""
     instances: list[Entry] = []
     selfsync: list[Entry] = []
-    sources: dict[SourceId, Declared] = {}
+    sources: dict[SourceId, list[Declared]] = {}
     for file, res in docs:
         found = instance_entry(res)
         if found is not None:
@@ -169,7 +176,7 @@ def scan(docs: Iterable[tuple[str, Resource]]) -> tuple[list[Entry], list[Entry]
         if res.group == SOURCE_GROUP and res.kind in SOURCE_KINDS and res.name:
             sid = SourceId(res.kind, res.namespace or BOOTSTRAP_NAME, res.name)
             url = str_at(res.node, "spec", "url") or ""
-            sources.setdefault(sid, Declared(sid, url, str_at(res.node, "spec", "ignore")))
+            sources.setdefault(sid, []).append(Declared(sid, url, str_at(res.node, "spec", "ignore"), file))
     return instances, selfsync, sources
 
 
@@ -231,6 +238,15 @@ def artifact_root(repo: RepoReader, entry: Entry) -> str:
         return ""
     holding = [d for d in repo.listdir("")[0] if not d.startswith(".") and _is_dir(repo, d, path)]
     return holding[0] if len(holding) == 1 else ""
+
+
+def nearest(declared: Sequence[Declared], near: str) -> Declared | None:
+    """Of the declarations of one source, the one in the file nearest to ``near``."""
+
+    def shared(d: Declared) -> int:
+        return len(posixpath.commonpath([d.file, near]).split("/")) if d.file and near else 0
+
+    return max(declared, key=shared) if declared else None
 
 
 def _is_dir(repo: RepoReader, folder: str, path: str) -> bool:

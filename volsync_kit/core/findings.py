@@ -34,6 +34,9 @@ class LintResult:
     suppressed: tuple[Finding, ...]
     files: int
     apps: int
+    # What this run could not check, one note each ("checked 0 apps: ..."):
+    # not findings, and no exit code of their own, but no clean pass either.
+    unchecked: tuple[str, ...] = ()
 
     def count(self, severity: Severity) -> int:
         return sum(1 for f in self.findings if f.severity is severity)

@@ -43,6 +43,7 @@ from volsync_kit.core.clusters import (
     artifact_root,
     may_declare,
     name_clusters,
+    nearest,
     scan,
 )
 from volsync_kit.core.kustomize import Overlay, build_directory, join
@@ -170,8 +171,8 @@ def check_shape(ks: FluxKs) -> None:
     Flux CRD's schema validation would, instead of guessing a meaning."""
     for path, expected in SPEC_TYPES.items():
         found = node_at(ks.node, *path)
-        if found is None:
-            continue
+        if found is None or (isinstance(found, Scalar) and found.value is None):
+            continue  # the API server prunes the nulls of non-nullable CRD fields
         if not isinstance(found, expected) or (
             expected is Scalar and isinstance(found, Scalar) and not isinstance(found.value, str)
         ):
@@ -189,7 +190,7 @@ def parse_ks(res: Resource, default_namespace: str) -> FluxKs:
 
 def _strings(ks: FluxKs, key: str) -> list[tuple[str, Loc | None]]:
     node = ks.spec(key)
-    if node is None:
+    if node is None or (isinstance(node, Scalar) and node.value is None):
         return []
     if not isinstance(node, Seq):
         raise ModelError("flux-invalid", f"spec.{key} must be a list", ks.spec_loc(key))
@@ -381,7 +382,7 @@ class _Scan:
     problems: list[Problem]  # files with Flux objects that do not parse
     instances: list[Entry]
     selfsync: list[Entry]
-    sources: dict[SourceId, Declared]
+    sources: dict[SourceId, list[Declared]]
     objects: dict[tuple[str, str, str], list[tuple[str, vars_.Known | Resource]]]  # substitution sources
 
 
@@ -476,7 +477,11 @@ class _Walk:
         self.near = entry.folder if entry is not None else ""
         self.results: dict[tuple[str, str], KsResult] = {}
         self.index: dict[tuple[str, str, str], vars_.Known | Resource] = {}
-        self.sources: dict[SourceId, str] = {sid: d.url for sid, d in found.sources.items()}
+        self.sources: dict[SourceId, str] = {}
+        for sid, declared in found.sources.items():
+            chosen = nearest(declared, self.near)
+            if chosen is not None:
+                self.sources[sid] = chosen.url
         self.problems: list[Problem] = []
         self.queue: deque[tuple[FluxKs, KsRef | None]] = deque()
         self.deferred: list[tuple[FluxKs, KsRef | None]] = []
@@ -655,7 +660,8 @@ def _with_sources(entry: Entry, found: _Scan) -> Entry:
     and ignore rules (a GitRepository written in git)."""
     if entry.source is None:
         return entry
-    declared = found.sources.get(entry.source)
+    near = entry.ks.origin.file if entry.ks is not None and entry.ks.origin else entry.folder
+    declared = nearest(found.sources.get(entry.source, []), near)
     url = entry.url or (declared.url if declared else "")
     ignore = entry.ignore if entry.ignore is not None else (declared.ignore if declared else None)
     return Entry(entry.path, entry.how, entry.loc, entry.source, url, entry.root, entry.ks, ignore, entry.label)
@@ -773,25 +779,39 @@ def _walk_clusters(
     fallback: bool,
 ) -> RepoModel:
     """Walk the fixed entry points, then each self-syncing Kustomization,
-    shallowest first, that no earlier walk reached.  A self-syncing walk is
-    dropped when its build does not hold its own declaration (it is no root)
-    unless the build failed, or when another cluster's build holds it (it is
-    that cluster's child).  Each walk is keyed by its entry folder until all
-    clusters are known and can be named."""
+    shallowest first, that no earlier walk reached, then each bootstrap
+    bundle (see :func:`_bundles`) among what is still unreached.  A
+    self-syncing walk is dropped when its build does not hold its own
+    declaration (it is no root) unless the build failed; any candidate is
+    dropped when another cluster's build holds it (it is that cluster's
+    child).  Each walk is keyed by its entry folder until all clusters are
+    known and can be named."""
     walks: list[tuple[Entry, _Walk]] = []
     reached: set[tuple[str, str]] = set()
-    for entry in [*fixed, *candidates]:
+
+    def try_root(entry: Entry, *, must_reach_itself: bool = False, must_build: bool = False) -> None:
+        nonlocal reached
         own = _own(entry)
         if own is not None and own in reached:
-            continue
+            return
         state = _Walk(repo, Cluster(f"{entry.folder}#{len(walks)}", entry), found, memo)
         state.queue.append((_root(entry, state.cluster), None))
         state.drain()
         failed = any(r.status == "failed" and r.parent is None for r in state.results.values())
-        if own is not None and entry not in fixed and own not in state.children and not failed:
-            continue  # its folder does not hold it after all: not a root
+        if must_reach_itself and own is not None and own not in state.children and not failed:
+            return  # its folder does not hold it after all: not a root
+        if must_build and failed:
+            return  # a stale copy (an archived bootstrap folder): inactive, never an error
         walks.append((entry, state))
         reached |= state.reached
+
+    for entry in fixed:
+        try_root(entry)
+    for entry in candidates:
+        try_root(entry, must_reach_itself=True)
+    if not fixed:
+        for entry in _bundles(repo, found, reached):
+            try_root(entry, must_build=True)
     walks = [
         (entry, state)
         for entry, state in walks
@@ -811,6 +831,37 @@ def _walk_clusters(
     ]
     kept = tuple(c for c in clusters if only is None or c.name == only)
     return _model(found, named, kept, only is None)
+
+
+def _bundles(repo: RepoReader, found: _Scan, reached: set[tuple[str, str]]) -> list[Entry]:
+    """Flux Kustomizations that no cluster reaches but that a kustomization
+    folder applies together with their source: a bundle made to be applied
+    once by hand (``kubectl apply -k clusters/<name>``), which then keeps
+    itself in sync.  Nothing else unreached is a root."""
+    by_folder: dict[str, list[tuple[Resource, SourceId]]] = {}
+    for path, res in found.declared:
+        source = source_ref(res.node, res.namespace or ROOT_NAME)
+        if (path, res.name) in reached or source is None or source.kind not in SOURCE_KINDS:
+            continue
+        by_folder.setdefault(posixpath.dirname(path), []).append((res, source))
+    out: list[Entry] = []
+    for folder, items in sorted(by_folder.items()):
+        try:
+            built = build_directory(SourceView(repo), folder).resources
+        except ModelError:
+            continue
+        names = {(r.kind, r.namespace or ROOT_NAME, r.name) for r in built}
+        for res, source in items:
+            if (res.kind, res.namespace or ROOT_NAME, res.name) in names and (
+                source.kind,
+                source.namespace,
+                source.name,
+            ) in names:
+                how = f"Kustomization {res.name} applied with its source by {folder}"
+                entry = Entry(str_at(res.node, "spec", "path") or ".", how, loc_of(res.node, "spec", "path"), source,
+                              ks=res, label=res.name)  # fmt: skip
+                out.append(_oci(repo, _with_sources(entry, found)))
+    return out
 
 
 def _own(entry: Entry) -> tuple[str, str] | None:

@@ -78,9 +78,11 @@ def generate(
     spec: Map,
     directory: str,
     options: Map | None,
-    read: Callable[[str, Loc | None], str],
+    read: Callable[[str, str, Loc | None], str | None],
 ) -> Map:
-    """One generated object from a generator entry ``spec`` of a kustomization in ``directory``."""
+    """One generated object from a generator entry ``spec`` of a kustomization in
+    ``directory``; ``read(directory, path, loc)`` gives a source file's text,
+    or None for one that cannot be read offline (a URL), which is left out."""
     loc = spec.loc
     name = str_at(spec, "name")
     if not name:
@@ -92,7 +94,8 @@ def generate(
         data[key] = value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
     for field in ("envs", "env"):
         for path, at in _strings(spec.get(field), field, loc):
-            for number, raw in enumerate(read(posixpath.join(directory, path), at).splitlines(), 1):
+            lines = read(directory, path, at)
+            for number, raw in enumerate((lines or "").splitlines(), 1):
                 # api/kv/kv.go KeyValuesFromLines: leading space goes, nothing else.
                 line = raw.lstrip()
                 if line and not line.startswith("#"):
@@ -102,7 +105,9 @@ def generate(
         key, sep, path = entry.partition("=")
         if not sep:
             key, path = posixpath.basename(entry), entry
-        data[key] = read(posixpath.join(directory, path), at)
+        content = read(directory, path, at)
+        if content is not None:
+            data[key] = content
     secret_type = str_at(spec, "type") or "Opaque"
     if kind == "Secret":
         data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
@@ -114,6 +119,17 @@ def generate(
         plain["type"] = secret_type
     if data:
         plain["data"] = data
+    for field in ("labels", "annotations"):
+        # generatorOptions, then the generator's own options (which win), as
+        # api/types/generatoroptions.go MergeGlobalOptionsIntoLocal merges them.
+        # This is how a generated ConfigMap opts out of Flux's substitution.
+        merged: dict[str, str] = {}
+        for where in (options, map_at(spec, "options")):
+            values = map_at(where, field)
+            for key, item in values.items.items() if values is not None else ():
+                merged[key] = str(item.value) if isinstance(item, Scalar) and item.value is not None else ""
+        if merged:
+            plain["metadata"] = {**plain["metadata"], field: merged}  # type: ignore[dict-item]
     if not _disabled(spec, options):
         plain["metadata"] = {**plain["metadata"], "name": f"{name}-{name_hash(kind, data, secret_type)}"}  # type: ignore[dict-item]
     node = from_plain(plain, loc)

@@ -260,8 +260,12 @@ class Builder:
                 out.append(Resource(node, spec.loc, str_at(node, "metadata", "name") or ""))
         return out
 
-    def read_text(self, path: str, loc: Loc | None) -> str:
-        """A generator's input file (an env file, a file source)."""
+    def read_text(self, directory: str, entry: str, loc: Loc | None) -> str | None:
+        """A generator's input file (an env file, a file source); None for a URL."""
+        if is_remote(entry):
+            self.note(Severity.WARNING, "remote-not-followed", f"remote generator source '{entry}' is not read", loc)
+            return None
+        path = join(directory, entry)
         if self.repo.kind(path) != "file":
             raise ModelError("resource-missing", f"generator source '{path}': no such file", loc)
         self.build.files.add(path)

@@ -137,32 +137,46 @@ def related_objects(resources: Iterable[Resource]) -> list[Resource]:
     return out
 
 
-def component_folders(model: RepoModel) -> frozenset[str]:
-    """The folders Flux Kustomizations list in ``spec.components``, repo-relative.
+def _path_folder(result: KsResult) -> str | None:
+    """A Kustomization's ``spec.path`` as a repo-relative folder (None: outside)."""
+    try:
+        # as flux.py builds it: securejoin under the source root
+        return join("", (result.ks.spec_str("path") or "").strip().lstrip("/"))
+    except ValueError:
+        return None
+
+
+def _component_folders(result: KsResult) -> list[str]:
+    """The folders a Kustomization lists in ``spec.components``, repo-relative.
 
     kustomize-controller resolves each entry against ``spec.path``
     (fluxcd/pkg ``kustomize/kustomize_generator.go``); a failed build still
-    names its components, which is why this reads the Kustomizations rather
-    than what their builds read.  Entries that are not local folders (a
-    remote URL, a path leaving the repository) resolve to nothing here.
+    names its components, which is why this reads the Kustomization rather
+    than what its build read.  Entries that are not local folders (a remote
+    URL, a path leaving the repository) resolve to nothing here.
     """
-    folders: set[str] = set()
-    for result in model.results:
-        entries = result.ks.spec("components")
-        if not isinstance(entries, Seq):
-            continue
-        try:
-            # as flux.py builds it: securejoin under the source root
-            base = join("", (result.ks.spec_str("path") or "").strip().lstrip("/"))
-        except ValueError:
-            continue
-        for item in entries.items:
-            if isinstance(item, Scalar) and isinstance(item.value, str) and item.value:
-                try:
-                    folders.add(join(base, item.value))
-                except ValueError:
-                    continue
-    return frozenset(folders)
+    entries = result.ks.spec("components")
+    base = _path_folder(result)
+    if not isinstance(entries, Seq) or base is None:
+        return []
+    folders: list[str] = []
+    for item in entries.items:
+        if isinstance(item, Scalar) and isinstance(item.value, str) and item.value:
+            try:
+                folders.append(join(base, item.value))
+            except ValueError:
+                continue
+    return folders
+
+
+def component_folders(model: RepoModel) -> frozenset[str]:
+    """The folders any Flux Kustomization lists in ``spec.components``."""
+    return frozenset(folder for result in model.results for folder in _component_folders(result))
+
+
+def _below(path: str, folder: str) -> bool:
+    # "" is the repository root (a component "../.." from the top folder).
+    return folder == "" or path.startswith(folder + "/")
 
 
 def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
@@ -170,9 +184,7 @@ def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
     every YAML file below a component folder a Flux Kustomization lists."""
     read = {path for result in model.results for path in result.files}
     folders = component_folders(model)
-    # "" is the repository root (a component "../.." from the top folder).
-    prefixes = tuple("" if folder == "" else folder + "/" for folder in folders)
-    return frozenset(p for p in repo.yaml_files() if p in read or (prefixes and p.startswith(prefixes)))
+    return frozenset(p for p in repo.yaml_files() if p in read or any(_below(p, f) for f in folders))
 
 
 def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list[Problem]]:
@@ -354,12 +366,79 @@ def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintO
                 if options.only_files is None or directive.loc.file in options.only_files:
                     reported.append(unused)
     apps = len({g.ks for g in groups if g.view == "rendered"})
+    as_written = {s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin}
     return LintResult(
         tuple(sorted(reported, key=Finding.sort_key)),
         tuple(sorted(suppressed, key=Finding.sort_key)),
         len(files),
         apps,
+        unchecked(repo, model, apps, as_written, options.only_files),
     )
+
+
+# -- what was not checked ---------------------------------------------------------
+
+
+def unchecked(
+    repo: RepoReader,
+    model: RepoModel,
+    apps: int,
+    as_written: set[str],
+    only: frozenset[str] | None,
+) -> tuple[str, ...]:
+    """Notes on what this run could not check, so that it does not pass by accident.
+
+    A run that checked no app says so, and so does each named file (FILES,
+    as pre-commit passes them) that no rendered app read: with every app
+    that may read it failed, or with no Flux Kustomization reading it.  Named
+    files that no Flux Kustomization's folder holds and that declare no
+    PersistentVolume (a CI workflow, a Taskfile) are not Flux's input, and
+    get no note: ``--all-files`` would bury the notes that matter.
+    """
+    notes: list[str] = []
+    failed = sum(1 for r in model.results if r.status == "failed")
+    if apps == 0:
+        tail = f", and {failed} failed to render" if failed else ""
+        notes.append(f"checked 0 apps: no Flux Kustomization rendered a VolSync volume{tail}")
+    if only is None:
+        return tuple(notes)
+    rendered = {path for r in model.results if r.status == "rendered" for path in r.files}
+    folders = [(r, [f for f in (_path_folder(r), *_component_folders(r)) if f is not None]) for r in model.results]
+    for path in sorted(only):
+        if path in rendered or not path.endswith((".yaml", ".yml")):
+            continue
+        readers = _may_read(folders, path)
+        if readers and all(r.status == "failed" for r in readers):
+            how = "checked only as written" if path in as_written else "not checked"
+            count = f"{len(readers)} app" + ("s" if len(readers) > 1 else "")
+            notes.append(f"{path}: {how}: every app that may read it failed to render ({count})")
+        elif path not in as_written and (readers or _declares_volumes(repo, path)):
+            notes.append(f"{path}: not checked: no Flux Kustomization reads it")
+    return tuple(notes)
+
+
+def _may_read(folders: list[tuple[KsResult, list[str]]], path: str) -> list[KsResult]:
+    """The Kustomizations whose folder (spec.path or a component) holds ``path``
+    most closely: a failed build does not say which files it would read."""
+    best: list[KsResult] = []
+    depth = -1
+    for result, candidates in folders:
+        for folder in candidates:
+            if not _below(path, folder):
+                continue
+            here = folder.count("/") + 1 if folder else 0
+            if here > depth:
+                best, depth = [result], here
+            elif here == depth and all(r is not result for r in best):
+                best.append(result)
+    return best
+
+
+def _declares_volumes(repo: RepoReader, path: str) -> bool:
+    try:
+        return "PersistentVolume" in repo.text(path)
+    except ModelError:
+        return False
 
 
 def _with_suppression(finding: Finding, how: str) -> Finding:
