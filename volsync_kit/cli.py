@@ -204,6 +204,8 @@ def lint(
     component affects every app that uses it. With FILES (as the pre-commit
     hook passes them), only findings in those files, or in apps whose
     rendering reads them, are reported; naming the config file reports all.
+    A run that checks no app, or a named file that no rendered app reads,
+    says so on stderr (the exit code is unchanged).
     """
 
     def body() -> int:
@@ -225,6 +227,8 @@ def lint(
             sys.stdout.write(lint_out.to_github(result))
         else:
             sys.stdout.write(lint_out.to_text(result))
+        # Whatever the format: a run that checked nothing must not pass unnoticed.
+        sys.stderr.write(lint_out.unchecked_lines(result))
         return int(ExitCode.FINDINGS if result.failed else ExitCode.OK)
 
     _guard(debug, body)

@@ -43,7 +43,16 @@ def to_text(result: LintResult) -> str:
         f"{counts['errors']} error(s), {counts['warnings']} warning(s), {counts['infos']} info, "
         f"{counts['suppressed']} suppressed; {counts['apps']} app(s), {counts['files']} file(s)"
     )
+    if result.unchecked:
+        # Not a clean pass: part of the repository was not checked.
+        notes = len(result.unchecked)
+        tail += f"; incomplete: {notes} note{'s' if notes > 1 else ''} on stderr"
     return "".join(line + "\n" for line in lines) + tail + "\n"
+
+
+def unchecked_lines(result: LintResult) -> str:
+    """What the run could not check, one ``volsync-kit: ...`` line each, for stderr."""
+    return "".join(f"volsync-kit: {note}\n" for note in result.unchecked)
 
 
 def finding_json(f: Finding) -> dict[str, Any]:
