@@ -267,7 +267,7 @@ def test_malformed_yaml_json_output_names_file_line_and_kustomization(tmp_path: 
     doc = json.loads(res.stdout)
     errors = [p for p in doc["problems"] if p["severity"] == "error"]
     assert [(p["code"], p["file"], p["line"]) for p in errors] == [("yaml-syntax", case.file, case.line)]
-    assert errors[0]["kustomization"] == {"name": "sonarr", "namespace": "media", "file": SONARR_KS}
+    assert errors[0]["kustomization"] == {"name": "sonarr", "namespace": "media", "file": SONARR_KS, "cluster": ""}
     assert sorted(a["app"] for a in doc["apps"]) == ["paperless", "radarr"]
 
 

@@ -161,11 +161,12 @@ def test_resolving_paths_one_folder_at_a_time_equals_realpath(tmp_path: Path) ->
 def test_streamed_render_json_is_byte_for_byte_json_dumps(root: Path) -> None:
     import json
 
-    from volsync_kit.app import run_render
+    from volsync_kit.core import render
     from volsync_kit.core.render import RenderResult
     from volsync_kit.report import render_out
 
-    result = run_render(root, cache=False)
+    # the core's walk: the render fixtures are single Kustomizations without an entry point
+    result = render.render(flux.walk(FileRepo(root)))
     for case in (result, RenderResult((), (), 0), RenderResult(result.apps, (), 1)):
         text = render_out.to_json(case)
         assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"

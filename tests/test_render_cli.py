@@ -36,7 +36,7 @@ def test_json_output_matches_golden_and_schema(golden) -> None:  # type: ignore[
     assert code == 0
     doc = json.loads(out)
     jsonschema.Draft202012Validator(schema("render.schema.json")).validate(doc)
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert [a["app"] for a in doc["apps"]] == [
         "cloudbeaver", "pgadmin", "home-assistant", "paperless", "jellyfin", "radarr", "sonarr",
     ]  # fmt: skip
@@ -58,7 +58,7 @@ def test_app_filter_by_app_variable() -> None:
     assert code == 0
     apps = json.loads(out)["apps"]
     assert [a["kustomization"] for a in apps] == [
-        {"name": "pgadmin", "namespace": "database", "file": "kubernetes/apps/database/pgadmin/ks.yaml"}
+        {"name": "pgadmin", "namespace": "database", "file": "kubernetes/apps/database/pgadmin/ks.yaml", "cluster": ""}
     ]
     kinds = [o["kind"] for o in apps[0]["objects"]]
     assert kinds == [

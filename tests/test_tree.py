@@ -39,7 +39,7 @@ def test_example_tree_golden(fmt: str, suffix: str, golden) -> None:  # type: ig
     if fmt == "json":
         doc = json.loads(out)
         jsonschema.validate(doc, SCHEMA)
-        assert doc["version"] == 1
+        assert doc["version"] == 2
 
 
 def test_one_app_and_an_unknown_app() -> None:

@@ -170,7 +170,7 @@ def test_lint_schema_is_a_valid_schema() -> None:
 def test_json_on_the_example_validates() -> None:
     code, doc = lint_json("--repo", str(EXAMPLE))
     assert code == 0
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     assert [f for f in doc["findings"] if f["severity"] != "info"] == []
     assert doc["summary"]["apps"] == 7
     assert doc["summary"]["errors"] == 0
@@ -205,7 +205,7 @@ def test_json_with_defects_validates_and_matches_the_findings(tmp_path: Path) ->
             "line": line_of(root, REPO_PV, "staticVolume"),
             "column": jellyfin["column"],
             "app": "jellyfin",
-            "kustomization": {"name": "jellyfin", "namespace": "media", "file": JELLYFIN_KS},
+            "kustomization": {"name": "jellyfin", "namespace": "media", "file": JELLYFIN_KS, "cluster": ""},
             "object": "PersistentVolume/volsync-jellyfin-repo-pv",
         },
     ]
@@ -216,7 +216,7 @@ def test_json_schema_rejects_what_to_json_never_emits() -> None:
     validator = jsonschema.Draft202012Validator(schema("lint.schema.json"))
     good = json.loads(lint_out.to_json(LintResult((), (), 0, 0)))
     assert validator.is_valid(good)
-    assert not validator.is_valid({**good, "version": 2})
+    assert not validator.is_valid({**good, "version": 1})
     assert not validator.is_valid({**good, "extra": 1})
     bad_summary = {**good, "summary": {k: v for k, v in good["summary"].items() if k != "suppressed"}}
     assert not validator.is_valid(bad_summary)

@@ -187,7 +187,7 @@ def test_json_matches_the_schema_and_commands_are_single_lines(tmp_path: Path, c
     assert SHA.match(doc["base"])
     assert doc["base"] == repo.sha("HEAD~1")
     assert doc["head"] == head
-    assert doc["version"] == 1
+    assert doc["version"] == 2
     for command in commands(doc):
         assert COMMAND.match(command), command
         assert "\n" not in command, command

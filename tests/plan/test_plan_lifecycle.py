@@ -44,7 +44,7 @@ def test_dropped_data_pvc_is_a_pruned_deletion_for_every_app(tmp_path: Path) -> 
         pvc = change(doc, "PersistentVolumeClaim", app)
         assert pvc["prune"] is True
         assert pvc["danger"] == ["pvc-deleted"]
-        assert pvc["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app)}
+        assert pvc["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app), "cluster": ""}
     dangers = sorted((d["code"], d["app"], d["object"]) for d in doc["dangers"])
     assert dangers == sorted(("pvc-deleted", app, f"PersistentVolumeClaim/{app}") for app in APPS)
     # Flux deletes the claims itself; the checklist only rescues their volumes
@@ -92,7 +92,7 @@ def test_bare_component_is_a_render_failure_never_a_deletion(tmp_path: Path) -> 
     assert len(doc["failures"]) == len(APPS)
     for failure in doc["failures"]:
         app = failure["app"]
-        assert failure["kustomization"] == {"name": app, "namespace": APPS[app], "file": ks_file(app)}
+        assert failure["kustomization"] == {"name": app, "namespace": APPS[app], "file": ks_file(app), "cluster": ""}
         assert failure["problems"], failure
         assert {p["file"] for p in failure["problems"]} == {REPO_KUSTOMIZATION}
     assert [c for c in doc["changes"] if c["action"] == "delete"] == []
@@ -176,7 +176,7 @@ def test_removed_app_is_deleted_by_flux(tmp_path: Path) -> None:
     assert rows(doc) == {("sonarr", kind, name, ns, "delete") for kind, name, ns in SONARR_OBJECTS}
     # prune: true, and cluster-apps patches in deletionPolicy: WaitForTermination
     assert {c["prune"] for c in doc["changes"]} == {True}
-    assert all(c["kustomization"] == {"name": "sonarr", "namespace": "media", "file": ks_file("sonarr")}
+    assert all(c["kustomization"] == {"name": "sonarr", "namespace": "media", "file": ks_file("sonarr"), "cluster": ""}
                for c in doc["changes"])  # fmt: skip
     assert change(doc, "PersistentVolumeClaim", "sonarr")["danger"] == ["pvc-deleted"]
     assert plan(repo, "--fail-on", "delete").exit_code == 1

@@ -88,10 +88,10 @@ def test_root_path_replaces_every_repository_pv_and_its_claim(root_path_commit: 
                 "forces_replacement": True,
             }
         ]
-        assert pv["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app)}
+        assert pv["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app), "cluster": ""}
         assert pv["danger"] == ["repository-moved"]
         pvc = change(doc, "PersistentVolumeClaim", f"volsync-{app}-repo")
-        assert pvc["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app)}
+        assert pvc["kustomization"] == {"name": app, "namespace": ns, "file": ks_file(app), "cluster": ""}
         # the claim's own manifest is unchanged: it is replaced because its bound PV is
         assert [(f["path"], f["forces_replacement"]) for f in pvc["fields"]] == [("spec.volumeName", True)]
 
