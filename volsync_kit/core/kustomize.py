@@ -269,7 +269,15 @@ class Builder:
         if self.repo.kind(path) != "file":
             raise ModelError("resource-missing", f"generator source '{path}': no such file", loc)
         self.build.files.add(path)
-        return self.repo.text(path)
+        try:
+            return self.repo.text(path)
+        except ModelError as err:
+            if err.code != "encoding":
+                raise
+            # kustomize puts a file that is not UTF-8 in binaryData; an icon
+            # or a keystore defines no variable, so it is left out here.
+            self.note(Severity.INFO, "not-evaluated", f"binary generator source '{entry}' is not read", loc)
+            return None
 
     def entries(self, kf: KFile, key: str) -> list[tuple[str, Loc | None]]:
         node = kf.node.items.get(key)

@@ -192,6 +192,8 @@ def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list
     by_folder: dict[str, list[Resource]] = {}
     problems: list[Problem] = []
     for path in sorted(files):
+        if not path.endswith((".yaml", ".yml")):
+            continue  # a generator's input (an env file, an icon) is not a manifest
         try:
             text = repo.text(path)
             if "PersistentVolume" not in text:
