@@ -127,6 +127,7 @@ class KsResult:
     root: str = ""  # the folder of the repository its source's artifact holds
     unknown: frozenset[str] = frozenset()  # variables defined with values not known offline
     open: bool = False  # a source not in git may define any other variable
+    sources_unread: tuple[tuple[VarSource, str], ...] = ()  # substituteFrom not read literally, and why
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,7 @@ def render_ks(
         root,
         variables.unknown,
         variables.open,
+        variables.notes,
     )
 
 
@@ -374,31 +376,41 @@ class Memo:
 # -- the walk ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+Objects = dict[tuple[str, str, str], list[tuple[str, "vars_.Known | Resource"]]]
+
+
+@dataclass
 class _Scan:
     """What one pass over the repository's YAML files found."""
 
+    repo: RepoReader
     declared: list[tuple[str, Resource]]  # every Flux Kustomization, with its file
     problems: list[Problem]  # files with Flux objects that do not parse
     instances: list[Entry]
     selfsync: list[Entry]
     sources: dict[SourceId, list[Declared]]
-    objects: dict[tuple[str, str, str], list[tuple[str, vars_.Known | Resource]]]  # substitution sources
+    _objects: Objects | None = None
+
+    @property
+    def objects(self) -> Objects:
+        """ConfigMaps, Secrets and ExternalSecrets written anywhere, for a
+        substituteFrom that no build produced: read only when one needs them,
+        as most repositories never do."""
+        if self._objects is None:
+            self._objects = _written_objects(self.repo)
+        return self._objects
 
 
 def _scan(repo: RepoReader) -> _Scan:
     declared: list[tuple[str, Resource]] = []
     problems: list[Problem] = []
-    objects: dict[tuple[str, str, str], list[tuple[str, vars_.Known | Resource]]] = {}
     docs: list[tuple[str, Resource]] = []
     for path in repo.yaml_files():
         try:
             text = repo.text(path)
         except ModelError:
             continue
-        flux = may_declare(text)
-        holds_vars = "ConfigMap" in text or "Secret" in text
-        if not (flux or holds_vars):
+        if not may_declare(text):
             continue
         try:
             parsed = repo.documents(path)
@@ -407,22 +419,35 @@ def _scan(repo: RepoReader) -> _Scan:
                 problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
             continue
         for doc in parsed:
-            if not isinstance(doc.node, Map):
-                continue
-            res = Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
-            if flux:
+            if isinstance(doc.node, Map):
+                res = Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
                 docs.append((path, res))
                 if is_flux_kustomization(res):
                     declared.append((path, res))
-            made = vars_.produced(res) if holds_vars else None
+    instances, selfsync, sources = scan(docs)
+    return _Scan(repo, declared, problems, instances, selfsync, sources)
+
+
+def _written_objects(repo: RepoReader) -> Objects:
+    objects: Objects = {}
+    for path in repo.yaml_files():
+        try:
+            text = repo.text(path)
+            if "ConfigMap" not in text and "Secret" not in text:
+                continue
+            parsed = repo.documents(path)
+        except ModelError:
+            continue
+        for doc in parsed:
+            if not isinstance(doc.node, Map):
+                continue
+            made = vars_.produced(Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or ""))
             if made is not None:
                 (kind, namespace, name), known = made
                 # Written without a namespace, it takes whichever one its
                 # kustomization or Flux gives it.
-                key = (kind, namespace or vars_.ANY_NAMESPACE, name)
-                objects.setdefault(key, []).append((path, known))
-    instances, selfsync, sources = scan(docs)
-    return _Scan(declared, problems, instances, selfsync, sources, objects)
+                objects.setdefault((kind, namespace or vars_.ANY_NAMESPACE, name), []).append((path, known))
+    return objects
 
 
 def _nearest(candidates: list[tuple[str, vars_.Known | Resource]], near: str) -> vars_.Known | Resource:
@@ -548,13 +573,7 @@ class _Walk:
         return merged
 
     def note_unknown(self, result: KsResult) -> None:
-        if result.status != "rendered":
-            return
-        try:
-            notes = resolve_variables(result.ks, self.lookup_index(True)).notes
-        except (ModelError, SourceMissing):
-            return
-        for source, why in notes:
+        for source, why in result.sources_unread:
             key = (source.kind, source.name, why)
             self.unknown.setdefault(key, []).append((result.ks.ref, source.loc))
 
