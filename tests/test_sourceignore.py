@@ -253,3 +253,26 @@ def test_descend_false_means_everything_below_is_ignored(spec: str | None, files
         for tail in itertools.chain(NAMES, ("/".join(p) for p in itertools.product(NAMES, repeat=2))):
             for is_dir in (True, False):
                 assert rules.ignored(f"{folder}/{tail}", is_dir), (folder, tail)
+
+
+def test_default_fast_path_agrees_with_the_matcher() -> None:
+    """The built-in patterns have a fast path; every answer equals the general matcher's."""
+    import itertools
+
+    from volsync_kit.core.sourceignore import Ignore
+
+    fast = Ignore.for_source(None, {})
+    slow = Ignore(fast.patterns, defaults=False)
+    names = [
+        *("kubernetes", "app", ".git", ".github", ".circleci", "x.png", ".png", "a.tar.gz", "b.tar"),
+        *(".sops.yaml", "sops.yaml", ".gitignore", "ks.yaml", "appveyor.yml", ".flux.yaml", "logo.JPG", "c.zip"),
+    ]
+    checked = 0
+    for depth in (1, 2, 3):
+        for parts in itertools.product(names, repeat=depth):
+            path = "/".join(parts)
+            for is_dir in (False, True):
+                assert fast.ignored(path, is_dir) == slow.ignored(path, is_dir), (path, is_dir)
+                checked += 1
+            assert fast.descend(path) == slow.descend(path), path
+    assert checked > 10_000

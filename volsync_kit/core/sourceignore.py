@@ -359,6 +359,8 @@ class Ignore:
         segments = _segments(path)
         if not segments:
             return False
+        if self.defaults:
+            return _default_ignored(segments, is_dir)
         for pattern in reversed(self.patterns):
             result = pattern.match(segments, is_dir)
             if result != _NO_MATCH:
@@ -376,6 +378,8 @@ class Ignore:
         segments = _segments(folder)
         if not segments:
             return True
+        if self.defaults:
+            return not _default_ignored(segments, True)
         for index in range(len(self.patterns) - 1, -1, -1):
             pattern = self.patterns[index]
             if pattern.inclusion:
@@ -385,3 +389,25 @@ class Ignore:
             if pattern.covers(segments):
                 return False
         return True
+
+
+# The built-in patterns hold no negation, so a path is left out when any of
+# them matches; each matches a path segment by its name.  Every file of every
+# folder is asked, so this is the matcher's answer for them without the
+# general machinery (tests/test_sourceignore.py checks that both agree).
+_DEFAULT_NAMES = frozenset(
+    {".gitignore", ".gitmodules", ".gitattributes", ".travis.yml", ".gitlab-ci.yml", "appveyor.yml", ".drone.yml",
+     "cloudbuild.yaml", "codeship-services.yml", "codeship-steps.yml", ".goreleaser.yml", ".sops.yaml", ".flux.yaml"}
+)  # fmt: skip
+_DEFAULT_DIRS = frozenset({".git", ".github", ".circleci"})
+_DEFAULT_SUFFIXES = (".jpg", ".jpeg", ".gif", ".png", ".wmv", ".flv", ".tar.gz", ".zip")
+
+
+def _default_ignored(segments: Sequence[str], is_dir: bool) -> bool:
+    last = len(segments) - 1
+    for i, name in enumerate(segments):
+        if name in _DEFAULT_NAMES or name.endswith(_DEFAULT_SUFFIXES):
+            return True
+        if name in _DEFAULT_DIRS and (i < last or is_dir):
+            return True
+    return False
