@@ -225,7 +225,7 @@ def test_remote_resource_and_component_are_reported_not_followed(tmp_path: Path)
     ]
 
 
-def test_config_map_generator_is_evaluated_replacements_are_not(tmp_path: Path) -> None:
+def test_config_map_generator_is_evaluated_generator_plugins_are_not(tmp_path: Path) -> None:
     body = (
         "resources:\n"
         "  - ./pv.yaml\n"
@@ -235,8 +235,6 @@ def test_config_map_generator_is_evaluated_replacements_are_not(tmp_path: Path) 
         "      - A=b\n"
         "generators:\n"
         "  - ./generator.yaml\n"
-        "replacements:\n"
-        "  - path: ./replacement.yaml\n"
     )
     write_repo(tmp_path, base_files(body))
 
@@ -251,7 +249,6 @@ def test_config_map_generator_is_evaluated_replacements_are_not(tmp_path: Path) 
     assert notes == [
         # each points at the start of the key's value
         ("not-evaluated", "warning", "kustomize 'generators' is not evaluated", 11),
-        ("not-evaluated", "warning", "kustomize 'replacements' is not evaluated", 13),
     ]
 
 

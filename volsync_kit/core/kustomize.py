@@ -20,7 +20,7 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from volsync_kit.core import patches
+from volsync_kit.core import patches, replacements
 from volsync_kit.core.generators import GENERATORS, generate
 from volsync_kit.core.generators import entries as generator_entries
 from volsync_kit.core.model import (
@@ -73,7 +73,6 @@ NAME_REFERENCES = (
 # ConfigMap and Secret generators cannot produce volume objects, so they get
 # a code of their own that lint does not report; the others can.
 NOT_EVALUATED = {
-    "replacements": (Severity.WARNING, "not-evaluated"),
     "transformers": (Severity.WARNING, "not-evaluated"),
     "vars": (Severity.WARNING, "not-evaluated"),
     "generators": (Severity.WARNING, "not-evaluated"),
@@ -368,7 +367,28 @@ class Builder:
             acc = [_add_meta(r, "annotations", annotations) for r in acc]
         for node in [*self.patch_list(kf, "patchesJson6902"), *overlay.patches_json6902]:
             acc = self.json6902_entry(kf, node, acc)
+        # kustomize runs the replacement transformer after the built-in ones.
+        for replacement in self.replacement_list(kf):
+            acc = replacements.apply(acc, replacement)
         return fix_name_references(acc)
+
+    def replacement_list(self, kf: KFile) -> list[Map]:
+        """``replacements``: inline, or ``path`` to a file holding a list of them."""
+        out: list[Map] = []
+        for node in self.patch_list(kf, "replacements"):
+            path = str_at(node, "path")
+            if path is None:
+                if isinstance(node, Map):
+                    out.append(node)
+                continue
+            target = self.resolve(kf, path, loc_of(node, "path"))
+            if self.repo.kind(target) != "file":
+                raise ModelError("resource-missing", f"replacements: no such file '{target}'", loc_of(node, "path"))
+            self.build.files.add(target)
+            for doc in self.repo.documents(target):
+                items = doc.node.items if isinstance(doc.node, Seq) else (doc.node,)
+                out.extend(item for item in items if isinstance(item, Map))
+        return out
 
     def patch_list(self, kf: KFile, key: str) -> list[Node]:
         node = kf.node.items.get(key)
