@@ -10,11 +10,12 @@ renders against the real kustomize plus Flux's substitution.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_repo import run_cli
+from helpers_repo import git, git_init, run_cli
 
 from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core import render
@@ -222,3 +223,37 @@ def test_no_entry_point_is_exit_2_naming_entry(tmp_path: Path) -> None:
         assert run.returncode == 2, (command, run.stdout, run.stderr)
         assert run.stderr.startswith("volsync-kit: error: no Flux entry point found"), run.stderr
         assert "pass --entry FOLDER" in run.stderr
+
+
+def test_plan_covers_the_cluster_a_change_touches(tmp_path: Path) -> None:
+    """A change to staging's settings replaces staging's volumes, and prod's
+    objects of the same names are left alone."""
+    root = tmp_path / "repo"
+    shutil.copytree(LAYOUTS / "multi-cluster-gotk", root)
+    git_init(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "base")
+    settings = root / "clusters" / "staging" / "cluster-settings.yaml"
+    settings.write_text(settings.read_text().replace("CEPH_FS_NAME: staging-fs", "CEPH_FS_NAME: staging-fs2"))
+
+    run = run_cli("plan", "--repo", str(root), "--format", "json", "--no-cache")
+
+    assert run.returncode == 0, run.stderr
+    changes = json.loads(run.stdout)["changes"]
+    replaced = sorted(
+        (c["kustomization"]["cluster"], c["kind"], c["name"]) for c in changes if c["action"] == "replace"
+    )
+    assert replaced == [
+        ("staging", "PersistentVolume", "volsync-audiobookshelf-repo-pv"),
+        ("staging", "PersistentVolume", "volsync-kavita-repo-pv"),
+        ("staging", "PersistentVolume", "volsync-mealie-repo-pv"),
+        ("staging", "PersistentVolumeClaim", "volsync-audiobookshelf-repo"),
+        ("staging", "PersistentVolumeClaim", "volsync-kavita-repo"),
+        ("staging", "PersistentVolumeClaim", "volsync-mealie-repo"),
+    ]
+    assert all(c["kustomization"]["cluster"] == "staging" for c in changes)
+
+    markdown = run_cli("plan", "--repo", str(root), "--no-cache").stdout
+    assert "| cluster | app | object | namespace | action | fields |" in markdown
+    assert "| staging | mealie | PersistentVolume/volsync-mealie-repo-pv | - | replace |" in markdown
+    assert "Run against the cluster staging (select its kubectl context first)." in markdown

@@ -19,7 +19,8 @@ from volsync_kit.core.mutability import classify
 from volsync_kit.core.render import repository_secret_names
 
 Action = Literal["create", "update", "replace", "delete"]
-Key = tuple[str, str, str, str]  # group, kind, namespace, name
+Key = tuple[str, str, str, str, str]  # group, kind, namespace, name, cluster
+KsKey = tuple[str, str, str]  # cluster, namespace, name
 
 VOLSYNC = "volsync.backube"
 TRACKED = frozenset(
@@ -81,8 +82,13 @@ def app_of(result: KsResult) -> str:
     return result.variables.get("APP") or result.ks.ref.name
 
 
-def _ident(res: Resource) -> Key:
-    return (res.group, res.kind, res.namespace, res.name)
+def _ident(res: Resource, cluster: str) -> Key:
+    # Two clusters of one repository each have their own objects of one name.
+    return (res.group, res.kind, res.namespace, res.name, cluster)
+
+
+def _ks_key(ref: KsRef) -> KsKey:
+    return (ref.cluster, ref.namespace, ref.name)
 
 
 def tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
@@ -100,7 +106,7 @@ def tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
                 target = str_at(res.node, "spec", "target", "name") or res.name
                 wanted = (res.namespace, target) in secrets
             if wanted:
-                out.setdefault(_ident(res), (res, result))
+                out.setdefault(_ident(res, result.ks.ref.cluster), (res, result))
     return out
 
 
@@ -176,19 +182,19 @@ def _cascade_claims(
     head_objects: dict[Key, tuple[Resource, KsResult]],
 ) -> list[Change]:
     """Replacing a bound PV forces replacing the claim bound to it."""
-    replaced = {c.name for c in changes if c.kind == "PersistentVolume" and c.action == "replace"}
+    replaced = {(c.ks.cluster, c.name) for c in changes if c.kind == "PersistentVolume" and c.action == "replace"}
     if not replaced:
         return changes
     out: list[Change] = []
     for c in changes:
         out.append(c)
-    listed = {(c.kind, c.namespace, c.name): i for i, c in enumerate(out)}
+    listed = {(c.ks.cluster, c.kind, c.namespace, c.name): i for i, c in enumerate(out)}
     for key, (res, _) in sorted(base_objects.items()):
         volume = str_at(res.node, "spec", "volumeName")
-        if key[1] != "PersistentVolumeClaim" or volume not in replaced or key not in head_objects:
+        if key[1] != "PersistentVolumeClaim" or (key[4], volume) not in replaced or key not in head_objects:
             continue
         forced = FieldChange("spec.volumeName", volume, volume, True, BOUND_PV_REPLACED)
-        at = listed.get(("PersistentVolumeClaim", res.namespace, res.name))
+        at = listed.get((key[4], "PersistentVolumeClaim", res.namespace, res.name))
         if at is None:
             head_res, head_owner = head_objects[key]
             out.append(
@@ -206,27 +212,25 @@ def _cascade_claims(
 KIND_ORDER = {"PersistentVolume": 0, "PersistentVolumeClaim": 1, "ReplicationSource": 2, "ReplicationDestination": 3}
 
 
-def _order(change: Change) -> tuple[str, int, str, str]:
-    return (change.app, KIND_ORDER.get(change.kind, 9), change.namespace, change.name)
+def _order(change: Change) -> tuple[str, str, int, str, str]:
+    return (change.ks.cluster, change.app, KIND_ORDER.get(change.kind, 9), change.namespace, change.name)
 
 
-def _hidden_by_failures(
-    base: RepoModel, head_by_ref: dict[tuple[str, str], KsResult], failed: set[tuple[str, str]]
-) -> set[tuple[str, str]]:
+def _hidden_by_failures(base: RepoModel, head_by_ref: dict[KsKey, KsResult], failed: set[KsKey]) -> set[KsKey]:
     """Base Kustomizations missing from head because an ancestor's head build failed.
 
     A failed build applies nothing and prunes nothing, so the children it
     would have produced keep running: unknown, never deleted.
     """
-    parents = {(r.ks.ref.namespace, r.ks.ref.name): r.parent for r in base.results}
-    hidden: set[tuple[str, str]] = set()
+    parents = {_ks_key(r.ks.ref): r.parent for r in base.results}
+    hidden: set[KsKey] = set()
     for key in parents:
         if key in head_by_ref:
             continue
-        seen: set[tuple[str, str]] = set()
+        seen: set[KsKey] = set()
         parent = parents.get(key)
-        while parent is not None and (parent.namespace, parent.name) not in seen:
-            ancestor = (parent.namespace, parent.name)
+        while parent is not None and _ks_key(parent) not in seen:
+            ancestor = _ks_key(parent)
             if ancestor in failed:
                 hidden.add(key)
                 break
@@ -238,7 +242,7 @@ def _hidden_by_failures(
 def diff(base: RepoModel, head: RepoModel) -> Diff:
     base_objects = tracked_objects(base)
     head_objects = tracked_objects(head)
-    head_by_ref = {(r.ks.ref.namespace, r.ks.ref.name): r for r in head.results}
+    head_by_ref = {_ks_key(r.ks.ref): r for r in head.results}
     failed = {key for key, r in head_by_ref.items() if r.status == "failed"}
     failed |= _hidden_by_failures(base, head_by_ref, failed)
     expandable = _expandable_classes(head)
@@ -248,7 +252,7 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
         h = head_objects.get(key)
         if h is None and b is not None:
             res, owner = b
-            ks_key = (owner.ks.ref.namespace, owner.ks.ref.name)
+            ks_key = _ks_key(owner.ks.ref)
             if ks_key in failed:
                 continue  # unknown: the head build failed, and a failed build prunes nothing
             still = head_by_ref.get(ks_key)

@@ -46,11 +46,18 @@ def to_markdown(plan: Plan) -> str:
         out.append("")
     if plan.changes:
         out.append("### Changes\n")
-        out.append("| app | object | namespace | action | fields |")
-        out.append("|---|---|---|---|---|")
+        # A repository of several clusters: say which one each change is in.
+        clustered = any(c.ks.cluster for c in plan.changes)
+        out.append(
+            "| cluster | app | object | namespace | action | fields |"
+            if clustered
+            else "| app | object | namespace | action | fields |"
+        )
+        out.append("|---|---|---|---|---|---|" if clustered else "|---|---|---|---|---|")
         for c in plan.changes:
             action = f"{c.action} (pruned)" if c.action == "delete" and c.prune else c.action
-            out.append(f"| {c.app} | {c.kind}/{c.name} | {c.namespace or '-'} | {action} | {_forcing(c)} |")
+            where = f"| {c.ks.cluster} " if clustered else ""
+            out.append(f"{where}| {c.app} | {c.kind}/{c.name} | {c.namespace or '-'} | {action} | {_forcing(c)} |")
         notes = sorted(
             {f"`{f.path}`: {f.reason}" for c in plan.changes for f in c.fields if f.reason and not f.forces_replacement}
         )
@@ -59,6 +66,10 @@ def to_markdown(plan: Plan) -> str:
         out.append(plan_diagram(plan.changes))
     if plan.steps:
         out.append("### Checklist\n")
+        clusters = sorted({c.ks.cluster for c in plan.changes if c.ks.cluster})
+        if clusters:
+            out.append(f"Run against the cluster{'s' if len(clusters) > 1 else ''} {', '.join(clusters)} "
+                       "(select its kubectl context first).\n")  # fmt: skip
         out.extend(steps_markdown(plan.steps, bold=True))
         out.append("")
     return "\n".join(out)
