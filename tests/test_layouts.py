@@ -257,3 +257,23 @@ def test_plan_covers_the_cluster_a_change_touches(tmp_path: Path) -> None:
     assert "| cluster | app | object | namespace | action | fields |" in markdown
     assert "| staging | mealie | PersistentVolume/volsync-mealie-repo-pv | - | replace |" in markdown
     assert "Run against the cluster staging (select its kubectl context first)." in markdown
+
+
+def test_an_oci_root_that_cannot_be_found_names_entry_and_entry_settles_it(tmp_path: Path) -> None:
+    """Without the CI file, and with two top-level folders that hold the
+    synced path, the artifact's folder is unknown: the error says what to
+    pass, and --entry with that folder renders every app."""
+    root = tmp_path / "repo"
+    shutil.copytree(LAYOUTS / "oci-sync", root)
+    shutil.rmtree(root / ".github")
+    (root / "kubernetes").rename(root / "k8s")
+    (root / "old" / "flux" / "cluster").mkdir(parents=True)
+
+    failed = run_cli("render", "--repo", str(root), "--no-cache")
+    assert failed.returncode == 2
+    assert "an OCI artifact holds the folder CI pushed (flux push artifact --path), so pass" in failed.stderr
+    assert "--entry <that folder>/flux/cluster" in failed.stderr
+
+    settled = run_cli("render", "--repo", str(root), "--entry", "k8s/flux/cluster", "--format", "json", "--no-cache")
+    assert settled.returncode == 0, settled.stderr
+    assert sorted(a["app"] for a in json.loads(settled.stdout)["apps"]) == ["bazarr", "esphome", "prowlarr"]

@@ -337,9 +337,15 @@ def _build(
         raise ModelError("path-outside", f"spec.path {err}", ks.spec_loc("path")) from None
     if repo.kind(path) != "dir":
         where = f"the folder '{root}' that the source's artifact holds" if root else "the repository root"
+        hint = ""
+        if not root and ks.spec_str("sourceRef", "kind") == "OCIRepository":
+            hint = (
+                "; an OCI artifact holds the folder CI pushed (flux push artifact --path), so pass "
+                f"--entry <that folder>/{raw.strip().strip('/').removeprefix('./')}"
+            )
         raise ModelError(
             "path-missing",
-            f"kustomization path not found: '{raw}'; spec.path is relative to {where}",
+            f"kustomization path not found: '{raw}'; spec.path is relative to {where}{hint}",
             ks.spec_loc("path"),
         )
     build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
