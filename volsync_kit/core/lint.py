@@ -140,8 +140,8 @@ def related_objects(resources: Iterable[Resource]) -> list[Resource]:
 def _path_folder(result: KsResult) -> str | None:
     """A Kustomization's ``spec.path`` as a repo-relative folder (None: outside)."""
     try:
-        # as flux.py builds it: securejoin under the source root
-        return join("", (result.ks.spec_str("path") or "").strip().lstrip("/"))
+        # as flux.py builds it: securejoin under the root of the source's artifact
+        return join(result.root, (result.ks.spec_str("path") or "").strip().lstrip("/"))
     except ValueError:
         return None
 
@@ -171,7 +171,9 @@ def _component_folders(result: KsResult) -> list[str]:
 
 def component_folders(model: RepoModel) -> frozenset[str]:
     """The folders any Flux Kustomization lists in ``spec.components``."""
-    return frozenset(folder for result in model.results for folder in _component_folders(result))
+    # A Kustomization on another source lists folders of that artifact, not of this tree.
+    built_here = (r for r in model.results if r.status != "not-followed")
+    return frozenset(folder for result in built_here for folder in _component_folders(result))
 
 
 def _below(path: str, folder: str) -> bool:
@@ -405,7 +407,11 @@ def unchecked(
     if only is None:
         return tuple(notes)
     rendered = {path for r in model.results if r.status == "rendered" for path in r.files}
-    folders = [(r, [f for f in (_path_folder(r), *_component_folders(r)) if f is not None]) for r in model.results]
+    folders = [
+        (r, [f for f in (_path_folder(r), *_component_folders(r)) if f is not None])
+        for r in model.results
+        if r.status != "not-followed"
+    ]
     for path in sorted(only):
         if path in rendered or not path.endswith((".yaml", ".yml")):
             continue
