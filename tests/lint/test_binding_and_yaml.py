@@ -280,19 +280,19 @@ def test_vk902_passes_on_a_config_map_generator(tmp_path: Path) -> None:
     assert hits(lint(root), "VK902") == []
 
 
-def test_vk902_replacements_and_remote_resource(tmp_path: Path) -> None:
+def test_vk902_transformers_and_remote_resource(tmp_path: Path) -> None:
     root = example_copy(tmp_path)
     edit(
         root,
         JELLYFIN_KUSTOMIZATION,
         "  - ./media-pvc.yaml\n",
         "  - ./media-pvc.yaml\n  - https://github.com/example/storage//volumes?ref=v1.0.0\n"
-        "replacements:\n  - path: ./replacements.yaml\n",
+        "transformers:\n  - ./transformer.yaml\n",
     )
     result = lint(root)
     expected: list[tuple[str, str, int, str | None]] = [
         ("VK902", JELLYFIN_KUSTOMIZATION, line_of(root, JELLYFIN_KUSTOMIZATION, "github.com/example"), "jellyfin"),
-        ("VK902", JELLYFIN_KUSTOMIZATION, line_of(root, JELLYFIN_KUSTOMIZATION, "- path: ./replacements"), "jellyfin"),
+        ("VK902", JELLYFIN_KUSTOMIZATION, line_of(root, JELLYFIN_KUSTOMIZATION, "- ./transformer.yaml"), "jellyfin"),
     ]
     assert hits(result, "VK902") == expected
     assert not result.failed
