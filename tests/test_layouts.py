@@ -277,3 +277,25 @@ def test_an_oci_root_that_cannot_be_found_names_entry_and_entry_settles_it(tmp_p
     settled = run_cli("render", "--repo", str(root), "--entry", "k8s/flux/cluster", "--format", "json", "--no-cache")
     assert settled.returncode == 0, settled.stderr
     assert sorted(a["app"] for a in json.loads(settled.stdout)["apps"]) == ["bazarr", "esphome", "prowlarr"]
+
+
+def test_rules_never_judge_an_unknown_value(tmp_path: Path) -> None:
+    """SECRET_DOMAIN is a key of the SOPS Secret: a capacity or rootPath made
+    of it is unknown, so no rule calls it a bad quantity or a relative path."""
+    root = tmp_path / "repo"
+    shutil.copytree(LAYOUTS / "flux-cluster-template", root)
+    component = root / "kubernetes" / "templates" / "volsync" / "repository.yaml"
+    text = component.read_text()
+    text = text.replace("    storage: 5Ti\n", '    storage: "${SECRET_DOMAIN}"\n', 1)
+    text = text.replace('rootPath: "/volsync/${APP}"', 'rootPath: "${SECRET_DOMAIN}/${APP}"')
+    component.write_text(text)
+
+    run = run_cli("lint", "--repo", str(root), "--format", "json", "--no-cache")
+
+    assert run.returncode == 0, run.stdout
+    findings = json.loads(run.stdout)["findings"]
+    assert [f["rule"] for f in findings if f["severity"] != "info"] == []
+    rendered = run_cli("render", "--repo", str(root), "--app", "atuin", "--format", "json", "--no-cache")
+    pv = next(o for o in json.loads(rendered.stdout)["apps"][0]["objects"] if o["kind"] == "PersistentVolume")
+    assert pv["spec"]["capacity"]["storage"] == "${SECRET_DOMAIN}"
+    assert pv["spec"]["csi"]["volumeAttributes"]["rootPath"] == "${SECRET_DOMAIN}/atuin"

@@ -18,7 +18,8 @@ A rule module defines, at module level:
 
 Rules never decide their severity, suppression or ordering; the engine does.
 In the file view, values still holding ``${...}`` are unknown and rules skip
-them: the rendered view judges them per app.
+them: the rendered view judges them per app, where a ``${...}`` that is left
+is a variable whose value cannot be known offline, and is skipped too.
 """
 
 from __future__ import annotations
@@ -153,7 +154,10 @@ class Subject:
         found = node_at(self.node, *path)
         if not isinstance(found, Scalar):
             return None
-        known = not (self.view == "file" and has_placeholder(found.value))
+        # A ${...} left after rendering is a variable whose value cannot be
+        # known offline (a SOPS or ExternalSecret key, a source not in git):
+        # unknown, like a placeholder in the file view, never judged as text.
+        known = not has_placeholder(found.value)
         return Value(found.value, found.loc or self.loc(*path), known)
 
     def loc(self, *path: str | int) -> Loc | None:
