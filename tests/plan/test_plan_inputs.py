@@ -199,3 +199,20 @@ def test_json_matches_the_schema_and_commands_are_single_lines(tmp_path: Path, c
         assert doc["steps"] == []
     else:
         assert doc["changes"] or doc["failures"]
+
+
+def test_leaving_out_what_the_api_server_defaults_changes_nothing(tmp_path: Path) -> None:
+    """volumeMode Filesystem (PV and PVC) and reclaim policy Retain (PV) are what
+    the API server fills in (pkg/apis/core/v1/defaults.go): writing them or
+    leaving them out is the same object, so nothing is replaced."""
+    repo = example_repo(tmp_path)
+    repo.edit(REPO_PV, "  volumeMode: Filesystem\n", "")
+    repo.edit(REPO_PV, "  persistentVolumeReclaimPolicy: Retain\n", "")
+    assert plan_json(repo)["changes"] == []
+
+    repo.edit(REPO_PV, 'storageClassName: ""\n', 'storageClassName: ""\n  volumeMode: Block\n')
+    doc = plan_json(repo)
+    replaced = {(c["kind"], c["action"]) for c in doc["changes"]}
+    assert replaced == {("PersistentVolume", "replace"), ("PersistentVolumeClaim", "replace")}
+    fields = {f["path"]: (f["before"], f["after"]) for c in doc["changes"] for f in c["fields"]}
+    assert fields["spec.volumeMode"] == ("Filesystem", "Block")

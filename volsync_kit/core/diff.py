@@ -136,10 +136,41 @@ def _leaf_changes(
 OWNER_LABEL_PREFIX = "kustomize.toolkit.fluxcd.io/"
 
 
+# What the API server fills in when git leaves a field out (kubernetes
+# pkg/apis/core/v1/defaults.go: SetDefaults_PersistentVolume and
+# SetDefaults_PersistentVolumeClaim), so that leaving it out and writing the
+# default are the same object.  A claim's storageClassName is not among
+# them: unset asks the DefaultStorageClass admission plugin for a class,
+# which is not the same as "".
+API_DEFAULTS: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
+    "PersistentVolume": ((("spec", "volumeMode"), "Filesystem"), (("spec", "persistentVolumeReclaimPolicy"), "Retain")),
+    "PersistentVolumeClaim": ((("spec", "volumeMode"), "Filesystem"),),
+}
+
+
+def with_api_defaults(kind: str, plain: Plain) -> Plain:
+    """``plain`` with the fields the API server defaults filled in."""
+    if not isinstance(plain, dict):
+        return plain
+    for path, value in API_DEFAULTS.get(kind, ()):
+        parent = plain
+        for key in path[:-1]:
+            child = parent.get(key)
+            if not isinstance(child, dict):
+                break
+            parent = child
+        else:
+            if parent.get(path[-1]) is None:
+                parent[path[-1]] = value
+    return plain
+
+
 def field_changes(kind: str, base: Resource, head: Resource, expandable: dict[str, bool]) -> tuple[FieldChange, ...]:
     claim_class = str_at(base.node, "spec", "storageClassName")
     out: list[FieldChange] = []
-    for path, before, after in _leaf_changes(to_plain(base.node), to_plain(head.node)):
+    before_plain = with_api_defaults(kind, to_plain(base.node))
+    after_plain = with_api_defaults(kind, to_plain(head.node))
+    for path, before, after in _leaf_changes(before_plain, after_plain):
         verdict = classify(kind, path, before, after, expandable_classes=expandable, claim_class=claim_class)
         out.append(FieldChange(_format_path(path), before, after, verdict.forces_replacement, verdict.reason))
     return tuple(out)
