@@ -269,8 +269,8 @@ def plan(
 
     Both states are read from git objects (or the working tree); nothing is checked out. Exit 0
     when a plan was produced, 1 when a --fail-on gate trips, 2 for errors (an unknown ref, bad
-    config, a name that is not a valid Kubernetes name, or a head that does not build: the plan
-    is still printed, and each render failure goes to standard error).
+    config, a name that is not a valid Kubernetes name, or a head or base that does not build:
+    the plan is still printed, and each render failure goes to standard error).
     """
 
     def body() -> int:
@@ -296,12 +296,13 @@ def plan(
             text = plan_out.to_markdown(result)
         sys.stdout.write(text)
         if result.diff.failures:
-            # The head does not build, so the plan is incomplete: an input error.
+            # The head or the base does not build, so the plan is incomplete: an input error.
             from volsync_kit.report import render_out
 
             for failure in result.diff.failures:
+                at = f" [at the base {result.base[:12]}: not compared]" if failure.at == "base" else ""
                 for problem in failure.problems:
-                    typer.echo(render_out.problem_line(problem), err=True)
+                    typer.echo(render_out.problem_line(problem) + at, err=True)
             return int(ExitCode.INPUT_ERROR)
         gates = set(fail_on or [])
         tripped = (

@@ -93,6 +93,7 @@ def test_bare_component_is_a_render_failure_never_a_deletion(tmp_path: Path) -> 
     for failure in doc["failures"]:
         app = failure["app"]
         assert failure["kustomization"] == {"name": app, "namespace": APPS[app], "file": ks_file(app), "cluster": ""}
+        assert failure["at"] == "head"
         assert failure["problems"], failure
         assert {p["file"] for p in failure["problems"]} == {REPO_KUSTOMIZATION}
     assert [c for c in doc["changes"] if c["action"] == "delete"] == []
@@ -103,6 +104,27 @@ def test_bare_component_is_a_render_failure_never_a_deletion(tmp_path: Path) -> 
     markdown = plan_markdown(repo, exit_code=2)
     assert "### Render failures" in markdown
     assert "nothing to do" not in markdown
+
+
+def test_a_base_that_does_not_build_is_not_compared_never_empty(tmp_path: Path) -> None:
+    """The commit fixes a broken component: the base applied nothing of those
+    apps, but what runs in the cluster is unknown, so their objects are not
+    new: no creation, no checklist for them, and exit 2 saying why."""
+    repo = example_repo(tmp_path)
+    good = repo.read(REPO_KUSTOMIZATION)
+    repo.write(REPO_KUSTOMIZATION, "---\napiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n")
+    repo.commit("break the component")
+    repo.write(REPO_KUSTOMIZATION, good)
+
+    doc = plan_json(repo, exit_code=2)
+
+    assert {f["app"] for f in doc["failures"]} == set(APPS)
+    assert {f["at"] for f in doc["failures"]} == {"base"}
+    assert doc["changes"] == []
+    markdown = plan_markdown(repo, exit_code=2)
+    assert "at the base, so it is not compared" in markdown
+    run = plan(repo)
+    assert run.exit_code == 2
 
 
 # -- a new app ---------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class RenderFailure:
     app: str
     ks: KsRef
     problems: tuple[Problem, ...]
+    at: Literal["head", "base"] = "head"  # which side does not build
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,9 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
     head_objects = tracked_objects(head)
     head_by_ref = {_ks_key(r.ks.ref): r for r in head.results}
     failed = {key for key, r in head_by_ref.items() if r.status == "failed"}
+    # A Kustomization whose base does not build is not compared: its head
+    # objects are not new, and treating the base as empty would call them so.
+    base_failed = {_ks_key(r.ks.ref) for r in base.results if r.status == "failed"}
     failed |= _hidden_by_failures(base, head_by_ref, failed)
     expandable = _expandable_classes(head)
     changes: list[Change] = []
@@ -295,6 +299,8 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
             )  # fmt: skip
         elif b is None and h is not None:
             res, owner = h
+            if _ks_key(owner.ks.ref) in base_failed:
+                continue
             changes.append(Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, "create", head=res))
         elif b is not None and h is not None:
             fields = field_changes(key[1], b[0], h[0], expandable)
@@ -311,5 +317,9 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
         RenderFailure(app_of(r), r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR))
         for r in head.results
         if r.status == "failed"
+    ) + tuple(
+        RenderFailure(app_of(r), r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR), "base")
+        for r in base.results
+        if r.status == "failed" and _ks_key(r.ks.ref) not in failed
     )
     return Diff(tuple(changes), failures, base, head)

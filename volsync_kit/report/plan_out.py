@@ -41,8 +41,9 @@ def to_markdown(plan: Plan) -> str:
     if plan.diff.failures:
         out.append("### Render failures (nothing is pruned; fix these first)\n")
         for f in plan.diff.failures:
+            at = " at the base, so it is not compared" if f.at == "base" else ""
             for p in f.problems:
-                out.append(f"- {f.app} (Kustomization {f.ks}): `{p.loc or '-'}` {p.message}")
+                out.append(f"- {f.app} (Kustomization {f.ks}{at}): `{p.loc or '-'}` {p.message}")
         out.append("")
     if plan.changes:
         out.append("### Changes\n")
@@ -120,6 +121,7 @@ def to_json(plan: Plan) -> str:
         "failures": [
             {
                 "app": f.app,
+                "at": f.at,
                 "kustomization": ks_json(f.ks),
                 "problems": [
                     {"code": p.code, "message": p.message, "file": p.loc.file if p.loc else None,
