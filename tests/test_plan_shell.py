@@ -54,7 +54,7 @@ def shell_plan(root: Path, *args: str) -> str:
     return result.stdout
 
 
-def run_script(script: Path, tmp_path: Path, pods: str = "") -> tuple[int, list[str], str]:
+def run_script(script: Path, tmp_path: Path, pods: str = "", answers: str = "") -> tuple[int, list[str], str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     for tool in ("kubectl", "flux", "git"):
@@ -63,7 +63,7 @@ def run_script(script: Path, tmp_path: Path, pods: str = "") -> tuple[int, list[
     calls = tmp_path / "calls.log"
     calls.write_text("")
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "PODS": pods}
-    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, input=answers)
     return done.returncode, calls.read_text().splitlines(), done.stderr
 
 
@@ -113,11 +113,37 @@ def test_script_runs_the_steps_in_order_with_yes(tmp_path: Path) -> None:
 def test_script_asks_before_deleting_and_stops_without_yes(tmp_path: Path) -> None:
     script = tmp_path / "plan.sh"
     script.write_text(shell_plan(repo_with_root_path_change(tmp_path)))
-    code, calls, stderr = run_script(script, tmp_path)
+    # confirm the kube context, then say nothing when asked to delete
+    code, calls, stderr = run_script(script, tmp_path, answers="y\n")
     assert code == 1
     assert "aborted" in stderr
+    assert calls[0] == "kubectl config current-context"
     assert any(call.startswith("flux suspend kustomization") for call in calls)
     assert not any(" delete " in call for call in calls)
+
+
+def test_script_names_its_kube_context_and_runs_nothing_unconfirmed(tmp_path: Path) -> None:
+    root = repo_with_root_path_change(tmp_path)
+    script = tmp_path / "plan.sh"
+    script.write_text(shell_plan(root))
+    code, calls, stderr = run_script(script, tmp_path)
+    assert (code, calls) == (1, ["kubectl config current-context"])
+    assert "volsync-kit: this plan acts on the kube context" in stderr
+    # --context pins every command, the pod guard's included, and --yes still prints it
+    script.write_text(shell_plan(root, "--context", "admin@prod", "--yes"))
+    code, calls, stderr = run_script(script, tmp_path)
+    assert code == 0, stderr
+    assert "volsync-kit: this plan acts on the kube context admin@prod" in stderr
+    assert calls and all(call.split(" ")[1:3] == ["--context", "admin@prod"] for call in calls), calls
+    assert any(call.startswith("kubectl --context admin@prod -n ") and "get pods" in call for call in calls)
+
+
+@pytest.mark.parametrize("bad", ["", "-x", "a b", "$(touch pwned)", "x'y"])
+def test_an_unsafe_context_is_refused(tmp_path: Path, bad: str) -> None:
+    result = CliRunner().invoke(app, ["plan", "--repo", str(repo_with_root_path_change(tmp_path)), "--context", bad])
+    assert result.exit_code == 2
+    assert "--context" in result.stderr
+    assert not (tmp_path / "pwned").exists()
 
 
 def test_pod_guard_stops_before_deleting_a_claim_in_use(tmp_path: Path) -> None:

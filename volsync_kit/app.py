@@ -177,6 +177,7 @@ def run_plan(
     scenario: str | None = None,
     cache: bool = True,
     cluster: str | None = None,
+    context: str | None = None,
 ) -> Plan:
     """Compare two states of the repository and plan the change; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
@@ -212,12 +213,19 @@ def run_plan(
         except gitrepo.GitError as err:
             raise UsageError(str(err)) from None
     settings = config_adapter.plan_settings(config)
+    if context is not None:
+        from volsync_kit.core.names import KUBE_CONTEXT
+
+        if not KUBE_CONTEXT.match(context):
+            raise UsageError(f"--context {context!r}: not a context name volsync-kit puts on a command line")
     try:
         if scenario is not None:
             steps = _scenario_steps(scenario, head_model, config_adapter.operator(config))
             empty = diff.Diff((), (), head_model, head_model)
-            return planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
-        return planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings)
+            result = planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
+        else:
+            result = planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings)
+        return planner.pinned(result, context) if context is not None else result
     except UnsafeName as err:
         if str(err) == "":
             raise UsageError(

@@ -256,7 +256,13 @@ def plan(
     config: ConfigOption = None,
     entry: EntryOption = None,
     cluster: ClusterOption = None,
-    yes: Annotated[bool, typer.Option("--yes", help="With --format shell: do not ask before deleting.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="With --format shell: do not ask (the kube context is still printed).")
+    ] = False,
+    context: Annotated[
+        str | None,
+        typer.Option("--context", help="Pin every kubectl and flux command of the checklist to this kube context."),
+    ] = None,
     scenario: Annotated[
         Scenario | None,
         typer.Option("--scenario", help="Print the guide's Scenario 2 or 3 for this repository instead of a diff."),
@@ -287,6 +293,7 @@ def plan(
             scenario=scenario.value if scenario else None,
             cache=not no_cache,
             cluster=cluster,
+            context=context,
         )
         if output_format is PlanFormat.json:
             text = plan_out.to_json(result)

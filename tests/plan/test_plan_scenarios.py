@@ -331,7 +331,10 @@ def shell_script(tmp_path: Path, repo: Repo, scenario: str, *args: str) -> Path:
     return script
 
 
-def run_script(script: Path, tmp_path: Path, missing: str = "") -> tuple[int, list[str], str]:
+CONTEXT_CALL = "kubectl config current-context"  # the script names its target before anything else
+
+
+def run_script(script: Path, tmp_path: Path, missing: str = "", answers: str = "") -> tuple[int, list[str], str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
     for tool in ("kubectl", "flux", "git"):
@@ -340,9 +343,7 @@ def run_script(script: Path, tmp_path: Path, missing: str = "") -> tuple[int, li
     calls = tmp_path / "calls.log"
     calls.write_text("", encoding="utf-8")
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "MISSING": missing}
-    done = subprocess.run(
-        ["bash", str(script)], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-    )
+    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, input=answers, check=False)
     return done.returncode, calls.read_text(encoding="utf-8").splitlines(), done.stderr
 
 
@@ -372,8 +373,9 @@ def test_full_reset_script_runs_the_guides_steps_in_order_with_yes(tmp_path: Pat
     doc = plan_json(repo, "--scenario", "full-reset")
     code, calls, stderr = run_script(shell_script(tmp_path, repo, "full-reset", "--yes"), tmp_path)
     assert code == 0, stderr
-    # Every command of the plan, each once, in the plan's order.
-    assert calls == [as_called(c) for c in commands(doc)]
+    # Every command of the plan, each once, in the plan's order, once the target is named.
+    assert calls == [CONTEXT_CALL, *(as_called(c) for c in commands(doc))]
+    calls = calls[1:]
 
     def first(prefix: str) -> int:
         found = [i for i, call in enumerate(calls) if call.startswith(prefix)]
@@ -428,12 +430,18 @@ def test_full_reset_script_runs_the_guides_steps_in_order_with_yes(tmp_path: Pat
 def test_full_reset_script_stops_before_the_first_deletion_without_yes(tmp_path: Path) -> None:
     repo = example_repo(tmp_path)
     doc = plan_json(repo, "--scenario", "full-reset")
-    code, calls, stderr = run_script(shell_script(tmp_path, repo, "full-reset"), tmp_path)
+    script = shell_script(tmp_path, repo, "full-reset")
+    # The operator declines the kube context: nothing runs.
+    code, calls, stderr = run_script(script, tmp_path)
+    assert (code, calls) == (1, [CONTEXT_CALL])
+    assert "volsync-kit: this plan acts on the kube context" in stderr
+    # The operator confirms the context, then declines the deletion.
+    code, calls, stderr = run_script(script, tmp_path, answers="y\n")
     assert code == 1
     assert "aborted" in stderr
     # Suspended and scaled down (guide steps 1 and 2), then asked, and stopped: nothing deleted.
     expected = [as_called(c) for c in guide_step(doc, 1)["commands"] + guide_step(doc, 2)["commands"]]
-    assert calls == expected
+    assert calls == [CONTEXT_CALL, *expected]
     assert not any(" delete " in call for call in calls)
 
 
@@ -442,19 +450,20 @@ def test_stuck_cache_script_keeps_the_operator_and_deletes_only_caches(tmp_path:
     doc = plan_json(repo, "--scenario", "stuck-cache")
     code, calls, stderr = run_script(shell_script(tmp_path, repo, "stuck-cache", "--yes"), tmp_path)
     assert code == 0, stderr
-    assert calls == [as_called(c) for c in commands(doc)]
+    assert calls == [CONTEXT_CALL, *(as_called(c) for c in commands(doc))]
     assert not any("scale" in call or call.startswith("flux ") for call in calls)
     deletions = [i for i, call in enumerate(calls) if " delete " in call]
     checks = [i for i, call in enumerate(calls) if " get pvc " in call and i > max(deletions)]
     same([calls[i] for i in deletions], [as_called(c) for c in delete_pvc(caches())])
     assert len(checks) == len(caches())
 
-    # Without --yes and with stdin closed: only the read-only checks run.
-    code, calls, stderr = run_script(shell_script(tmp_path, repo, "stuck-cache"), tmp_path)
+    # Without --yes, the kube context confirmed and nothing more: only the read-only checks run.
+    code, calls, stderr = run_script(shell_script(tmp_path, repo, "stuck-cache"), tmp_path, answers="y\n")
     assert code == 1
     assert "aborted" in stderr
-    assert calls
-    assert all(" get " in call for call in calls), calls
+    assert calls[0] == CONTEXT_CALL
+    assert calls[1:]
+    assert all(" get " in call for call in calls[1:]), calls
 
 
 def test_stuck_cache_script_survives_a_cache_pvc_that_does_not_exist(tmp_path: Path) -> None:

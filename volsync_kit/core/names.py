@@ -63,3 +63,15 @@ def mover_job(direction: str, owner: str) -> str:
     if len(name) > 63:
         name = prefix + f"{zlib.crc32(owner.encode()) & 0xFFFFFFFF:08x}"
     return name
+
+
+# A kubeconfig context name is free text; the ones people use are made of
+# these (cluster names, user@cluster, ARNs of EKS clusters).
+KUBE_CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@:/+-]{0,252}$")
+
+
+def kube_context(name: str) -> str:
+    """A kubeconfig context name that is safe on a command line, shell-quoted."""
+    if not KUBE_CONTEXT.match(name):
+        raise UnsafeName(name)
+    return shlex.quote(name)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
 from volsync_kit.core.model import KsRef, Map, Resource, Scalar, iter_scalars, node_at, seq_at, str_at
-from volsync_kit.core.names import UnsafeName, label, mover_job, subdomain
+from volsync_kit.core.names import UnsafeName, kube_context, label, mover_job, subdomain
 
 REPOSITORY_ATTRIBUTES = ("rootPath", "fsName", "clusterID")
 MOVERS = ("restic", "kopia", "rclone")
@@ -61,6 +61,7 @@ class Plan:
     steps: tuple[Step, ...]
     settings: Settings = field(default_factory=Settings)
     scenario: str | None = None  # the guide's procedure printed instead of a diff
+    context: str | None = None  # the kubeconfig context every command is pinned to
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -683,3 +684,17 @@ def plan(diff: Diff, *, base: str, head: str, settings: Settings | None = None) 
     if not all(ch.isalnum() or ch in "-." for ch in token):
         raise UnsafeName(token)
     return Plan(base, head, diff, tuple(dangers(diff)), tuple(checklist(diff, settings, token)), settings)
+
+
+def pinned(plan: Plan, context: str) -> Plan:
+    """``plan`` with every kubectl and flux command pinned to one kubeconfig
+    context (both take ``--context``), so that a script never acts on
+    whichever cluster the shell happens to point at; raises UnsafeName."""
+    flag = f"--context {kube_context(context)}"
+
+    def pin(command: str) -> str:
+        program, _, rest = command.partition(" ")
+        return f"{program} {flag} {rest}" if program in ("kubectl", "flux") else command
+
+    steps = tuple(Step(s.title, tuple(pin(c) for c in s.commands), s.notes, s.kind, s.guard) for s in plan.steps)
+    return Plan(plan.base, plan.head, plan.diff, plan.dangers, steps, plan.settings, plan.scenario, context)

@@ -1,7 +1,8 @@
 """``plan --format shell``: the checklist as a bash script an operator can run.
 
-One function per step, each checking its precondition first; a confirmation
-before the first deletion (``--yes`` skips it).  Every name was validated
+One function per step, each checking its precondition first; the kube
+context named and confirmed before anything runs, and a confirmation before
+the first deletion (``--yes`` skips the questions, never the context line).  Every name was validated
 as a Kubernetes name and shell-quoted by the planner; prose (titles and
 notes) becomes comments only after a character check, so nothing from the
 repository can escape into code.
@@ -42,7 +43,7 @@ guard_claim() {{
   local namespace=$1 claim=$2 others
   local columns='{{range .items[*]}}{{.metadata.name}}{{" "}}'
   columns+='{{.spec.volumes[*].persistentVolumeClaim.claimName}}{{"\\n"}}{{end}}'
-  others=$(kubectl -n "$namespace" get pods -o jsonpath="$columns" \\
+  others=$({kubectl} -n "$namespace" get pods -o jsonpath="$columns" \\
     | awk -v claim="$claim" '{{ for (i = 2; i <= NF; i++) if ($i == claim && $1 !~ /^volsync-/) print $1 }}')
   if [ -n "$others" ]; then
     echo "volsync-kit: claim $namespace/$claim is still used by: $others; stop those workloads first" >&2
@@ -87,7 +88,10 @@ def _function(number: int, step: Step) -> list[str]:
 
 
 def to_shell(plan: Plan, *, yes: bool = False) -> str:
-    lines = [PRELUDE.format(yes=1 if yes else 0)]
+    # The planner validated the context name (names.kube_context).
+    context = shlex.quote(plan.context) if plan.context is not None else None
+    kubectl = f"kubectl --context {context}" if context else "kubectl"
+    lines = [PRELUDE.format(yes=1 if yes else 0, kubectl=kubectl)]
     if plan.nothing_to_do or not plan.steps:
         lines.append("# Nothing to do for this change.")
         lines.append("exit 0")
@@ -97,6 +101,12 @@ def to_shell(plan: Plan, *, yes: bool = False) -> str:
         lines.extend(_function(number, step))
         names.append(f"step_{number}_{step.kind or 'step'}".replace("-", "_"))
     lines.append("main() {")
+    # Name the cluster before touching it; --yes skips the question, not the line.
+    lines.append("  require kubectl")
+    lines.append("  local context")
+    lines.append(f"  context={context}" if context else "  context=$(kubectl config current-context)")
+    lines.append('  echo "volsync-kit: this plan acts on the kube context $context" >&2')
+    lines.append('  confirm "Run it against the kube context $context?"')
     lines.extend(f"  {name}" for name in names)
     lines.append("}")
     lines.append("")

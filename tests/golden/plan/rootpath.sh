@@ -233,6 +233,11 @@ step_8_safety() {
 }
 
 main() {
+  require kubectl
+  local context
+  context=$(kubectl config current-context)
+  echo "volsync-kit: this plan acts on the kube context $context" >&2
+  confirm "Run it against the kube context $context?"
   step_1_preflight
   step_2_suspend
   step_3_pause
