@@ -134,7 +134,8 @@ def test_script_names_its_kube_context_and_runs_nothing_unconfirmed(tmp_path: Pa
     code, calls, stderr = run_script(script, tmp_path)
     assert code == 0, stderr
     assert "volsync-kit: this plan acts on the kube context admin@prod" in stderr
-    assert calls and all(call.split(" ")[1:3] == ["--context", "admin@prod"] for call in calls), calls
+    assert calls
+    assert all(call.split(" ")[1:3] == ["--context", "admin@prod"] for call in calls), calls
     assert any(call.startswith("kubectl --context admin@prod -n ") and "get pods" in call for call in calls)
 
 
