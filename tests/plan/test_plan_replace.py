@@ -360,3 +360,22 @@ def test_moved_component_committed_is_nothing_to_do(tmp_path: Path) -> None:
         f"volsync-kit plan: {base[:12]} -> {head[:12]}: nothing to do; no volume object changes.\n"
     )
     assert json.loads(plan(repo, "--base", "HEAD~1", "--head", "HEAD", "--format", "json").stdout)["changes"] == []
+
+
+def test_every_manual_trigger_is_removed_after_its_backup(root_path_plan: dict) -> None:
+    """While spec.trigger.manual is set VolSync ignores the schedule, and Flux
+    never removes a field git does not set: each trigger the checklist sets is
+    removed (a JSON patch) after the wait for its backup."""
+    cmds = commands(root_path_plan)
+    triggered = [i for i, c in enumerate(cmds) if "--type merge" in c and '"manual"' in c and "replicationsource" in c]
+    assert triggered
+    for i in triggered:
+        source = cmds[i].split("replicationsource ", 1)[1].split(" ", 1)[0]
+        namespace = cmds[i].split("-n ", 1)[1].split(" ", 1)[0]
+        wait = next(j for j, c in enumerate(cmds) if f"replicationsource/{source} " in c and "lastManualSync" in c)
+        removal = (
+            f"kubectl -n {namespace} patch replicationsource {source} --type json "
+            """-p '[{"op":"remove","path":"/spec/trigger/manual"}]'"""
+        )
+        assert removal in cmds, source
+        assert i < wait < cmds.index(removal)

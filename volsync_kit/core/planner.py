@@ -368,6 +368,19 @@ def _monitor(movers: list[Resource], token: str, timeout: str) -> tuple[str, ...
     return tuple(out)
 
 
+def _untrigger(movers: list[Resource]) -> tuple[str, ...]:
+    """Remove the manual trigger once its backup ran: while ``trigger.manual`` is
+    set VolSync ignores ``schedule`` (backube/volsync#1259), and Flux's
+    server-side apply leaves a field that git does not set where it is, so a
+    trigger left behind stops every scheduled backup without a word."""
+    return tuple(
+        f"kubectl -n {label(r.namespace)} patch replicationsource {subdomain(r.name)} --type json "
+        """-p '[{"op":"remove","path":"/spec/trigger/manual"}]'"""
+        for r in movers
+        if r.kind == "ReplicationSource"
+    )
+
+
 def _trigger(movers: list[Resource], token: str) -> tuple[str, ...]:
     return tuple(
         f"kubectl -n {label(r.namespace)} patch replicationsource {subdomain(r.name)} --type merge "
@@ -534,12 +547,14 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
     )
     steps.append(
         Step(
-            "Resume in reverse order, wait until every volume and claim is Bound, then unpause and run one backup",
+            "Resume in reverse order, wait until every volume and claim is Bound, then unpause, run one backup, "
+            "and remove its manual trigger so that the schedule applies again",
             _ks_commands("resume", reversed(kustomizations))
             + _bound(affected, timeout)
             + _pause(movers, False, timeout)
             + _trigger(movers, token)
             + _monitor(movers, token, timeout)
+            + _untrigger(movers)
             + _workload_commands(workloads, stop=False),
             kind="resume",
         )
@@ -612,6 +627,7 @@ def _restore_guards(diff: Diff, affected: list[Change], token: str, timeout: str
                 f"kubectl -n {ns} wait --for=jsonpath='{{.status.lastManualSync}}'={token} "
                 f"replicationsource/{subdomain(source.name)} --timeout={timeout}"
             )
+            commands.extend(_untrigger([source]))
         commands.append(
             f"kubectl -n {ns} patch replicationdestination {subdomain(destination)} --type merge "
             f'-p \'{{"spec":{{"trigger":{{"manual":"{token}"}}}}}}\''

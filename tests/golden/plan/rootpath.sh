@@ -164,7 +164,7 @@ step_6_push() {
 }
 
 step_7_resume() {
-  # Resume in reverse order, wait until every volume and claim is Bound, then unpause and run one backup
+  # Resume in reverse order, wait until every volume and claim is Bound, then unpause, run one backup, and remove its manual trigger so that the schedule applies again
   require kubectl
   require flux
   flux resume kustomization sonarr -n media
@@ -223,6 +223,13 @@ step_7_resume() {
   kubectl -n media get replicationsource radarr -o wide
   kubectl -n media wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/sonarr --timeout=10m
   kubectl -n media get replicationsource sonarr -o wide
+  kubectl -n database patch replicationsource cloudbeaver --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
+  kubectl -n database patch replicationsource pgadmin --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
+  kubectl -n default patch replicationsource home-assistant --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
+  kubectl -n default patch replicationsource paperless --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
+  kubectl -n media patch replicationsource jellyfin --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
+  kubectl -n media patch replicationsource radarr --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
+  kubectl -n media patch replicationsource sonarr --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
 }
 
 step_8_safety() {
