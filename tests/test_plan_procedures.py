@@ -47,7 +47,7 @@ def test_claim_replaced_while_its_pv_stays(tmp_path: Path) -> None:
     plan = run_plan(root)
     assert [(c.kind, c.name, c.action) for c in plan.changes] == [("PersistentVolumeClaim", "media-share", "replace")]
     assert commands(plan, "delete") == [
-        "kubectl -n media delete pvc media-share --wait=false",
+        "kubectl -n media delete pvc media-share --ignore-not-found --wait=false",
         "kubectl -n media wait --for=delete pvc/media-share --timeout=10m",
     ]
     assert commands(plan, "claimref") == [

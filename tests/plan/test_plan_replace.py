@@ -140,13 +140,13 @@ def test_root_path_checklist_names_every_object_in_its_namespace(root_path_plan:
 
     for app, ns in APPS.items():
         pv, pvc = f"volsync-{app}-repo-pv", f"volsync-{app}-repo"
-        assert f"kubectl get pv {pv} -o wide" in preflight["commands"]
-        assert f"kubectl -n {ns} get pvc {pvc} -o wide" in preflight["commands"]
+        assert f"kubectl get pv {pv} -o wide --ignore-not-found" in preflight["commands"]
+        assert f"kubectl -n {ns} get pvc {pvc} -o wide --ignore-not-found" in preflight["commands"]
         # pvc-protection and pv-protection: the claim goes first, and is gone before its volume is deleted
         order = delete["commands"]
-        delete_pvc = order.index(f"kubectl -n {ns} delete pvc {pvc} --wait=false")
+        delete_pvc = order.index(f"kubectl -n {ns} delete pvc {pvc} --ignore-not-found --wait=false")
         gone_pvc = order.index(f"kubectl -n {ns} wait --for=delete pvc/{pvc} --timeout=10m")
-        delete_pv = order.index(f"kubectl delete pv {pv} --wait=false")
+        delete_pv = order.index(f"kubectl delete pv {pv} --ignore-not-found --wait=false")
         gone_pv = order.index(f"kubectl wait --for=delete pv/{pv} --timeout=10m")
         assert delete_pvc < gone_pvc < delete_pv < gone_pv
         resumed = resume["commands"]
@@ -267,8 +267,8 @@ def test_mounter_change_replaces_every_repository_volume(tmp_path: Path) -> None
     assert [d for d in doc["dangers"] if d["code"] == "repository-moved"] == []
     _, delete = step(doc, "delete")
     for app, ns in APPS.items():
-        assert f"kubectl -n {ns} delete pvc volsync-{app}-repo --wait=false" in delete["commands"]
-        assert f"kubectl delete pv volsync-{app}-repo-pv --wait=false" in delete["commands"]
+        assert f"kubectl -n {ns} delete pvc volsync-{app}-repo --ignore-not-found --wait=false" in delete["commands"]
+        assert f"kubectl delete pv volsync-{app}-repo-pv --ignore-not-found --wait=false" in delete["commands"]
 
 
 # -- in place ---------------------------------------------------------------------------------

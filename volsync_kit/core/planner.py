@@ -331,11 +331,14 @@ def _pause(movers: list[Resource], paused: bool, timeout: str) -> tuple[str, ...
 def _delete(changes: list[Change], timeout: str) -> tuple[str, ...]:
     pvcs = [c for c in changes if c.kind == "PersistentVolumeClaim"]
     pvs = [c for c in changes if c.kind == "PersistentVolume"]
-    commands = [f"kubectl -n {label(c.namespace)} delete pvc {subdomain(c.name)} --wait=false" for c in pvcs]
+    # --ignore-not-found: absence is the goal, so a rerun after a partial run goes on.
+    commands = [
+        f"kubectl -n {label(c.namespace)} delete pvc {subdomain(c.name)} --ignore-not-found --wait=false" for c in pvcs
+    ]
     commands += [
         f"kubectl -n {label(c.namespace)} wait --for=delete pvc/{subdomain(c.name)} --timeout={timeout}" for c in pvcs
     ]
-    commands += [f"kubectl delete pv {subdomain(c.name)} --wait=false" for c in pvs]
+    commands += [f"kubectl delete pv {subdomain(c.name)} --ignore-not-found --wait=false" for c in pvs]
     commands += [f"kubectl wait --for=delete pv/{subdomain(c.name)} --timeout={timeout}" for c in pvs]
     return tuple(commands)
 
@@ -484,9 +487,14 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
     movers = _movers(diff, claims)
     workloads = _workloads(diff, claims)
     timeout = settings.timeout
-    preflight = [f"kubectl get pv {subdomain(c.name)} -o wide" for c in affected if c.kind == "PersistentVolume"]
+    # A volume or claim already gone is no reason to stop (a rerun, a new app).
+    preflight = [
+        f"kubectl get pv {subdomain(c.name)} -o wide --ignore-not-found"
+        for c in affected
+        if c.kind == "PersistentVolume"
+    ]
     preflight += [
-        f"kubectl -n {label(c.namespace)} get pvc {subdomain(c.name)} -o wide"
+        f"kubectl -n {label(c.namespace)} get pvc {subdomain(c.name)} -o wide --ignore-not-found"
         for c in affected
         if c.kind == "PersistentVolumeClaim"
     ]

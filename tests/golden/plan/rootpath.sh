@@ -34,20 +34,20 @@ guard_claim() {
 step_1_preflight() {
   # Preflight (read-only): check the volumes, and that only VolSync movers (pods named volsync-*) use these claims; stop other workloads first (suspend their Kustomization or HelmRelease, scale to 0)
   require kubectl
-  kubectl get pv volsync-cloudbeaver-repo-pv -o wide
-  kubectl get pv volsync-home-assistant-repo-pv -o wide
-  kubectl get pv volsync-jellyfin-repo-pv -o wide
-  kubectl get pv volsync-paperless-repo-pv -o wide
-  kubectl get pv volsync-pgadmin-repo-pv -o wide
-  kubectl get pv volsync-radarr-repo-pv -o wide
-  kubectl get pv volsync-sonarr-repo-pv -o wide
-  kubectl -n database get pvc volsync-cloudbeaver-repo -o wide
-  kubectl -n default get pvc volsync-home-assistant-repo -o wide
-  kubectl -n media get pvc volsync-jellyfin-repo -o wide
-  kubectl -n default get pvc volsync-paperless-repo -o wide
-  kubectl -n database get pvc volsync-pgadmin-repo -o wide
-  kubectl -n media get pvc volsync-radarr-repo -o wide
-  kubectl -n media get pvc volsync-sonarr-repo -o wide
+  kubectl get pv volsync-cloudbeaver-repo-pv -o wide --ignore-not-found
+  kubectl get pv volsync-home-assistant-repo-pv -o wide --ignore-not-found
+  kubectl get pv volsync-jellyfin-repo-pv -o wide --ignore-not-found
+  kubectl get pv volsync-paperless-repo-pv -o wide --ignore-not-found
+  kubectl get pv volsync-pgadmin-repo-pv -o wide --ignore-not-found
+  kubectl get pv volsync-radarr-repo-pv -o wide --ignore-not-found
+  kubectl get pv volsync-sonarr-repo-pv -o wide --ignore-not-found
+  kubectl -n database get pvc volsync-cloudbeaver-repo -o wide --ignore-not-found
+  kubectl -n default get pvc volsync-home-assistant-repo -o wide --ignore-not-found
+  kubectl -n media get pvc volsync-jellyfin-repo -o wide --ignore-not-found
+  kubectl -n default get pvc volsync-paperless-repo -o wide --ignore-not-found
+  kubectl -n database get pvc volsync-pgadmin-repo -o wide --ignore-not-found
+  kubectl -n media get pvc volsync-radarr-repo -o wide --ignore-not-found
+  kubectl -n media get pvc volsync-sonarr-repo -o wide --ignore-not-found
   kubectl -n database get pods -o 'custom-columns=POD:.metadata.name,CLAIMS:.spec.volumes[*].persistentVolumeClaim.claimName'
   kubectl -n default get pods -o 'custom-columns=POD:.metadata.name,CLAIMS:.spec.volumes[*].persistentVolumeClaim.claimName'
   kubectl -n media get pods -o 'custom-columns=POD:.metadata.name,CLAIMS:.spec.volumes[*].persistentVolumeClaim.claimName'
@@ -110,13 +110,13 @@ step_4_delete() {
   guard_claim media volsync-radarr-repo
   guard_claim media volsync-sonarr-repo
   confirm "Delete the claims and volumes listed in this step?"
-  kubectl -n database delete pvc volsync-cloudbeaver-repo --wait=false
-  kubectl -n default delete pvc volsync-home-assistant-repo --wait=false
-  kubectl -n media delete pvc volsync-jellyfin-repo --wait=false
-  kubectl -n default delete pvc volsync-paperless-repo --wait=false
-  kubectl -n database delete pvc volsync-pgadmin-repo --wait=false
-  kubectl -n media delete pvc volsync-radarr-repo --wait=false
-  kubectl -n media delete pvc volsync-sonarr-repo --wait=false
+  kubectl -n database delete pvc volsync-cloudbeaver-repo --ignore-not-found --wait=false
+  kubectl -n default delete pvc volsync-home-assistant-repo --ignore-not-found --wait=false
+  kubectl -n media delete pvc volsync-jellyfin-repo --ignore-not-found --wait=false
+  kubectl -n default delete pvc volsync-paperless-repo --ignore-not-found --wait=false
+  kubectl -n database delete pvc volsync-pgadmin-repo --ignore-not-found --wait=false
+  kubectl -n media delete pvc volsync-radarr-repo --ignore-not-found --wait=false
+  kubectl -n media delete pvc volsync-sonarr-repo --ignore-not-found --wait=false
   kubectl -n database wait --for=delete pvc/volsync-cloudbeaver-repo --timeout=10m
   kubectl -n default wait --for=delete pvc/volsync-home-assistant-repo --timeout=10m
   kubectl -n media wait --for=delete pvc/volsync-jellyfin-repo --timeout=10m
@@ -124,13 +124,13 @@ step_4_delete() {
   kubectl -n database wait --for=delete pvc/volsync-pgadmin-repo --timeout=10m
   kubectl -n media wait --for=delete pvc/volsync-radarr-repo --timeout=10m
   kubectl -n media wait --for=delete pvc/volsync-sonarr-repo --timeout=10m
-  kubectl delete pv volsync-cloudbeaver-repo-pv --wait=false
-  kubectl delete pv volsync-home-assistant-repo-pv --wait=false
-  kubectl delete pv volsync-jellyfin-repo-pv --wait=false
-  kubectl delete pv volsync-paperless-repo-pv --wait=false
-  kubectl delete pv volsync-pgadmin-repo-pv --wait=false
-  kubectl delete pv volsync-radarr-repo-pv --wait=false
-  kubectl delete pv volsync-sonarr-repo-pv --wait=false
+  kubectl delete pv volsync-cloudbeaver-repo-pv --ignore-not-found --wait=false
+  kubectl delete pv volsync-home-assistant-repo-pv --ignore-not-found --wait=false
+  kubectl delete pv volsync-jellyfin-repo-pv --ignore-not-found --wait=false
+  kubectl delete pv volsync-paperless-repo-pv --ignore-not-found --wait=false
+  kubectl delete pv volsync-pgadmin-repo-pv --ignore-not-found --wait=false
+  kubectl delete pv volsync-radarr-repo-pv --ignore-not-found --wait=false
+  kubectl delete pv volsync-sonarr-repo-pv --ignore-not-found --wait=false
   kubectl wait --for=delete pv/volsync-cloudbeaver-repo-pv --timeout=10m
   kubectl wait --for=delete pv/volsync-home-assistant-repo-pv --timeout=10m
   kubectl wait --for=delete pv/volsync-jellyfin-repo-pv --timeout=10m
