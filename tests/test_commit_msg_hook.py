@@ -68,7 +68,7 @@ def test_hook_appends_the_plan_only_when_needed(tmp_path: Path) -> None:
     assert text.startswith("move the restic repositories\n\n**volsync-kit plan: ")
     assert "**repository-moved** (jellyfin, PersistentVolume/volsync-jellyfin-repo-pv)" in text
     assert "flux suspend kustomization jellyfin -n media" in text
-    assert "kubectl -n media delete pvc volsync-jellyfin-repo --wait=false" in text
+    assert "kubectl -n media delete pvc volsync-jellyfin-repo --ignore-not-found --wait=false" in text
     assert not any(line.startswith("#") for line in text.splitlines())
 
     # An amend keeps its message, even though the amended commit still moves volumes.
