@@ -28,6 +28,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from volsync_kit.core.kustomize import join
 from volsync_kit.core.model import Loc, Map, ModelError, Resource, loc_of, node_at, str_at
@@ -240,13 +241,24 @@ def artifact_root(repo: RepoReader, entry: Entry) -> str:
     return holding[0] if len(holding) == 1 else ""
 
 
+T = TypeVar("T")
+
+
+def closest(candidates: Sequence[tuple[str, T]], near: str) -> T | None:
+    """Of several (file, thing) declarations of one object, the thing whose file
+    shares the longest folder path with ``near`` (a cluster's folder): each
+    cluster of a repository declares its own source and settings."""
+
+    def shared(candidate: tuple[str, T]) -> int:
+        path = candidate[0]
+        return len(posixpath.commonpath([path, near]).split("/")) if path and near else 0
+
+    return max(candidates, key=shared)[1] if candidates else None
+
+
 def nearest(declared: Sequence[Declared], near: str) -> Declared | None:
     """Of the declarations of one source, the one in the file nearest to ``near``."""
-
-    def shared(d: Declared) -> int:
-        return len(posixpath.commonpath([d.file, near]).split("/")) if d.file and near else 0
-
-    return max(declared, key=shared) if declared else None
+    return closest([(d.file, d) for d in declared], near)
 
 
 def _is_dir(repo: RepoReader, folder: str, path: str) -> bool:

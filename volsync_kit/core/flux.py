@@ -41,6 +41,7 @@ from volsync_kit.core.clusters import (
     Declared,
     Entry,
     artifact_root,
+    closest,
     may_declare,
     name_clusters,
     nearest,
@@ -456,16 +457,6 @@ def _written_objects(repo: RepoReader) -> Objects:
     return objects
 
 
-def _nearest(candidates: list[tuple[str, vars_.Known | Resource]], near: str) -> vars_.Known | Resource:
-    """Of several files declaring one object, the one nearest to ``near`` (the
-    cluster's folder): each cluster of a repository has its own settings."""
-
-    def shared(path: str) -> int:
-        return len(posixpath.commonpath([path, near]).split("/")) if near else 0
-
-    return max(candidates, key=lambda c: shared(c[0]))[1]
-
-
 def _ignore_rules(repo: RepoReader, entry: Entry) -> Ignore | None:
     """source-controller's exclusions for the root source: ``spec.ignore``
     (GitRepository and OCIRepository alike), the ``.sourceignore`` files of
@@ -575,7 +566,9 @@ class _Walk:
             return self.index
         merged: dict[tuple[str, str, str], vars_.Known | Resource] = dict(self.index)
         for key, candidates in self.found.objects.items():
-            merged.setdefault(key, _nearest(candidates, self.near))
+            chosen = closest(candidates, self.near)
+            if chosen is not None:
+                merged.setdefault(key, chosen)
         return merged
 
     def note_unknown(self, result: KsResult) -> None:
