@@ -359,7 +359,9 @@ def _bound(changes: list[Change], timeout: str) -> tuple[str, ...]:
 
 
 def _monitor(movers: list[Resource], token: str, timeout: str) -> tuple[str, ...]:
-    """The guide's Monitoring Recovery, scoped: each backup ran, and its status."""
+    """The guide's Monitoring Recovery, scoped: each backup ran, and its status;
+    then its manual trigger goes at once, so that a later wait that times
+    out leaves as few schedules stopped as it can (see :func:`_untrigger`)."""
     out: list[str] = []
     for r in movers:
         if r.kind == "ReplicationSource":
@@ -368,6 +370,7 @@ def _monitor(movers: list[Resource], token: str, timeout: str) -> tuple[str, ...
                 f"replicationsource/{subdomain(r.name)} --timeout={timeout}"
             )
             out.append(f"kubectl -n {label(r.namespace)} get replicationsource {subdomain(r.name)} -o wide")
+            out.extend(_untrigger([r]))
     return tuple(out)
 
 
@@ -562,7 +565,6 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings, token
             + _pause(movers, False, timeout)
             + _trigger(movers, token)
             + _monitor(movers, token, timeout)
-            + _untrigger(movers)
             + _workload_commands(workloads, stop=False),
             kind="resume",
         )

@@ -211,24 +211,24 @@ step_7_resume() {
   kubectl -n media patch replicationsource sonarr --type merge -p '{"spec":{"trigger":{"manual":"volsync-kit-working-tree"}}}'
   kubectl -n database wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/cloudbeaver --timeout=10m
   kubectl -n database get replicationsource cloudbeaver -o wide
+  kubectl -n database patch replicationsource cloudbeaver --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n database wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/pgadmin --timeout=10m
   kubectl -n database get replicationsource pgadmin -o wide
+  kubectl -n database patch replicationsource pgadmin --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n default wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/home-assistant --timeout=10m
   kubectl -n default get replicationsource home-assistant -o wide
+  kubectl -n default patch replicationsource home-assistant --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n default wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/paperless --timeout=10m
   kubectl -n default get replicationsource paperless -o wide
+  kubectl -n default patch replicationsource paperless --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n media wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/jellyfin --timeout=10m
   kubectl -n media get replicationsource jellyfin -o wide
+  kubectl -n media patch replicationsource jellyfin --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n media wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/radarr --timeout=10m
   kubectl -n media get replicationsource radarr -o wide
+  kubectl -n media patch replicationsource radarr --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n media wait --for=jsonpath='{.status.lastManualSync}'=volsync-kit-working-tree replicationsource/sonarr --timeout=10m
   kubectl -n media get replicationsource sonarr -o wide
-  kubectl -n database patch replicationsource cloudbeaver --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
-  kubectl -n database patch replicationsource pgadmin --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
-  kubectl -n default patch replicationsource home-assistant --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
-  kubectl -n default patch replicationsource paperless --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
-  kubectl -n media patch replicationsource jellyfin --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
-  kubectl -n media patch replicationsource radarr --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
   kubectl -n media patch replicationsource sonarr --type json -p '[{"op":"remove","path":"/spec/trigger/manual"}]'
 }
 
