@@ -397,6 +397,7 @@ class _Scan:
     selfsync: list[Entry]
     sources: dict[SourceId, list[Declared]]
     _objects: Objects | None = None
+    sourceignore: dict[str, dict[str, str]] = field(default_factory=dict)  # by artifact root, see _ignore_rules
 
     @property
     def objects(self) -> Objects:
@@ -457,13 +458,17 @@ def _written_objects(repo: RepoReader) -> Objects:
     return objects
 
 
-def _ignore_rules(repo: RepoReader, entry: Entry) -> Ignore | None:
+def _ignore_rules(repo: RepoReader, entry: Entry, found: _Scan) -> Ignore | None:
     """source-controller's exclusions for the root source: ``spec.ignore``
     (GitRepository and OCIRepository alike), the ``.sourceignore`` files of
-    the tree, and its defaults (see :mod:`volsync_kit.core.sourceignore`)."""
+    the tree, and its defaults (see :mod:`volsync_kit.core.sourceignore`).
+    The tree is searched once per artifact root, however many entry points
+    are tried."""
     if entry.source is None:
         return None
-    return Ignore.for_source(entry.ignore, _sourceignore_files(repo, entry.root))
+    if entry.root not in found.sourceignore:
+        found.sourceignore[entry.root] = _sourceignore_files(repo, entry.root)
+    return Ignore.for_source(entry.ignore, found.sourceignore[entry.root])
 
 
 def _sourceignore_files(repo: RepoReader, root: str) -> dict[str, str]:
@@ -490,7 +495,9 @@ class _Walk:
     def __init__(self, repo: RepoReader, cluster: Cluster | None, found: _Scan, memo: BuildMemo | None = None) -> None:
         entry = cluster.entry if cluster is not None else None
         self.root = entry.root if entry is not None else ""
-        self.repo: RepoReader = SourceView(repo, self.root, _ignore_rules(repo, entry)) if entry is not None else repo
+        self.repo: RepoReader = (
+            SourceView(repo, self.root, _ignore_rules(repo, entry, found)) if entry is not None else repo
+        )
         self.memo = Memo(self.repo, memo) if memo is not None else None
         self.cluster = cluster.name if cluster is not None else ""
         self.source = entry.source if entry is not None else None
@@ -499,6 +506,7 @@ class _Walk:
         self.near = entry.folder if entry is not None else ""
         self.results: dict[tuple[str, str], KsResult] = {}
         self.index: dict[tuple[str, str, str], vars_.Known | Resource] = {}
+        self.written: dict[tuple[str, str, str], vars_.Known | Resource] | None = None  # see lookup_index
         self.sources: dict[SourceId, str] = {}
         for sid, declared in found.sources.items():
             chosen = nearest(declared, self.near)
@@ -564,12 +572,14 @@ class _Walk:
         written anywhere in the repository (applied by hand, at bootstrap)."""
         if not final:
             return self.index
-        merged: dict[tuple[str, str, str], vars_.Known | Resource] = dict(self.index)
-        for key, candidates in self.found.objects.items():
-            chosen = closest(candidates, self.near)
-            if chosen is not None:
-                merged.setdefault(key, chosen)
-        return merged
+        if self.written is None:
+            # Chosen once per walk: every Kustomization of the final pass asks.
+            self.written = {}
+            for key, candidates in self.found.objects.items():
+                chosen = closest(candidates, self.near)
+                if chosen is not None:
+                    self.written[key] = chosen
+        return {**self.written, **self.index}
 
     def note_unknown(self, result: KsResult) -> None:
         for source, why in result.sources_unread:
