@@ -172,7 +172,7 @@ def test_substitute_source_not_in_git_is_one_info_not_an_error(tmp_path: Path) -
     assert hits(result, "VK304") == []
     notes = [f for f in result.findings if f.rule == "VK902" and "cluster-settingz" in f.message]
     assert [(f.loc.file, f.loc.line, f.app) for f in notes if f.loc] == [(CLUSTER_KS, line, None)]
-    assert "ConfigMap/cluster-settingz is not in the repository" in notes[0].message
+    assert "ConfigMap/cluster-settingz is not in the repository (did you mean cluster-settings?)" in notes[0].message
     assert "in 10 Kustomizations" in notes[0].message
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -176,6 +177,16 @@ def lookup(index: Index, kind: str, namespace: str, name: str) -> Known | None:
     return literal(found) if isinstance(found, Resource) else found
 
 
+def _unknown(index: Index, source: VarSource, namespace: str) -> Known:
+    """A source in no file; when git has one of a close name, that may be a typo
+    (Flux would then fail with "not found"), so the note says so."""
+    names = {n for (kind, ns, n) in index if kind == source.kind and ns in (namespace, ANY_NAMESPACE)}
+    close = difflib.get_close_matches(source.name, sorted(names), n=1, cutoff=0.8)
+    if not close:
+        return UNKNOWN
+    return Known({}, open=True, why=f"is not in the repository (did you mean {close[0]}?)")
+
+
 def resolve(node: Map, namespace: str, index: Index, *, final: bool, post_build_loc: Loc | None = None) -> Variables:
     """The variables of a Flux Kustomization ``node`` in ``namespace``.
 
@@ -196,7 +207,7 @@ def resolve(node: Map, namespace: str, index: Index, *, final: bool, post_build_
                 # Flux skips an optional source that does not exist; one that
                 # git does not hold is taken not to exist.
                 continue
-            known = UNKNOWN
+            known = _unknown(index, source, namespace)
         # In order: a later source's key replaces an earlier one's, known or not.
         for key in known.keys:
             values.pop(key, None)
