@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
     from volsync_kit.core.generate import AppSpec
     from volsync_kit.core.model import Problem
-    from volsync_kit.core.planner import Plan, Step
+    from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.scenarios import Operator
     from volsync_kit.core.tree import AppTree
@@ -220,7 +220,7 @@ def run_plan(
             raise UsageError(f"--context {context!r}: not a context name volsync-kit puts on a command line")
     try:
         if scenario is not None:
-            steps = _scenario_steps(scenario, head_model, config_adapter.operator(config))
+            steps = _scenario_steps(scenario, head_model, config_adapter.operator(config), settings)
             empty = diff.Diff((), (), head_model, head_model)
             result = planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
         else:
@@ -239,13 +239,13 @@ def run_plan(
         ) from None
 
 
-def _scenario_steps(name: str, model: RepoModel, operator: Operator) -> list[Step]:
+def _scenario_steps(name: str, model: RepoModel, operator: Operator, settings: Settings) -> list[Step]:
     from volsync_kit.core import scenarios
 
     if name == "stuck-cache":
-        return scenarios.stuck_cache(model, operator)
+        return scenarios.stuck_cache(model, operator, settings)
     if name == "full-reset":
-        return scenarios.full_reset(model, operator)
+        return scenarios.full_reset(model, operator, settings)
     raise UsageError(f"--scenario {name}: unknown; use one of {', '.join(scenarios.SCENARIOS)}")
 
 

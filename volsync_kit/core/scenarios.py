@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from volsync_kit.core.flux import RepoModel
 from volsync_kit.core.model import KsRef, Resource
-from volsync_kit.core.names import label, subdomain
-from volsync_kit.core.planner import Step
+from volsync_kit.core.procedure import Action, Settings, Step, Target
 
 VOLSYNC = "volsync.backube"
 SCENARIOS = ("stuck-cache", "full-reset")
@@ -68,114 +67,100 @@ def _cache(res: Resource) -> str:
     return f"volsync-{direction}-{res.name}-cache"
 
 
-def _delete_pvcs(pairs: list[tuple[str, str]]) -> tuple[str, ...]:
-    return tuple(
-        f"kubectl -n {label(ns)} delete pvc {subdomain(name)} --ignore-not-found --wait=false" for ns, name in pairs
-    )
-
-
-def stuck_cache(model: RepoModel, operator: Operator) -> list[Step]:
+def stuck_cache(model: RepoModel, operator: Operator, settings: Settings | None = None) -> list[Step]:
+    settings = settings or Settings()
     found = movers(model)
-    caches = [(r.namespace, _cache(r)) for r in (*found.sources, *found.destinations)]
-    # A missing cache is normal (destinations may delete theirs after each sync):
-    # the checks and the deletions must not stop the script on NotFound.
-    check = tuple(f"kubectl -n {label(ns)} get pvc {subdomain(name)} --ignore-not-found" for ns, name in caches)
-    events = tuple(
-        f"kubectl -n {label(ns)} get events --field-selector involvedObject.name={subdomain(name)}"
-        for ns, name in caches
-    )
+    caches = [(r, Target("pvc", _cache(r), r.namespace)) for r in (*found.sources, *found.destinations)]
     return [
-        Step(
+        settings.step(
             "Check that the VolSync operator runs: it recreates the cache PVCs (do not scale it down here)",
-            (f"kubectl -n {label(operator.namespace)} get deployment {subdomain(operator.deployment)}",),
+            [Action("show", Target("deployment", operator.deployment, operator.namespace))],
             kind="preflight",
         ),
-        Step(
-            "Find the cache PVCs stuck Pending with 'an operation with the given Volume ID already exists'",
-            check + events,
-            kind="preflight",
-        ),
-        Step(
-            "Guide step 1: Delete the stuck cache PVCs (only those Pending); "
-            "their ReplicationSource or ReplicationDestination owns them",
-            _delete_pvcs(caches),
+        settings.step(
+            "Guide step 1: Delete the stuck cache PVCs: only those Pending with the event 'an operation with the "
+            "given Volume ID already exists', read from the cluster now (their ReplicationSource or "
+            "ReplicationDestination owns them)",
+            [Action("delete-stuck", target) for _, target in caches],
             kind="delete",
         ),
-        Step(
+        settings.step(
             "Guide step 2: Wait for the VolSync operator to recreate them with fresh UIDs that do not conflict "
             "(a destination's cache comes back at its next sync)",
-            check,
+            [Action("wait-recreated", target) for res, target in caches if res.kind == "ReplicationSource"],
             kind="resume",
         ),
     ]
 
 
-def full_reset(model: RepoModel, operator: Operator) -> list[Step]:
+def full_reset(model: RepoModel, operator: Operator, settings: Settings | None = None) -> list[Step]:
+    settings = settings or Settings()
     found = movers(model)
-    ops_ks, ops_ns = label(operator.kustomization), label(operator.kustomization_namespace)
-    deploy, deploy_ns = subdomain(operator.deployment), label(operator.namespace)
+    ops = Target("kustomization", operator.kustomization, operator.kustomization_namespace)
+    deployment = Target("deployment", operator.deployment, operator.namespace)
     sources, destinations = found.sources, found.destinations
-    caches = [(r.namespace, _cache(r)) for r in (*sources, *destinations)]
-    snapshots = [(r.namespace, f"volsync-{r.name}-src") for r in sources]
-    snapshots += [(r.namespace, f"volsync-{r.name}-dest") for r in destinations]
+    caches = [Target("pvc", _cache(r), r.namespace) for r in (*sources, *destinations)]
+    snapshots = [Target("pvc", f"volsync-{r.name}-src", r.namespace) for r in sources]
+    snapshots += [Target("pvc", f"volsync-{r.name}-dest", r.namespace) for r in destinations]
     # The guide's patterns, applied to what the repository renders.
     repo_claims = sorted(
-        (r.namespace, r.name) for r in _rendered(model, "PersistentVolumeClaim") if REPO_CLAIM.match(r.name)
+        Target("pvc", r.name, r.namespace)
+        for r in _rendered(model, "PersistentVolumeClaim")
+        if REPO_CLAIM.match(r.name)
     )
-    repo_volumes = sorted(r.name for r in _rendered(model, "PersistentVolume") if REPO_VOLUME.match(r.name))
-    app_ks = tuple(
-        f"flux suspend kustomization {label(ref.name)} -n {label(ref.namespace)}" for ref in found.kustomizations
+    repo_volumes = sorted(
+        Target("pv", r.name) for r in _rendered(model, "PersistentVolume") if REPO_VOLUME.match(r.name)
     )
+    app_ks = [Target("kustomization", ref.name, ref.namespace) for ref in found.kustomizations]
+
+    def delete(targets: list[Target]) -> list[Action]:
+        # Resume waits for nothing but these: each deletion is awaited here.
+        return [Action("delete", t) for t in targets] + [Action("wait-deleted", t) for t in targets]
+
     return [
-        Step(
+        settings.step(
             "Guide step 1: Suspend volsync (and, in the per-app layout, the app Kustomizations rendering the volumes)",
-            (f"flux suspend kustomization {ops_ks} -n {ops_ns}", *app_ks),
+            [Action("suspend", ops), *(Action("suspend", t) for t in app_ks)],
             kind="suspend",
         ),
-        Step(
+        settings.step(
             "Guide step 2: Scale down the VolSync operator (this stops every backup in the cluster until step 9)",
-            (f"kubectl scale deployment {deploy} -n {deploy_ns} --replicas=0",),
+            [Action("scale-to", deployment, value="0")],
             kind="suspend",
         ),
-        Step(
+        settings.step(
             "Guide step 3: Delete all ReplicationSources",
-            tuple(
-                f"kubectl -n {label(r.namespace)} delete replicationsource {subdomain(r.name)} --ignore-not-found"
-                for r in sources
-            ),
+            delete([Target("replicationsource", r.name, r.namespace) for r in sources]),
             kind="delete",
         ),
-        Step(
+        settings.step(
             "Guide step 4: Delete all ReplicationDestinations",
-            tuple(
-                f"kubectl -n {label(r.namespace)} delete replicationdestination {subdomain(r.name)} --ignore-not-found"
-                for r in destinations
-            ),
+            delete([Target("replicationdestination", r.name, r.namespace) for r in destinations]),
             kind="delete",
         ),
-        Step(
+        settings.step(
             "Guide step 5: Delete all cache PVCs (owned by the objects deleted above: usually already gone)",
-            _delete_pvcs(caches),
+            delete(caches),
             kind="delete",
         ),
-        Step(
+        settings.step(
             "Guide step 6: Delete all snapshot PVCs (owned as well: usually already gone)",
-            _delete_pvcs(snapshots),
+            delete(snapshots),
             kind="delete",
         ),
-        Step("Guide step 7: Delete the repository PVCs", _delete_pvcs(repo_claims), kind="delete"),
-        Step(
+        settings.step("Guide step 7: Delete the repository PVCs", delete(repo_claims), kind="delete"),
+        settings.step(
             "Guide step 8: Delete the repository PVs (Retain keeps the restic data)",
-            tuple(f"kubectl delete pv {subdomain(name)} --ignore-not-found --wait=false" for name in repo_volumes),
+            delete(repo_volumes),
             kind="delete",
         ),
-        Step(
-            "Guide step 9: Resume after the changes: the Kustomizations, then the operator",
-            (
-                f"flux resume kustomization {ops_ks} -n {ops_ns}",
-                *(cmd.replace("flux suspend", "flux resume", 1) for cmd in reversed(app_ks)),
-                f"kubectl scale deployment {deploy} -n {deploy_ns} --replicas=1",
-            ),
+        settings.step(
+            "Guide step 9: Resume after the changes: the Kustomizations, then the operator (each as it was before)",
+            [
+                Action("resume", ops),
+                *(Action("resume", t) for t in reversed(app_ks)),
+                Action("scale-back", deployment),
+            ],
             notes=(
                 "Preserved: the restic repositories at each rootPath, the applications' data PVCs, and remote (R2) "
                 "repositories.",

@@ -1,0 +1,496 @@
+"""The ordered cleanup-and-resume checklist for a diff, as typed actions.
+
+The order comes from how the pieces behave (domain-facts sections 2-4, 7):
+
+- Flux re-applies everything a Kustomization renders at every reconcile, so
+  a Kustomization is suspended before anything it applies is patched,
+  scaled or deleted (a patch made first is overwritten: its trigger never
+  fires);
+- movers must stop mounting a volume before its claim can go (pause them and
+  wait for their pods; keep the operator running: pausing needs it);
+- a bound PV outlives its claim (pv-protection), and a claim outlives the
+  pods that use it (pvc-protection);
+- nothing resumes before the source has the pushed commit, or Flux applies
+  the old objects again; and whatever must hold before Flux sees the commit
+  (a data claim's Retain rescue) comes before the push.
+
+Every stopping action is undone at the end to exactly the state it found
+(see :mod:`volsync_kit.core.procedure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from volsync_kit.core.diff import Change, Diff, tracked_objects
+from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at
+from volsync_kit.core.names import mover_job
+from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
+from volsync_kit.core.volumes import (
+    MOVERS,
+    REPOSITORY_ATTRIBUTES,
+    VOLSYNC,
+    attr,
+    is_repository_volume,
+    mover_claims,
+    repository_moved,
+)
+
+VOLUME_KINDS = ("PersistentVolume", "PersistentVolumeClaim", "StorageClass")
+RESOURCE = {"PersistentVolume": "pv", "PersistentVolumeClaim": "pvc", "StorageClass": "storageclass"}
+
+
+def checklist(diff: Diff, settings: Settings) -> list[Step]:
+    """The steps for this diff; empty when nothing needs doing by hand."""
+    replaced = [c for c in diff.changes if c.action == "replace" and c.kind in VOLUME_KINDS]
+    removed = sorted({c.ks for c in diff.changes if c.ks_removed}, key=lambda r: (r.namespace, r.name))
+    steps: list[Step] = []
+    if removed:
+        steps.append(_final_backup(diff, removed, settings))
+    rescue = _rescue(diff, settings)
+    if rescue:
+        steps.append(rescue)
+    if replaced:
+        steps.extend(_replace_steps(diff, replaced, settings))
+    elif any(c.action in ("create", "update", "delete") for c in diff.changes):
+        gate = _gate(diff, [c for c in diff.changes if c.action == "create"], settings)
+        if gate:
+            steps.append(gate)
+        steps.append(settings.step("Commit and push; Flux applies the changes", [_push(settings)], kind="apply"))
+    return steps
+
+
+# -- targets -------------------------------------------------------------------
+
+
+def _ks(ref: KsRef) -> Target:
+    return Target("kustomization", ref.name, ref.namespace)
+
+
+def _target(c: Change) -> Target:
+    return Target(RESOURCE[c.kind], c.name, c.namespace or "")
+
+
+def _mover(res: Resource) -> Target:
+    return Target(res.kind.lower(), res.name, res.namespace)
+
+
+def _job(res: Resource) -> str:
+    return mover_job("src" if res.kind == "ReplicationSource" else "dst", res.name)
+
+
+def _push(settings: Settings) -> Action:
+    source = Target("source", settings.source_name, settings.source_namespace)
+    return Action("push", source, value=settings.source_kind)
+
+
+# -- preconditions ---------------------------------------------------------------
+
+
+def _jsonpath(path: str) -> str | None:
+    """``spec.csi.volumeAttributes.rootPath`` -> ``{.spec.csi.volumeAttributes.rootPath}``;
+    None for a path with keys jsonpath would need escaped."""
+    if any(ch in path for ch in '"\\{}'):
+        return None
+    return "{." + path + "}"
+
+
+def _scalar_text(value: object) -> str | None:
+    """How kubectl's jsonpath prints a scalar; None for a list or map."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def base_check(c: Change) -> Check | None:
+    """The base value of a field that forces ``c``'s replacement, as a
+    precondition: only an object that still has it is the base's object."""
+    for f in c.fields:
+        if not f.forces_replacement:
+            continue
+        path, expected = _jsonpath(f.path), _scalar_text(f.before)
+        if path is not None and expected is not None and expected != _scalar_text(f.after):
+            return Check(path, expected)
+    return None
+
+
+def _checks(affected: list[Change]) -> dict[tuple[str, str, str], Check | None]:
+    """Each deletion's precondition. A claim replaced only because its volume
+    is (pv-protection) is judged by that volume's field."""
+    volumes = {c.name: c for c in affected if c.kind == "PersistentVolume"}
+    out: dict[tuple[str, str, str], Check | None] = {}
+    for c in affected:
+        check = base_check(c)
+        if check is None and c.kind == "PersistentVolumeClaim":
+            name = str_at(c.base.node if c.base else None, "spec", "volumeName")
+            volume = volumes.get(name or "")
+            via = base_check(volume) if volume else None
+            if volume and via:
+                check = Check(via.jsonpath, via.expected, Target("pv", volume.name))
+        out[_key(c)] = check
+    return out
+
+
+# -- who mounts what ---------------------------------------------------------------
+
+
+def movers(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
+    """ReplicationSources/Destinations that mount one of ``claims`` (namespace, name)."""
+    out: list[Resource] = []
+    for result in diff.base_model.results:
+        for res in result.resources:
+            if res.group != VOLSYNC or res.kind not in ("ReplicationSource", "ReplicationDestination"):
+                continue
+            if mover_claims([res]) & claims or _moves_data(res, claims):
+                out.append(res)
+    return out
+
+
+def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:
+    """The source's data PVC, or the destination's PVC, is one of ``claims``."""
+    names = [str_at(res.node, "spec", "sourcePVC")]
+    names += [str_at(res.node, "spec", m, "destinationPVC") for m in MOVERS]
+    return any(name and (res.namespace, name) in claims for name in names)
+
+
+def workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
+    """HelmReleases whose values name one of the claims (``existingClaim``),
+    reading app-template's ``{{ .Release.Name }}`` as the release's name:
+    other workloads that mount the volume and must stop before its claim can go."""
+    by_namespace: dict[str, set[str]] = {}
+    for namespace, name in claims:
+        by_namespace.setdefault(namespace, set()).add(name)
+    out: list[Resource] = []
+    for result in diff.base_model.results:
+        for res in result.resources:
+            names = by_namespace.get(res.namespace)
+            if res.kind != "HelmRelease" or not names:
+                continue
+            if any(_claim_value(s, res.name) in names for _, s in iter_scalars(res.node)):
+                out.append(res)
+    return out
+
+
+def _claim_value(scalar: Scalar, release: str) -> str | None:
+    if not isinstance(scalar.value, str):
+        return None
+    value = scalar.value
+    for spelling in ("{{ .Release.Name }}", "{{.Release.Name}}"):
+        value = value.replace(spelling, release)
+    return value
+
+
+# -- the replacement procedure ---------------------------------------------------------
+
+
+def _affected(diff: Diff, replaced: list[Change]) -> tuple[list[Change], set[tuple[str, str]]]:
+    # Replacing a bound PV forces replacing its claim: pv-protection keeps the
+    # PV while bound, and a claim whose PV disappears goes Lost.
+    pv_names = {c.name for c in replaced if c.kind == "PersistentVolume"}
+    claims = {
+        (c.namespace, c.name)
+        for c in diff.changes
+        if c.kind == "PersistentVolumeClaim"
+        and c.action in ("replace", "update")
+        and (c.action == "replace" or str_at(c.head.node if c.head else None, "spec", "volumeName") in pv_names)
+    }
+    affected = [
+        c
+        for c in diff.changes
+        if c.kind in VOLUME_KINDS and (c.action == "replace" or (c.kind, c.namespace, c.name) in _claim_keys(claims))
+    ]
+    return affected, claims
+
+
+def _claim_keys(claims: set[tuple[str, str]]) -> set[tuple[str, str, str]]:
+    return {("PersistentVolumeClaim", ns, name) for ns, name in claims}
+
+
+def _key(c: Change) -> tuple[str, str, str]:
+    return (c.kind, c.namespace, c.name)
+
+
+def _by_kind(affected: Sequence[Change], kind: str) -> list[Change]:
+    return [c for c in affected if c.kind == kind]
+
+
+def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> list[Step]:
+    affected, claims = _affected(diff, replaced)
+    kustomizations = sorted({c.ks for c in affected}, key=lambda r: (r.namespace, r.name))
+    found_movers = movers(diff, claims)
+    releases = workloads(diff, claims)
+    checks = _checks(affected)
+    owners = {_key(c): _ks(c.ks) for c in affected}
+    step = settings.step
+
+    def delete(c: Change) -> Action:
+        return Action("delete", _target(c), check=checks[_key(c)], owner=owners[_key(c)])
+
+    preflight = [Action("show", _target(c)) for c in affected if c.kind != "StorageClass"]
+    preflight += [Action("pods", Target("namespace", ns, ns)) for ns in sorted({n for n, _ in claims})]
+    preflight += [Action("pending", _target(c), checks[_key(c)], owners[_key(c)]) for c in affected]
+    stop: list[Action] = [Action("suspend", _ks(r)) for r in kustomizations]
+    for res in releases:
+        release = Target("helmrelease", res.name, res.namespace)
+        stop += [Action("suspend", release), Action("scale-down", release)]
+    steps = [
+        step(
+            "Preflight (read-only): the volumes, the pods that use their claims, and what is still to replace "
+            "(nothing left: the script stops here)",
+            preflight,
+            kind="preflight",
+        ),
+        step(
+            "Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount "
+            "them (what was suspended before stays suspended; replicas are remembered)",
+            stop,
+            kind="suspend",
+        ),
+    ]
+    restores = _restore_guards(diff, affected, settings)
+    if restores:
+        steps.append(restores)
+    if found_movers:
+        steps.append(
+            step(
+                "Pause the VolSync movers that mount these claims, and wait until their pods are gone "
+                "(keep the VolSync operator running: pausing needs it)",
+                [Action("pause", _mover(r)) for r in found_movers]
+                + [Action("wait-movers", _mover(r), value=_job(r)) for r in found_movers],
+                kind="pause",
+            )
+        )
+    claims_first = _by_kind(affected, "PersistentVolumeClaim")
+    volumes = _by_kind(affected, "PersistentVolume")
+    classes = _by_kind(affected, "StorageClass")
+    deletion = [Action("guard", _target(c), owner=owners[_key(c)]) for c in claims_first]
+    for group in (claims_first, volumes, classes):
+        deletion += [delete(c) for c in group]
+        deletion += [Action("wait-deleted", _target(c)) for c in group]
+    steps.append(
+        step(
+            "Delete the claims, then the volumes"
+            + (", then the StorageClasses" if classes else "")
+            + ": only those that still carry the base commit's values (Retain keeps the CephFS data)",
+            deletion,
+            _class_notes(classes),
+            kind="delete",
+        )
+    )
+    released = _claim_ref_fixes(diff, affected)
+    if released:
+        steps.append(
+            step(
+                "Free the kept PVs for their new claims: a Retained PV stays Released while its claimRef names the "
+                "deleted claim",
+                released,
+                kind="claimref",
+            )
+        )
+    gate = _gate(diff, affected, settings)
+    if gate:
+        steps.append(gate)
+    steps.append(
+        step(
+            "Commit and push; have the source fetch it, and confirm its revision is the pushed commit",
+            [_push(settings)],
+            kind="push",
+        )
+    )
+    sources = [r for r in found_movers if r.kind == "ReplicationSource"]
+    resume: list[Action] = [Action("resume", _ks(r)) for r in reversed(kustomizations)]
+    # A claim provisioned on demand may wait for its first consumer (WaitForFirstConsumer,
+    # a volume populator): only static volumes and the claims naming them are awaited.
+    resume += [Action("wait-bound", _target(c), owner=owners[_key(c)]) for c in affected if _binds_at_once(c)]
+    resume += [Action("unpause", _mover(r)) for r in found_movers]
+    resume += [Action("sync", _mover(r)) for r in sources]
+    for res in releases:
+        release = Target("helmrelease", res.name, res.namespace)
+        resume += [Action("scale-up", release), Action("resume", release)]
+    steps.append(
+        step(
+            "Resume in reverse order, wait until every volume and claim is Bound, unpause the movers, run one backup "
+            "each (its manual trigger is removed afterwards, so that the schedule applies again), and bring the "
+            "workloads back to their replicas",
+            resume,
+            (f"Each backup may take as long as the app's data needs; each wait gives up after {settings.timeout}.",)
+            if sources
+            else (),
+            kind="resume",
+        )
+    )
+    steps.append(step("Data safety", [], _safety(diff, affected), kind="safety"))
+    return steps
+
+
+def _binds_at_once(c: Change) -> bool:
+    if c.kind == "PersistentVolume":
+        return True
+    return c.kind == "PersistentVolumeClaim" and bool(str_at(c.head.node if c.head else None, "spec", "volumeName"))
+
+
+def _class_notes(classes: list[Change]) -> tuple[str, ...]:
+    return tuple(
+        f"StorageClass {c.name} ({c.app}): its fields are immutable, so it is deleted here and Flux recreates it "
+        "from the pushed commit; volumes already provisioned from it keep working."
+        for c in classes
+    )
+
+
+def _safety(diff: Diff, affected: list[Change]) -> tuple[str, ...]:
+    repositories = sorted({c.app for c in affected if c.kind == "PersistentVolume" and is_repository_volume(c, diff)})
+    data = sorted({c.name for c in affected if c.kind == "PersistentVolume" and not is_repository_volume(c, diff)})
+    notes = ["Deleted: the Kubernetes PV and PVC objects only (and StorageClasses, which hold no data)."]
+    if repositories:
+        notes.append(
+            f"Preserved: each app's restic data at its rootPath ({', '.join(repositories)}), and remote (R2) "
+            "repositories, which are untouched. VolSync reconnects to the existing repositories only where rootPath "
+            "did not change."
+        )
+    if data:
+        notes.append(
+            f"Preserved: the files of the static data volumes {', '.join(data)} at their rootPath; the apps see "
+            "what is at the new rootPath."
+        )
+    return tuple(notes)
+
+
+def _claim_ref_fixes(diff: Diff, affected: list[Change]) -> list[Action]:
+    """For claims replaced while their PV stays: clear the PV's stale binding.
+
+    When git pre-binds the PV (``claimRef`` with name and namespace), only the
+    ``uid`` and ``resourceVersion`` the PV controller wrote are removed, so the
+    PV stays reserved for the new claim; otherwise the whole claimRef goes.
+    """
+    replaced_pvs = {c.name for c in affected if c.kind == "PersistentVolume"}
+    volumes = {
+        key[3]: res for key, (res, _) in tracked_objects(diff.head_model).items() if key[1] == "PersistentVolume"
+    }
+    out: list[Action] = []
+    for c in affected:
+        if c.kind != "PersistentVolumeClaim" or c.head is None:
+            continue
+        volume = str_at(c.head.node, "spec", "volumeName")
+        if not volume or volume in replaced_pvs:
+            continue
+        pv = volumes.get(volume)
+        keep = pv is not None and str_at(pv.node, "spec", "claimRef", "name") == c.name
+        out.append(Action("free", Target("pv", volume), value="keep-name" if keep else ""))
+    return out
+
+
+def _restore_guards(diff: Diff, affected: list[Change], settings: Settings) -> Step | None:
+    """A data PVC populated from a ReplicationDestination (``dataSourceRef``) restores
+    the destination's last image when recreated, which may be weeks old: with the app
+    stopped (after the suspend step, or Flux would re-apply git's trigger over
+    ours), back up, then refresh the destination's image before the claim goes."""
+    actions: list[Action] = []
+    notes: list[str] = []
+    for c in affected:
+        if c.kind != "PersistentVolumeClaim" or c.base is None:
+            continue
+        if str_at(c.base.node, "spec", "dataSourceRef", "kind") != "ReplicationDestination":
+            continue
+        destination = str_at(c.base.node, "spec", "dataSourceRef", "name") or ""
+        sources = [r for r in _app_resources(diff, c.ks) if r.kind == "ReplicationSource"
+                   and str_at(r.node, "spec", "sourcePVC") == c.name]  # fmt: skip
+        actions += [Action("sync", _mover(r)) for r in sources]
+        actions.append(Action("sync", Target("replicationdestination", destination, c.namespace)))
+        notes.append(f"{c.namespace}/{c.name} is restored from ReplicationDestination {destination} when recreated.")
+    if not actions:
+        return None
+    return settings.step(
+        "Data PVCs restored from a ReplicationDestination: take a fresh backup and refresh the destination's image "
+        "before the claim is recreated",
+        actions,
+        tuple(notes),
+        kind="backup",
+    )
+
+
+def _app_resources(diff: Diff, ref: KsRef) -> list[Resource]:
+    return [r for result in diff.base_model.results if result.ks.ref == ref for r in result.resources]
+
+
+# -- gate, removed apps ---------------------------------------------------------------
+
+
+def _gate(diff: Diff, changes: Iterable[Change], settings: Settings) -> Step | None:
+    moved = [c for c in changes if repository_moved(c) or (c.action == "create" and c.kind == "PersistentVolume")]
+    moved = [c for c in moved if attr(c.head, "rootPath")]
+    if not moved:
+        return None
+    notes: list[str] = []
+    actions: list[Action] = []
+    for c in moved:
+        root, fs, cluster = (attr(c.head, a) or "" for a in REPOSITORY_ATTRIBUTES)
+        if not is_repository_volume(c, diff):
+            holds = "exists and holds the app's files (a static data volume: copy them there first)"
+        elif c.action == "create":
+            holds = "exists"
+        else:
+            holds = "exists and already holds the restic repository (its `config` file)"
+        notes.append(f"{c.app}: {root} on CephFS {fs or '(default)'} of cluster {cluster} {holds}.")
+        if settings.gate_command:
+            command = settings.gate_command.format(rootPath=root, fsName=fs, clusterID=cluster, app=c.app)
+            actions.append(Action("gate", value=command))
+    actions.append(Action("gate", text="Did you check every path above?"))
+    title = "Gate the volumes: before anything resumes, check that each new rootPath"
+    return settings.step(title, actions, tuple(notes), kind="gate")
+
+
+def _final_backup(diff: Diff, removed: list[KsRef], settings: Settings) -> Step:
+    sources = [
+        res
+        for result in diff.base_model.results
+        if result.ks.ref in removed
+        for res in result.resources
+        if res.group == VOLSYNC and res.kind == "ReplicationSource"
+    ]
+    names = ", ".join(str(r) for r in removed)
+    keep = " ".join(f"`flux suspend kustomization {r.name} -n {r.namespace}`" for r in removed)
+    return settings.step(
+        f"Removed apps ({names}): run a final backup before pushing",
+        [Action("sync", _mover(r)) for r in sources],
+        (
+            "Then either push and let Flux delete what they applied (the restic data at rootPath stays; the data "
+            f"volumes are kept by the next step), or suspend their Kustomizations first to keep everything: {keep}",
+        ),
+        kind="backup",
+    )
+
+
+def _rescue(diff: Diff, settings: Settings) -> Step | None:
+    """Claims Flux prunes: before the push, set their volumes to Retain.
+
+    Flux deletes a pruned claim at the first reconcile after the push, and a
+    dynamically provisioned volume (reclaim Delete) goes with it; a rescue run
+    after the push finds nothing. A claim bound to a static PV the base
+    renders with Retain needs nothing: that is the repository volume.
+    """
+    pruned = [c for c in diff.changes if c.kind == "PersistentVolumeClaim" and c.action == "delete" and c.prune]
+    kept = [c for c in diff.changes if c.action == "delete" and not c.prune]
+    retained = {
+        key[3]
+        for key, (res, _) in tracked_objects(diff.base_model).items()
+        if key[1] == "PersistentVolume" and str_at(res.node, "spec", "persistentVolumeReclaimPolicy") == "Retain"
+    }
+    rescue = [c for c in pruned if str_at(c.base.node if c.base else None, "spec", "volumeName") not in retained]
+    notes = [f"{c.kind} {c.namespace + '/' if c.namespace else ''}{c.name} ({c.app}): Flux deletes it." for c in pruned]
+    notes += [
+        f"{c.kind} {c.namespace + '/' if c.namespace else ''}{c.name} ({c.app}): Flux leaves it in the cluster "
+        "(prune is off)."
+        for c in kept
+    ]
+    if not notes:
+        return None
+    return settings.step(
+        "Before pushing: keep the data volumes of the claims Flux deletes (reclaim policy Retain)",
+        [Action("retain", _target(c)) for c in rescue],
+        tuple(notes),
+        kind="rescue",
+    )
