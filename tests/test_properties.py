@@ -183,39 +183,70 @@ VERBS = {"get", "delete", "patch", "wait", "suspend", "resume", "reconcile", "an
 NOT_NAMES = {"-o", "-p", "--type"}  # options whose value is a format, a patch or a patch type
 
 
+# The script's helper functions (report/shell_prelude.py) and what each
+# argument is: a resource keyword, a Kubernetes name, a namespace (may be
+# empty for cluster-scoped objects), or a value the function only compares.
+RESOURCES = {"pv", "pvc", "storageclass", "replicationsource", "replicationdestination", "kustomization",
+             "helmrelease", "deployment", "git", "oci", "bucket"}  # fmt: skip
+OBJECT = ("resource", "namespace", "name")
+OWNER = ("namespace", "name?")
+CHECKED = ("jsonpath?", "value?", "resource?", "name?")
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "show": OBJECT,
+    "show_pods": ("namespace",),
+    "count_pending": OBJECT + OWNER + CHECKED,
+    "delete_object": OBJECT + OWNER + CHECKED,
+    "suspend_flux": OBJECT,
+    "resume_flux": OBJECT,
+    "pause_mover": OBJECT,
+    "unpause_mover": OBJECT,
+    "sync_once": OBJECT,
+    "wait_movers": ("namespace", "name"),
+    "scale_down": ("namespace", "name"),
+    "scale_up": ("namespace", "name"),
+    "guard_claim": ("namespace", "name", *OWNER),
+    "wait_deleted": OBJECT,
+    "wait_bound": OBJECT + OWNER,
+    "free_volume": ("name", "mode"),
+    "retain_volume": ("namespace", "name"),
+    "delete_if_stuck": ("namespace", "name"),
+    "wait_recreated": ("namespace", "name"),
+    "scale_operator": ("namespace", "name", "count"),
+    "scale_back": ("namespace", "name"),
+    "push_and_fetch": OBJECT,
+    "stop_when_done": (),
+}
+
+
 def check_command(argv: list[str]) -> None:
-    """A kubectl or flux call whose every name is a Kubernetes name."""
+    """A call of one of the script's functions whose every name is a Kubernetes name."""
     tool, *args = argv
-    if tool == "require":
-        assert args in (["kubectl"], ["flux"]), argv
-        return
-    if tool == "guard_claim":
-        for name in args:
-            check_name(name)
-        return
     if tool == "confirm":
         assert len(args) == 1, argv
         return
-    assert tool in ("kubectl", "flux"), argv
-    previous = ""
-    for arg in args:
-        option, previous = previous, arg
-        if option in NOT_NAMES:
-            continue
-        if option in ("-n", "--namespace"):
-            check_name(arg)
-        elif option in ("-l", "--field-selector"):  # job-name=<job>, involvedObject.name=<claim>
-            check_name(arg.split("=", 1)[1])
-        elif arg.startswith("$(") and arg.endswith(")"):  # a nested lookup: the same rules
-            check_command(shlex.split(arg[2:-1]))
-        elif arg.startswith("-") or arg in VERBS or arg in KINDS:
-            continue
-        elif "/" in arg:
-            kind, name = arg.split("/", 1)
-            assert kind in ("pv", "pvc", "replicationsource", "replicationdestination", "job", "pod"), arg
-            check_name(name)
-        else:
-            check_name(arg)
+    if tool == ":":  # an empty step
+        assert not args, argv
+        return
+    assert tool in FUNCTIONS, argv
+    spec = FUNCTIONS[tool]
+    required = [kind for kind in spec if not kind.endswith("?")]
+    assert len(required) <= len(args) <= len(spec), argv
+    for kind, arg in zip(spec, args, strict=False):
+        kind = kind.rstrip("?")
+        if kind == "resource":
+            assert arg in RESOURCES, argv
+        elif kind == "namespace":
+            if arg:
+                check_name(arg)
+        elif kind == "name":
+            if arg or tool not in ("count_pending", "delete_object", "guard_claim", "wait_bound"):
+                check_name(arg)
+        elif kind == "jsonpath":
+            assert re.fullmatch(r"\{\.[A-Za-z0-9_.\[\]]+\}", arg), argv
+        elif kind == "mode":
+            assert arg in ("keep-name", "whole"), argv
+        elif kind == "count":
+            assert arg.isdigit(), argv
 
 
 @st.composite

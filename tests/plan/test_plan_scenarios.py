@@ -10,11 +10,8 @@ the guide's ``storage/volsync`` without that section.
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import re
-import shlex
 import shutil
 import subprocess
 from collections import Counter
@@ -62,18 +59,6 @@ SWEEP = re.compile(r"(^|\s)(-A|--all-namespaces|--all)(\s|=|$)|\||\bgrep\b|\bjq\
 # A stand-in for kubectl and flux that records each call (after the shell removed quotes).
 # $MISSING lists claim names for which `kubectl -n <ns> get pvc <claim>` answers NotFound, as kubectl does
 # (and, as kubectl does, exits 0 and prints nothing with --ignore-not-found).
-RECORDER = """#!/usr/bin/env bash
-echo "$(basename "$0") $*" >> "$CALLS"
-if [ "$(basename "$0")" = kubectl ] && [ "${3:-}" = "get" ] && [ "${4:-}" = "pvc" ] \\
-    && [[ " $* " != *" --ignore-not-found "* ]]; then
-  for missing in ${MISSING:-}; do
-    if [ "${5:-}" = "$missing" ]; then
-      echo "Error from server (NotFound): persistentvolumeclaims \\"$5\\" not found" >&2
-      exit 1
-    fi
-  done
-fi
-"""
 
 
 # -- the repository's objects -----------------------------------------------------------
@@ -114,11 +99,15 @@ def app_kustomizations() -> list[tuple[str, str]]:
     return [(ns, app) for app, ns in APPS.items()]
 
 
-def delete_pvc(pairs: list[tuple[str, str]]) -> list[str]:
-    return [f"kubectl -n {ns} delete pvc {name} --ignore-not-found --wait=false" for ns, name in pairs]
+def acts(step: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(verb, resource, namespace, name) of each action of a JSON step."""
+    return [
+        (a["verb"], a["target"]["resource"], a["target"]["namespace"] or "", a["target"]["name"])
+        for a in step["actions"]
+    ]
 
 
-def same(actual: list[str], expected: list[str]) -> None:
+def same(actual: list[Any], expected: list[Any]) -> None:
     """The same commands, each once, in any order."""
     assert Counter(actual) == Counter(expected), (
         sorted(set(actual) - set(expected)),
@@ -198,32 +187,31 @@ def test_full_reset_names_exactly_this_repositorys_objects(
     assert doc["dangers"] == []
     assert doc["failures"] == []
 
-    step1 = guide_step(doc, 1)["commands"]
-    assert step1[0] == f"flux suspend kustomization {ks} -n {ks_ns}"
-    same(step1[1:], [f"flux suspend kustomization {app} -n {ns}" for ns, app in app_kustomizations()])
+    step1 = acts(guide_step(doc, 1))
+    assert step1[0] == ("suspend", "kustomization", ks_ns, ks)
+    same(step1[1:], [("suspend", "kustomization", ns, app) for ns, app in app_kustomizations()])
 
+    assert acts(guide_step(doc, 2)) == [("scale-to", "deployment", op_ns, deploy)]
     assert guide_step(doc, 2)["commands"] == [f"kubectl scale deployment {deploy} -n {op_ns} --replicas=0"]
 
-    same(
-        guide_step(doc, 3)["commands"],
-        [f"kubectl -n {ns} delete replicationsource {rs} --ignore-not-found" for ns, rs in sources()],
-    )
-    same(
-        guide_step(doc, 4)["commands"],
-        [f"kubectl -n {ns} delete replicationdestination {rd} --ignore-not-found" for ns, rd in destinations()],
-    )
-    same(guide_step(doc, 5)["commands"], delete_pvc(caches()))
-    same(guide_step(doc, 6)["commands"], delete_pvc(snapshots()))
-    same(guide_step(doc, 7)["commands"], delete_pvc(repo_claims()))
-    same(
-        guide_step(doc, 8)["commands"],
-        [f"kubectl delete pv {pv} --ignore-not-found --wait=false" for pv in repo_volumes()],
-    )
+    # Each deletion is waited for in its own step: the resume never races a deletion.
+    for number, resource, pairs in (
+        (3, "replicationsource", sources()),
+        (4, "replicationdestination", destinations()),
+        (5, "pvc", caches()),
+        (6, "pvc", snapshots()),
+        (7, "pvc", repo_claims()),
+        (8, "pv", [("", pv) for pv in repo_volumes()]),
+    ):
+        same(
+            acts(guide_step(doc, number)),
+            [(verb, resource, ns, name) for verb in ("delete", "wait-deleted") for ns, name in pairs],
+        )
 
-    step9 = guide_step(doc, 9)["commands"]
-    assert step9[0] == f"flux resume kustomization {ks} -n {ks_ns}"
-    assert step9[-1] == f"kubectl scale deployment {deploy} -n {op_ns} --replicas=1"
-    same(step9[1:-1], [f"flux resume kustomization {app} -n {ns}" for ns, app in app_kustomizations()])
+    step9 = acts(guide_step(doc, 9))
+    assert step9[0] == ("resume", "kustomization", ks_ns, ks)
+    assert step9[-1] == ("scale-back", "deployment", op_ns, deploy)
+    same(step9[1:-1], [("resume", "kustomization", ns, app) for ns, app in app_kustomizations()])
 
     # The operator is named from the config, or the guide's defaults, and nowhere else.
     other = "storage" if op_ns == "volsync-system" else "volsync-system"
@@ -274,18 +262,18 @@ def test_stuck_cache_deletes_only_the_cache_pvcs_and_checks_them_again(
     # The operator keeps running: it is what recreates the claims.
     assert not any(" scale " in c or "--replicas" in c for c in all_commands), all_commands
     assert not any(c.startswith(("flux suspend", "flux resume")) for c in all_commands), all_commands
-    assert f"kubectl -n {op_ns} get deployment {deploy}" in all_commands
+    assert f"kubectl -n {op_ns} get deployment {deploy} -o wide --ignore-not-found" in all_commands
 
-    deletions = [c for c in all_commands if " delete " in c]
-    same(deletions, delete_pvc(caches()))
-
-    # The guide's two steps, in its order: delete, then check that each comes back. A check, not a
-    # wait: a destination with cleanupCachePVC recreates its cache only at its next sync.
-    delete_at = [i for i, s in enumerate(doc["steps"]) if any(" delete " in c for c in s["commands"])]
+    # Every cache is a candidate; the script deletes only those Pending with the Volume-ID event.
+    all_actions = [a for s in doc["steps"] for a in acts(s)]
+    same([a for a in all_actions if a[0] == "delete-stuck"], [("delete-stuck", "pvc", ns, n) for ns, n in caches()])
+    assert not any(a[0] == "delete" for a in all_actions)
+    # The guide's two steps, in its order: delete, then wait for each source's cache to come back.
+    # Only the sources': a destination with cleanupCachePVC recreates its cache at its next sync.
+    delete_at = [i for i, s in enumerate(doc["steps"]) if any(a["verb"] == "delete-stuck" for a in s["actions"])]
     assert len(delete_at) == 1, [s["title"] for s in doc["steps"]]
-    assert not any(" wait " in c for c in all_commands)
-    after = [c for s in doc["steps"][delete_at[0] + 1 :] for c in s["commands"]]
-    same(after, [f"kubectl -n {ns} get pvc {name} --ignore-not-found" for ns, name in caches()])
+    after = [a for s in doc["steps"][delete_at[0] + 1 :] for a in acts(s)]
+    same(after, [("wait-recreated", "pvc", ns, f"volsync-src-{rs}-cache") for ns, rs in sources()])
     titles = [s["title"].lower() for s in doc["steps"]]
     guide_titles = [t for t in titles if t.startswith("guide step")]
     assert len(guide_titles) == len(STUCK_CACHE_GUIDE_STEPS), titles
@@ -331,27 +319,6 @@ def shell_script(tmp_path: Path, repo: Repo, scenario: str, *args: str) -> Path:
     return script
 
 
-CONTEXT_CALL = "kubectl config current-context"  # the script names its target before anything else
-
-
-def run_script(script: Path, tmp_path: Path, missing: str = "", answers: str = "") -> tuple[int, list[str], str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    for tool in ("kubectl", "flux", "git"):
-        (bin_dir / tool).write_text(RECORDER, encoding="utf-8")
-        (bin_dir / tool).chmod(0o755)
-    calls = tmp_path / "calls.log"
-    calls.write_text("", encoding="utf-8")
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls), "MISSING": missing}
-    done = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, input=answers, check=False)
-    return done.returncode, calls.read_text(encoding="utf-8").splitlines(), done.stderr
-
-
-def as_called(command: str) -> str:
-    """What the recording stand-in writes for a command: the words after the shell removed quotes."""
-    return " ".join(shlex.split(command))
-
-
 @pytest.mark.parametrize("scenario", ["full-reset", "stuck-cache"])
 def test_scenario_scripts_pass_bash_n_and_shellcheck(tmp_path: Path, scenario: str) -> None:
     repo = example_repo(tmp_path)
@@ -368,114 +335,7 @@ def test_scenario_scripts_pass_bash_n_and_shellcheck(tmp_path: Path, scenario: s
         assert linted.returncode == 0, linted.stdout
 
 
-def test_full_reset_script_runs_the_guides_steps_in_order_with_yes(tmp_path: Path) -> None:
-    repo = example_repo(tmp_path)
-    doc = plan_json(repo, "--scenario", "full-reset")
-    code, calls, stderr = run_script(shell_script(tmp_path, repo, "full-reset", "--yes"), tmp_path)
-    assert code == 0, stderr
-    # Every command of the plan, each once, in the plan's order, once the target is named.
-    assert calls == [CONTEXT_CALL, *(as_called(c) for c in commands(doc))]
-    calls = calls[1:]
-
-    def first(prefix: str) -> int:
-        found = [i for i, call in enumerate(calls) if call.startswith(prefix)]
-        assert found, f"never called: {prefix}"
-        return found[0]
-
-    def last(prefix: str) -> int:
-        found = [i for i, call in enumerate(calls) if call.startswith(prefix)]
-        assert found, f"never called: {prefix}"
-        return found[-1]
-
-    # The guide's order: each stage starts only after the previous one ended.
-    stages = [
-        "flux suspend kustomization ",
-        "kubectl scale deployment volsync -n volsync-system --replicas=0",
-        "kubectl -n database delete replicationsource ",
-        "kubectl -n database delete replicationdestination ",
-        "kubectl -n database delete pvc volsync-src-cloudbeaver-cache ",
-        "kubectl -n database delete pvc volsync-cloudbeaver-src ",
-        "kubectl -n database delete pvc volsync-cloudbeaver-repo ",
-        "kubectl delete pv volsync-cloudbeaver-repo-pv ",
-        "flux resume kustomization volsync -n volsync-system",
-        "kubectl scale deployment volsync -n volsync-system --replicas=1",
-    ]
-    groups = [
-        "flux suspend kustomization ",
-        "kubectl scale deployment volsync -n volsync-system --replicas=0",
-        re.compile(r"^kubectl -n \S+ delete replicationsource "),
-        re.compile(r"^kubectl -n \S+ delete replicationdestination "),
-        re.compile(r"^kubectl -n \S+ delete pvc volsync-(src|dst)-\S+-cache "),
-        re.compile(r"^kubectl -n \S+ delete pvc volsync-\S+-(src|dest) "),
-        re.compile(r"^kubectl -n \S+ delete pvc volsync-\S+-repo "),
-        "kubectl delete pv ",
-        "flux resume kustomization ",
-        "kubectl scale deployment volsync -n volsync-system --replicas=1",
-    ]
-    assert [first(s) for s in stages] == sorted(first(s) for s in stages)
-    spans = []
-    for group in groups:
-        hits = [
-            i for i, c in enumerate(calls) if (group.match(c) if isinstance(group, re.Pattern) else c.startswith(group))
-        ]
-        assert hits, group
-        assert hits == list(range(hits[0], hits[-1] + 1)), f"{group}: interleaved with another stage"
-        spans.append((hits[0], hits[-1]))
-    assert all(a[1] < b[0] for a, b in itertools.pairwise(spans)), spans
-    assert spans[0][0] == 0
-    assert spans[-1][1] == len(calls) - 1
-    assert last("kubectl scale deployment volsync -n volsync-system --replicas=0") < first("kubectl -n ")
-
-
-def test_full_reset_script_stops_before_the_first_deletion_without_yes(tmp_path: Path) -> None:
-    repo = example_repo(tmp_path)
-    doc = plan_json(repo, "--scenario", "full-reset")
-    script = shell_script(tmp_path, repo, "full-reset")
-    # The operator declines the kube context: nothing runs.
-    code, calls, stderr = run_script(script, tmp_path)
-    assert (code, calls) == (1, [CONTEXT_CALL])
-    assert "volsync-kit: this plan acts on the kube context" in stderr
-    # The operator confirms the context, then declines the deletion.
-    code, calls, stderr = run_script(script, tmp_path, answers="y\n")
-    assert code == 1
-    assert "aborted" in stderr
-    # Suspended and scaled down (guide steps 1 and 2), then asked, and stopped: nothing deleted.
-    expected = [as_called(c) for c in guide_step(doc, 1)["commands"] + guide_step(doc, 2)["commands"]]
-    assert calls == [CONTEXT_CALL, *expected]
-    assert not any(" delete " in call for call in calls)
-
-
-def test_stuck_cache_script_keeps_the_operator_and_deletes_only_caches(tmp_path: Path) -> None:
-    repo = example_repo(tmp_path)
-    doc = plan_json(repo, "--scenario", "stuck-cache")
-    code, calls, stderr = run_script(shell_script(tmp_path, repo, "stuck-cache", "--yes"), tmp_path)
-    assert code == 0, stderr
-    assert calls == [CONTEXT_CALL, *(as_called(c) for c in commands(doc))]
-    assert not any("scale" in call or call.startswith("flux ") for call in calls)
-    deletions = [i for i, call in enumerate(calls) if " delete " in call]
-    checks = [i for i, call in enumerate(calls) if " get pvc " in call and i > max(deletions)]
-    same([calls[i] for i in deletions], [as_called(c) for c in delete_pvc(caches())])
-    assert len(checks) == len(caches())
-
-    # Without --yes, the kube context confirmed and nothing more: only the read-only checks run.
-    code, calls, stderr = run_script(shell_script(tmp_path, repo, "stuck-cache"), tmp_path, answers="y\n")
-    assert code == 1
-    assert "aborted" in stderr
-    assert calls[0] == CONTEXT_CALL
-    assert calls[1:]
-    assert all(" get " in call for call in calls[1:]), calls
-
-
-def test_stuck_cache_script_survives_a_cache_pvc_that_does_not_exist(tmp_path: Path) -> None:
-    """A ReplicationDestination with ``cleanupCachePVC: true`` (as in the example) deletes its
-    cache PVC after every successful sync, so ``volsync-dst-<rd>-cache`` is normally absent.
-    The read-only "find the stuck ones" checks must not end the script then."""
-    repo = example_repo(tmp_path)
-    rd_caches = " ".join(name for _, name in caches() if name.startswith("volsync-dst-"))
-    code, calls, stderr = run_script(shell_script(tmp_path, repo, "stuck-cache", "--yes"), tmp_path, missing=rd_caches)
-    assert any(" delete pvc volsync-src-" in call for call in calls), (
-        f"the script stopped (exit {code}) before deleting a stuck cache: {stderr.strip()}"
-    )
+# The scripts themselves run end to end in the cluster simulation: tests/procedures.
 
 
 # -- bad input -------------------------------------------------------------------------------

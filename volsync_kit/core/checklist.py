@@ -106,15 +106,40 @@ def _scalar_text(value: object) -> str | None:
     return None
 
 
+def _printed(path: str, before: object, after: object) -> tuple[str, str, str] | None:
+    """(path, before, after) as kubectl's jsonpath prints them: a scalar as
+    itself, a list of scalars with ``[*]`` (space-separated), a map by its
+    first differing scalar leaf; None when no such form tells them apart."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            if before.get(key) != after.get(key) and key.replace("-", "").replace("_", "").isalnum():
+                found = _printed(f"{path}.{key}", before.get(key), after.get(key))
+                if found:
+                    return found
+        return None
+    if isinstance(before, list) or isinstance(after, list):
+        items = [before or [], after or []]
+        texts = [[_scalar_text(v) for v in side] if isinstance(side, list) else [None] for side in items]
+        if any(t is None for side in texts for t in side):
+            return None
+        return (f"{path}[*]", " ".join(t or "" for t in texts[0]), " ".join(t or "" for t in texts[1]))
+    b, a = _scalar_text(before), _scalar_text(after)
+    return (path, b, a) if b is not None and a is not None else None
+
+
 def base_check(c: Change) -> Check | None:
     """The base value of a field that forces ``c``'s replacement, as a
     precondition: only an object that still has it is the base's object."""
     for f in c.fields:
         if not f.forces_replacement:
             continue
-        path, expected = _jsonpath(f.path), _scalar_text(f.before)
-        if path is not None and expected is not None and expected != _scalar_text(f.after):
-            return Check(path, expected)
+        printed = _printed(f.path, f.before, f.after)
+        if printed is None:
+            continue
+        path, before, after = printed
+        jsonpath = _jsonpath(path)
+        if jsonpath is not None and before != after:
+            return Check(jsonpath, before)
     return None
 
 

@@ -175,10 +175,7 @@ def _flux(verb: str) -> Render:
 def _paused(value: str) -> Render:
     def render(a: Action, timeout: str) -> tuple[str, ...]:
         t = _t(a)
-        out = [f'kubectl {t.ns}patch {t.resource} {t.name} --type merge -p \'{{"spec":{{"paused":{value}}}}}\'']
-        if value == "true":
-            out.append(f"kubectl {t.ns}wait --for=delete pod -l job-name={a.value} --timeout={timeout}")
-        return tuple(out)
+        return (f'kubectl {t.ns}patch {t.resource} {t.name} --type merge -p \'{{"spec":{{"paused":{value}}}}}\'',)
 
     return render
 

@@ -131,7 +131,11 @@ def to_json(plan: Plan) -> str:
             }
             for f in plan.diff.failures
         ],
-        "steps": [{"title": s.title, "commands": list(s.commands)} for s in plan.steps],
+        "steps": [
+            {"title": s.title, "kind": s.kind, "commands": list(s.commands), "notes": list(s.notes),
+             "actions": [a.to_json() for a in s.actions]}
+            for s in plan.steps
+        ],
     }  # fmt: skip
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 

@@ -1,0 +1,167 @@
+"""Every plan of a realistic history, run end to end in the cluster simulation.
+
+After each run: the cluster equals the head rendering; nothing is left
+suspended, paused, scaled down or manually triggered that was not so before;
+no data volume was lost and no CephFS path lost a snapshot; a second run
+changes nothing; and a run killed after each step completes when restarted
+with ``--from`` the next one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from harness import EXAMPLE, Cluster, Edit, Snapshot, claim_contents, cluster, lost, stopped_by_hand
+from sim.world import World
+
+REPO_PV = "kubernetes/flux/components/volsync/repository/pv.yaml"
+DATA_PVC = "kubernetes/flux/components/volsync/operations/pvc.yaml"
+MEDIA = "kubernetes/apps/media/kustomization.yaml"
+MEDIA_PV = "kubernetes/apps/media/jellyfin/app/media-pv.yaml"
+VOLSYNC_APP = "kubernetes/apps/volsync-system/volsync/app"
+ROOT_PATH = [(REPO_PV, "rootPath: /volsync/${APP}", "rootPath: /k8s-backups/volsync/${APP}")]
+REMOVE_RADARR = [(MEDIA, "  - ./radarr/ks.yaml\n", "")]
+STORAGE_CLASS = """---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: cephfs-volsync
+provisioner: rook-ceph.cephfs.csi.ceph.com
+parameters:
+  clusterID: rook-ceph
+  fsName: cephfs
+  pool: cephfs-data0
+reclaimPolicy: Delete
+"""
+
+
+def new_app(name: str) -> list[Edit]:
+    """sonarr's files, copied as a new app ``name``, listed in the media namespace."""
+    edits: list[Edit] = []
+    for path in sorted((EXAMPLE / "kubernetes/apps/media/sonarr").rglob("*.yaml")):
+        relative = path.relative_to(EXAMPLE).as_posix().replace("/sonarr/", f"/{name}/")
+        edits.append((relative, "", path.read_text().replace("sonarr", name)))
+    edits.append((MEDIA, "  - ./sonarr/ks.yaml\n", f"  - ./sonarr/ks.yaml\n  - ./{name}/ks.yaml\n"))
+    return edits
+
+
+WITH_STORAGE_CLASS = [
+    (f"{VOLSYNC_APP}/storageclass.yaml", "", STORAGE_CLASS),
+    (
+        f"{VOLSYNC_APP}/kustomization.yaml",
+        "  - ./helmrelease.yaml\n",
+        "  - ./helmrelease.yaml\n  - ./storageclass.yaml\n",
+    ),
+]
+
+
+def suspend_sonarr(world: World) -> None:
+    world.suspend("Kustomization", "media", "sonarr")
+
+
+HISTORIES: dict[str, tuple[list[Edit], list[Edit] | None, Callable[[World], None] | None]] = {
+    "root-path": (ROOT_PATH, None, None),
+    "mounter": ([(REPO_PV, "mounter: kernel", "mounter: fuse")], None, None),
+    "app-added": (new_app("lidarr"), None, None),
+    "app-removed": (REMOVE_RADARR, None, None),
+    "data-pvc-replaced": (
+        [(DATA_PVC, "VOLSYNC_ACCESSMODES:=ReadWriteOnce", "VOLSYNC_ACCESSMODES:=ReadWriteMany")],
+        None,
+        None,
+    ),
+    "storage-class": (
+        [(f"{VOLSYNC_APP}/storageclass.yaml", "pool: cephfs-data0", "pool: cephfs-data1")],
+        WITH_STORAGE_CLASS,
+        None,
+    ),
+    "root-path-and-app-removed": (ROOT_PATH + REMOVE_RADARR, None, None),
+    "static-data-volume": ([(MEDIA_PV, "rootPath: /media", "rootPath: /media-library")], None, None),
+    "already-suspended": (ROOT_PATH, None, suspend_sonarr),
+}
+
+
+def check_end_state(c: Cluster, before: Snapshot, kept: frozenset[str] = frozenset()) -> None:
+    world = c.world()
+    assert world.differs_from_git() == sorted(kept)
+    assert world.suspended() == set(before.suspended)
+    assert stopped_by_hand(world) == []
+    after = Snapshot.of(world)
+    # Workloads of apps added or removed come and go; every other is back at its replicas.
+    common = before.replicas.keys() & after.replicas.keys()
+    assert {k: after.replicas[k] for k in common} == {k: before.replicas[k] for k in common}
+    assert all(after.replicas[k] for k in after.replicas.keys() - common)
+    assert lost(world) == []
+    contents = claim_contents(world)
+    assert {k: contents.get(k) for k in before.contents if k in contents} == {
+        k: v for k, v in before.contents.items() if k in contents
+    }
+    for path, snapshots in before.cephfs.items():
+        assert after.cephfs.get(path, [])[: len(snapshots)] == snapshots, path
+
+
+def kept(name: str) -> frozenset[str]:
+    """What a Kustomization suspended before the plan keeps: its objects as the base made them."""
+    if name != "already-suspended":
+        return frozenset()
+    return frozenset({"differs PersistentVolume//volsync-sonarr-repo-pv (spec.csi.volumeAttributes.rootPath)"})
+
+
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+def test_plan_runs_end_to_end_and_a_second_run_changes_nothing(tmp_path: Path, name: str) -> None:
+    change, prepare, setup = HISTORIES[name]
+    c = cluster(tmp_path, change, prepare, setup)
+    before = Snapshot.of(c.world())
+    run = c.run()
+    assert run.code == 0, run.stderr
+    check_end_state(c, before, kept(name))
+    done = Snapshot.of(c.world())
+    again = c.run()
+    assert again.code == 0, again.stderr
+    assert Snapshot.of(c.world()).specs == done.specs
+    check_end_state(c, before, kept(name))
+
+
+def calls_the_cluster(script: str, step: str) -> bool:
+    body = script.split(f"\n{step}() {{\n", 1)[1].split("\n}\n", 1)[0]
+    lines = [line.strip() for line in body.splitlines()]
+    return any(line and not line.startswith(("#", "confirm ", ":")) for line in lines)
+
+
+def last_done(c: Cluster) -> str | None:
+    states = list((c.tmp / "state").glob("*.state"))
+    if not states:
+        return None
+    done = [line.split("\t", 1)[1] for line in states[0].read_text().splitlines() if line.startswith("done\t")]
+    return done[-1] if done else None
+
+
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+def test_a_run_killed_after_each_step_completes_with_from(tmp_path: Path, name: str) -> None:
+    """One chain: killed after step 1, resumed --from 2 and killed after it, and so on."""
+    change, prepare, setup = HISTORIES[name]
+    c = cluster(tmp_path, change, prepare, setup)
+    before = Snapshot.of(c.world())
+    steps = [line.split()[1] for line in c.run("--list").stdout.splitlines()]
+    assert steps
+    start = 1
+    kills = 0
+    killed: set[str] = set()
+    while True:
+        run = c.run("--from", str(start), kill_after=steps[start - 1])
+        done = last_done(c)
+        if done is None:  # completed: the state is removed at the end
+            assert run.code == 0, run.stderr
+            break
+        assert run.code == -9, run.stderr  # SIGKILL
+        killed.add(done)
+        kills += 1
+        start = steps.index(done) + 2
+        assert start <= len(steps), run.stderr
+    # A kill lands at the first kubectl or flux call after the step: every step followed by
+    # one that calls the cluster was the last one done before some kill.
+    text = c.script.read_text()
+    assert {a for a, b in itertools.pairwise(steps) if calls_the_cluster(text, b)} <= killed, killed
+    check_end_state(c, before, kept(name))
