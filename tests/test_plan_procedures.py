@@ -101,7 +101,8 @@ def test_data_pvc_restored_from_a_destination_gets_a_fresh_backup_first(tmp_path
     assert jellyfin == [("sync", "replicationsource", "jellyfin"), ("sync", "replicationdestination", "jellyfin-dst")]
     suspend = commands(plan, "suspend")
     assert "flux suspend kustomization jellyfin -n media" in suspend
-    assert "kubectl -n media scale deployment,statefulset -l app.kubernetes.io/instance=jellyfin --replicas=0" in suspend
+    scale = "kubectl -n media scale deployment,statefulset -l app.kubernetes.io/instance=jellyfin --replicas=0"
+    assert scale in suspend
 
 
 def test_a_broken_parent_build_hides_its_children_and_deletes_nothing(tmp_path: Path) -> None:

@@ -165,3 +165,31 @@ def test_a_run_killed_after_each_step_completes_with_from(tmp_path: Path, name: 
     text = c.script.read_text()
     assert {a for a, b in itertools.pairwise(steps) if calls_the_cluster(text, b)} <= killed, killed
     check_end_state(c, before, kept(name))
+
+
+PATCH = "kubectl -n database patch replicationsource cloudbeaver --type merge -p"
+
+
+def test_root_path_calls_run_in_the_safe_order(tmp_path: Path) -> None:
+    c = cluster(tmp_path, ROOT_PATH)
+    run = c.run()
+    assert run.code == 0, run.stderr
+    calls = (c.state.parent / (c.state.name + ".calls")).read_text().splitlines()
+
+    def first(prefix: str) -> int:
+        return next(i for i, call in enumerate(calls) if call.startswith(prefix))
+
+    order = [
+        first("flux suspend kustomization cloudbeaver -n database"),
+        first("""kubectl -n database patch replicationsource cloudbeaver --type merge -p '{"spec":{"paused":true}}'"""),
+        first("kubectl -n database delete pvc volsync-cloudbeaver-repo --ignore-not-found --wait=false"),
+        first("kubectl delete pv volsync-cloudbeaver-repo-pv --ignore-not-found --wait=false"),
+        first("flux reconcile source git flux-system -n flux-system"),
+        first("flux resume kustomization cloudbeaver -n database"),
+        first("""kubectl -n database patch replicationsource cloudbeaver --type merge -p '{"spec":{"paused":null}}'"""),
+        first(f"""{PATCH} '{{"spec":{{"trigger":{{"manual":"volsync-kit-"""),
+        first(f"""{PATCH} '{{"spec":{{"trigger":{{"manual":null}}}}}}'"""),
+    ]
+    assert order == sorted(order)
+    assert not any("r2" in call and "paused" in call for call in calls)  # the remote source keeps running
+    assert not any(call.startswith("git") for call in calls)  # the operator pushes

@@ -724,6 +724,8 @@ class World:
                 dig(self._obj("PersistentVolumeClaim", ns, c), "status", "phase") == "Bound" for c in claims_of(pod)
             )
             pod["status"]["phase"] = "Running" if bound else "Pending"
+            if bound:  # the scheduler places a pod once its claims are bound; it stays on its node
+                pod["spec"].setdefault("nodeName", "node-1")
 
     def _ref(self, o: Obj) -> Obj:
         return {
@@ -748,9 +750,13 @@ class World:
             ):
                 self._delete(k)
         self._reap()
-        used = {(p["metadata"]["namespace"], c) for p in self._of("Pod") for c in claims_of(p)}
+        # Only a scheduled pod holds a claim: pvc-protection's podUsesPVC checks pod.Spec.NodeName
+        # (kubernetes/kubernetes pkg/controller/volume/pvcprotection), so a mover Pending on a
+        # stuck cache claim does not keep that claim from going.
+        used = {(p["metadata"]["namespace"], c) for p in self._of("Pod") if dig(p, "spec", "nodeName")
+                for c in claims_of(p)}  # fmt: skip
         for pvc in self._of("PersistentVolumeClaim"):
-            # pvc-protection: a claim used by any pod stays Terminating (k8s Storage Object in Use Protection)
+            # pvc-protection: a claim used by a scheduled pod stays Terminating (k8s Storage Object in Use Protection)
             if self._terminating(pvc) and (pvc["metadata"]["namespace"], pvc["metadata"]["name"]) not in used:
                 self._unfinalize(pvc, PVC_PROTECTION)
         self._reap()
@@ -1097,6 +1103,10 @@ class World:
             if pod is None:
                 sync["pod"] = self._start_mover(o)  # the Job recreates its pod
                 continue
+            # Each reconcile of a sync in progress makes sure its cache claim exists (VolSync's
+            # mover ensures the cache PVC before the Job), so a deleted stuck cache comes back.
+            if dig(o, "spec", "restic") is not None:
+                self._cache_claim(o)
             if any(
                 dig(self._obj("PersistentVolumeClaim", ns, c), "status", "phase") != "Bound" for c in claims_of(pod)
             ):

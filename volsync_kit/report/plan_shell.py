@@ -157,6 +157,9 @@ def to_shell(plan: Plan, *, yes: bool = False) -> str:
     lines.extend(f"  {shlex.quote(title)}" for title in titles)
     lines.append(")")
     lines.append(f"NEEDS_FLUX={1 if uses_flux else 0}")
+    # Where a declined question points the operator: the step that restores what was stopped.
+    resume = [number for number, step in enumerate(plan.steps, start=1) if step.kind == "resume"]
+    lines.append(f"RESUME_STEP={resume[-1] if resume else ''}")
     lines.append("")
     lines.append('main "$@"')
     return "\n".join(lines) + "\n"

@@ -53,6 +53,9 @@ confirm() {
   read -r answer || true
   if [ "$answer" != y ]; then
     echo "aborted" >&2
+    if [ -n "$RESUME_STEP" ] && [ -n "$STATE" ] && [ -f "$STATE" ]; then
+      say "what this run stopped stays stopped; to restore it as it was: bash $0 --from $RESUME_STEP"
+    fi
     exit 1
   fi
 }

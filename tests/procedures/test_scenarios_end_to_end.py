@@ -1,0 +1,105 @@
+"""The guide's Scenario 2 (stuck cache PVCs) and Scenario 3 (full VolSync
+reset), and the script's own guards, run in the cluster simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import Snapshot, claim_contents, cluster, lost, scenario_cluster, stopped_by_hand
+from sim.world import World
+from test_end_to_end import ROOT_PATH
+
+STUCK = ("media", "volsync-src-sonarr-cache")
+
+
+def uid(world: World, kind: str, namespace: str, name: str) -> str | None:
+    obj = world.get(kind, name, namespace)
+    return obj["metadata"]["uid"] if obj else None
+
+
+def test_stuck_cache_deletes_only_the_stuck_claim_and_waits_for_its_return(tmp_path: Path) -> None:
+    c = scenario_cluster(tmp_path, "stuck-cache", lambda w: w.stick_cache(*STUCK))
+    world = c.world()
+    assert world.get("PersistentVolumeClaim", STUCK[1], STUCK[0])["status"]["phase"] == "Pending"
+    caches = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]): o["metadata"]["uid"]
+        for o in world.list("PersistentVolumeClaim")
+        if o["metadata"]["name"].endswith("-cache")
+    }
+    before = Snapshot.of(world)
+    run = c.run()
+    assert run.code == 0, run.stderr
+    after = c.world()
+    recreated = after.get("PersistentVolumeClaim", STUCK[1], STUCK[0])
+    assert recreated is not None
+    assert recreated["status"]["phase"] == "Bound"
+    assert recreated["metadata"]["uid"] != caches[STUCK]
+    # Every other cache claim is the same object: Bound claims are never deleted.
+    for (ns, name), was in caches.items():
+        if (ns, name) != STUCK:
+            assert uid(after, "PersistentVolumeClaim", ns, name) == was, name
+    assert after.suspended() == set(before.suspended)
+    assert after.list("Deployment", "volsync-system")[0]["spec"]["replicas"] == 1
+    assert stopped_by_hand(after) == []
+    assert lost(after) == []
+
+
+def test_full_reset_waits_for_its_deletions_and_restores_everything(tmp_path: Path) -> None:
+    c = scenario_cluster(tmp_path, "full-reset")
+    before = Snapshot.of(c.world())
+    run = c.run()
+    assert run.code == 0, run.stderr
+    world = c.world()
+    assert world.differs_from_git() == []
+    assert world.suspended() == set(before.suspended)
+    assert Snapshot.of(world).replicas == before.replicas  # the operator included
+    assert stopped_by_hand(world) == []
+    assert lost(world) == []
+    assert claim_contents(world) == {k: v for k, v in before.contents.items() if "-cache" not in k}
+    for path, snapshots in before.cephfs.items():
+        assert world.cephfs()[path][: len(snapshots)] == snapshots
+
+
+def test_declining_the_deletion_deletes_nothing_and_says_how_to_undo(tmp_path: Path) -> None:
+    c = cluster(tmp_path, ROOT_PATH)
+    before = Snapshot.of(c.world())
+    run = c.run(answer=lambda q: "n" if q.startswith("Delete") else "y")
+    assert run.code == 1
+    assert "--from 7" in run.stderr  # the resume step
+    world = c.world()
+    assert {k: v for k, v in Snapshot.of(world).specs.items() if k.startswith("Persistent")} == {
+        k: v for k, v in before.specs.items() if k.startswith("Persistent")
+    }
+    undo = c.run("--from", "7")
+    assert undo.code == 0, undo.stderr
+    assert c.world().suspended() == set(before.suspended)
+    assert stopped_by_hand(c.world()) == []
+
+
+def test_a_pod_still_using_a_claim_stops_the_script_before_any_deletion(tmp_path: Path) -> None:
+    def intruder(world: World) -> None:
+        # A Deployment no HelmRelease of the repository names, mounting a repository claim.
+        world.state["objects"]["Deployment/media/restic-browser"] = {
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "restic-browser", "namespace": "media", "uid": "u-intruder", "labels": {}},
+            "spec": {"replicas": 1, "template": {"metadata": {"labels": {}}, "spec": {"volumes": [
+                {"name": "r", "persistentVolumeClaim": {"claimName": "volsync-sonarr-repo"}}]}}},
+        }  # fmt: skip
+
+    c = cluster(tmp_path, ROOT_PATH, None, intruder)
+    run = c.run()
+    assert run.code == 1
+    assert "claim media/volsync-sonarr-repo is still used by: restic-browser-0" in run.stderr
+    assert c.world().get("PersistentVolume", "volsync-sonarr-repo-pv") is not None
+    calls = (c.state.parent / (c.state.name + ".calls")).read_text()
+    assert " delete " not in calls
+
+
+def test_a_pinned_context_is_on_every_call(tmp_path: Path) -> None:
+    c = cluster(tmp_path, ROOT_PATH, None, None, "--context", "home")
+    run = c.run()
+    assert run.code == 0, run.stderr
+    assert "acts on the kube context home" in run.stderr
+    calls = (c.state.parent / (c.state.name + ".calls")).read_text().splitlines()
+    assert calls
+    assert all(call.split()[1:3] == ["--context", "home"] for call in calls), calls[:3]
