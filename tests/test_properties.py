@@ -229,6 +229,8 @@ def check_command(argv: list[str]) -> None:
         return
     assert tool in FUNCTIONS, argv
     spec = FUNCTIONS[tool]
+    if tool == "show":  # several objects of one kind and namespace
+        spec = OBJECT + ("name",) * (len(args) - len(OBJECT))
     required = [kind for kind in spec if not kind.endswith("?")]
     assert len(required) <= len(args) <= len(spec), argv
     for kind, arg in zip(spec, args, strict=False):
@@ -242,7 +244,7 @@ def check_command(argv: list[str]) -> None:
             if arg or tool not in ("count_pending", "delete_object", "guard_claim", "wait_bound"):
                 check_name(arg)
         elif kind == "jsonpath":
-            assert re.fullmatch(r"\{\.[A-Za-z0-9_.\[\]]+\}", arg), argv
+            assert re.fullmatch(r"\{\.[A-Za-z0-9_.*\[\]]+\}", arg), argv
         elif kind == "mode":
             assert arg in ("keep-name", "whole"), argv
         elif kind == "count":

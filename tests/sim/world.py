@@ -7,6 +7,7 @@ one-line comment naming its source.
 from __future__ import annotations
 
 import json
+import pickle
 import os
 import re
 import shlex
@@ -67,11 +68,9 @@ def key(kind: str, namespace: str, name: str) -> str:
 
 
 def _dc(v: T) -> T:
-    """Deep copy of JSON data (faster than copy.deepcopy)."""
-    if isinstance(v, dict):
-        return cast(T, {k: _dc(x) for k, x in v.items()})
-    if isinstance(v, list):
-        return cast(T, [_dc(x) for x in v])
+    """Deep copy of JSON data: pickle's C code copies it several times faster than a Python walk."""
+    if isinstance(v, (dict, list)):
+        return cast(T, pickle.loads(pickle.dumps(v, pickle.HIGHEST_PROTOCOL)))
     return v
 
 
@@ -561,6 +560,16 @@ class World:
         if objects is None:
             self._cond(ks, "Ready", False, "ArtifactFailed", f"kustomization path not found: ./{ident[1]}")
             return
+        # The apply is a function of the revision and the live objects (status aside): when
+        # neither changed since the last successful apply, it would change nothing. Skipping it
+        # keeps a call of the simulation cheap; the result is the same.
+        seen = json.dumps(
+            [rev, [{f: v for f, v in (s["objects"].get(i) or {}).items() if f != "status"}
+                   for i in s["inventory"].get(k, [])]],
+            separators=(",", ":"),
+        )  # fmt: skip
+        if s.setdefault("applied", {}).get(k) == seen and dig(ks, "status", "lastAppliedRevision") == rev:
+            return
         desired = [self._normalize(o, ident) for o in objects]
         errors: Strs = []
         skipped: Strs = []
@@ -614,6 +623,10 @@ class World:
         else:
             ks["status"]["lastAppliedRevision"] = rev
             self._cond(ks, "Ready", True, "ReconciliationSucceeded", f"Applied revision: {rev}")
+            s["applied"][k] = json.dumps(
+                [rev, [{f: v for f, v in (s["objects"].get(i) or {}).items() if f != "status"} for i in new]],
+                separators=(",", ":"),
+            )
 
     @staticmethod
     def _ssa(live: Obj, desired: Obj, owned: Paths, before: list_[Strs]) -> Obj:

@@ -98,6 +98,24 @@ def _call(a: Action) -> str:
     raise AssertionError(a.verb)
 
 
+def _calls(actions: tuple[Action, ...]) -> list[str]:
+    """One line per action; objects of one kind and namespace shown in one call."""
+    out: list[str] = []
+    shown: dict[tuple[str, str], list[str]] = {}
+    for a in actions:
+        if a.verb == "show" and a.target:
+            where = (a.target.resource, a.target.namespace)
+            if where not in shown:
+                shown[where] = []
+                out.append(f"@show:{len(shown) - 1}")
+            shown[where].append(a.target.name)
+        else:
+            out.append(_call(a))
+    groups = list(shown.items())
+    return [f"show {_q(*groups[int(c[6:])][0], *groups[int(c[6:])][1])}" if c.startswith("@show:") else c
+            for c in out]  # fmt: skip
+
+
 def _name(number: int, step: Step) -> str:
     return f"step_{number}_{step.kind or 'step'}".replace("-", "_")
 
@@ -106,12 +124,10 @@ def _function(number: int, step: Step) -> list[str]:
     body = [f"{_name(number, step)}() {{", f"  {_comment(step.title)}"]
     body.extend(f"  {_comment(note)}" for note in step.notes)
     if step.actions:
+        calls = _calls(step.actions)
         if step.kind == "delete" and any(a.verb in ("delete", "delete-stuck") for a in step.actions):
-            first = next(i for i, a in enumerate(step.actions) if a.verb in ("delete", "delete-stuck"))
-            calls = [_call(a) for a in step.actions]
+            first = next(i for i, c in enumerate(calls) if c.startswith(("delete_object ", "delete_if_stuck ")))
             calls.insert(first, 'confirm "Delete the objects listed in this step (those still to delete)?"')
-        else:
-            calls = [_call(a) for a in step.actions]
         body.extend(f"  {call}" for call in calls)
         if step.kind == "preflight" and any(a.verb == "pending" for a in step.actions):
             body.append("  stop_when_done")

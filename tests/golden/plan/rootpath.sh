@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ASSUME_YES=0
-PLAN_ID=7c02c382cfee-working-tree
+PLAN_ID=d579b8cc4c31-working-tree
 HEAD_COMMIT=''
 TIMEOUT=10m
 CONTEXT=
@@ -72,11 +72,22 @@ live() {
 
 exists() { [ -n "$(live "$1" "$2" "$3" '{.metadata.name}')" ]; }
 
+# probe RESOURCE NAMESPACE NAME JSONPATH: empty when the object is absent, else "=" and the field;
+# one call where exists and live would take two.
+probe() {
+  local found
+  found=$(live "$1" "$2" "$3" "{.metadata.name}=$4")
+  if [ -n "$found" ]; then echo "=${found#*=}"; fi
+}
+
+# show RESOURCE NAMESPACE NAME...: one call for several objects of a kind.
 show() {
-  if [ -n "$2" ]; then
-    kube -n "$2" get "$1" "$3" -o wide --ignore-not-found
+  local res=$1 ns=$2
+  shift 2
+  if [ -n "$ns" ]; then
+    kube -n "$ns" get "$res" "$@" -o wide --ignore-not-found
   else
-    kube get "$1" "$3" -o wide --ignore-not-found
+    kube get "$res" "$@" -o wide --ignore-not-found
   fi
 }
 
@@ -96,11 +107,12 @@ flux_api() {
 suspend_flux() {
   local kind=$1 ns=$2 name=$3 api before
   api=$(flux_api "$kind")
-  if ! exists "$api" "$ns" "$name"; then
+  before=$(probe "$api" "$ns" "$name" '{.spec.suspend}')
+  if [ -z "$before" ]; then
     say "$kind $ns/$name does not exist: nothing to suspend"
     return 0
   fi
-  before=$(live "$api" "$ns" "$name" '{.spec.suspend}')
+  before=${before#=}
   remember "suspended/$kind/$ns/$name" "${before:-false}"
   if [ "$(recall "suspended/$kind/$ns/$name")" = true ]; then
     say "$kind $ns/$name was suspended before this plan: it stays suspended, and what it applies is left alone"
@@ -144,11 +156,12 @@ push_and_fetch() {
 # pause_mover RESOURCE NAMESPACE NAME: VolSync starts no new mover, and stops the running one.
 pause_mover() {
   local res=$1 ns=$2 name=$3 before
-  if ! exists "$res" "$ns" "$name"; then
+  before=$(probe "$res" "$ns" "$name" '{.spec.paused}')
+  if [ -z "$before" ]; then
     say "$res $ns/$name does not exist: nothing to pause"
     return 0
   fi
-  before=$(live "$res" "$ns" "$name" '{.spec.paused}')
+  before=${before#=}
   remember "paused/$res/$ns/$name" "${before:-unset}"
   kube -n "$ns" patch "$res" "$name" --type merge -p '{"spec":{"paused":true}}'
 }
@@ -182,11 +195,12 @@ unpause_mover() {
 # run; then the manual trigger as it was, so that the schedule applies again.
 sync_once() {
   local res=$1 ns=$2 name=$3 before token
-  if ! exists "$res" "$ns" "$name"; then
+  before=$(probe "$res" "$ns" "$name" '{.spec.trigger.manual}')
+  if [ -z "$before" ]; then
     say "$res $ns/$name does not exist: nothing to sync"
     return 0
   fi
-  before=$(live "$res" "$ns" "$name" '{.spec.trigger.manual}')
+  before=${before#=}
   remember "trigger/$res/$ns/$name" "${before:-unset}"
   SYNCS=$((SYNCS + 1))
   token="volsync-kit-$(date +%s)-$$-$SYNCS"
@@ -278,7 +292,12 @@ guard_claim() {
 # the base value: of the object, or of the volume it binds), "gone", or why it is kept.
 base_state() {
   local res=$1 ns=$2 name=$3 path=${6:-} expected=${7:-} via_res=${8:-} via=${9:-} value
-  if ! exists "$res" "$ns" "$name"; then
+  if [ -n "$path" ] && [ -z "$via" ]; then
+    value=$(probe "$res" "$ns" "$name" "$path")
+  else
+    value=$(probe "$res" "$ns" "$name" '{.metadata.uid}')
+  fi
+  if [ -z "$value" ]; then
     echo gone
   elif kept_by_owner "$4" "$5"; then
     echo "kept: Kustomization $4/$5 was suspended before this plan, so nothing would recreate it;" \
@@ -286,23 +305,16 @@ base_state() {
   elif [ -z "$path" ]; then
     echo delete
   elif [ -n "$via" ]; then
-    if ! exists "$via_res" "" "$via"; then
+    value=$(probe "$via_res" "" "$via" "$path")
+    if [ -z "$value" ] || [ "${value#=}" = "$expected" ]; then
       echo delete
     else
-      value=$(live "$via_res" "" "$via" "$path")
-      if [ "$value" = "$expected" ]; then
-        echo delete
-      else
-        echo "kept: $via_res $via already has $path '$value', not the base commit's"
-      fi
+      echo "kept: $via_res $via already has $path '${value#=}', not the base commit's"
     fi
+  elif [ "${value#=}" = "$expected" ]; then
+    echo delete
   else
-    value=$(live "$res" "$ns" "$name" "$path")
-    if [ "$value" = "$expected" ]; then
-      echo delete
-    else
-      echo "kept: its $path is '$value', not the base commit's '$expected': already replaced"
-    fi
+    echo "kept: its $path is '${value#=}', not the base commit's '$expected': already replaced"
   fi
 }
 
@@ -510,20 +522,10 @@ main() {
 
 step_1_preflight() {
   # Preflight (read-only): the volumes, the pods that use their claims, and what is still to replace (nothing left: the script stops here)
-  show pv '' volsync-cloudbeaver-repo-pv
-  show pvc database volsync-cloudbeaver-repo
-  show pv '' volsync-home-assistant-repo-pv
-  show pvc default volsync-home-assistant-repo
-  show pv '' volsync-jellyfin-repo-pv
-  show pvc media volsync-jellyfin-repo
-  show pv '' volsync-paperless-repo-pv
-  show pvc default volsync-paperless-repo
-  show pv '' volsync-pgadmin-repo-pv
-  show pvc database volsync-pgadmin-repo
-  show pv '' volsync-radarr-repo-pv
-  show pvc media volsync-radarr-repo
-  show pv '' volsync-sonarr-repo-pv
-  show pvc media volsync-sonarr-repo
+  show pv '' volsync-cloudbeaver-repo-pv volsync-home-assistant-repo-pv volsync-jellyfin-repo-pv volsync-paperless-repo-pv volsync-pgadmin-repo-pv volsync-radarr-repo-pv volsync-sonarr-repo-pv
+  show pvc database volsync-cloudbeaver-repo volsync-pgadmin-repo
+  show pvc default volsync-home-assistant-repo volsync-paperless-repo
+  show pvc media volsync-jellyfin-repo volsync-radarr-repo volsync-sonarr-repo
   show_pods database
   show_pods default
   show_pods media
