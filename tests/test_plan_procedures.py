@@ -136,3 +136,51 @@ def test_a_pv_the_api_server_would_reject_is_a_danger_before_anything_is_deleted
     assert [(c.name, c.action) for c in plan.changes] == [("media-share", "replace"), ("media-share", "replace")]
     assert [(d.code, d.object) for d in plan.dangers] == [("cannot-apply", "PersistentVolume/media-share")]
     assert "(staticVolume)" in plan.dangers[0].message
+
+
+def test_a_static_data_volume_is_not_called_a_restic_repository(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, MEDIA_PV, "      rootPath: /media", "      rootPath: /media-library")
+    plan = run_plan(root)
+    assert [(d.code, d.object) for d in plan.dangers] == [("data-volume-moved", "PersistentVolume/media-share")]
+    assert "restic" not in plan.dangers[0].message
+    gate = next(step for step in plan.steps if step.kind == "gate")
+    assert gate.notes == (
+        "jellyfin: /media-library on CephFS cephfs of cluster rook-ceph exists and holds the app's files "
+        "(a static data volume: copy them there first).",
+    )
+    safety = next(step for step in plan.steps if step.kind == "safety")
+    assert not any("restic" in note for note in safety.notes)
+    assert any("static data volumes media-share" in note for note in safety.notes)
+
+
+def test_a_removed_app_rescues_its_data_claim_before_the_push_and_not_its_repository(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, "kubernetes/apps/media/kustomization.yaml", "  - ./radarr/ks.yaml\n", "")
+    edit(root, "kubernetes/flux/components/volsync/repository/pv.yaml", "rootPath: /volsync/${APP}",
+         "rootPath: /k8s-backups/volsync/${APP}")  # fmt: skip
+    plan = run_plan(root)
+    kinds = [step.kind for step in plan.steps]
+    assert kinds.index("backup") < kinds.index("rescue") < kinds.index("push")
+    rescue = next(step for step in plan.steps if step.kind == "rescue")
+    # The data claim, whose volume is provisioned with reclaim Delete; never the static
+    # repository volume, which the base already renders with Retain.
+    assert [(a.verb, a.target.namespace, a.target.name) for a in rescue.actions if a.target] == [
+        ("retain", "media", "radarr")
+    ]
+
+
+def test_every_deletion_carries_the_base_value_it_must_still_have(tmp_path: Path) -> None:
+    root = committed_example(tmp_path)
+    edit(root, "kubernetes/flux/components/volsync/repository/pv.yaml", "rootPath: /volsync/${APP}",
+         "rootPath: /k8s-backups/volsync/${APP}")  # fmt: skip
+    plan = run_plan(root)
+    deletions = [a for step in plan.steps for a in step.actions if a.verb == "delete"]
+    assert deletions
+    for action in deletions:
+        assert action.check is not None, action
+        assert action.check.jsonpath == "{.spec.csi.volumeAttributes.rootPath}"
+        app = action.owner.name if action.owner else ""
+        assert action.check.expected == f"/volsync/{app}"
+        # a claim is judged by the volume it binds, which holds the field
+        assert (action.check.on is None) == (action.target is not None and action.target.resource == "pv")

@@ -3,6 +3,7 @@ reset), and the script's own guards, run in the cluster simulation."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from harness import Snapshot, claim_contents, cluster, lost, scenario_cluster, stopped_by_hand
@@ -103,3 +104,19 @@ def test_a_pinned_context_is_on_every_call(tmp_path: Path) -> None:
     calls = (c.state.parent / (c.state.name + ".calls")).read_text().splitlines()
     assert calls
     assert all(call.split()[1:3] == ["--context", "home"] for call in calls), calls[:3]
+
+
+def test_scaling_a_release_that_runs_no_deployment_goes_on(tmp_path: Path) -> None:
+    """A Job chart's release has neither a Deployment nor a StatefulSet: kubectl's selector scale
+    fails there ("no objects passed to scale") and would stop the script under set -e."""
+    c = cluster(tmp_path, ROOT_PATH)
+    selector = ["-n", "media", "scale", "deployment,statefulset", "-l", "app.kubernetes.io/instance=job-chart"]
+    blind = subprocess.run(["kubectl", *selector, "--replicas=0"], env=c.env, capture_output=True, text=True)
+    assert blind.returncode == 1
+    assert "no objects passed to scale" in blind.stderr
+    functions = c.script.read_text().replace('\nmain "$@"\n', "\n")
+    body = functions + 'STATE="$STATE_DIR/t.state"\nscale_down media job-chart\nscale_up media job-chart\necho next\n'
+    done = subprocess.run(["bash", "-c", body], env=c.env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "release media/job-chart runs no Deployment or StatefulSet: nothing to scale" in done.stderr
+    assert done.stdout.endswith("next\n")

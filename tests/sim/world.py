@@ -7,8 +7,8 @@ one-line comment naming its source.
 from __future__ import annotations
 
 import json
-import pickle
 import os
+import pickle
 import re
 import shlex
 import sys

@@ -71,6 +71,12 @@ def to_markdown(plan: Plan) -> str:
         if clusters:
             out.append(f"Run against the cluster{'s' if len(clusters) > 1 else ''} {', '.join(clusters)} "
                        "(select its kubectl context first).\n")  # fmt: skip
+        if any(a.verb in ("suspend", "pause", "delete", "delete-stuck") for s in plan.steps for a in s.actions):
+            out.append(
+                "Run it as a script (`volsync-kit plan --format shell`): it remembers what it stops and restores "
+                "exactly that, deletes only objects that still carry the base commit's values, and resumes with "
+                "`--from STEP`.\n"
+            )
         out.extend(steps_markdown(plan.steps, bold=True))
         out.append("")
     return "\n".join(out)

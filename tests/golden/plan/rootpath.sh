@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ASSUME_YES=0
-PLAN_ID=d579b8cc4c31-working-tree
+PLAN_ID=289f3ff509c6-working-tree
 HEAD_COMMIT=''
 TIMEOUT=10m
 CONTEXT=
