@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import pytest
 from harness import Snapshot, claim_contents, cluster, lost, scenario_cluster, stopped_by_hand
 from sim.world import World
-from test_end_to_end import ROOT_PATH
+from test_end_to_end import ROOT_PATH, last_done
 
 STUCK = ("media", "volsync-src-sonarr-cache")
 
@@ -120,3 +122,63 @@ def test_scaling_a_release_that_runs_no_deployment_goes_on(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert "release media/job-chart runs no Deployment or StatefulSet: nothing to scale" in done.stderr
     assert done.stdout.endswith("next\n")
+
+
+@pytest.mark.parametrize("scenario", ["stuck-cache", "full-reset"])
+def test_a_scenario_killed_after_each_step_completes_and_a_second_run_changes_nothing(
+    tmp_path: Path, scenario: str
+) -> None:
+    c = scenario_cluster(tmp_path, scenario, lambda w: w.stick_cache(*STUCK))
+    before = Snapshot.of(c.world())
+    steps = [line.split()[1] for line in c.run("--list").stdout.splitlines()]
+    start = 1
+    while True:
+        run = c.run("--from", str(start), kill_after=steps[start - 1])
+        done = last_done(c)
+        if done is None:
+            assert run.code == 0, run.stderr
+            break
+        assert run.code == -9, run.stderr
+        start = steps.index(done) + 2
+    world = c.world()
+    assert world.differs_from_git() == []
+    assert world.suspended() == set(before.suspended)
+    assert Snapshot.of(world).replicas == before.replicas
+    assert stopped_by_hand(world) == []
+    assert lost(world) == []
+    # The stuck claim is gone for good: the one VolSync made again binds (after a full reset, at
+    # the first sync of the recreated source, a few moments after the script ends).
+    world.settle()
+    world.save()
+    assert world.get("PersistentVolumeClaim", STUCK[1], STUCK[0])["status"]["phase"] == "Bound"
+    settled = Snapshot.of(world)
+    again = c.run()
+    assert again.code == 0, again.stderr
+    world = c.world()
+    world.settle()
+    # A full reset makes VolSync create its cache claims (and their volumes) again, by design;
+    # everything git renders, and everything else, is as the first run left it.
+    assert without_caches(Snapshot.of(world).specs) == without_caches(settled.specs)
+    assert world.differs_from_git() == []
+    assert world.suspended() == set(before.suspended)
+    assert stopped_by_hand(world) == []
+
+
+def without_caches(specs: dict[str, Any]) -> dict[str, Any]:
+    """Specs but the caches VolSync makes again, and the uid of the claim a volume binds (a
+    claim deleted and recreated is a new object of the same name)."""
+    out = {}
+    for k, v in specs.items():
+        if k.endswith("-cache") or k.startswith("PersistentVolume//pvc-"):
+            continue
+        claim = ((v.get("spec") or {}).get("claimRef")) if isinstance(v, dict) else None
+        if claim:
+            v = {
+                **v,
+                "spec": {
+                    **v["spec"],
+                    "claimRef": {f: x for f, x in claim.items() if f not in ("uid", "resourceVersion")},
+                },
+            }
+        out[k] = v
+    return out

@@ -478,9 +478,15 @@ def _final_backup(diff: Diff, removed: list[KsRef], settings: Settings) -> Step:
     ]
     names = ", ".join(str(r) for r in removed)
     keep = " ".join(f"`flux suspend kustomization {r.name} -n {r.namespace}`" for r in removed)
+    # Suspended while the trigger is set, or Flux could re-apply git's trigger over it; resumed
+    # before the push, because a Kustomization deleted while suspended prunes nothing it applied
+    # (fluxcd/flux2#2624) and would leave the app's movers running as orphans.
+    ks = [_ks(r) for r in removed]
     return settings.step(
         f"Removed apps ({names}): run a final backup before pushing",
-        [Action("sync", _mover(r)) for r in sources],
+        [Action("suspend", t) for t in ks]
+        + [Action("sync", _mover(r)) for r in sources]
+        + [Action("resume", t) for t in ks],
         (
             "Then either push and let Flux delete what they applied (the restic data at rootPath stays; the data "
             f"volumes are kept by the next step), or suspend their Kustomizations first to keep everything: {keep}",
