@@ -24,6 +24,9 @@ ENV = {
     "GIT_AUTHOR_EMAIL": "t@example.com",
     "GIT_COMMITTER_NAME": "t",
     "GIT_COMMITTER_EMAIL": "t@example.com",
+    # Fixed dates, so the base commit, and the script's state-file name made from it, is the same each run.
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
 }
 
 # A stand-in for kubectl and flux that records each call; `get pods` prints

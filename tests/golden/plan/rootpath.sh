@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ASSUME_YES=0
-PLAN_ID=289f3ff509c6-working-tree
+PLAN_ID=7ded160a235d-working-tree
 HEAD_COMMIT=''
 TIMEOUT=10m
 CONTEXT=
