@@ -181,3 +181,45 @@ def test_every_shell_plan_passes_bash_and_shellcheck(tmp_path: Path, case: str) 
     result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     assert 'main "$@"' in script.read_text()  # a plan with steps, not the nothing-to-do stub
+
+
+FAILING = """#!/usr/bin/env bash
+echo "$(basename "$0") $*" >> "$CALLS"
+echo "The connection to the server 127.0.0.1:6443 was refused" >&2
+exit 1
+"""
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "resume_flux kustomization media sonarr",
+        "suspend_flux kustomization media sonarr",
+        "delete_object pvc media volsync-sonarr-repo media sonarr '{.spec.volumeName}' x",
+        "count_pending pv '' volsync-sonarr-repo-pv media sonarr '{.spec.csi.volumeAttributes.rootPath}' /v/sonarr",
+        "wait_deleted pvc media volsync-sonarr-repo",
+        "unpause_mover replicationsource media sonarr",
+        "scale_down media sonarr",
+    ],
+)
+def test_a_kubectl_that_fails_stops_the_script_and_never_reads_as_absent(tmp_path: Path, call: str) -> None:
+    """An API server that cannot be reached must not look like an object that is gone: that
+    would skip a resume, a wait or a check, and go on to the next step."""
+    text = shell_plan(repo_with_root_path_change(tmp_path), "--yes").replace('\nmain "$@"\n', "\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("kubectl", "flux"):
+        (bin_dir / tool).write_text(FAILING)
+        (bin_dir / tool).chmod(0o755)
+    calls = tmp_path / "calls.log"
+    calls.write_text("")
+    body = text + f'STATE="$STATE_DIR/t.state"\nPENDING=0\n{call}\necho went-on\n'
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls),
+           "VOLSYNC_KIT_STATE_DIR": str(tmp_path / "state")}  # fmt: skip
+    done = subprocess.run(["bash", "-c", body], env=env, capture_output=True, text=True)
+    assert done.returncode != 0, done.stderr
+    assert "went-on" not in done.stdout
+    assert "does not exist" not in done.stderr
+    logged = calls.read_text()
+    assert " delete " not in logged
+    assert not any(line.startswith(("flux resume", "flux suspend")) for line in logged.splitlines())

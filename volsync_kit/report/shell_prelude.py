@@ -26,6 +26,8 @@ PRELUDE = r"""#!/usr/bin/env bash
 # What each step stops is remembered in $VOLSYNC_KIT_STATE_DIR (default
 # ~/.local/state/volsync-kit) and restored at the end, exactly as it was.
 set -euo pipefail
+# A failed kubectl inside $(...) must stop the script too, not read as "absent".
+shopt -s inherit_errexit
 
 ASSUME_YES=@YES@
 PLAN_ID=@PLAN_ID@
@@ -89,7 +91,13 @@ live() {
   if [ -n "$2" ]; then kube -n "$2" "${args[@]}"; else kube "${args[@]}"; fi
 }
 
-exists() { [ -n "$(live "$1" "$2" "$3" '{.metadata.name}')" ]; }
+# exists RESOURCE NAMESPACE NAME: a call that fails (no access, no API server) stops the
+# script: it never reads as "absent", which would skip a resume or a wait.
+exists() {
+  local found
+  found=$(live "$1" "$2" "$3" '{.metadata.name}') || { say "cannot read $1 $2/$3; stopping"; exit 1; }
+  [ -n "$found" ]
+}
 
 # probe RESOURCE NAMESPACE NAME JSONPATH: empty when the object is absent, else "=" and the field;
 # one call where exists and live would take two.
@@ -261,14 +269,16 @@ scale_down() {
 
 # scale_up NAMESPACE RELEASE: each object back to the replicas it had.
 scale_up() {
-  local ns=$1 release=$2 remembered object replicas
+  local ns=$1 release=$2 remembered object replicas found
   remembered=""
   if [ -f "$STATE" ]; then
     remembered=$(awk -F '\t' -v p="replicas/$ns/$release/" \
       'index($1, p) == 1 { print substr($1, length(p) + 1) "\t" $2 }' "$STATE")
   fi
   while IFS=$'\t' read -r object replicas; do
-    if [ -n "$object" ] && [ -n "$(kube -n "$ns" get "$object" --ignore-not-found -o name </dev/null)" ]; then
+    if [ -z "$object" ]; then continue; fi
+    found=$(kube -n "$ns" get "$object" --ignore-not-found -o name </dev/null)
+    if [ -n "$found" ]; then
       kube -n "$ns" scale "$object" --replicas="${replicas:-1}" </dev/null
     fi
   done <<<"$remembered"
@@ -376,8 +386,9 @@ delete_object() {
 
 # wait_deleted RESOURCE NAMESPACE NAME: wait for an object being deleted; one kept is not waited for.
 wait_deleted() {
-  local res=$1 ns=$2 name=$3
-  if [ -z "$(live "$res" "$ns" "$name" '{.metadata.deletionTimestamp}')" ]; then
+  local res=$1 ns=$2 name=$3 deleting
+  deleting=$(live "$res" "$ns" "$name" '{.metadata.deletionTimestamp}')
+  if [ -z "$deleting" ]; then
     return 0
   fi
   if [ -n "$ns" ]; then
@@ -400,7 +411,9 @@ wait_bound() {
 
 # free_volume PV keep-name|whole: a Released PV's stale claimRef goes, so that the new claim binds.
 free_volume() {
-  if [ "$(live pv "" "$1" '{.status.phase}')" != Released ]; then
+  local phase
+  phase=$(live pv "" "$1" '{.status.phase}')
+  if [ "$phase" != Released ]; then
     say "pv $1 is not Released: nothing to free"
     return 0
   fi
@@ -450,7 +463,7 @@ delete_if_stuck() {
 wait_recreated() {
   local ns=$1 claim=$2 tries=0
   if [ "$(recall "stuck/$ns/$claim")" != deleted ]; then return 0; fi
-  until [ "$(live pvc "$ns" "$claim" '{.metadata.deletionTimestamp}')" = "" ] && exists pvc "$ns" "$claim"; do
+  until [ -z "$(probe pvc "$ns" "$claim" '{.metadata.deletionTimestamp}' | tr -d =)" ] && exists pvc "$ns" "$claim"; do
     tries=$((tries + 1))
     if [ "$tries" -gt 120 ]; then
       say "pvc $ns/$claim was not recreated: is the VolSync operator running?" \
