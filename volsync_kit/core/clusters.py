@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from volsync_kit.core.kustomize import join
-from volsync_kit.core.model import Loc, Map, ModelError, Resource, loc_of, node_at, str_at
+from volsync_kit.core.model import Loc, Map, ModelError, Resource, iter_scalars, loc_of, node_at, str_at
 from volsync_kit.core.ports import RepoReader
 from volsync_kit.core.sources import BOOTSTRAP_NAME, SOURCE_GROUP, SOURCE_KINDS, SourceId, source_ref
 
@@ -307,3 +307,32 @@ def _single_name(entry: Entry) -> str:
     if "clusters" in parts[:-1]:
         return parts[parts.index("clusters") + 1]
     return "default"
+
+
+# kustomize-controller fails on an unset variable without a default since v1.9 (Flux 2.9,
+# fluxcd/kustomize-controller#1671); a cluster can opt out, or, before 2.9, opt in, with
+# --feature-gates=StrictPostBuildSubstitutions=<bool> in a patch of its controllers
+# (gavinmcfall/home-ops#2425 opted out the day 2.9 broke six apps).
+STRICT_GATE = re.compile(r"StrictPostBuildSubstitutions\s*=\s*(true|false)", re.IGNORECASE)
+
+
+def strict_substitution(repo: RepoReader, entry: Entry | None) -> bool:
+    """Whether this cluster's kustomize-controller runs post-build substitution strictly:
+    as its entry point's FluxInstance, flux-instance values, or bootstrap ``kustomization.yaml``
+    patches set the feature gate, else strict (the default)."""
+    if entry is None or entry.loc is None:
+        return True
+    files = [entry.loc.file, join(posixpath.dirname(entry.loc.file), "kustomization.yaml")]
+    for file in dict.fromkeys(files):
+        try:
+            documents = repo.documents(file) if repo.kind(file) == "file" else ()
+        except ModelError:
+            continue
+        for document in documents:
+            if document.node is None:
+                continue
+            for _, scalar in iter_scalars(document.node):
+                found = STRICT_GATE.search(scalar.value) if isinstance(scalar.value, str) else None
+                if found:
+                    return found.group(1).lower() == "true"
+    return True

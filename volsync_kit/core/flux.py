@@ -30,7 +30,7 @@ import dataclasses
 import posixpath
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from volsync_kit.core import variables as vars_
@@ -46,6 +46,7 @@ from volsync_kit.core.clusters import (
     name_clusters,
     nearest,
     scan,
+    strict_substitution,
 )
 from volsync_kit.core.kustomize import Overlay, build_directory, join
 from volsync_kit.core.model import (
@@ -249,7 +250,9 @@ def post_build(ks: FluxKs, resources: Iterable[Resource], variables: Variables) 
     strategy = ks.spec_str("postBuild", "substituteStrategy") or "WithVariables"
     run = ks.has_post_build and (variables.any or strategy == "Always")
     out: list[Resource] = []
-    substituter = TreeSubstituter(variables.values, opaque=variables.open, unknown=variables.unknown)
+    substituter = TreeSubstituter(
+        variables.values, strict=variables.strict, opaque=variables.open, unknown=variables.unknown
+    )
     for res in resources:
         if not (res.kind and res.name and res.api_version):
             raise ModelError("object-invalid", "failed to decode Kubernetes apiVersion, kind and name", res.origin)
@@ -296,6 +299,7 @@ def render_ks(
     *,
     final: bool = True,
     root: str = "",
+    strict: bool = True,
 ) -> KsResult:
     """Render one Flux Kustomization; unless ``final``, raises SourceMissing
     for a variable source not (yet) known, so that the walk can retry after
@@ -303,6 +307,8 @@ def render_ks(
     try:
         check_shape(ks)
         variables = resolve_variables(ks, index, final=final)
+        if not strict:
+            variables = replace(variables, strict=False)
         if memo is not None:
             resources, problems, files = memo.build(ks, variables, root)
         else:
@@ -504,6 +510,7 @@ class _Walk:
         self.url = normalize_url(entry.url) if entry is not None and entry.url else ""
         self.found = found
         self.near = entry.folder if entry is not None else ""
+        self.strict = strict_substitution(repo, entry)
         self.results: dict[tuple[str, str], KsResult] = {}
         self.index: dict[tuple[str, str, str], vars_.Known | Resource] = {}
         self.written: dict[tuple[str, str, str], vars_.Known | Resource] | None = None  # see lookup_index
@@ -551,7 +558,10 @@ class _Walk:
             self.results[key] = elsewhere
             return
         try:
-            result = render_ks(self.repo, ks, self.lookup_index(final), parent, self.memo, final=final, root=self.root)
+            result = render_ks(
+                self.repo, ks, self.lookup_index(final), parent, self.memo, final=final, root=self.root,
+                strict=self.strict,
+            )  # fmt: skip
         except SourceMissing:
             self.deferred.append((ks, parent))
             return

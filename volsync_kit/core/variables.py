@@ -76,6 +76,7 @@ class Variables:
     unknown: frozenset[str] = frozenset()  # defined, value unknown
     open: bool = False  # some source may define any variable
     notes: tuple[tuple[VarSource, str], ...] = ()  # sources not read literally, and why
+    strict: bool = True  # an unset variable without a default fails (see clusters.strict_substitution)
 
     @property
     def any(self) -> bool:
