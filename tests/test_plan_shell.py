@@ -199,6 +199,8 @@ exit 1
         "count_pending pv '' volsync-sonarr-repo-pv media sonarr '{.spec.csi.volumeAttributes.rootPath}' /v/sonarr",
         "wait_deleted pvc media volsync-sonarr-repo",
         "unpause_mover replicationsource media sonarr",
+        "pause_mover replicationsource media sonarr",
+        "sync_once replicationsource media sonarr",
         "scale_down media sonarr",
     ],
 )

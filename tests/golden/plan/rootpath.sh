@@ -84,8 +84,19 @@ exists() {
 # one call where exists and live would take two.
 probe() {
   local found
-  found=$(live "$1" "$2" "$3" "{.metadata.name}=$4")
+  # An explicit return: errexit does not apply to a call that is tested (`x=$(probe) || ...`).
+  found=$(live "$1" "$2" "$3" "{.metadata.name}=$4") || return 1
   if [ -n "$found" ]; then echo "=${found#*=}"; fi
+}
+
+# keep_state KEY DEFAULT RESOURCE NAMESPACE NAME JSONPATH: remember the field as it is before
+# this plan changes it (DEFAULT when unset); false when the object does not exist.
+keep_state() {
+  local key=$1 default=$2 value
+  value=$(probe "$3" "$4" "$5" "$6") || { say "cannot read $3 $4/$5; stopping"; exit 1; }
+  if [ -z "$value" ]; then return 1; fi
+  value=${value#=}
+  remember "$key" "${value:-$default}"
 }
 
 # show RESOURCE NAMESPACE NAME...: one call for several objects of a kind.
@@ -113,15 +124,11 @@ flux_api() {
 
 # suspend_flux KIND NAMESPACE NAME: suspend, unless it was suspended before this plan.
 suspend_flux() {
-  local kind=$1 ns=$2 name=$3 api before
-  api=$(flux_api "$kind")
-  before=$(probe "$api" "$ns" "$name" '{.spec.suspend}')
-  if [ -z "$before" ]; then
+  local kind=$1 ns=$2 name=$3
+  if ! keep_state "suspended/$kind/$ns/$name" false "$(flux_api "$kind")" "$ns" "$name" '{.spec.suspend}'; then
     say "$kind $ns/$name does not exist: nothing to suspend"
     return 0
   fi
-  before=${before#=}
-  remember "suspended/$kind/$ns/$name" "${before:-false}"
   if [ "$(recall "suspended/$kind/$ns/$name")" = true ]; then
     say "$kind $ns/$name was suspended before this plan: it stays suspended, and what it applies is left alone"
     return 0
@@ -163,14 +170,11 @@ push_and_fetch() {
 
 # pause_mover RESOURCE NAMESPACE NAME: VolSync starts no new mover, and stops the running one.
 pause_mover() {
-  local res=$1 ns=$2 name=$3 before
-  before=$(probe "$res" "$ns" "$name" '{.spec.paused}')
-  if [ -z "$before" ]; then
+  local res=$1 ns=$2 name=$3
+  if ! keep_state "paused/$res/$ns/$name" unset "$res" "$ns" "$name" '{.spec.paused}'; then
     say "$res $ns/$name does not exist: nothing to pause"
     return 0
   fi
-  before=${before#=}
-  remember "paused/$res/$ns/$name" "${before:-unset}"
   kube -n "$ns" patch "$res" "$name" --type merge -p '{"spec":{"paused":true}}'
 }
 
@@ -203,13 +207,10 @@ unpause_mover() {
 # run; then the manual trigger as it was, so that the schedule applies again.
 sync_once() {
   local res=$1 ns=$2 name=$3 before token
-  before=$(probe "$res" "$ns" "$name" '{.spec.trigger.manual}')
-  if [ -z "$before" ]; then
+  if ! keep_state "trigger/$res/$ns/$name" unset "$res" "$ns" "$name" '{.spec.trigger.manual}'; then
     say "$res $ns/$name does not exist: nothing to sync"
     return 0
   fi
-  before=${before#=}
-  remember "trigger/$res/$ns/$name" "${before:-unset}"
   SYNCS=$((SYNCS + 1))
   token="volsync-kit-$(date +%s)-$$-$SYNCS"
   say "$res $ns/$name: one sync now (trigger $token); it may take as long as the data needs, at most $TIMEOUT"
