@@ -46,7 +46,7 @@ def render(root: Path) -> tuple[int, str]:
 def test_an_unset_variable_fails_the_build_by_default(tmp_path: Path) -> None:
     code, err = render(repo(tmp_path, opt_out=False))
     assert code == 2
-    assert f'{RELEASE}:' in err
+    assert f"{RELEASE}:" in err
     assert 'variable not set (strict mode): "PUBLIC_DOMAIN"' in err
 
 
