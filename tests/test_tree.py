@@ -249,3 +249,19 @@ def test_apps_that_fail_to_render_are_errors_and_the_others_are_drawn(tmp_path: 
     assert "# app sonarr" not in out
     assert err.startswith("kubernetes/apps/media/sonarr/ks.yaml:")
     assert "[path-missing]" in err
+
+
+def test_mermaid_draws_every_app_that_json_lists() -> None:
+    """Each app's tree starts at the shared Flux root: every app is drawn, not the first only."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "home-ops"
+    runner = CliRunner()
+    doc = json.loads(runner.invoke(app, ["tree", "--repo", str(example), "--format", "json"]).stdout)
+    mermaid = runner.invoke(app, ["tree", "--repo", str(example), "--format", "mermaid"]).stdout
+    apps = doc["apps"]
+    assert len(apps) == 7
+    for entry in apps:
+        ks = entry["kustomization"]
+        assert f'Kustomization {ks["namespace"]}/{ks["name"]} — {ks["file"]}"]' in mermaid, ks["name"]
+    # each node is declared once, each edge drawn once
+    lines = mermaid.splitlines()
+    assert len(lines) == len(set(lines))

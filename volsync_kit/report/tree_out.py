@@ -52,6 +52,7 @@ def to_mermaid(trees: list[AppTree]) -> str:
     out = ["flowchart LR"]
     classes: dict[str, list[str]] = {"flux": [], "repository": [], "volsync": []}
     ids: dict[tuple[str, str, str], str] = {}
+    edges: set[str] = set()
 
     def visit(node: TreeNode, parent: str | None) -> None:
         key = node.ident
@@ -64,11 +65,13 @@ def to_mermaid(trees: list[AppTree]) -> str:
             classes[node.origin].append(ids[key])
         if parent is not None:
             edge = f"  {parent} --> {ids[key]}"
-            if edge not in out:
+            if edge not in edges:
+                edges.add(edge)
                 out.append(edge)
-        if new:
-            for child in node.children:
-                visit(child, ids[key])
+        # Every app's tree starts at the shared Flux root, so each tree is walked
+        # whole; nodes and edges already drawn are drawn once.
+        for child in node.children:
+            visit(child, ids[key])
 
     for tree in trees:
         visit(tree.root, None)
