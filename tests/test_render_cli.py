@@ -111,3 +111,12 @@ def test_repo_defaults_to_git_toplevel(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["apps"][0]["app"] == "radarr"
+
+
+@pytest.mark.parametrize("command", [[], ["lint"], ["render"], ["plan"], ["generate"], ["tree"], ["doctor"]])
+def test_dash_h_is_help_everywhere(command: list[str]) -> None:
+    long = CliRunner().invoke(app, [*command, "--help"])
+    short = CliRunner().invoke(app, [*command, "-h"])
+    assert short.exit_code == long.exit_code == 0
+    assert short.stdout == long.stdout
+    assert short.stdout.startswith("Usage: volsync-kit")

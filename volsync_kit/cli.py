@@ -27,6 +27,8 @@ app = typer.Typer(
     epilog=HELP,
     no_args_is_help=True,
     add_completion=False,
+    # -h as well as --help, for every subcommand (the settings are inherited).
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     # Plain help: rich costs ~0.4 s of imports, and the hook starts on every commit.
     rich_markup_mode=None,
