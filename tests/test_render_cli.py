@@ -120,3 +120,14 @@ def test_dash_h_is_help_everywhere(command: list[str]) -> None:
     assert short.exit_code == long.exit_code == 0
     assert short.stdout == long.stdout
     assert short.stdout.startswith("Usage: volsync-kit")
+
+
+def test_lint_of_a_file_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "home-ops"
+    result = CliRunner().invoke(app, ["lint", "--repo", str(example), str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"volsync-kit: error: {tmp_path / 'missing.yaml'}: no such file; name files of the repository, "
+        "or none to lint it all\n"
+    )

@@ -138,6 +138,11 @@ def run_lint(
     from volsync_kit.core import lint
 
     root = resolve_repo(repo)
+    # A FILE that does not exist is a typo, not a clean file: say so (exit 2) rather than
+    # report nothing (pre-commit never passes a deleted file).
+    missing = [f for f in files or () if not f.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file; name files of the repository, or none to lint it all")
     config = config_adapter.load(root, config_file)
     severities, ignores = config_adapter.lint_settings(config)
     entry = entry if entry is not None else config.entry
