@@ -58,6 +58,24 @@ class FailOn(enum.StrEnum):
     DANGER = "danger"
 
 
+_TRIPPED = {
+    FailOn.REPLACE: "replaces volumes (delete and recreate)",
+    FailOn.DELETE: "deletes volume objects",
+    FailOn.DANGER: "raises a danger flag",
+}
+
+
+def _fail_on(values: list[str] | None) -> list[str]:
+    """``--fail-on`` takes commas as well as repeats; each value one of FailOn."""
+    out: list[str] = []
+    for value in values or []:
+        for gate in filter(None, (v.strip() for v in value.split(","))):
+            if gate not in {g.value for g in FailOn}:
+                raise typer.BadParameter(f"{gate!r} is not one of {', '.join(g.value for g in FailOn)}")
+            out.append(gate)
+    return out
+
+
 class LintFormat(enum.StrEnum):
     text = "text"
     json = "json"
@@ -252,8 +270,14 @@ def plan(
     staged: Annotated[bool, typer.Option("--staged", help="Compare with the git index (staged changes).")] = False,
     output_format: Annotated[PlanFormat, typer.Option("--format", help="Output format.")] = PlanFormat.markdown,
     fail_on: Annotated[
-        list[FailOn] | None,
-        typer.Option("--fail-on", help="Exit 1 when the plan replaces, deletes, or raises a danger flag."),
+        list[str] | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when the plan replaces, deletes, or raises a danger flag: replace, delete, danger; "
+            "commas or repeats (--fail-on delete,danger).",
+            callback=_fail_on,
+            metavar="GATE[,GATE]",
+        ),
     ] = None,
     config: ConfigOption = None,
     entry: EntryOption = None,
@@ -313,12 +337,18 @@ def plan(
                 for problem in failure.problems:
                     typer.echo(render_out.problem_line(problem) + at, err=True)
             return int(ExitCode.INPUT_ERROR)
-        gates = set(fail_on or [])
-        tripped = (
-            (FailOn.REPLACE in gates and result.has("replace"))
-            or (FailOn.DELETE in gates and result.has("delete"))
-            or (FailOn.DANGER in gates and bool(result.dangers))
-        )
+        gates = {FailOn(g) for g in fail_on or []}
+        tripped = [
+            gate
+            for gate, hit in (
+                (FailOn.REPLACE, result.has("replace")),
+                (FailOn.DELETE, result.has("delete")),
+                (FailOn.DANGER, bool(result.dangers)),
+            )
+            if gate in gates and hit
+        ]
+        for gate in tripped:
+            typer.echo(f"volsync-kit: --fail-on {gate.value}: the plan {_TRIPPED[gate]}", err=True)
         return int(ExitCode.FINDINGS if tripped else ExitCode.OK)
 
     _guard(debug, body)

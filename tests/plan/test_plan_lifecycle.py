@@ -247,3 +247,16 @@ def test_removed_app_prune_follows_the_deletion_policy(
     markdown = plan_markdown(repo)
     expected = "Flux deletes it" if deleted else "Flux leaves it in the cluster (prune is off)"
     assert f"PersistentVolumeClaim media/sonarr (sonarr): {expected}." in markdown
+
+
+def test_fail_on_takes_commas_or_repeats_and_says_which_gate_tripped(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    drop_data_pvc(repo)
+    commas = plan(repo, "--fail-on", "replace,delete")
+    repeats = plan(repo, "--fail-on", "replace", "--fail-on", "delete")
+    assert commas.exit_code == repeats.exit_code == 1
+    assert commas.stderr == repeats.stderr == "volsync-kit: --fail-on delete: the plan deletes volume objects\n"
+    assert plan(repo, "--fail-on", "replace").stderr == ""
+    bad = plan(repo, "--fail-on", "delete,everything")
+    assert bad.exit_code == 2
+    assert "'everything' is not one of replace, delete, danger" in bad.stderr
