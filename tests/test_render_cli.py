@@ -131,3 +131,19 @@ def test_lint_of_a_file_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> 
         f"volsync-kit: error: {tmp_path / 'missing.yaml'}: no such file; name files of the repository, "
         "or none to lint it all\n"
     )
+
+
+@pytest.mark.parametrize("command", ["render", "tree"])
+def test_render_and_tree_read_the_config_as_lint_does(tmp_path: Path, command: str) -> None:
+    import shutil
+
+    root = tmp_path / "ops"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples" / "home-ops", root)
+    (root / "other.yaml").write_text("entry: kubernetes/nowhere\n")
+    for args in (["lint"], [command]):
+        result = CliRunner().invoke(app, [*args, "--repo", str(root), "--config", str(root / "other.yaml")])
+        assert result.exit_code == 2, (args, result.stdout)
+        assert "--entry kubernetes/nowhere: no such folder" in result.stderr
+    missing = CliRunner().invoke(app, [command, "--repo", str(root), "--config", str(root / "missing.yaml")])
+    assert missing.exit_code == 2
+    assert missing.stderr == f"volsync-kit: error: --config {root / 'missing.yaml'}: no such file\n"

@@ -86,12 +86,14 @@ def run_render(
     app: str | None = None,
     cache: bool = True,
     cluster: str | None = None,
+    config_file: Path | None = None,
 ) -> RenderResult:
     """Render every app's VolSync objects; raises UsageError."""
     from volsync_kit.adapters.fs import FileRepo
     from volsync_kit.core import render
 
     root = resolve_repo(repo)
+    entry = _configured_entry(root, entry, config_file)
     files = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
     model = walk(files, entries, open_cache(root, cache), cluster)
@@ -102,6 +104,14 @@ def run_render(
             f"--app {app}: no app of that name renders VolSync volumes; known apps: {', '.join(known) or 'none'}"
         )
     return result
+
+
+def _configured_entry(root: Path, entry: str | None, config_file: Path | None) -> str | None:
+    """``--entry``, else the config's ``entry:``: render and tree read the repository as
+    lint and plan do."""
+    from volsync_kit.adapters import config as config_adapter
+
+    return entry if entry is not None else config_adapter.load(root, config_file).entry
 
 
 def entry_point(root: Path, entry: str) -> Entry:
@@ -539,6 +549,7 @@ def run_tree(
     entry: str | None = None,
     cache: bool = True,
     cluster: str | None = None,
+    config_file: Path | None = None,
 ) -> tuple[list[AppTree], list[Problem]]:
     """Each app's resource hierarchy, and the repository's problems (as render reports
     them); raises UsageError for an unknown app."""
@@ -546,6 +557,7 @@ def run_tree(
     from volsync_kit.core import render, tree
 
     root = resolve_repo(repo)
+    entry = _configured_entry(root, entry, config_file)
     entries = (entry_point(root, entry),) if entry is not None else None
     model = walk(FileRepo(root), entries, open_cache(root, cache), cluster)
     trees = tree.build(model, app)

@@ -170,6 +170,7 @@ def render(
     ] = None,
     output_format: Annotated[RenderFormat, typer.Option("--format", help="Output format.")] = RenderFormat.yaml,
     entry: DetectedEntryOption = None,
+    config: ConfigOption = None,
     cluster: ClusterOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print informational notes.")] = False,
     no_cache: NoCacheOption = False,
@@ -188,7 +189,9 @@ def render(
         from volsync_kit.adapters.yamlio import dump
         from volsync_kit.report import render_out
 
-        result = services.run_render(repo, entry=entry, app=app_name, cache=not no_cache, cluster=cluster)
+        result = services.run_render(
+            repo, entry=entry, app=app_name, cache=not no_cache, cluster=cluster, config_file=config
+        )
         chunks = (
             render_out.iter_json(result) if output_format is RenderFormat.json else render_out.iter_yaml(result, dump)
         )
@@ -499,6 +502,7 @@ def tree(
     ] = None,
     output_format: Annotated[TreeFormat, typer.Option("--format", help="Output format.")] = TreeFormat.text,
     entry: DetectedEntryOption = None,
+    config: ConfigOption = None,
     cluster: ClusterOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
@@ -517,7 +521,9 @@ def tree(
         from volsync_kit.core.model import Severity
         from volsync_kit.report import render_out, tree_out
 
-        trees, problems = services.run_tree(repo, app=app_name, entry=entry, cache=not no_cache, cluster=cluster)
+        trees, problems = services.run_tree(
+            repo, app=app_name, entry=entry, cache=not no_cache, cluster=cluster, config_file=config
+        )
         if output_format is TreeFormat.json:
             sys.stdout.write(tree_out.to_json(trees))
         elif output_format is TreeFormat.mermaid:
