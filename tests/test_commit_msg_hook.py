@@ -66,9 +66,10 @@ def test_hook_appends_the_plan_only_when_needed(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     text = message(flux, env)
     assert text.startswith("move the restic repositories\n\n**volsync-kit plan: ")
-    assert "**repository-moved** (jellyfin, PersistentVolume/volsync-jellyfin-repo-pv)" in text
-    assert "flux suspend kustomization jellyfin -n media" in text
-    assert "kubectl -n media delete pvc volsync-jellyfin-repo --ignore-not-found --wait=false" in text
+    assert "**Plan:** 14 to replace, 0 to change in place, 0 to create, 0 to delete · 7 apps · 7 dangers" in text
+    assert "- **repository-moved** (7 apps: cloudbeaver, home-assistant, jellyfin, " in text
+    assert "flux suspend kustomization jellyfin radarr sonarr -n media" in text
+    assert "kubectl -n media delete pvc volsync-jellyfin-repo volsync-radarr-repo volsync-sonarr-repo " in text
     assert not any(line.startswith("#") for line in text.splitlines())
 
     # An amend keeps its message, even though the amended commit still moves volumes.

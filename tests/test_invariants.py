@@ -86,17 +86,20 @@ def test_no_command_of_any_plan_deletes_cephfs_data(example: Path, change: str) 
                     assert kind in ("pvc", "pv", "replicationsource", "replicationdestination", "pod", "job"), command
 
 
-def _deleted(command: str) -> tuple[str, str, str] | None:
-    """(kind, namespace, name) of a ``kubectl [-n ns] delete <kind> <name>`` command."""
+def _deleted(command: str) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of each object of a ``kubectl [-n ns] delete <kind> <name>...`` command."""
     words = shlex.split(command)
     if words[:1] != ["kubectl"] or "delete" not in words:
-        return None
+        return []
     namespace = words[words.index("-n") + 1] if "-n" in words else ""
     at = words.index("delete")
-    return KIND_ALIASES.get(words[at + 1], words[at + 1]), namespace, words[at + 2]
+    kind = KIND_ALIASES.get(words[at + 1], words[at + 1])
+    rest = words[at + 2 :]
+    names = rest[: next((i for i, w in enumerate(rest) if w.startswith("-")), len(rest))]
+    return [(kind, namespace, name) for name in names]
 
 
-SUSPEND = re.compile(r"^flux suspend kustomization (\S+) -n (\S+)$")
+SUSPEND = re.compile(r"^flux suspend kustomization ((?:[a-z0-9.-]+ )+)-n (\S+)$")
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
@@ -108,15 +111,15 @@ def test_every_deletion_follows_the_suspension_of_its_kustomization(example: Pat
     for step in plan.steps:
         for command in step.commands:
             if match := SUSPEND.match(command):
-                suspended.add((match.group(2), match.group(1)))
-            target = _deleted(command)
-            if target is None or target not in owners:
-                continue
-            deletions += 1
-            ks = owners[target]
-            if change == "app-removed" or any(c.ks_removed for c in plan.diff.changes if c.ks == ks):
-                continue  # its Kustomization is gone from git: nothing re-creates the object
-            assert (ks.namespace, ks.name) in suspended, f"{command} before suspending {ks}"
+                suspended.update((match.group(2), name) for name in match.group(1).split())
+            for target in _deleted(command):
+                if target not in owners:
+                    continue
+                deletions += 1
+                ks = owners[target]
+                if change == "app-removed" or any(c.ks_removed for c in plan.diff.changes if c.ks == ks):
+                    continue  # its Kustomization is gone from git: nothing re-creates the object
+                assert (ks.namespace, ks.name) in suspended, f"{command} before suspending {ks}"
     # Flux prunes what it no longer renders; everything else the plan deletes itself.
     if any(c.action == "replace" or (c.action == "delete" and not c.prune) for c in plan.diff.changes):
         assert deletions

@@ -41,15 +41,29 @@ def commands(plan: Plan, kind: str) -> list[str]:
     return [c for step in plan.steps if step.kind == kind for c in step.commands]
 
 
+def actions(plan: Plan, kind: str) -> list[tuple[str, str, str, str]]:
+    """(verb, resource, namespace, name) of each action of the steps of ``kind``."""
+    return [
+        (a.verb, a.target.resource, a.target.namespace, a.target.name)
+        for step in plan.steps
+        if step.kind == kind
+        for a in step.actions
+        if a.target
+    ]
+
+
 def test_claim_replaced_while_its_pv_stays(tmp_path: Path) -> None:
     root = committed_example(tmp_path)
     edit(root, MEDIA_PVC, "    - ReadWriteMany", "    - ReadOnlyMany")
     plan = run_plan(root)
     assert [(c.kind, c.name, c.action) for c in plan.changes] == [("PersistentVolumeClaim", "media-share", "replace")]
-    assert commands(plan, "delete") == [
-        "kubectl -n media delete pvc media-share --ignore-not-found --wait=false",
-        "kubectl -n media wait --for=delete pvc/media-share --timeout=10m",
+    assert actions(plan, "delete") == [
+        ("guard", "pvc", "media", "media-share"),  # no pod other than a mover still mounts it
+        ("delete", "pvc", "media", "media-share"),
+        ("wait-deleted", "pvc", "media", "media-share"),
     ]
+    # A person types one delete that waits (kubectl delete's default --wait=true).
+    assert commands(plan, "delete") == ["kubectl -n media delete pvc media-share --ignore-not-found --timeout=10m"]
     assert commands(plan, "claimref") == [
         'kubectl patch pv media-share --type json -p \'[{"op":"remove","path":"/spec/claimRef"}]\''
     ]
@@ -99,10 +113,11 @@ def test_data_pvc_restored_from_a_destination_gets_a_fresh_backup_first(tmp_path
               for a in s.actions if a.target]  # fmt: skip
     jellyfin = [b for b in backup if b[2] in ("jellyfin", "jellyfin-dst")]
     assert jellyfin == [("sync", "replicationsource", "jellyfin"), ("sync", "replicationdestination", "jellyfin-dst")]
-    suspend = commands(plan, "suspend")
-    assert "flux suspend kustomization jellyfin -n media" in suspend
-    scale = "kubectl -n media scale deployment,statefulset -l app.kubernetes.io/instance=jellyfin --replicas=0"
-    assert scale in suspend
+    suspend = actions(plan, "suspend")
+    assert ("suspend", "kustomization", "media", "jellyfin") in suspend
+    assert ("scale-down", "helmrelease", "media", "jellyfin") in suspend
+    # Markdown batches them per namespace: one command names every app of media.
+    assert any(c.startswith("flux suspend kustomization ") and " jellyfin " in c for c in commands(plan, "suspend"))
 
 
 def test_a_broken_parent_build_hides_its_children_and_deletes_nothing(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_evidence_quotes_the_events_and_status() -> None:
     assert any("'/k8s-backups/volsync/sonarr'" in e and "'/volsync/sonarr'" in e for e in d["evidence"])
     commands = [c for s in d["steps"] for c in s["commands"]]
     assert commands.index("flux suspend kustomization sonarr -n media") < commands.index(
-        "kubectl delete pv volsync-sonarr-repo-pv --ignore-not-found --wait=false"
+        "kubectl delete pv volsync-sonarr-repo-pv --ignore-not-found --timeout=10m"
     )
 
 

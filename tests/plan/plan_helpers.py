@@ -193,6 +193,26 @@ def commands(doc: dict[str, Any]) -> list[str]:
     return [command for step in doc["steps"] for command in step["commands"]]
 
 
+Act = tuple[str, str, str, str]  # verb, resource, namespace ("" when cluster-scoped), name
+
+
+def acts(step_or_doc: dict[str, Any]) -> list[Act]:
+    """(verb, resource, namespace, name) of each action of a JSON step, or of every step."""
+    steps = step_or_doc.get("steps", [step_or_doc])
+    return [
+        (a["verb"], a["target"]["resource"], a["target"]["namespace"] or "", a["target"]["name"])
+        for s in steps
+        for a in s["actions"]
+        if "target" in a
+    ]
+
+
+def named(command: str, after: str) -> list[str]:
+    """The names a batched command lists after ``after`` (up to its first flag)."""
+    rest = command.split(f" {after} ", 1)[1].split()
+    return rest[: next((i for i, w in enumerate(rest) if w.startswith("-")), len(rest))]
+
+
 def step(doc: dict[str, Any], prefix: str) -> tuple[int, dict[str, Any]]:
     """The one step whose title starts with ``prefix`` (case-insensitive), and its index."""
     found = [(i, s) for i, s in enumerate(doc["steps"]) if s["title"].lower().startswith(prefix.lower())]

@@ -19,11 +19,13 @@ from plan_helpers import (
     MEDIA_KUSTOMIZATION,
     REPO_KUSTOMIZATION,
     Repo,
+    acts,
     change,
     commands,
     drop_data_pvc,
     example_repo,
     ks_file,
+    named,
     plan,
     plan_json,
     plan_markdown,
@@ -61,7 +63,7 @@ def test_dropped_data_pvc_fail_on_gates(tmp_path: Path) -> None:
     drop_data_pvc(repo)
     deleted = plan(repo, "--fail-on", "delete")
     assert deleted.exit_code == 1, deleted.stderr
-    assert "| radarr | PersistentVolumeClaim/radarr | media | delete (pruned) | - |" in deleted.stdout
+    assert "| radarr | pvc/radarr | media | delete (pruned) | - |" in deleted.stdout
     assert plan(repo, "--fail-on", "replace").exit_code == 0
     assert plan(repo, "--fail-on", "danger").exit_code == 1
     assert plan(repo).exit_code == 0
@@ -77,7 +79,8 @@ def test_dropped_data_pvc_without_prune_is_left_in_the_cluster(tmp_path: Path) -
     assert change(doc, "PersistentVolumeClaim", "radarr")["danger"] == []
     assert change(doc, "PersistentVolumeClaim", "sonarr")["prune"] is True
     assert {d["app"] for d in doc["dangers"] if d["code"] == "pvc-deleted"} == set(APPS) - {"radarr"}
-    assert not any("get pvc radarr " in c for c in commands(doc))
+    assert ("show", "pvc", "media", "radarr") not in acts(doc)
+    assert not any("get pvc" in c and "radarr" in named(c, "pvc") for c in commands(doc))
     assert "PersistentVolumeClaim media/radarr (radarr): Flux leaves it in the cluster" in plan_markdown(repo)
 
 

@@ -21,12 +21,14 @@ from plan_helpers import (
     REPO_COMPONENT,
     REPO_PV,
     Repo,
+    acts,
     change,
     change_root_path,
     commands,
     example_repo,
     ks_file,
     markdown_commands,
+    named,
     plan,
     plan_json,
     plan_markdown,
@@ -133,58 +135,66 @@ def test_root_path_checklist_names_every_object_in_its_namespace(root_path_plan:
 
     for command in preflight["commands"]:
         assert " get " in command, f"preflight must be read-only: {command}"
-    assert set(suspend["commands"]) == {f"flux suspend kustomization {app} -n {ns}" for app, ns in APPS.items()}
+    assert {a for a in acts(suspend) if a[0] == "suspend"} == {
+        ("suspend", "kustomization", ns, app) for app, ns in APPS.items()
+    }
+    # Markdown batches them: one flux command per namespace, naming each of its apps once.
+    suspended = [(c.rsplit(" -n ", 1)[1], name) for c in suspend["commands"] for name in named(c, "kustomization")]
+    assert sorted(suspended) == sorted((ns, app) for app, ns in APPS.items())
+    assert len(suspend["commands"]) == len(set(APPS.values()))
     assert push["commands"] == PUSH
     assert gate["commands"] == []  # no gate command configured
     assert safety["commands"] == []
 
+    order = [a for a in acts(delete) if a[0] != "guard"]
     for app, ns in APPS.items():
         pv, pvc = f"volsync-{app}-repo-pv", f"volsync-{app}-repo"
-        assert f"kubectl get pv {pv} -o wide --ignore-not-found" in preflight["commands"]
-        assert f"kubectl -n {ns} get pvc {pvc} -o wide --ignore-not-found" in preflight["commands"]
+        assert ("show", "pv", "", pv) in acts(preflight)
+        assert ("show", "pvc", ns, pvc) in acts(preflight)
         # pvc-protection and pv-protection: the claim goes first, and is gone before its volume is deleted
-        order = delete["commands"]
-        delete_pvc = order.index(f"kubectl -n {ns} delete pvc {pvc} --ignore-not-found --wait=false")
-        gone_pvc = order.index(f"kubectl -n {ns} wait --for=delete pvc/{pvc} --timeout=10m")
-        delete_pv = order.index(f"kubectl delete pv {pv} --ignore-not-found --wait=false")
-        gone_pv = order.index(f"kubectl wait --for=delete pv/{pv} --timeout=10m")
+        delete_pvc = order.index(("delete", "pvc", ns, pvc))
+        gone_pvc = order.index(("wait-deleted", "pvc", ns, pvc))
+        delete_pv = order.index(("delete", "pv", "", pv))
+        gone_pv = order.index(("wait-deleted", "pv", "", pv))
         assert delete_pvc < gone_pvc < delete_pv < gone_pv
-        resumed = resume["commands"]
-        assert f"flux resume kustomization {app} -n {ns}" in resumed
-        assert f"kubectl wait --for=jsonpath='{{.status.phase}}'=Bound pv/{pv} --timeout=10m" in resumed
-        assert f"kubectl -n {ns} wait --for=jsonpath='{{.status.phase}}'=Bound pvc/{pvc} --timeout=10m" in resumed
-    assert len(delete["commands"]) == 4 * len(APPS)
+        resumed = acts(resume)
+        assert ("resume", "kustomization", ns, app) in resumed
+        assert ("wait-bound", "pv", "", pv) in resumed
+        assert ("wait-bound", "pvc", ns, pvc) in resumed
+    assert len(order) == 4 * len(APPS)
+    # A person types one waiting delete per kind and namespace: the claims, then the volumes.
+    typed = delete["commands"]
+    assert typed[-1].startswith("kubectl delete pv ")
+    assert typed[-1].endswith("--ignore-not-found --timeout=10m")
+    assert sorted(named(typed[-1], "pv")) == sorted(f"volsync-{app}-repo-pv" for app in APPS)
+    assert len(typed) == len(set(APPS.values())) + 1
 
 
 def test_root_path_pauses_the_local_movers_but_never_the_remote_one(root_path_plan: dict) -> None:
     _, pause = step(root_path_plan, "pause")
     _, resume = step(root_path_plan, "resume")
-    expected = set()
-    unpause = set()
+    expected, unpause, synced = set(), set(), set()
     for app, ns in APPS.items():
         expected |= {
-            f"kubectl -n {ns} patch replicationsource {app} {PAUSE}",
-            f"kubectl -n {ns} patch replicationdestination {app}-dst {PAUSE}",
-            f"kubectl -n {ns} wait --for=delete pod -l job-name=volsync-src-{app} --timeout=10m",
-            f"kubectl -n {ns} wait --for=delete pod -l job-name=volsync-dst-{app}-dst --timeout=10m",
+            ("pause", "replicationsource", ns, app),
+            ("pause", "replicationdestination", ns, f"{app}-dst"),
+            ("wait-movers", "replicationsource", ns, app),
+            ("wait-movers", "replicationdestination", ns, f"{app}-dst"),
         }
-        unpause |= {
-            f"kubectl -n {ns} patch replicationsource {app} {UNPAUSE}",
-            f"kubectl -n {ns} patch replicationdestination {app}-dst {UNPAUSE}",
-        }
-    assert set(pause["commands"]) == expected
-    assert len(pause["commands"]) == len(expected)
+        unpause |= {("unpause", "replicationsource", ns, app), ("unpause", "replicationdestination", ns, f"{app}-dst")}
+        synced.add(("sync", "replicationsource", ns, app))
+    assert set(acts(pause)) == expected
+    assert len(acts(pause)) == len(expected)
+    jobs = {a["value"] for a in pause["actions"] if a["verb"] == "wait-movers"}
+    assert jobs == {f"volsync-src-{app}" for app in APPS} | {f"volsync-dst-{app}-dst" for app in APPS}
     # every pause is sent before the first wait for the mover pods
+    verbs = [a[0] for a in acts(pause)]
+    assert verbs == sorted(verbs, key=lambda v: v == "wait-movers")
     kinds = ["wait" if " wait " in c else "patch" for c in pause["commands"]]
     assert kinds == sorted(kinds, key=lambda k: k == "wait")
-    assert unpause <= set(resume["commands"])
-    # One backup per source, with a trigger the script makes unique at run time.
-    triggers = {c for c in resume["commands"] if '"trigger"' in c and '"manual":null' not in c}
-    assert triggers == {
-        f"kubectl -n {ns} patch replicationsource {app} --type merge "
-        """-p '{"spec":{"trigger":{"manual":"volsync-kit-<unique>"}}}'"""
-        for app, ns in APPS.items()
-    }
+    assert unpause <= set(acts(resume))
+    # One backup per source (the script makes each trigger unique at run time).
+    assert {a for a in acts(resume) if a[0] == "sync"} == synced
     for command in commands(root_path_plan):
         assert "-r2" not in command, f"the R2 source does not mount the repository: {command}"
 
@@ -267,8 +277,8 @@ def test_mounter_change_replaces_every_repository_volume(tmp_path: Path) -> None
     assert [d for d in doc["dangers"] if d["code"] == "repository-moved"] == []
     _, delete = step(doc, "delete")
     for app, ns in APPS.items():
-        assert f"kubectl -n {ns} delete pvc volsync-{app}-repo --ignore-not-found --wait=false" in delete["commands"]
-        assert f"kubectl delete pv volsync-{app}-repo-pv --ignore-not-found --wait=false" in delete["commands"]
+        assert ("delete", "pvc", ns, f"volsync-{app}-repo") in acts(delete)
+        assert ("delete", "pv", "", f"volsync-{app}-repo-pv") in acts(delete)
 
 
 # -- in place ---------------------------------------------------------------------------------
@@ -320,7 +330,8 @@ def test_in_place_change_is_an_update_without_deletion(
     titles = [s["title"].lower() for s in doc["steps"]]
     assert not any(t.startswith(("suspend", "pause", "delete", "resume")) for t in titles), titles
     markdown = plan_markdown(repo)
-    assert "| jellyfin | " + f"{kind}/media-share | {namespace or '-'} | update |" in markdown
+    short = {"PersistentVolume": "pv", "PersistentVolumeClaim": "pvc"}[kind]
+    assert "| jellyfin | " + f"{short}/media-share | {namespace or '-'} | update |" in markdown
 
 
 # -- moved files --------------------------------------------------------------------------------
@@ -370,13 +381,17 @@ def test_every_manual_trigger_is_removed_after_its_backup(root_path_plan: dict) 
     triggered = [i for i, c in enumerate(cmds)
                  if '"manual":"' in c and "--type merge" in c and "replicationsource" in c]  # fmt: skip
     assert triggered
+    seen: set[str] = set()
     for i in triggered:
-        source = cmds[i].split("replicationsource ", 1)[1].split(" ", 1)[0]
+        sources = named(cmds[i], "replicationsource")
         namespace = cmds[i].split("-n ", 1)[1].split(" ", 1)[0]
-        wait = next(j for j, c in enumerate(cmds) if f"replicationsource/{source} " in c and "lastManualSync" in c)
+        refs = " ".join(f"replicationsource/{s}" for s in sources)
+        wait = next(j for j, c in enumerate(cmds) if f" {refs} " in c and "lastManualSync" in c)
         removal = (
-            f"kubectl -n {namespace} patch replicationsource {source} --type merge "
+            f"kubectl -n {namespace} patch replicationsource {' '.join(sources)} --type merge "
             """-p '{"spec":{"trigger":{"manual":null}}}'"""
         )
-        assert removal in cmds, source
+        assert removal in cmds, sources
         assert i < wait < cmds.index(removal)
+        seen.update(sources)
+    assert seen == set(APPS)  # every app's source is triggered, and each trigger removed

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at
-from volsync_kit.core.names import mover_job
+from volsync_kit.core.names import mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
 from volsync_kit.core.volumes import (
     MOVERS,
@@ -366,15 +366,23 @@ def _class_notes(classes: list[Change]) -> tuple[str, ...]:
     )
 
 
+def _apps(apps: Sequence[str], diff: Diff) -> str:
+    """The apps by name, or, when they are every app of the plan, their count:
+    a list of 35 names says nothing the summary has not."""
+    if len(apps) > 3 and set(apps) == {c.app for c in diff.changes}:
+        return f"each of the {len(apps)} apps"
+    return ", ".join(apps)
+
+
 def _safety(diff: Diff, affected: list[Change]) -> tuple[str, ...]:
     repositories = sorted({c.app for c in affected if c.kind == "PersistentVolume" and is_repository_volume(c, diff)})
     data = sorted({c.name for c in affected if c.kind == "PersistentVolume" and not is_repository_volume(c, diff)})
     notes = ["Deleted: the Kubernetes PV and PVC objects only (and StorageClasses, which hold no data)."]
     if repositories:
         notes.append(
-            f"Preserved: each app's restic data at its rootPath ({', '.join(repositories)}), and remote (R2) "
-            "repositories, which are untouched. VolSync reconnects to the existing repositories only where rootPath "
-            "did not change."
+            f"Preserved: the restic data of {_apps(repositories, diff)} at its rootPath, and remote (R2) "
+            "repositories, which are untouched. VolSync reconnects to the existing repositories only where the "
+            "repository did not move."
         )
     if data:
         notes.append(
@@ -449,7 +457,7 @@ def _gate(diff: Diff, changes: Iterable[Change], settings: Settings) -> Step | N
     moved = [c for c in moved if attr(c.head, "rootPath")]
     if not moved:
         return None
-    notes: list[str] = []
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str]]] = {}
     actions: list[Action] = []
     for c in moved:
         root, fs, cluster = (attr(c.head, a) or "" for a in REPOSITORY_ATTRIBUTES)
@@ -459,12 +467,19 @@ def _gate(diff: Diff, changes: Iterable[Change], settings: Settings) -> Step | N
             holds = "exists"
         else:
             holds = "exists and already holds the restic repository (its `config` file)"
-        notes.append(f"{c.app}: {root} on CephFS {fs or '(default)'} of cluster {cluster} {holds}.")
+        # Apps that one component moves alike share one line: /volsync/${APP} for 35 apps.
+        groups.setdefault((templated(root, c.app), fs or "(default)", cluster, holds), []).append((c.app, root))
         if settings.gate_command:
             command = settings.gate_command.format(rootPath=root, fsName=fs, clusterID=cluster, app=c.app)
             actions.append(Action("gate", value=command))
+    notes = [
+        f"{apps[0][0]}: {apps[0][1]} on CephFS {fs} of cluster {cluster} {holds}."
+        if len(apps) == 1
+        else f"{template} on CephFS {fs} of cluster {cluster}, for {_apps([a for a, _ in apps], diff)}: {holds}."
+        for (template, fs, cluster, holds), apps in groups.items()
+    ]
     actions.append(Action("gate", text="Did you check every path above?"))
-    title = "Gate the volumes: before anything resumes, check that each new rootPath"
+    title = "Gate the volumes: before anything resumes, check that each new place"
     return settings.step(title, actions, tuple(notes), kind="gate")
 
 

@@ -75,3 +75,14 @@ def kube_context(name: str) -> str:
     if not KUBE_CONTEXT.match(name):
         raise UnsafeName(name)
     return shlex.quote(name)
+
+
+def templated(text: str, app: str | None) -> str:
+    """``text`` with the app's name, where it stands as a word, written ``${APP}``.
+
+    One sentence then stands for every app that a shared component treats
+    alike (``/volsync/${APP}``); a name inside a longer word is left alone.
+    """
+    if not app:
+        return text
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(app)}(?![A-Za-z0-9])", "${APP}", text)

@@ -20,10 +20,22 @@ from volsync_kit.core.diff import Change, Diff, tracked_objects
 from volsync_kit.core.model import Map, Resource, Scalar, node_at, str_at
 from volsync_kit.core.names import UnsafeName, kube_context, label, subdomain
 from volsync_kit.core.procedure import Settings, Step
+from volsync_kit.core.volumes import REPOSITORY_ATTRIBUTES, is_repository_volume, repository_moved
 from volsync_kit.core.volumes import attr as _attr
-from volsync_kit.core.volumes import is_repository_volume, repository_moved
 
-__all__ = ["Danger", "Plan", "Settings", "Step", "dangers", "pinned", "plan"]
+__all__ = ["SEVERITY", "Danger", "Plan", "Settings", "Step", "dangers", "pinned", "plan"]
+
+# Danger codes, most severe first: what can lose data, then what splits or
+# strands a restic history, then what only blocks Flux or the procedure.
+SEVERITY = (
+    "pv-not-retained",  # the backing volume may be deleted with its PV
+    "pvc-deleted",  # Flux prunes a claim: its volume goes unless Retain
+    "shared-root-path",  # two apps write one restic repository
+    "data-volume-moved",  # apps see another folder's files
+    "repository-moved",  # restic starts a new, empty repository
+    "cannot-apply",  # Flux fails until someone deletes the object
+    "explicit-unsuspend",  # a parent resumes the Kustomization mid-cleanup
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,23 +140,29 @@ def dangers(diff: Diff) -> list[Danger]:
             )
     out.extend(_shared_root_paths(diff))
     out.extend(_explicit_unsuspend(diff))
-    return out
+    # Most severe first; the order within a code is the diff's (by app).
+    return sorted(out, key=lambda d: SEVERITY.index(d.code) if d.code in SEVERITY else len(SEVERITY))
 
 
 def _moved(c: Change, diff: Diff) -> Danger:
-    before, after = _attr(c.base, "rootPath"), _attr(c.head, "rootPath")
+    # Say what moved: a rootPath, or the filesystem or Ceph cluster under the same path.
+    moves = "; ".join(
+        f"{a} {_attr(c.base, a) or '(unset)'} -> {_attr(c.head, a) or '(unset)'}"
+        for a in REPOSITORY_ATTRIBUTES
+        if _attr(c.base, a) != _attr(c.head, a)
+    )
     if is_repository_volume(c, diff):
         return Danger(
             "repository-moved",
-            f"The restic repository of {c.app} moves ({before} -> {after}): restic silently initialises an "
-            "empty repository at the new place if it holds none, and the history stays at the old one.",
+            f"The restic repository of {c.app} moves ({moves}): restic silently initialises an empty repository "
+            "at the new place if it holds none, and the history stays at the old one.",
             c.app,
             c.label,
         )
     return Danger(
         "data-volume-moved",
-        f"The static data volume {c.name} of {c.app} moves ({before} -> {after}): the apps that mount it see "
-        "what is at the new place (empty unless the files were copied there); the files at the old one stay.",
+        f"The static data volume {c.name} of {c.app} moves ({moves}): the apps that mount it see what is at the "
+        "new place (empty unless the files were copied there); the files at the old one stay.",
         c.app,
         c.label,
     )

@@ -116,8 +116,8 @@ class Action:
     text: str = ""  # gate and push: what the operator confirms
 
     def commands(self, timeout: str) -> tuple[str, ...]:
-        """The plain kubectl and flux commands a person would type."""
-        return _COMMANDS[self.verb](self, timeout)
+        """The plain kubectl and flux commands a person would type for this action alone."""
+        return _COMMANDS[self.verb][0]((self,), timeout)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"verb": self.verb}
@@ -147,131 +147,155 @@ def _t(a: Action) -> Target:
     return a.target
 
 
-def _show(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl {t.ns}get {t.resource} {t.name} -o wide --ignore-not-found",)
+# -- plain commands ------------------------------------------------------------------
+#
+# Consecutive actions of one verb are batched per namespace (and resource), so a
+# plan over 35 apps prints one ``kubectl get pv a b c`` rather than 35 lines.
+# kubectl get/delete/patch/wait take several objects (the resource builder
+# visits each: kubectl/pkg/cmd/patch/patch.go, wait/wait.go), and so do
+# ``flux suspend|resume kustomization a b`` (fluxcd/flux2#3746).
+
+Batch = Sequence["Action"]
+Render = Callable[[Batch, str], tuple[str, ...]]
 
 
-def _pods(a: Action, _: str) -> tuple[str, ...]:
+def _ns(batch: Batch) -> str:
+    return _t(batch[0]).ns
+
+
+def _names(batch: Batch) -> str:
+    return " ".join(_t(a).name for a in batch)
+
+
+def _refs(batch: Batch) -> str:
+    """``pv/a pv/b``: how ``kubectl wait`` names objects."""
+    return " ".join(f"{_t(a).resource}/{_t(a).name}" for a in batch)
+
+
+def _objects(batch: Batch) -> str:
+    """``pvc a b`` for one resource, ``replicationsource/a replicationdestination/b`` for several."""
+    resources = {_t(a).resource for a in batch}
+    return f"{_t(batch[0]).resource} {_names(batch)}" if len(resources) == 1 else _refs(batch)
+
+
+def _selector(key: str, values: Sequence[str]) -> str:
+    return f"{key}={values[0]}" if len(values) == 1 else f"'{key} in ({','.join(values)})'"
+
+
+def _show(b: Batch, _: str) -> tuple[str, ...]:
+    return (f"kubectl {_ns(b)}get {_objects(b)} -o wide --ignore-not-found",)
+
+
+def _pods(b: Batch, _: str) -> tuple[str, ...]:
     columns = "POD:.metadata.name,CLAIMS:.spec.volumes[*].persistentVolumeClaim.claimName"
-    return (f"kubectl -n {_t(a).namespace} get pods -o 'custom-columns={columns}'",)
+    return (f"kubectl -n {_t(b[0]).namespace} get pods -o 'custom-columns={columns}'",)
 
 
-def _pending(a: Action, timeout: str) -> tuple[str, ...]:
+def _nothing(b: Batch, _: str) -> tuple[str, ...]:
     return ()
 
 
-Render = Callable[["Action", str], tuple[str, ...]]
-
-
 def _flux(verb: str) -> Render:
-    def render(a: Action, _: str) -> tuple[str, ...]:
-        t = _t(a)
-        return (f"flux {verb} {t.resource} {t.name} -n {t.namespace}",)
+    def render(b: Batch, _: str) -> tuple[str, ...]:
+        t = _t(b[0])
+        return (f"flux {verb} {t.resource} {_names(b)} -n {t.namespace}",)
 
     return render
 
 
 def _paused(value: str) -> Render:
-    def render(a: Action, timeout: str) -> tuple[str, ...]:
-        t = _t(a)
-        return (f'kubectl {t.ns}patch {t.resource} {t.name} --type merge -p \'{{"spec":{{"paused":{value}}}}}\'',)
+    def render(b: Batch, _: str) -> tuple[str, ...]:
+        return (f'kubectl {_ns(b)}patch {_objects(b)} --type merge -p \'{{"spec":{{"paused":{value}}}}}\'',)
 
     return render
 
 
-def _wait_movers(a: Action, timeout: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl {t.ns}wait --for=delete pod -l job-name={a.value} --timeout={timeout}",)
+def _wait_movers(b: Batch, timeout: str) -> tuple[str, ...]:
+    jobs = _selector("job-name", [a.value for a in b])
+    return (f"kubectl {_ns(b)}wait --for=delete pod -l {jobs} --timeout={timeout}",)
 
 
 def _scale(replicas: str) -> Render:
-    def render(a: Action, _: str) -> tuple[str, ...]:
-        t = _t(a)
-        selector = f"app.kubernetes.io/instance={t.name}"
-        return (f"kubectl {t.ns}scale deployment,statefulset -l {selector} --replicas={replicas}",)
+    def render(b: Batch, _: str) -> tuple[str, ...]:
+        selector = _selector("app.kubernetes.io/instance", [_t(a).name for a in b])
+        return (f"kubectl {_ns(b)}scale deployment,statefulset -l {selector} --replicas={replicas}",)
 
     return render
 
 
-def _sync(a: Action, timeout: str) -> tuple[str, ...]:
-    t = _t(a)
+def _sync(b: Batch, timeout: str) -> tuple[str, ...]:
+    trigger = "volsync-kit-<unique>"
     return (
-        f"kubectl {t.ns}patch {t.resource} {t.name} --type merge "
-        """-p '{"spec":{"trigger":{"manual":"volsync-kit-<unique>"}}}'""",
-        f"kubectl {t.ns}wait --for=jsonpath='{{.status.lastManualSync}}'=volsync-kit-<unique> "
-        f"{t.resource}/{t.name} --timeout={timeout}",
-        f"""kubectl {t.ns}patch {t.resource} {t.name} --type merge -p '{{"spec":{{"trigger":{{"manual":null}}}}}}'""",
+        f"kubectl {_ns(b)}patch {_objects(b)} --type merge "
+        f"""-p '{{"spec":{{"trigger":{{"manual":"{trigger}"}}}}}}'""",
+        f"kubectl {_ns(b)}wait --for=jsonpath='{{.status.lastManualSync}}'={trigger} {_refs(b)} --timeout={timeout}",
+        f"""kubectl {_ns(b)}patch {_objects(b)} --type merge -p '{{"spec":{{"trigger":{{"manual":null}}}}}}'""",
     )
 
 
-def _guard(a: Action, _: str) -> tuple[str, ...]:
-    return ()
+def _delete(b: Batch, _: str) -> tuple[str, ...]:
+    return (f"kubectl {_ns(b)}delete {_objects(b)} --ignore-not-found --wait=false",)
 
 
-def _delete(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl {t.ns}delete {t.resource} {t.name} --ignore-not-found --wait=false",)
+def _wait_deleted(b: Batch, timeout: str) -> tuple[str, ...]:
+    return (f"kubectl {_ns(b)}wait --for=delete {_refs(b)} --timeout={timeout}",)
 
 
-def _wait_deleted(a: Action, timeout: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl {t.ns}wait --for=delete {t.resource}/{t.name} --timeout={timeout}",)
+def _wait_bound(b: Batch, timeout: str) -> tuple[str, ...]:
+    return (f"kubectl {_ns(b)}wait --for=jsonpath='{{.status.phase}}'=Bound {_refs(b)} --timeout={timeout}",)
 
 
-def _wait_bound(a: Action, timeout: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl {t.ns}wait --for=jsonpath='{{.status.phase}}'=Bound {t.resource}/{t.name} --timeout={timeout}",)
-
-
-def _free(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
+def _free(b: Batch, _: str) -> tuple[str, ...]:
     ops = (
         '[{"op":"remove","path":"/spec/claimRef/uid"},{"op":"remove","path":"/spec/claimRef/resourceVersion"}]'
-        if a.value == "keep-name"
+        if b[0].value == "keep-name"
         else '[{"op":"remove","path":"/spec/claimRef"}]'
     )
-    return (f"kubectl patch pv {t.name} --type json -p '{ops}'",)
+    return (f"kubectl patch pv {_names(b)} --type json -p '{ops}'",)
 
 
-def _retain(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
+def _retain(b: Batch, _: str) -> tuple[str, ...]:
     retain = '--type merge -p \'{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}\''
-    return (f"kubectl patch pv \"$(kubectl {t.ns}get pvc {t.name} -o jsonpath='{{.spec.volumeName}}')\" {retain}",)
-
-
-def _delete_stuck(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (
-        f"kubectl {t.ns}get pvc {t.name} --ignore-not-found",
-        f"kubectl {t.ns}get events --field-selector involvedObject.kind=PersistentVolumeClaim,"
-        f"involvedObject.name={t.name}",
-        f"kubectl {t.ns}delete pvc {t.name} --ignore-not-found --wait=false",
+    return tuple(
+        f"kubectl patch pv \"$(kubectl {_t(a).ns}get pvc {_t(a).name} -o jsonpath='{{.spec.volumeName}}')\" {retain}"
+        for a in b
     )
 
 
-def _wait_recreated(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl {t.ns}get pvc {t.name} --ignore-not-found",)
+def _delete_stuck(b: Batch, _: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for a in b:
+        t = _t(a)
+        out += [
+            f"kubectl {t.ns}get pvc {t.name} --ignore-not-found",
+            f"kubectl {t.ns}get events --field-selector involvedObject.kind=PersistentVolumeClaim,"
+            f"involvedObject.name={t.name}",
+            f"kubectl {t.ns}delete pvc {t.name} --ignore-not-found --wait=false",
+        ]
+    return tuple(out)
 
 
-def _scale_to(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
-    return (f"kubectl scale deployment {t.name} -n {t.namespace} --replicas={a.value}",)
+def _wait_recreated(b: Batch, _: str) -> tuple[str, ...]:
+    return (f"kubectl {_ns(b)}get pvc {_names(b)} --ignore-not-found",)
 
 
-def _scale_back(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
+def _scale_to(b: Batch, _: str) -> tuple[str, ...]:
+    t = _t(b[0])
+    return (f"kubectl scale deployment {t.name} -n {t.namespace} --replicas={b[0].value}",)
+
+
+def _scale_back(b: Batch, _: str) -> tuple[str, ...]:
+    t = _t(b[0])
     return (f"kubectl scale deployment {t.name} -n {t.namespace} --replicas=<as before>",)
 
 
-def _gate(a: Action, _: str) -> tuple[str, ...]:
-    return (a.value,) if a.value else ()
+def _gate(b: Batch, _: str) -> tuple[str, ...]:
+    return tuple(a.value for a in b if a.value)
 
 
-def _push(a: Action, _: str) -> tuple[str, ...]:
-    t = _t(a)
-    kind = a.value or "git"
+def _push(b: Batch, _: str) -> tuple[str, ...]:
+    t = _t(b[0])
+    kind = b[0].value or "git"
     return (
         "git push",
         f"flux reconcile source {kind} {t.name} -n {t.namespace}",
@@ -279,31 +303,86 @@ def _push(a: Action, _: str) -> tuple[str, ...]:
     )
 
 
-_COMMANDS: dict[str, Render] = {
-    "show": _show,
-    "pods": _pods,
-    "pending": _pending,
-    "suspend": _flux("suspend"),
-    "resume": _flux("resume"),
-    "pause": _paused("true"),
-    "unpause": _paused("false"),
-    "wait-movers": _wait_movers,
-    "scale-down": _scale("0"),
-    "scale-up": _scale("<as before>"),
-    "sync": _sync,
-    "guard": _guard,
-    "delete": _delete,
-    "wait-deleted": _wait_deleted,
-    "wait-bound": _wait_bound,
-    "free": _free,
-    "retain": _retain,
-    "delete-stuck": _delete_stuck,
-    "wait-recreated": _wait_recreated,
-    "scale-to": _scale_to,
-    "scale-back": _scale_back,
-    "gate": _gate,
-    "push": _push,
+# verb -> (render, batched): a batched verb renders one command for each run of
+# actions that share a namespace, a resource and a value.
+_COMMANDS: dict[str, tuple[Render, bool]] = {
+    "show": (_show, True),
+    "pods": (_pods, False),
+    "pending": (_nothing, False),
+    "suspend": (_flux("suspend"), True),
+    "resume": (_flux("resume"), True),
+    "pause": (_paused("true"), True),
+    "unpause": (_paused("false"), True),
+    "wait-movers": (_wait_movers, True),
+    "scale-down": (_scale("0"), True),
+    "scale-up": (_scale("<as before>"), True),
+    "sync": (_sync, True),
+    "guard": (_nothing, False),
+    "delete": (_delete, True),
+    "wait-deleted": (_wait_deleted, True),
+    "wait-bound": (_wait_bound, True),
+    "free": (_free, True),
+    "retain": (_retain, False),
+    "delete-stuck": (_delete_stuck, False),
+    "wait-recreated": (_wait_recreated, True),
+    "scale-to": (_scale_to, False),
+    "scale-back": (_scale_back, False),
+    "gate": (_gate, False),
+    "push": (_push, False),
 }
+
+# Verbs whose batch may mix resources (kubectl takes ``TYPE/NAME`` pairs, and
+# a mover wait selects pods by job name); the others name one TYPE.
+_MIXED = frozenset({"pause", "unpause", "sync", "wait-movers"})
+
+
+def _batch_key(a: Action) -> tuple[str, ...]:
+    t = a.target
+    if t is None:
+        return (a.verb, a.value, a.text)
+    return (a.verb, t.namespace, "" if a.verb in _MIXED else t.resource, a.value if a.verb == "free" else "")
+
+
+def batches(actions: Sequence[Action]) -> list[tuple[Action, ...]]:
+    """Runs of one verb, split per namespace (and resource), in first-seen order.
+
+    Only consecutive actions merge, so the order between verbs (delete the
+    claims, wait, then the volumes) is kept exactly.
+    """
+    out: list[tuple[Action, ...]] = []
+    run: dict[tuple[str, ...], list[Action]] = {}
+    for a in actions:
+        batched = _COMMANDS[a.verb][1]
+        if run and (not batched or next(iter(run))[0] != a.verb):
+            out.extend(tuple(group) for group in run.values())
+            run = {}
+        if not batched:
+            out.append((a,))
+            continue
+        run.setdefault(_batch_key(a), []).append(a)
+    out.extend(tuple(group) for group in run.values())
+    return out
+
+
+def commands(actions: Sequence[Action], timeout: str) -> tuple[str, ...]:
+    """The plain kubectl and flux commands a person would type, batched.
+
+    A deletion that the step waits for is typed as one ``kubectl delete``
+    that waits (its default ``--wait=true`` waits for the finalizers,
+    ``--timeout`` bounds it), so a person reads each name once; the script
+    keeps the two apart, since it checks each object before deleting it.
+    """
+    out: list[str] = []
+    waited = {a.target for a in actions if a.verb == "wait-deleted"}
+    waiting: set[Target | None] = set()
+    for batch in batches(actions):
+        verb = batch[0].verb
+        if verb == "delete" and all(a.target in waited for a in batch):
+            out.append(f"kubectl {_ns(batch)}delete {_objects(batch)} --ignore-not-found --timeout={timeout}")
+            waiting.update(a.target for a in batch)
+        elif not (verb == "wait-deleted" and all(a.target in waiting for a in batch)):
+            out.extend(_COMMANDS[verb][0](batch, timeout))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -324,5 +403,4 @@ class Settings:
     timeout: str = "10m"
 
     def step(self, title: str, actions: Sequence[Action], notes: Sequence[str] = (), *, kind: str) -> Step:
-        commands = tuple(c for a in actions for c in a.commands(self.timeout))
-        return Step(title, commands, tuple(notes), kind, tuple(actions))
+        return Step(title, commands(actions, self.timeout), tuple(notes), kind, tuple(actions))

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import re
 import shlex
+from itertools import groupby
 
 from volsync_kit.core.planner import Plan, Step
-from volsync_kit.core.procedure import Action, Target
+from volsync_kit.core.procedure import Action, Target, batches
 from volsync_kit.report.shell_prelude import PRELUDE
 
-_SAFE_COMMENT = re.compile(r"^[A-Za-z0-9 .,:;()'`/_=\"{}\[\]*<>+-]*$")
+_SAFE_COMMENT = re.compile(
+    r"^[A-Za-z0-9 .,:;()'`/_=\"{}\[\]*<>+$-]*$"
+)  # a comment is inert: only a newline could escape it
 _HEX = re.compile(r"^[0-9a-f]{40}$")
 _FLUX_VERBS = ("suspend", "resume", "push")
 NOTHING_TO_DO = """#!/usr/bin/env bash
@@ -104,21 +107,17 @@ def _call(a: Action) -> str:
 
 
 def _calls(actions: tuple[Action, ...]) -> list[str]:
-    """One line per action; objects of one kind and namespace shown in one call."""
+    """One call per action, in order; the objects of one kind and namespace are shown in one call."""
     out: list[str] = []
-    shown: dict[tuple[str, str], list[str]] = {}
-    for a in actions:
-        if a.verb == "show" and a.target:
-            where = (a.target.resource, a.target.namespace)
-            if where not in shown:
-                shown[where] = []
-                out.append(f"@show:{len(shown) - 1}")
-            shown[where].append(a.target.name)
-        else:
-            out.append(_call(a))
-    groups = list(shown.items())
-    return [f"show {_q(*groups[int(c[6:])][0], *groups[int(c[6:])][1])}" if c.startswith("@show:") else c
-            for c in out]  # fmt: skip
+    for verb, run in groupby(actions, key=lambda a: a.verb):
+        if verb != "show":
+            out.extend(_call(a) for a in run)
+            continue
+        for batch in batches(tuple(run)):
+            t = batch[0].target
+            assert t is not None
+            out.append(f"show {_q(t.resource, t.namespace, *(a.target.name for a in batch if a.target))}")
+    return out
 
 
 def _name(number: int, step: Step) -> str:

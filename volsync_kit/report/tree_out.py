@@ -139,9 +139,10 @@ def _template(change: Change) -> str:
     return f"{change.kind} {name}"
 
 
-def plan_diagram(changes: Iterable[Change]) -> str:
+def plan_diagram(changes: Iterable[Change], *, min_groups: int = 1) -> str:
     """A Mermaid flowchart of the affected objects, one box per group of apps changed the
-    same way, each object coloured by its action; "" when nothing changes."""
+    same way, each object coloured by its action; "" when there are fewer groups than
+    ``min_groups`` (one group says no more than the table beside it)."""
     by_app: dict[str, list[Change]] = {}
     for change in changes:
         by_app.setdefault(change.app, []).append(change)
@@ -149,7 +150,7 @@ def plan_diagram(changes: Iterable[Change]) -> str:
     for app, app_changes in sorted(by_app.items()):
         signature: tuple[tuple[str, str], ...] = tuple(sorted((_template(c), str(c.action)) for c in app_changes))
         groups.setdefault(signature, []).append(app)
-    if not groups:
+    if len(groups) < max(min_groups, 1):
         return ""
     out = ["```mermaid", "flowchart LR"]
     used: set[str] = set()

@@ -644,14 +644,8 @@ step_4_delete() {
 }
 
 step_5_gate() {
-  # Gate the volumes: before anything resumes, check that each new rootPath
-  # cloudbeaver: /k8s-backups/volsync/cloudbeaver on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
-  # home-assistant: /k8s-backups/volsync/home-assistant on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
-  # jellyfin: /k8s-backups/volsync/jellyfin on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
-  # paperless: /k8s-backups/volsync/paperless on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
-  # pgadmin: /k8s-backups/volsync/pgadmin on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
-  # radarr: /k8s-backups/volsync/radarr on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
-  # sonarr: /k8s-backups/volsync/sonarr on CephFS cephfs of cluster rook-ceph exists and already holds the restic repository (its `config` file).
+  # Gate the volumes: before anything resumes, check that each new place
+  # /k8s-backups/volsync/${APP} on CephFS cephfs of cluster rook-ceph, for each of the 7 apps: exists and already holds the restic repository (its `config` file).
   confirm 'Did you check every path above?'
 }
 
@@ -710,7 +704,7 @@ step_7_resume() {
 step_8_safety() {
   # Data safety
   # Deleted: the Kubernetes PV and PVC objects only (and StorageClasses, which hold no data).
-  # Preserved: each app's restic data at its rootPath (cloudbeaver, home-assistant, jellyfin, paperless, pgadmin, radarr, sonarr), and remote (R2) repositories, which are untouched. VolSync reconnects to the existing repositories only where rootPath did not change.
+  # Preserved: the restic data of each of the 7 apps at its rootPath, and remote (R2) repositories, which are untouched. VolSync reconnects to the existing repositories only where the repository did not move.
   :
 }
 
@@ -720,7 +714,7 @@ TITLES=(
   'Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them (what was suspended before stays suspended; replicas are remembered)'
   'Pause the VolSync movers that mount these claims, and wait until their pods are gone (keep the VolSync operator running: pausing needs it)'
   'Delete the claims, then the volumes: only those that still carry the base commit'"'"'s values (Retain keeps the CephFS data)'
-  'Gate the volumes: before anything resumes, check that each new rootPath'
+  'Gate the volumes: before anything resumes, check that each new place'
   'Commit and push; have the source fetch it, and confirm its revision is the pushed commit'
   'Resume in reverse order, wait until every volume and claim is Bound, unpause the movers, run one backup each (its manual trigger is removed afterwards, so that the schedule applies again), and bring the workloads back to their replicas'
   'Data safety'
