@@ -34,10 +34,27 @@ def resolve_repo(repo: Path | None) -> Path:
     from volsync_kit.adapters import git
 
     if repo is None:
-        return git.toplevel(Path.cwd()) or Path.cwd()
+        return git.toplevel(Path.cwd()) or _configured_root(Path.cwd())
     if not repo.is_dir():
         raise UsageError(f"--repo {repo}: no such folder; pass the root of your Flux repository")
     return repo
+
+
+def _configured_root(cwd: Path) -> Path:
+    """Outside git: the nearest folder, up from ``cwd``, that holds a config.
+
+    Never the current folder as such: in a home folder or a folder of clones
+    that would model every YAML file below it.
+    """
+    from volsync_kit.adapters.config import CONFIG_NAME
+
+    for folder in (cwd, *cwd.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    raise UsageError(
+        f"{cwd} is not in a git repository, and neither it nor a folder above holds {CONFIG_NAME}: "
+        "pass --repo DIR, the root of your Flux repository"
+    )
 
 
 def open_cache(root: Path, enabled: bool) -> DiskCache | None:
@@ -248,9 +265,12 @@ def run_plan(
                 "a name such as n, y, on or off is a YAML boolean); quote ${APP} in the template "
                 "or rename the app"
             ) from None
+        # repr() shows control characters escaped: a newline never vanishes from the message.
+        where = f"{err.where}: " if err.where else ""
+        written = f" (written {err.written!r}; Flux drops a value's newlines)" if err.written else ""
         raise UsageError(
-            f"refusing to plan: {str(err)!r} is not a valid Kubernetes name, so no command is emitted for it; "
-            "fix the name in the repository"
+            f"refusing to plan: {where}{err.name!r}{written} is not a valid Kubernetes name, so no command is "
+            "emitted for it; fix the name there"
         ) from None
 
 
@@ -335,7 +355,7 @@ def run_generate(
     """
     from volsync_kit.adapters import config as config_adapter
     from volsync_kit.adapters import templates
-    from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.adapters.fs import FileRepo, write_atomically
     from volsync_kit.core import generate as gen
 
     root = resolve_repo(repo)
@@ -354,7 +374,7 @@ def run_generate(
     changes.extend(_wiring(root, model, config_adapter.app_specs(config), repository, operations))
     if write and changes and (force or not any(c.hand_edited for c in changes)):
         for change in changes:
-            _write_atomically(root / change.path, change.new)
+            write_atomically(root / change.path, change.new)
         return GenerateResult(root, tuple(changes), True)
     return GenerateResult(root, tuple(changes), False)
 
@@ -441,25 +461,6 @@ def _read(path: Path) -> str | None:
         ) from None
     except OSError as err:
         raise UsageError(f"{path}: cannot read it ({err.strerror}); fix its permissions, then rerun") from None
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename over the target."""
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def run_doctor(

@@ -18,7 +18,7 @@ import typer
 
 from volsync_kit import __version__
 from volsync_kit.errors import UsageError
-from volsync_kit.exitcodes import HELP, ExitCode
+from volsync_kit.exitcodes import HELP, ExitCode, epilog
 
 app = typer.Typer(
     name="volsync-kit",
@@ -106,6 +106,19 @@ ClusterOption = Annotated[
     ),
 ]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on internal errors.")]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the output to FILE instead of standard output: atomically, and only when the run succeeds "
+        "(exit 0 or 1), so a failed run never replaces it.",
+        metavar="FILE",
+    ),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No notes on standard error: only the output and errors.")
+]
 NoCacheOption = Annotated[
     bool,
     typer.Option(
@@ -137,13 +150,20 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
     raise typer.Exit(int(code))
 
 
-def _guard(debug: bool, body: Callable[[], int]) -> NoReturn:
-    """Map every failure to its documented exit code, never a traceback."""
+def _guard(debug: bool, body: Callable[[], int], output: Path | None = None) -> NoReturn:
+    """Map every failure to its documented exit code, never a traceback; with
+    ``output``, what the command prints goes to that file once it succeeded."""
+    import io
+
     # A run builds millions of small acyclic objects (located trees) that live
     # to the end; the cyclic collector would re-scan them over and over (a
     # third of a 2,000-app lint).  Reference counting still frees everything.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    stdout = sys.stdout
+    captured = io.StringIO() if output is not None else None
+    if captured is not None:
+        sys.stdout = captured
     try:
         code = body()
     except UsageError as err:
@@ -157,12 +177,41 @@ def _guard(debug: bool, body: Callable[[], int]) -> NoReturn:
             raise
         _fail(f"internal error: {type(err).__name__}: {err}; rerun with --debug and report it", ExitCode.INTERNAL_ERROR)
     finally:
+        sys.stdout = stdout
         if gc_was_enabled:
             gc.enable()
+    if output is not None and captured is not None:
+        _write_output(output, captured.getvalue(), code)
     raise typer.Exit(code)
 
 
-@app.command(epilog=HELP)
+def _write_output(output: Path, text: str, code: int) -> None:
+    if code not in (ExitCode.OK, ExitCode.FINDINGS):
+        _note(f"{output} not written: the run failed (exit {code}); the file is left as it was", force=True)
+        return
+    from volsync_kit.adapters.fs import write_atomically
+
+    try:
+        write_atomically(output, text)
+    except OSError as err:
+        _fail(f"--output {output}: cannot write it ({err.strerror}); choose another path", ExitCode.INPUT_ERROR)
+
+
+_quiet = False  # -q of the running command: no notes on standard error
+
+
+def _note(text: str, *, force: bool = False) -> None:
+    """A ``volsync-kit: ...`` note on standard error, unless -q."""
+    if force or not _quiet:
+        typer.echo(f"volsync-kit: {text}", err=True)
+
+
+def _set_quiet(value: bool) -> None:
+    global _quiet
+    _quiet = value
+
+
+@app.command(epilog=epilog(errors="usage, config or input error, or an app that cannot be rendered"))
 def render(
     repo: RepoOption = None,
     app_name: Annotated[
@@ -173,6 +222,8 @@ def render(
     config: ConfigOption = None,
     cluster: ClusterOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print informational notes.")] = False,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -198,14 +249,15 @@ def render(
         for chunk in chunks:  # streamed: a large repository's output is never held whole
             sys.stdout.write(chunk)
         for problem in result.problems:
-            if render_out.visible(problem, verbose):
+            if render_out.visible(problem, verbose and not quiet, errors_only=quiet):
                 typer.echo(render_out.problem_line(problem), err=True)
         return int(ExitCode.INPUT_ERROR if result.has_errors else ExitCode.OK)
 
-    _guard(debug, body)
+    _set_quiet(quiet)
+    _guard(debug, body, output)
 
 
-@app.command(epilog=HELP)
+@app.command(epilog=epilog("a finding of severity error (warnings and infos do not fail)"))
 def lint(
     files: Annotated[
         list[Path] | None,
@@ -216,6 +268,8 @@ def lint(
     config: ConfigOption = None,
     entry: EntryOption = None,
     cluster: ClusterOption = None,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -254,7 +308,16 @@ def lint(
         sys.stderr.write(lint_out.unchecked_lines(result))
         return int(ExitCode.FINDINGS if result.failed else ExitCode.OK)
 
-    _guard(debug, body)
+    _set_quiet(quiet)
+    _guard(debug, body, output)
+
+
+def _refuse_what_does_not_apply(*options: tuple[str, bool, str]) -> None:
+    """An option that would be ignored is a usage error: silently dropping it
+    lets a user believe it took effect."""
+    for name, given, why in options:
+        if given:
+            raise UsageError(f"{name} does not apply here: {why}; leave it out")
 
 
 def _names_config(files: list[Path], root: Path, config: Path | None) -> bool:
@@ -263,10 +326,12 @@ def _names_config(files: list[Path], root: Path, config: Path | None) -> bool:
     return any((f if f.is_absolute() else Path.cwd() / f).resolve() == target for f in files)
 
 
-@app.command(epilog=HELP)
+@app.command(
+    epilog=epilog("a --fail-on gate trips", "usage, config or input error, or a head or base that does not build")
+)
 def plan(
     repo: RepoOption = None,
-    base: Annotated[str, typer.Option("--base", help="The git ref the cluster runs.")] = "HEAD",
+    base: Annotated[str | None, typer.Option("--base", help="The git ref the cluster runs. Default: HEAD.")] = None,
     head: Annotated[
         str | None, typer.Option("--head", help="The git ref to compare with. Default: the working tree.")
     ] = None,
@@ -296,6 +361,8 @@ def plan(
         Scenario | None,
         typer.Option("--scenario", help="Print the guide's Scenario 2 or 3 for this repository instead of a diff."),
     ] = None,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -312,9 +379,14 @@ def plan(
         from volsync_kit import app as services
         from volsync_kit.report import plan_out, plan_shell
 
+        _refuse_what_does_not_apply(
+            ("--base", base is not None and scenario is not None, "a scenario compares with no base"),
+            ("--fail-on", bool(fail_on) and scenario is not None, "a scenario has no changes to gate"),
+            ("--yes", yes and output_format is not PlanFormat.shell, "only the --format shell script asks"),
+        )
         result = services.run_plan(
             repo,
-            base=base,
+            base=base or "HEAD",
             head=head,
             staged=staged,
             config_file=config,
@@ -351,13 +423,16 @@ def plan(
             if gate in gates and hit
         ]
         for gate in tripped:
-            typer.echo(f"volsync-kit: --fail-on {gate.value}: the plan {_TRIPPED[gate]}", err=True)
+            _note(f"--fail-on {gate.value}: the plan {_TRIPPED[gate]}")
         return int(ExitCode.FINDINGS if tripped else ExitCode.OK)
 
-    _guard(debug, body)
+    _set_quiet(quiet)
+    _guard(debug, body, output)
 
 
-@app.command(epilog=HELP)
+@app.command(
+    epilog=epilog("--check finds files out of date", "usage or config error, or a generated file edited by hand")
+)
 def generate(
     repo: RepoOption = None,
     config: ConfigOption = None,
@@ -366,6 +441,7 @@ def generate(
     ] = False,
     show_diff: Annotated[bool, typer.Option("--diff", help="Show what would change, without writing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite generated files that were edited by hand.")] = False,
+    quiet: QuietOption = False,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -391,9 +467,7 @@ def generate(
                 before = f"a/{change.path}" if change.old is not None else "/dev/null"
                 sys.stdout.writelines(difflib.unified_diff(old, new, before, f"b/{change.path}"))
             if check and result.changes:
-                typer.echo(
-                    f"volsync-kit: {len(result.changes)} file(s) out of date; run volsync-kit generate", err=True
-                )
+                _note(f"{len(result.changes)} file(s) out of date; run volsync-kit generate")
                 return int(ExitCode.FINDINGS)
             return int(ExitCode.OK)
         if result.refused and not result.written:
@@ -405,11 +479,12 @@ def generate(
                 )
             return int(ExitCode.INPUT_ERROR)
         for change in result.changes:
-            typer.echo(f"volsync-kit: {'created' if change.old is None else 'updated'} {change.path}", err=True)
+            _note(f"{'created' if change.old is None else 'updated'} {change.path}")
         if not result.changes:
-            typer.echo("volsync-kit: up to date", err=True)
+            _note("up to date")
         return int(ExitCode.OK)
 
+    _set_quiet(quiet)
     _guard(debug, body)
 
 
@@ -419,7 +494,7 @@ class DoctorFormat(enum.StrEnum):
     markdown = "markdown"
 
 
-@app.command(epilog=HELP)
+@app.command(epilog=epilog("findings", "usage, config or input error: kubectl failing, an unreadable dump"))
 def doctor(
     repo: RepoOption = None,
     source: Annotated[
@@ -443,6 +518,7 @@ def doctor(
     tree: Annotated[
         bool, typer.Option("--tree", help="Also draw each app's tree with the cluster's status and its orphans.")
     ] = False,
+    output: OutputOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -485,7 +561,7 @@ def doctor(
                 sys.stdout.write("\n" + tree_out.to_text(trees))
         return int(ExitCode.OK if report.healthy else ExitCode.FINDINGS)
 
-    _guard(debug, body)
+    _guard(debug, body, output)
 
 
 class TreeFormat(enum.StrEnum):
@@ -494,7 +570,7 @@ class TreeFormat(enum.StrEnum):
     json = "json"
 
 
-@app.command(epilog=HELP)
+@app.command(epilog=epilog(errors="usage, config or input error, or an app that cannot be rendered"))
 def tree(
     repo: RepoOption = None,
     app_name: Annotated[
@@ -504,6 +580,7 @@ def tree(
     entry: DetectedEntryOption = None,
     config: ConfigOption = None,
     cluster: ClusterOption = None,
+    output: OutputOption = None,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -535,7 +612,7 @@ def tree(
             typer.echo(render_out.problem_line(problem), err=True)
         return int(ExitCode.INPUT_ERROR if errors else ExitCode.OK)
 
-    _guard(debug, body)
+    _guard(debug, body, output)
 
 
 @app.command(name="commit-msg")

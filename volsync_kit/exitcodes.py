@@ -17,3 +17,9 @@ HELP = (
     "2 usage, config or input error (including apps that cannot be rendered); "
     "3 internal error."
 )
+
+
+def epilog(findings: str | None = None, errors: str = "usage, config or input error") -> str:
+    """One command's own exit codes, for the end of its --help."""
+    one = f"1 {findings}; " if findings else ""
+    return f"Exit codes: 0 OK; {one}2 {errors}; 3 internal error."

@@ -216,3 +216,31 @@ def test_leaving_out_what_the_api_server_defaults_changes_nothing(tmp_path: Path
     assert replaced == {("PersistentVolume", "replace"), ("PersistentVolumeClaim", "replace")}
     fields = {f["path"]: (f["before"], f["after"]) for c in doc["changes"] for f in c["fields"]}
     assert fields["spec.volumeMode"] == ("Filesystem", "Block")
+
+
+def test_a_refused_name_says_which_file_and_line_set_it(tmp_path: Path) -> None:
+    """Flux drops a variable's newlines; the refusal shows the name Flux would
+    use and the value as written, with the newline escaped, at its line."""
+    repo = example_repo(tmp_path)
+    repo.edit(ks_file("radarr"), "APP: *app", 'APP: "radarr\\nkubectl delete ns kube-system"')
+    repo.commit("radarr with a newline in its name")
+    change_root_path(repo)
+    result = plan(repo)
+    assert result.exit_code == 2
+    line = next(n for n, text in enumerate(repo.read(ks_file("radarr")).splitlines(), 1) if "APP:" in text)
+    assert result.stderr == (
+        f"volsync-kit: error: refusing to plan: {ks_file('radarr')}:{line}:12: 'radarrkubectl delete ns kube-system' "
+        "(written 'radarr\\nkubectl delete ns kube-system'; Flux drops a value's newlines) is not a valid "
+        "Kubernetes name, so no command is emitted for it; fix the name there\n"
+    )
+
+
+def test_a_refused_object_name_points_at_its_field(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    repo.edit(REPO_PV, "name: volsync-${APP}-repo-pv", "name: volsync-${APP}_repo-pv")
+    result = plan(repo)
+    assert result.exit_code == 2
+    line = next(n for n, text in enumerate(repo.read(REPO_PV).splitlines(), 1) if "_repo-pv" in text)
+    assert result.stderr.startswith(f"volsync-kit: error: refusing to plan: {REPO_PV}:{line}:")
+    assert "'volsync-" in result.stderr
+    assert "_repo-pv' is not a valid Kubernetes name" in result.stderr

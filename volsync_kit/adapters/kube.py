@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -148,14 +146,6 @@ def write_dump(path: Path, items: Sequence[dict[str, Any]], now: datetime.dateti
         "metadata": {"annotations": {DUMPED_AT: f"{now:%Y-%m-%dT%H:%M:%SZ}"}},
         "items": [scrub(item) for item in items],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(doc, out, indent=2, sort_keys=False)
-            out.write("\n")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    from volsync_kit.adapters.fs import write_atomically
+
+    write_atomically(path, json.dumps(doc, indent=2, sort_keys=False) + "\n")

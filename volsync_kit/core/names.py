@@ -17,7 +17,18 @@ DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 
 
 class UnsafeName(ValueError):
-    """A name that is not a valid Kubernetes name; it must not be emitted."""
+    """A name that is not a valid Kubernetes name; it must not be emitted.
+
+    ``where`` says where the repository sets it (``file:line:col``), and
+    ``written`` how it is written there when that differs (Flux drops the
+    newlines of a variable's value, so the name is not what the file says).
+    """
+
+    def __init__(self, name: str, where: str = "", written: str | None = None) -> None:
+        super().__init__(name)
+        self.name = name
+        self.where = where
+        self.written = written
 
 
 # apimachinery IsValidLabelValue: empty, or 63 characters at most that begin and

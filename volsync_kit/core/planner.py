@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from volsync_kit.core.checklist import checklist
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.model import Map, Resource, Scalar, node_at, str_at
-from volsync_kit.core.names import UnsafeName, kube_context, label, subdomain
+from volsync_kit.core.model import Map, Resource, Scalar, loc_of, node_at, str_at
+from volsync_kit.core.names import UnsafeName, is_label, kube_context, label, subdomain
 from volsync_kit.core.procedure import Settings, Step
 from volsync_kit.core.volumes import REPOSITORY_ATTRIBUTES, is_repository_volume, repository_moved
 from volsync_kit.core.volumes import attr as _attr
@@ -213,18 +213,41 @@ SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/-]*$")
 
 
 def _validate(diff: Diff) -> None:
-    """Refuse the whole plan when a name it would print is not a Kubernetes name."""
+    """Refuse the whole plan when a name it would print is not a Kubernetes name,
+    saying where the repository sets it."""
     for c in diff.changes:
-        label(c.app)
-        label(c.ks.name)
-        label(c.ks.namespace)
-        subdomain(c.name)
-        if c.namespace:
-            label(c.namespace)
-        for res in (c.base, c.head):
-            root = _attr(res, "rootPath")
-            if root is not None and not SAFE_PATH.match(root):
-                raise UnsafeName(root)
+        try:
+            _validate_change(c)
+        except UnsafeName as err:
+            raise _located(err, c, diff) from None
+
+
+def _validate_change(c: Change) -> None:
+    label(c.app)
+    label(c.ks.name)
+    label(c.ks.namespace)
+    subdomain(c.name)
+    if c.namespace:
+        label(c.namespace)
+    for res in (c.base, c.head):
+        root = _attr(res, "rootPath")
+        if root is not None and not SAFE_PATH.match(root):
+            raise UnsafeName(root)
+
+
+def _located(err: UnsafeName, c: Change, diff: Diff) -> UnsafeName:
+    """The refusal with the place that sets the name: the app's ``APP`` when
+    that is what is wrong, else the object's own field."""
+    results = [r for m in (diff.head_model, diff.base_model) for r in m.results if r.ks.ref == c.ks]
+    if c.app and c.app in err.name and not is_label(c.app) and results:
+        ks = results[0].ks
+        written = ks.spec_str("postBuild", "substitute", "APP")
+        loc = ks.spec_loc("postBuild", "substitute", "APP")
+        return UnsafeName(err.name, str(loc) if loc else c.ks.file, written if written != c.app else None)
+    res = c.head or c.base
+    field = ("spec", "csi", "volumeAttributes", "rootPath") if err.name.startswith("/") else ("metadata", "name")
+    loc = loc_of(res.node, *field) if res else None
+    return UnsafeName(err.name, str(loc) if loc else c.ks.file)
 
 
 def plan(diff: Diff, *, base: str, head: str, settings: Settings | None = None) -> Plan:

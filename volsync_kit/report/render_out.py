@@ -84,5 +84,7 @@ def to_yaml(result: RenderResult, dump: Callable[[Plain], str]) -> str:
     return "".join(iter_yaml(result, dump))
 
 
-def visible(problem: Problem, verbose: bool) -> bool:
+def visible(problem: Problem, verbose: bool, *, errors_only: bool = False) -> bool:
+    if errors_only:
+        return problem.severity is Severity.ERROR
     return verbose or problem.severity is not Severity.INFO

@@ -1,0 +1,185 @@
+"""The conventions a user expects of a CLI (issue 15, item 3): -o FILE written
+atomically and never over a failed run, -q, each command's own exit codes
+in its help, options that do not apply refused, and no walk of an arbitrary
+folder outside git."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.helpers_repo import EXAMPLE, REPO_COMPONENT, committed_example, git, run_cli
+from volsync_kit.cli import app
+
+# -- -o/--output -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["render", "--format", "json"],
+        ["lint", "--format", "json"],
+        ["tree", "--format", "json"],
+    ],
+)
+def test_output_file_holds_exactly_what_stdout_would(tmp_path: Path, command: list[str]) -> None:
+    printed = run_cli(*command, "--repo", str(EXAMPLE), "--no-cache")
+    target = tmp_path / "out" / "result.json"
+    written = run_cli(*command, "--repo", str(EXAMPLE), "--no-cache", "-o", str(target))
+    assert written.returncode == printed.returncode
+    assert written.stdout == ""
+    assert target.read_text(encoding="utf-8") == printed.stdout
+    json.loads(target.read_text(encoding="utf-8"))
+    assert sorted(p.name for p in target.parent.iterdir()) == ["result.json"]  # no temporary file left
+
+
+def test_output_file_is_left_alone_when_the_run_fails(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(repo)], check=True)
+    (repo / REPO_COMPONENT / "kustomization.yaml").unlink()  # every app's component is gone
+    target = tmp_path / "rendered.yaml"
+    target.write_text("what the user had\n", encoding="utf-8")
+    os.chmod(target, 0o600)
+    result = run_cli("render", "--repo", str(repo), "--no-cache", "-o", str(target))
+    assert result.returncode == 2
+    assert target.read_text(encoding="utf-8") == "what the user had\n"
+    assert f"volsync-kit: {target} not written: the run failed (exit 2); the file is left as it was" in result.stderr
+
+
+def test_output_file_keeps_its_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "plan.sh"
+    target.write_text("old\n", encoding="utf-8")
+    os.chmod(target, 0o750)
+    repo = committed_example(tmp_path)
+    pv = repo / REPO_COMPONENT / "pv.yaml"
+    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /backups/${APP}"))
+    result = run_cli("plan", "--repo", str(repo), "--format", "shell", "-o", str(target), "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert target.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash")
+    assert target.stat().st_mode & 0o777 == 0o750
+
+
+def test_output_into_a_folder_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    result = run_cli("render", "--repo", str(EXAMPLE), "--no-cache", "-o", str(blocked / "x.yaml"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"volsync-kit: error: --output {blocked / 'x.yaml'}: cannot write it")
+
+
+# -- -q/--quiet ---------------------------------------------------------------------------
+
+
+def test_quiet_plan_keeps_the_exit_code_and_drops_the_note(tmp_path: Path) -> None:
+    repo = committed_example(tmp_path)
+    pv = repo / REPO_COMPONENT / "pv.yaml"
+    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /backups/${APP}"))
+    loud = run_cli("plan", "--repo", str(repo), "--fail-on", "replace", "--no-cache")
+    quiet = run_cli("plan", "--repo", str(repo), "--fail-on", "replace", "--no-cache", "-q")
+    assert loud.returncode == quiet.returncode == 1
+    assert loud.stderr == "volsync-kit: --fail-on replace: the plan replaces volumes (delete and recreate)\n"
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+
+
+def test_quiet_render_prints_errors_only(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(repo)], check=True)
+    loud = run_cli("render", "--repo", str(repo), "--no-cache", "-v")
+    quiet = run_cli("render", "--repo", str(repo), "--no-cache", "-v", "-q")
+    assert " info " in loud.stderr  # the example has informational notes
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+
+
+# -- options that do not apply ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--scenario", "full-reset", "--base", "HEAD"], "--base"),
+        (["--scenario", "stuck-cache", "--fail-on", "danger"], "--fail-on"),
+        (["--yes"], "--yes"),
+        (["--format", "json", "--yes"], "--yes"),
+    ],
+)
+def test_an_option_that_does_not_apply_is_a_usage_error(tmp_path: Path, args: list[str], option: str) -> None:
+    repo = committed_example(tmp_path)
+    result = run_cli("plan", "--repo", str(repo), *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"volsync-kit: error: {option} does not apply here: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_yes_with_the_shell_format_is_accepted(tmp_path: Path) -> None:
+    repo = committed_example(tmp_path)
+    result = run_cli("plan", "--repo", str(repo), "--format", "shell", "--yes")
+    assert result.returncode == 0, result.stderr
+
+
+# -- each command's own exit codes -------------------------------------------------------------
+
+EXIT_CODES = {
+    "render": ("Exit codes: 0 OK; 2 usage, config or input error, or an app that cannot be rendered;", None),
+    "tree": ("Exit codes: 0 OK; 2 usage, config or input error, or an app that cannot be rendered;", None),
+    "lint": ("Exit codes: 0 OK; 1 a finding of severity error", "doctor"),
+    "plan": ("Exit codes: 0 OK; 1 a --fail-on gate trips; 2 usage, config or input error, or a head", "doctor"),
+    "generate": ("Exit codes: 0 OK; 1 --check finds files out of date;", "doctor"),
+    "doctor": ("Exit codes: 0 OK; 1 findings; 2 usage, config or input error: kubectl failing", "gate"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(EXIT_CODES))
+def test_each_command_documents_its_own_exit_codes(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"], terminal_width=300)
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    own, foreign = EXIT_CODES[command]
+    assert own in text
+    assert text.count("Exit codes:") == 1
+    if foreign:
+        assert f"1 {foreign}" not in text  # not another command's meaning of 1
+    if command in ("render", "tree"):
+        assert "; 1 " not in text  # they never exit 1
+
+
+# -- outside git -----------------------------------------------------------------------------
+
+
+def test_outside_git_without_repo_reads_nothing_and_says_what_to_pass(tmp_path: Path) -> None:
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(tmp_path / "one")], check=True)
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(tmp_path / "two")], check=True)
+    result = run_cli("lint", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"volsync-kit: error: {tmp_path} is not in a git repository, and neither it nor a folder above holds "
+        ".volsync-kit.yaml: pass --repo DIR, the root of your Flux repository\n"
+    )
+
+
+def test_outside_git_the_nearest_folder_with_a_config_is_the_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "ops"
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(repo)], check=True)
+    assert (repo / ".volsync-kit.yaml").is_file()
+    inside = repo / "kubernetes" / "apps" / "media"
+    from_inside = run_cli("lint", "--format", "json", "--no-cache", cwd=inside)
+    with_repo = run_cli("lint", "--format", "json", "--no-cache", "--repo", str(repo))
+    assert from_inside.returncode == with_repo.returncode
+    assert json.loads(from_inside.stdout) == json.loads(with_repo.stdout)
+
+
+def test_inside_git_the_top_level_is_the_repository(tmp_path: Path) -> None:
+    repo = committed_example(tmp_path)
+    (repo / ".volsync-kit.yaml").unlink()
+    git(repo, "commit", "-qam", "no config")
+    result = run_cli("lint", "--format", "json", "--no-cache", cwd=repo / "kubernetes")
+    assert result.returncode in (0, 1), result.stderr
+    assert json.loads(result.stdout)["summary"]["apps"] == 7
