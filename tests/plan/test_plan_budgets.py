@@ -157,3 +157,17 @@ def test_commit_message_under_20_kb_is_the_whole_plan(base_repo: Path, tmp_path:
     message = plan_out.to_commit_message(plan)
     assert "flux suspend kustomization radarr -n media" in message
     assert "<this commit>" not in message
+
+
+def test_readme_shows_the_plan_as_it_is_printed() -> None:
+    """README's first screen of a plan is the golden file's, in order (so it cannot go stale)."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("````markdown\n", 1)[1].split("\n````", 1)[0].splitlines()
+    golden = (root / "tests" / "golden" / "plan" / "rootpath.md").read_text(encoding="utf-8").splitlines()
+    at = 0
+    for line in block:
+        if line in ("…", "</details>"):
+            continue
+        at = golden.index(line, at) + 1  # ValueError: the README shows a line the plan no longer prints
+    assert block[1].startswith("**Plan:** ")
