@@ -196,17 +196,39 @@ def plan_markdown(tmp_path: Path, edit: str) -> str:
 
 
 def test_the_plan_for_a_root_path_change_draws_its_diagram(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
-    markdown = plan_markdown(tmp_path, "rootPath: /volsync/moved/${APP}")
+    # rootPath moves for every app, and one app (sonarr) also gains a claim: two
+    # groups of apps changed differently, which the table alone does not show.
+    repo = committed_example(tmp_path)
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /volsync/moved/${APP}"))
+    data = repo / "kubernetes/apps/media/sonarr/app"
+    (data / "extra-pvc.yaml").write_text(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: sonarr-extra\nspec:\n"
+        "  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n"
+    )
+    kustomization = data / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("resources:\n", "resources:\n  - ./extra-pvc.yaml\n"))
+    _, markdown, _ = cli("plan", "--repo", str(repo))
     diagram = markdown.split("```mermaid\n", 1)[1].split("```", 1)[0]
-    # Seven apps changed the same way are one group, not seven.
-    assert diagram.count("subgraph") == 1
-    assert "7 apps: cloudbeaver, home-assistant, jellyfin, paperless, pgadmin, radarr and 1 more" in diagram
+    # Six apps changed the same way are one group, not six; sonarr, which also gains a claim, is another.
+    assert diagram.count("subgraph") == 2
+    assert "6 apps: cloudbeaver, home-assistant, jellyfin, paperless, pgadmin, radarr" in diagram
     assert "PersistentVolume volsync-${APP}-repo-pv<br/>replace" in diagram
+    assert "PersistentVolumeClaim sonarr-extra<br/>create" in diagram
     assert "classDef replace" in diagram
-    # after the summary table, before the checklist
-    assert markdown.index("| app | object |") < markdown.index("```mermaid") < markdown.index("### Checklist")
+    assert "classDef create" in diagram
+    # in the folded table's block, before the checklist
+    assert markdown.index("| app | object |") < markdown.index("```mermaid") < markdown.index("</details>")
+    assert markdown.index("</details>") < markdown.index("### Checklist")
     check_mermaid(diagram)
     golden("tree/plan-rootpath.mmd", diagram)
+
+
+def test_a_plan_of_one_group_draws_no_diagram(tmp_path: Path) -> None:
+    """Seven apps changed alike: the summary line and the grouped danger say it all."""
+    markdown = plan_markdown(tmp_path, "rootPath: /volsync/moved/${APP}")
+    assert "```mermaid" not in markdown
+    assert "**Plan:** 14 to replace" in markdown
 
 
 def test_doctor_overlays_live_status_and_orphans(tmp_path: Path) -> None:
