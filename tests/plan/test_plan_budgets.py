@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers_repo import REPO_COMPONENT, app_ks, git, home_ops, write_repo
+from tests.helpers_repo import EXAMPLE, OPS_COMPONENT, REPO_COMPONENT, app_ks, git, home_ops, write_repo
 from volsync_kit import app as services
 from volsync_kit.report import plan_out
 
@@ -45,9 +45,21 @@ assert sum(len(a) for a in APPS.values()) == 35
 MAX_LINES, MAX_BYTES, ONE_APP_LINES = 250, 25_000, 60
 
 
+def _files() -> dict[str, str | bytes]:
+    """Every app with the example's operations component: a data claim restored
+    from a ReplicationDestination, a local and a remote ReplicationSource, and
+    their ExternalSecret, as real repositories have them."""
+    files: dict[str, str | bytes] = dict(home_ops(APPS))
+    files = {k: v for k, v in files.items() if not k.startswith(OPS_COMPONENT + "/")}
+    ops = EXAMPLE / "kubernetes/flux/components/volsync/operations"
+    for path in sorted(ops.iterdir()):
+        files[f"{OPS_COMPONENT}/{path.name}"] = path.read_bytes()
+    return files
+
+
 @pytest.fixture(scope="module")
 def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = write_repo(tmp_path_factory.mktemp("budget") / "repo", dict(home_ops(APPS)))
+    root = write_repo(tmp_path_factory.mktemp("budget") / "repo", _files())
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "base")

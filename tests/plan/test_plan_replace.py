@@ -385,8 +385,7 @@ def test_every_manual_trigger_is_removed_after_its_backup(root_path_plan: dict) 
     for i in triggered:
         sources = named(cmds[i], "replicationsource")
         namespace = cmds[i].split("-n ", 1)[1].split(" ", 1)[0]
-        refs = " ".join(f"replicationsource/{s}" for s in sources)
-        wait = next(j for j, c in enumerate(cmds) if f" {refs} " in c and "lastManualSync" in c)
+        wait = next(j for j, c in enumerate(cmds) if "lastManualSync" in c and named(c, "replicationsource") == sources)
         removal = (
             f"kubectl -n {namespace} patch replicationsource {' '.join(sources)} --type merge "
             """-p '{"spec":{"trigger":{"manual":null}}}'"""

@@ -264,14 +264,12 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
         stop += [Action("suspend", release), Action("scale-down", release)]
     steps = [
         step(
-            "Preflight (read-only): the volumes, the pods that use their claims, and what is still to replace "
-            "(nothing left: the script stops here)",
+            "Preflight (read-only): the volumes, the pods that mount their claims, and what is left to replace",
             preflight,
             kind="preflight",
         ),
         step(
-            "Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount "
-            "them (what was suspended before stays suspended; replicas are remembered)",
+            "Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them",
             stop,
             kind="suspend",
         ),
@@ -282,8 +280,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
     if found_movers:
         steps.append(
             step(
-                "Pause the VolSync movers that mount these claims, and wait until their pods are gone "
-                "(keep the VolSync operator running: pausing needs it)",
+                "Pause the VolSync movers that mount these claims and wait for their pods to go (the operator "
+                "keeps running: pausing needs it)",
                 [Action("pause", _mover(r)) for r in found_movers]
                 + [Action("wait-movers", _mover(r), value=_job(r)) for r in found_movers],
                 kind="pause",
@@ -330,7 +328,11 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
     resume: list[Action] = [Action("resume", _ks(r)) for r in reversed(kustomizations)]
     # A claim provisioned on demand may wait for its first consumer (WaitForFirstConsumer,
     # a volume populator): only static volumes and the claims naming them are awaited.
-    resume += [Action("wait-bound", _target(c), owner=owners[_key(c)]) for c in affected if _binds_at_once(c)]
+    resume += [
+        Action("wait-bound", _target(c), owner=owners[_key(c)], value=_volume_name(c))
+        for c in affected
+        if _binds_at_once(c)
+    ]
     resume += [Action("unpause", _mover(r)) for r in found_movers]
     resume += [Action("sync", _mover(r)) for r in sources]
     for res in releases:
@@ -338,9 +340,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
         resume += [Action("scale-up", release), Action("resume", release)]
     steps.append(
         step(
-            "Resume in reverse order, wait until every volume and claim is Bound, unpause the movers, run one backup "
-            "each (its manual trigger is removed afterwards, so that the schedule applies again), and bring the "
-            "workloads back to their replicas",
+            "Resume in reverse order; once every volume and claim is Bound, unpause the movers, run one backup each "
+            "(then clear its manual trigger, so the schedule applies again) and restore the workloads' replicas",
             resume,
             (f"Each backup may take as long as the app's data needs; each wait gives up after {settings.timeout}.",)
             if sources
@@ -350,6 +351,13 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
     )
     steps.append(step("Data safety", [], _safety(diff, affected), kind="safety"))
     return steps
+
+
+def _volume_name(c: Change) -> str:
+    """The volume a claim names (its wait then stands for the volume's too)."""
+    if c.kind != "PersistentVolumeClaim":
+        return ""
+    return str_at(c.head.node if c.head else None, "spec", "volumeName") or ""
 
 
 def _binds_at_once(c: Change) -> bool:

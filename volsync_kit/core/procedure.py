@@ -153,7 +153,9 @@ def _t(a: Action) -> Target:
 # plan over 35 apps prints one ``kubectl get pv a b c`` rather than 35 lines.
 # kubectl get/delete/patch/wait take several objects (the resource builder
 # visits each: kubectl/pkg/cmd/patch/patch.go, wait/wait.go), and so do
-# ``flux suspend|resume kustomization a b`` (fluxcd/flux2#3746).
+# ``flux suspend|resume kustomization a b`` (fluxcd/flux2#3746); kubectl wait
+# too, through ResourceBuilderFlags.ToBuilder's ResourceTypeOrNameArgs
+# (``kubectl wait --for=delete pvc a b``).
 
 Batch = Sequence["Action"]
 Render = Callable[[Batch, str], tuple[str, ...]]
@@ -167,15 +169,12 @@ def _names(batch: Batch) -> str:
     return " ".join(_t(a).name for a in batch)
 
 
-def _refs(batch: Batch) -> str:
-    """``pv/a pv/b``: how ``kubectl wait`` names objects."""
-    return " ".join(f"{_t(a).resource}/{_t(a).name}" for a in batch)
-
-
 def _objects(batch: Batch) -> str:
     """``pvc a b`` for one resource, ``replicationsource/a replicationdestination/b`` for several."""
     resources = {_t(a).resource for a in batch}
-    return f"{_t(batch[0]).resource} {_names(batch)}" if len(resources) == 1 else _refs(batch)
+    if len(resources) == 1:
+        return f"{_t(batch[0]).resource} {_names(batch)}"
+    return " ".join(f"{_t(a).resource}/{_t(a).name}" for a in batch)
 
 
 def _selector(key: str, values: Sequence[str]) -> str:
@@ -223,14 +222,19 @@ def _scale(replicas: str) -> Render:
     return render
 
 
-def _sync(b: Batch, timeout: str) -> tuple[str, ...]:
+def _sync(b: Batch, timeout: str, also: str = "") -> tuple[str, ...]:
     trigger = "volsync-kit-<unique>"
     return (
         f"kubectl {_ns(b)}patch {_objects(b)} --type merge "
-        f"""-p '{{"spec":{{"trigger":{{"manual":"{trigger}"}}}}}}'""",
-        f"kubectl {_ns(b)}wait --for=jsonpath='{{.status.lastManualSync}}'={trigger} {_refs(b)} --timeout={timeout}",
+        f"""-p '{{"spec":{{{also}"trigger":{{"manual":"{trigger}"}}}}}}'""",
+        f"kubectl {_ns(b)}wait --for=jsonpath='{{.status.lastManualSync}}'={trigger} {_objects(b)} --timeout={timeout}",
         f"""kubectl {_ns(b)}patch {_objects(b)} --type merge -p '{{"spec":{{"trigger":{{"manual":null}}}}}}'""",
     )
+
+
+def _unpause_and_sync(b: Batch, timeout: str) -> tuple[str, ...]:
+    """One merge patch unpauses a source and sets its trigger: VolSync then syncs at once."""
+    return _sync(b, timeout, also='"paused":false,')
 
 
 def _delete(b: Batch, _: str) -> tuple[str, ...]:
@@ -238,11 +242,11 @@ def _delete(b: Batch, _: str) -> tuple[str, ...]:
 
 
 def _wait_deleted(b: Batch, timeout: str) -> tuple[str, ...]:
-    return (f"kubectl {_ns(b)}wait --for=delete {_refs(b)} --timeout={timeout}",)
+    return (f"kubectl {_ns(b)}wait --for=delete {_objects(b)} --timeout={timeout}",)
 
 
 def _wait_bound(b: Batch, timeout: str) -> tuple[str, ...]:
-    return (f"kubectl {_ns(b)}wait --for=jsonpath='{{.status.phase}}'=Bound {_refs(b)} --timeout={timeout}",)
+    return (f"kubectl {_ns(b)}wait --for=jsonpath='{{.status.phase}}'=Bound {_objects(b)} --timeout={timeout}",)
 
 
 def _free(b: Batch, _: str) -> tuple[str, ...]:
@@ -331,9 +335,9 @@ _COMMANDS: dict[str, tuple[Render, bool]] = {
     "push": (_push, False),
 }
 
-# Verbs whose batch may mix resources (kubectl takes ``TYPE/NAME`` pairs, and
-# a mover wait selects pods by job name); the others name one TYPE.
-_MIXED = frozenset({"pause", "unpause", "sync", "wait-movers"})
+# A mover wait selects pods by job name, whatever the mover's kind; every other
+# batch names one TYPE (``patch replicationsource a b``), the shortest to read.
+_MIXED = frozenset({"wait-movers"})
 
 
 def _batch_key(a: Action) -> tuple[str, ...]:
@@ -375,12 +379,29 @@ def commands(actions: Sequence[Action], timeout: str) -> tuple[str, ...]:
     out: list[str] = []
     waited = {a.target for a in actions if a.verb == "wait-deleted"}
     waiting: set[Target | None] = set()
+    # A claim is Bound only after its volume is: the PV controller's bind() sets
+    # the volume's phase before the claim's (pkg/controller/volume/persistentvolume/
+    # pv_controller.go), so a person waits for the claims alone; the script waits for both.
+    named = {a.value for a in actions if a.verb == "wait-bound" and a.target and a.target.resource == "pvc"}
+    # A source unpaused and then triggered in one step takes one patch for both.
+    folded = {a.target for a in actions if a.verb == "sync"} & {a.target for a in actions if a.verb == "unpause"}
     for batch in batches(actions):
         verb = batch[0].verb
         if verb == "delete" and all(a.target in waited for a in batch):
             out.append(f"kubectl {_ns(batch)}delete {_objects(batch)} --ignore-not-found --timeout={timeout}")
             waiting.update(a.target for a in batch)
-        elif not (verb == "wait-deleted" and all(a.target in waiting for a in batch)):
+        elif (verb == "wait-deleted" and all(a.target in waiting for a in batch)) or (
+            verb == "wait-bound" and _t(batch[0]).resource == "pv" and all(_t(a).name in named for a in batch)
+        ):
+            continue
+        elif verb in ("unpause", "sync") and any(a.target in folded for a in batch):
+            rest = tuple(a for a in batch if a.target not in folded)
+            together = tuple(a for a in batch if a.target in folded)
+            if rest:
+                out.extend(_COMMANDS[verb][0](rest, timeout))
+            if verb == "sync":
+                out.extend(_unpause_and_sync(together, timeout))
+        else:
             out.extend(_COMMANDS[verb][0](batch, timeout))
     return tuple(out)
 

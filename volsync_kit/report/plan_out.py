@@ -92,11 +92,15 @@ def _changes_table(plan: Plan) -> list[str]:
         else "| app | object | namespace | action | fields |",
         "|---|---|---|---|---|---|" if clustered else "|---|---|---|---|---|",
     ]  # fmt: skip
+    previous: tuple[str, str] | None = None
     for c in plan.changes:
         action = f"{c.action} (pruned)" if c.action == "delete" and c.prune else c.action
         where = f"| {c.ks.cluster} " if clustered else ""
         kind = SHORT_KIND.get(c.kind, c.kind)
-        out.append(f"{where}| {c.app} | {kind}/{c.name} | {c.namespace or '-'} | {action} | {_fields(c)} |")
+        # The app once per run of its rows, as a grouped table reads.
+        app = "" if (c.ks.cluster, c.app) == previous else c.app
+        previous = (c.ks.cluster, c.app)
+        out.append(f"{where}| {app} | {kind}/{c.name} | {c.namespace or '-'} | {action} | {_fields(c)} |")
     return out
 
 

@@ -535,7 +535,7 @@ main() {
 }
 
 step_1_preflight() {
-  # Preflight (read-only): the volumes, the pods that use their claims, and what is still to replace (nothing left: the script stops here)
+  # Preflight (read-only): the volumes, the pods that mount their claims, and what is left to replace
   show pv '' volsync-cloudbeaver-repo-pv volsync-home-assistant-repo-pv volsync-jellyfin-repo-pv volsync-paperless-repo-pv volsync-pgadmin-repo-pv volsync-radarr-repo-pv volsync-sonarr-repo-pv
   show pvc database volsync-cloudbeaver-repo volsync-pgadmin-repo
   show pvc default volsync-home-assistant-repo volsync-paperless-repo
@@ -561,7 +561,7 @@ step_1_preflight() {
 }
 
 step_2_suspend() {
-  # Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them (what was suspended before stays suspended; replicas are remembered)
+  # Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them
   suspend_flux kustomization database cloudbeaver
   suspend_flux kustomization database pgadmin
   suspend_flux kustomization default home-assistant
@@ -572,7 +572,7 @@ step_2_suspend() {
 }
 
 step_3_pause() {
-  # Pause the VolSync movers that mount these claims, and wait until their pods are gone (keep the VolSync operator running: pausing needs it)
+  # Pause the VolSync movers that mount these claims and wait for their pods to go (the operator keeps running: pausing needs it)
   pause_mover replicationsource database cloudbeaver
   pause_mover replicationdestination database cloudbeaver-dst
   pause_mover replicationsource database pgadmin
@@ -655,7 +655,7 @@ step_6_push() {
 }
 
 step_7_resume() {
-  # Resume in reverse order, wait until every volume and claim is Bound, unpause the movers, run one backup each (its manual trigger is removed afterwards, so that the schedule applies again), and bring the workloads back to their replicas
+  # Resume in reverse order; once every volume and claim is Bound, unpause the movers, run one backup each (then clear its manual trigger, so the schedule applies again) and restore the workloads' replicas
   # Each backup may take as long as the app's data needs; each wait gives up after 10m.
   resume_flux kustomization media sonarr
   resume_flux kustomization media radarr
@@ -710,13 +710,13 @@ step_8_safety() {
 
 STEPS=(step_1_preflight step_2_suspend step_3_pause step_4_delete step_5_gate step_6_push step_7_resume step_8_safety)
 TITLES=(
-  'Preflight (read-only): the volumes, the pods that use their claims, and what is still to replace (nothing left: the script stops here)'
-  'Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them (what was suspended before stays suspended; replicas are remembered)'
-  'Pause the VolSync movers that mount these claims, and wait until their pods are gone (keep the VolSync operator running: pausing needs it)'
+  'Preflight (read-only): the volumes, the pods that mount their claims, and what is left to replace'
+  'Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them'
+  'Pause the VolSync movers that mount these claims and wait for their pods to go (the operator keeps running: pausing needs it)'
   'Delete the claims, then the volumes: only those that still carry the base commit'"'"'s values (Retain keeps the CephFS data)'
   'Gate the volumes: before anything resumes, check that each new place'
   'Commit and push; have the source fetch it, and confirm its revision is the pushed commit'
-  'Resume in reverse order, wait until every volume and claim is Bound, unpause the movers, run one backup each (its manual trigger is removed afterwards, so that the schedule applies again), and bring the workloads back to their replicas'
+  'Resume in reverse order; once every volume and claim is Bound, unpause the movers, run one backup each (then clear its manual trigger, so the schedule applies again) and restore the workloads'"'"' replicas'
   'Data safety'
 )
 NEEDS_FLUX=1
