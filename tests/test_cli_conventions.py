@@ -183,3 +183,75 @@ def test_inside_git_the_top_level_is_the_repository(tmp_path: Path) -> None:
     result = run_cli("lint", "--format", "json", "--no-cache", cwd=repo / "kubernetes")
     assert result.returncode in (0, 1), result.stderr
     assert json.loads(result.stdout)["summary"]["apps"] == 7
+
+
+# -- colour --------------------------------------------------------------------------------
+
+
+def _in_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """What the CLI prints when its standard output is a terminal (a pty)."""
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are the pty
+        os.execve(sys.executable, [sys.executable, "-m", "volsync_kit", *args], env)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the pty
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return out.decode()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR",) and not k.startswith("GIT_")}
+    return {**env, **extra}
+
+
+def _broken(tmp_path: Path) -> Path:
+    """The example with one error every app shares: staticVolume left out (VK101)."""
+    repo = tmp_path / "repo"
+    subprocess.run(["cp", "-r", str(EXAMPLE), str(repo)], check=True)
+    pv = repo / REPO_COMPONENT / "pv.yaml"
+    pv.write_text(pv.read_text().replace('      staticVolume: "true"', "      # staticVolume left out"))
+    return repo
+
+
+def test_lint_colours_severities_on_a_terminal_only(tmp_path: Path) -> None:
+    args = ("lint", "--repo", str(_broken(tmp_path)), "--no-cache")
+    coloured = _in_a_terminal(*args, env=_env())
+    assert "\x1b[1;31merror\x1b[0m VK" in coloured
+    plain = run_cli(*args)
+    assert plain.returncode == 1
+    assert "\x1b[" not in plain.stdout  # a pipe gets no escape codes
+    assert ": error VK" in plain.stdout
+
+
+def test_no_color_turns_colour_off_on_a_terminal(tmp_path: Path) -> None:
+    text = _in_a_terminal("lint", "--repo", str(_broken(tmp_path)), "--no-cache", env=_env(NO_COLOR="1"))
+    assert ": error VK" in text
+    assert "\x1b[" not in text
+
+
+def test_output_file_from_a_terminal_has_no_colour(tmp_path: Path) -> None:
+    target = tmp_path / "lint.txt"
+    _in_a_terminal("lint", "--repo", str(_broken(tmp_path)), "--no-cache", "-o", str(target), env=_env())
+    text = target.read_text(encoding="utf-8")
+    assert ": error VK" in text
+    assert "\x1b[" not in text
+
+
+def test_quiet_lint_prints_the_findings_without_the_summary(tmp_path: Path) -> None:
+    repo = _broken(tmp_path)
+    loud = run_cli("lint", "--repo", str(repo), "--no-cache")
+    quiet = run_cli("lint", "--repo", str(repo), "--no-cache", "-q")
+    assert loud.returncode == quiet.returncode == 1
+    assert quiet.stdout == loud.stdout.rsplit("\n", 2)[0] + "\n"  # everything but the summary line
+    assert " error(s), " in loud.stdout.splitlines()[-1]
+    assert not any(" error(s), " in line for line in quiet.stdout.splitlines())

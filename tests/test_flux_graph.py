@@ -755,8 +755,10 @@ def test_sops_encrypted_secret_keeps_variables_as_written(tmp_path: Path) -> Non
     notes = [p for p in model.problems if p.code == "variables-unknown"]
     assert [(p.severity, p.code) for p in notes] == [(Severity.INFO, "variables-unknown")]
     assert notes[0].message.startswith("substituteFrom Secret/cluster-secrets is SOPS-encrypted")
+    # at the encrypted Secret, which every reader shares, for sonarr
     assert notes[0].loc is not None
-    assert notes[0].loc.file == "kubernetes/apps/media/sonarr/ks.yaml"
+    assert (notes[0].loc.file, notes[0].loc.line) == ("kubernetes/apps/media/secrets.yaml", 2)
+    assert notes[0].kustomization == sonarr.ks.ref
     assert not render.render(model).has_errors
 
 

@@ -143,8 +143,17 @@ def test_flux_cluster_template_root_is_its_own_source() -> None:
 def test_sops_keys_are_unknown_every_other_variable_takes_its_default() -> None:
     model = model_of("flux-cluster-template")
     notes = [p for p in model.problems if p.code == "variables-unknown"]
-    assert len(notes) == 1, notes
-    assert notes[0].message.startswith("substituteFrom Secret/cluster-secrets is SOPS-encrypted")
+    # one note for each Kustomization reading the Secret, all at the encrypted Secret itself
+    readers = sorted(
+        str(r.ks.ref) for r in model.results if any(s.name == "cluster-secrets" for s, *_ in r.sources_unread)
+    )
+    assert sorted(str(p.kustomization) for p in notes) == readers
+    assert len(readers) > 1
+    assert {p.message for p in notes} == {
+        "substituteFrom Secret/cluster-secrets is SOPS-encrypted: the variables it defines keep their ${...} "
+        "and are judged unknown"
+    }
+    assert len({p.loc for p in notes}) == 1
     # SECRET_DOMAIN is a key of the encrypted Secret; VOLSYNC_CAPACITY is not
     linkding = next(r for r in model.results if r.ks.ref.name == "linkding")
     annotations = [
@@ -172,16 +181,29 @@ def test_other_sources_are_reported_once_and_not_built() -> None:
         assert result.resources == ()
 
 
-def test_one_note_per_unknown_source_not_one_per_app() -> None:
+def test_one_place_per_unknown_source_not_one_per_app() -> None:
+    """A source written in the repository is noted at the object, once for each
+    reader (outputs print one line for them all); one not in the repository
+    gets one note, at its first reader."""
     model = model_of("external-secret-vars")
-    notes = sorted(p.message for p in model.problems if p.code == "variables-unknown")
-    assert [n.split(":")[0] for n in notes] == [
-        "substituteFrom Secret/bootstrap-vars is not in the repository",
-        "substituteFrom Secret/cluster-secrets is made by ClusterExternalSecret cluster-secrets",
-        "substituteFrom Secret/cluster-secrets is made by ExternalSecret flux-system/cluster-secrets",
-    ]
-    # the ClusterExternalSecret's Secret, read in two namespaces, is said once
-    assert notes[1].endswith("judged unknown in 3 Kustomizations")
+    notes = [p for p in model.problems if p.code == "variables-unknown"]
+    by_source: dict[str, list[str]] = {}
+    for p in notes:
+        assert p.loc is not None
+        by_source.setdefault(f"{p.message.split(':')[0]} @ {p.loc.file}", []).append(str(p.kustomization))
+    meta = "kubernetes/flux/meta"
+    assert {k: sorted(v) for k, v in by_source.items()} == {
+        "substituteFrom Secret/bootstrap-vars is not in the repository @ kubernetes/apps/home/zigbee2mqtt/ks.yaml": [
+            "None"
+        ],
+        # the ClusterExternalSecret's Secret, read in two namespaces, is at one place
+        f"substituteFrom Secret/cluster-secrets is made by ClusterExternalSecret cluster-secrets @ {meta}/"
+        "cluster-secrets-apps.yaml": ["default/actual", "default/memos", "home/zigbee2mqtt"],
+        f"substituteFrom Secret/cluster-secrets is made by ExternalSecret flux-system/cluster-secrets @ {meta}/"
+        "cluster-secrets.yaml": ["flux-system/cluster-apps"],
+    }
+    bootstrap = next(p for p in notes if p.kustomization is None)
+    assert bootstrap.message.endswith("judged unknown in Kustomization home/zigbee2mqtt")
 
 
 def test_reused_anchor_and_null_lists_are_kustomizes() -> None:

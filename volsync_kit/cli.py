@@ -83,6 +83,14 @@ class LintFormat(enum.StrEnum):
     github = "github"
 
 
+class Show(enum.StrEnum):
+    """The lowest severity lint prints in text and github output."""
+
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
 RepoOption = Annotated[
     Path | None,
     typer.Option("--repo", help="Root of the Flux repository. Default: the git top level of the current folder."),
@@ -117,7 +125,8 @@ OutputOption = Annotated[
     ),
 ]
 QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No notes on standard error: only the output and errors.")
+    bool,
+    typer.Option("--quiet", "-q", help="Only the output and errors: no notes on standard error, no summary line."),
 ]
 NoCacheOption = Annotated[
     bool,
@@ -197,6 +206,14 @@ def _write_output(output: Path, text: str, code: int) -> None:
         _fail(f"--output {output}: cannot write it ({err.strerror}); choose another path", ExitCode.INPUT_ERROR)
 
 
+def _colour(output: Path | None) -> bool:
+    """Colour only for a person at a terminal: never into a file or a pipe, and
+    never when NO_COLOR is set to anything (https://no-color.org)."""
+    import os
+
+    return output is None and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
 _quiet = False  # -q of the running command: no notes on standard error
 
 
@@ -232,7 +249,8 @@ def render(
 
     Problems go to standard error as `file:line:col: severity [code] message`. Apps that
     cannot be rendered (a missing component, an unresolved variable) are reported and the
-    others still print; the exit code is then 2.
+    others still print; the exit code is then 2. A problem in a file several apps read is
+    printed once, with the Kustomizations that met it.
     """
 
     def body() -> int:
@@ -248,9 +266,8 @@ def render(
         )
         for chunk in chunks:  # streamed: a large repository's output is never held whole
             sys.stdout.write(chunk)
-        for problem in result.problems:
-            if render_out.visible(problem, verbose and not quiet, errors_only=quiet):
-                typer.echo(render_out.problem_line(problem), err=True)
+        for line in render_out.problem_lines(result.problems, verbose and not quiet, errors_only=quiet):
+            typer.echo(line, err=True)
         return int(ExitCode.INPUT_ERROR if result.has_errors else ExitCode.OK)
 
     _set_quiet(quiet)
@@ -265,6 +282,15 @@ def lint(
     ] = None,
     repo: RepoOption = None,
     output_format: Annotated[LintFormat, typer.Option("--format", help="Output format.")] = LintFormat.text,
+    show: Annotated[
+        Show | None,
+        typer.Option(
+            "--show",
+            help="The lowest severity printed in text and github output: error, warning (default) or info. "
+            "json and sarif always hold every finding.",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print infos: --show info.")] = False,
     config: ConfigOption = None,
     entry: EntryOption = None,
     cluster: ClusterOption = None,
@@ -276,6 +302,11 @@ def lint(
     r"""Check every static CephFS repository volume, in its file and as Flux renders it for each app.
 
     Text output is `path:line:col: severity RULE message [app]`, then a summary.
+    A finding in a file several apps share is printed once, with the apps:
+    `[31 apps: a, b, c, …]`. Errors and warnings are printed; infos only with
+    -v (--show info), and --show error leaves warnings out too. The summary
+    counts the lines, hidden ones too, and says how to see those. json and
+    sarif keep every app's finding, whatever --show says.
     Exit 0 when no finding is an error, 1 when one is, 2 for a usage or
     config error. The whole repository is always modelled: a change to a
     component affects every app that uses it. With FILES (as the pre-commit
@@ -284,9 +315,13 @@ def lint(
     A run that checks no app, or a named file that no rendered app reads,
     says so on stderr (the exit code is unchanged).
     """
+    if verbose and show not in (None, Show.info):
+        _fail(f"-v is --show info; it cannot go with --show {show}", ExitCode.INPUT_ERROR)
+    lowest = Show.info if verbose else (show or Show.warning)
 
     def body() -> int:
         from volsync_kit import app as services
+        from volsync_kit.core.model import Severity
         from volsync_kit.core.rules import all_rules
         from volsync_kit.report import lint_out
 
@@ -301,9 +336,11 @@ def lint(
         elif output_format is LintFormat.sarif:
             sys.stdout.write(lint_out.to_sarif(result, all_rules(), __version__))
         elif output_format is LintFormat.github:
-            sys.stdout.write(lint_out.to_github(result))
+            sys.stdout.write(lint_out.to_github(result, Severity(lowest.value)))
         else:
-            sys.stdout.write(lint_out.to_text(result))
+            sys.stdout.write(
+                lint_out.to_text(result, Severity(lowest.value), summary=not quiet, colour=_colour(output))
+            )
         # Whatever the format: a run that checked nothing must not pass unnoticed.
         sys.stderr.write(lint_out.unchecked_lines(result))
         return int(ExitCode.FINDINGS if result.failed else ExitCode.OK)
@@ -608,8 +645,8 @@ def tree(
         else:
             sys.stdout.write(tree_out.to_text(trees))
         errors = [p for p in problems if p.severity is Severity.ERROR]
-        for problem in errors:  # the apps that failed are missing from the trees
-            typer.echo(render_out.problem_line(problem), err=True)
+        for line in render_out.problem_lines(errors):  # the apps that failed are missing from the trees
+            typer.echo(line, err=True)
         return int(ExitCode.INPUT_ERROR if errors else ExitCode.OK)
 
     _guard(debug, body, output)

@@ -129,7 +129,8 @@ class KsResult:
     root: str = ""  # the folder of the repository its source's artifact holds
     unknown: frozenset[str] = frozenset()  # variables defined with values not known offline
     open: bool = False  # a source not in git may define any other variable
-    sources_unread: tuple[tuple[VarSource, str], ...] = ()  # substituteFrom not read literally, and why
+    # substituteFrom not read literally: the source, why, and where the repository writes it
+    sources_unread: tuple[tuple[VarSource, str, Loc | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -525,8 +526,8 @@ class _Walk:
         # (file, name) of every Kustomization the graph reaches, duplicates included
         self.reached: set[tuple[str, str]] = set()
         self.children: set[tuple[str, str]] = set()  # the same, built by a parent
-        # sources whose variables are unknown: (kind, name, why) -> who reads them, where
-        self.unknown: dict[tuple[str, str, str], list[tuple[KsRef, Loc | None]]] = {}
+        # sources whose variables are unknown: (kind, name, why, where written) -> who reads them, where
+        self.unknown: dict[tuple[str, str, str, Loc | None], list[tuple[KsRef, Loc | None]]] = {}
 
     def parse(self, res: Resource, default_namespace: str) -> FluxKs:
         ks = parse_ks(res, default_namespace)
@@ -592,8 +593,8 @@ class _Walk:
         return {**self.written, **self.index}
 
     def note_unknown(self, result: KsResult) -> None:
-        for source, why in result.sources_unread:
-            key = (source.kind, source.name, why)
+        for source, why, where in result.sources_unread:
+            key = (source.kind, source.name, why, where)
             self.unknown.setdefault(key, []).append((result.ks.ref, source.loc))
 
     def other_source(self, ks: FluxKs) -> KsResult | None:
@@ -638,20 +639,30 @@ class _Walk:
                     self.visit(ks, parent, final=True)
 
     def unknown_problems(self) -> list[Problem]:
-        """One note per source whose variables cannot be known, not one per app."""
+        """The notes on sources whose variables cannot be known, each said at one place.
+
+        A source the repository writes (a SOPS-encrypted Secret, an
+        ExternalSecret) gets a note for each Kustomization reading it, all at
+        the object: outputs print a place shared by many apps once, with the
+        apps, and JSON still says which apps read it.  A source the
+        repository does not hold has no such place; its one note stands at
+        the first entry naming it, with the number of readers.
+        """
         out: list[Problem] = []
-        for (kind, name, why), readers in self.unknown.items():
+        cluster = f" ({self.cluster})" if self.cluster else ""
+        for (kind, name, why, written), readers in self.unknown.items():
+            what = f"substituteFrom {kind}/{name} {why}: the variables it defines keep their ${{...}}"
+            if written is not None:
+                refs = dict.fromkeys(ref for ref, _ in readers)  # in order, each once
+                out.extend(
+                    Problem(Severity.INFO, "variables-unknown", f"{what} and are judged unknown{cluster}", written, ref)
+                    for ref in refs
+                )
+                continue
             first, loc = readers[0]
             count = f"{len(readers)} Kustomizations" if len(readers) > 1 else f"Kustomization {first}"
-            where = f" ({self.cluster})" if self.cluster else ""
             out.append(
-                Problem(
-                    Severity.INFO,
-                    "variables-unknown",
-                    f"substituteFrom {kind}/{name} {why}: the variables it defines keep their ${{...}} "
-                    f"and are judged unknown in {count}{where}",
-                    loc,
-                )
+                Problem(Severity.INFO, "variables-unknown", f"{what} and are judged unknown in {count}{cluster}", loc)
             )
         return out
 

@@ -29,7 +29,7 @@ import fnmatch
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from volsync_kit.core.findings import Finding, LintResult
 from volsync_kit.core.flux import KsResult, RepoModel
@@ -250,7 +250,8 @@ def _finding(rule: Rule, severity: Severity, hit: Hit) -> Finding:
     subject = hit.subject
     app = hit.app if hit.app is not None else (subject.app if subject else None)
     ks = hit.ks if hit.ks is not None else (subject.ks if subject else None)
-    return Finding(rule.id, rule.name, severity, hit.message, hit.loc, app, ks, subject.label if subject else None)
+    label = subject.label if subject else None
+    return Finding(rule.id, rule.name, severity, hit.message, hit.loc, app, ks, label, shared=hit.shared)
 
 
 def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
@@ -370,6 +371,7 @@ def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintO
                 if options.only_files is None or directive.loc.file in options.only_files:
                     reported.append(unused)
     apps = len({g.ks for g in groups if g.view == "rendered"})
+    unbuilt = sum(1 for r in model.results if r.status == "failed")
     as_written = {s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin}
     return LintResult(
         tuple(sorted(reported, key=Finding.sort_key)),
@@ -377,6 +379,7 @@ def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintO
         len(files),
         apps,
         unchecked(repo, model, apps, as_written, options.only_files),
+        unbuilt,
     )
 
 
@@ -450,14 +453,4 @@ def _declares_volumes(repo: RepoReader, path: str) -> bool:
 
 
 def _with_suppression(finding: Finding, how: str) -> Finding:
-    return Finding(
-        finding.rule,
-        finding.name,
-        finding.severity,
-        finding.message,
-        finding.loc,
-        finding.app,
-        finding.kustomization,
-        finding.object,
-        how,
-    )
+    return replace(finding, suppressed=how)

@@ -96,6 +96,13 @@ class KsRef:
         return f"{where}{self.namespace}/{self.name}"
 
 
+# Problems whose message names the folder they are about: a component (or
+# folder) that is missing, has no kustomization or the wrong kind, or is
+# remote.  Every app lists it in its own file, so the places differ; outputs
+# say the one fact once, with every Kustomization that met it.
+NAMED_FOLDER_CODES = frozenset({"component-missing", "kustomization-missing", "component-kind", "component-not-local"})
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something the model could not evaluate, or found broken.

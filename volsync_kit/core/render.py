@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from volsync_kit.core.flux import RepoModel
-from volsync_kit.core.model import KsRef, Map, Problem, Resource, Scalar, Severity, set_at, str_at
+from volsync_kit.core.model import (
+    NAMED_FOLDER_CODES,
+    KsRef,
+    Map,
+    Problem,
+    Resource,
+    Scalar,
+    Severity,
+    set_at,
+    str_at,
+)
 
 VOLUME_KINDS = frozenset(
     {
@@ -93,3 +104,29 @@ def render(model: RepoModel, app: str | None = None) -> RenderResult:
         if objects and (app is None or app in (name, result.ks.ref.name)):
             apps.append(AppRender(name, result.ks.ref, objects))
     return RenderResult(tuple(apps), problems(model), len(model.results))
+
+
+@dataclass(frozen=True)
+class SharedProblem:
+    """One problem as people read it, with every Kustomization that met it."""
+
+    problem: Problem  # the first met
+    kustomizations: tuple[KsRef, ...]  # each once, in order; empty for the walk's own
+
+
+def group_by_place(problems: Iterable[Problem]) -> tuple[SharedProblem, ...]:
+    """Problems that differ only in their Kustomization, as one entry each, in order.
+
+    A file many apps read (a shared component) that does not parse fails
+    every one of their builds at the same line: one problem, many builds.  A
+    missing component is listed in each app's own file: its message names
+    the folder, and that is the one fact (at the first place listing it).
+    """
+    groups: dict[tuple[object, ...], list[Problem]] = {}
+    for p in problems:
+        where: object = "named" if p.code in NAMED_FOLDER_CODES else p.loc
+        groups.setdefault((p.severity, p.code, where, p.message, p.kustomization is None), []).append(p)
+    return tuple(
+        SharedProblem(members[0], tuple(dict.fromkeys(p.kustomization for p in members if p.kustomization)))
+        for members in groups.values()
+    )

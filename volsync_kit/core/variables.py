@@ -63,6 +63,9 @@ class Known:
     keys: frozenset[str] = frozenset()
     open: bool = False
     why: str = ""  # for keyed and unknown sources: how the object is made
+    # Where the repository writes a keyed source (the encrypted Secret, the
+    # ExternalSecret): the one place every Kustomization reading it shares.
+    where: Loc | None = None
 
 
 UNKNOWN = Known({}, open=True, why="is not in the repository")
@@ -75,7 +78,7 @@ class Variables:
     values: Mapping[str, str]
     unknown: frozenset[str] = frozenset()  # defined, value unknown
     open: bool = False  # some source may define any variable
-    notes: tuple[tuple[VarSource, str], ...] = ()  # sources not read literally, and why
+    notes: tuple[tuple[VarSource, str, Loc | None], ...] = ()  # sources not read literally, why, and where written
     strict: bool = True  # an unset variable without a default fails (see clusters.strict_substitution)
 
     @property
@@ -122,7 +125,7 @@ def literal(res: Resource) -> Known:
     """A ConfigMap or Secret written in git (or built): its values, or its keys when SOPS-encrypted."""
     if map_at(res.node, "sops") is not None:
         keys = _keys(map_at(res.node, "data")) | _keys(map_at(res.node, "stringData"))
-        return Known({}, keys, why="is SOPS-encrypted")
+        return Known({}, keys, why="is SOPS-encrypted", where=res.origin)
     values: dict[str, str] = {}
     for key, value in (map_at(res.node, "data") or Map({})).items.items():
         text = scalar_text(value)
@@ -137,7 +140,7 @@ def literal(res: Resource) -> Known:
     return Known(values)
 
 
-def external_secret(spec: Node | None, why: str) -> Known:
+def external_secret(spec: Node | None, why: str, where: Loc | None = None) -> Known:
     """The keys of the Secret an ExternalSecret makes (external-secrets.io v1
     ``spec.data[].secretKey``; with a template whose ``mergePolicy`` is the
     default ``Replace``, the template's ``data`` keys instead).  ``dataFrom``
@@ -146,9 +149,9 @@ def external_secret(spec: Node | None, why: str) -> Known:
     open_ended = bool(seq_at(spec, "dataFrom")) or bool(seq_at(template, "templateFrom"))
     template_data = map_at(template, "data")
     if template_data is not None and (str_at(template, "mergePolicy") or "Replace") == "Replace":
-        return Known({}, _keys(template_data), open_ended or bool(seq_at(template, "templateFrom")), why)
+        return Known({}, _keys(template_data), open_ended or bool(seq_at(template, "templateFrom")), why, where)
     keys = frozenset(str_at(item, "secretKey") or "" for item in seq_at(spec, "data")) - {""}
-    return Known({}, keys | _keys(template_data), open_ended, why)
+    return Known({}, keys | _keys(template_data), open_ended, why, where)
 
 
 def produced(res: Resource) -> tuple[tuple[str, str, str], Known | Resource] | None:
@@ -162,11 +165,12 @@ def produced(res: Resource) -> tuple[tuple[str, str, str], Known | Resource] | N
     if res.kind == "ExternalSecret":
         target = str_at(res.node, "spec", "target", "name") or res.name
         why = f"is made by ExternalSecret {res.namespace}/{res.name}"
-        return ("Secret", res.namespace, target), external_secret(node_at(res.node, "spec"), why)
+        return ("Secret", res.namespace, target), external_secret(node_at(res.node, "spec"), why, res.origin)
     if res.kind == "ClusterExternalSecret":
         target = str_at(res.node, "spec", "externalSecretName") or res.name
         why = f"is made by ClusterExternalSecret {res.name}"
-        return ("Secret", ANY_NAMESPACE, target), external_secret(node_at(res.node, "spec", "externalSecretSpec"), why)
+        spec = node_at(res.node, "spec", "externalSecretSpec")
+        return ("Secret", ANY_NAMESPACE, target), external_secret(spec, why, res.origin)
     return None
 
 
@@ -198,7 +202,7 @@ def resolve(node: Map, namespace: str, index: Index, *, final: bool, post_build_
     values: dict[str, str] = {}
     unknown: set[str] = set()
     open_ended = False
-    notes: list[tuple[VarSource, str]] = []
+    notes: list[tuple[VarSource, str, Loc | None]] = []
     for source in var_sources(node):
         known = lookup(index, source.kind, namespace, source.name)
         if known is None:
@@ -217,7 +221,7 @@ def resolve(node: Map, namespace: str, index: Index, *, final: bool, post_build_
         unknown.update(known.keys)
         open_ended = open_ended or known.open
         if known.why:
-            notes.append((source, known.why))
+            notes.append((source, known.why, known.where))
     inline = map_at(node, "spec", "postBuild", "substitute")
     for key, value in (inline.items if inline else {}).items():
         if not isinstance(value, Scalar) or not isinstance(value.value, str):

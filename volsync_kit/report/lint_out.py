@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from volsync_kit.core.findings import Finding, LintResult
+from volsync_kit.core.findings import SEVERITY_ORDER, Finding, LintResult, group_by_place
 from volsync_kit.core.model import Severity
 from volsync_kit.core.rules._api import Rule
-from volsync_kit.report import ks_json
+from volsync_kit.report import ks_json, several
 
 JSON_VERSION = 2
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -18,11 +18,27 @@ SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.IN
 GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
-def text_line(f: Finding) -> str:
-    """``path:line:col: severity RULE message [app]``."""
+# SGR colours of the severity word, used only on a terminal (see cli: NO_COLOR).
+COLOUR = {Severity.ERROR: "\x1b[1;31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
+RESET = "\x1b[0m"
+
+
+def text_line(f: Finding, apps: Sequence[str] | None = None, *, colour: bool = False) -> str:
+    """``path:line:col: severity RULE message [app]``, or ``[31 apps: a, b, c, …]``
+    for a finding that holds for several apps."""
     where = f"{f.loc.file}:{f.loc.line}:{f.loc.col}" if f.loc else "-"
-    app = f" [{f.app}]" if f.app else ""
-    return f"{where}: {f.severity.value} {f.rule} {f.message}{app}"
+    severity = f"{COLOUR[f.severity]}{f.severity.value}{RESET}" if colour else f.severity.value
+    return f"{where}: {severity} {f.rule} {f.message}{_apps_tag(f, apps)}"
+
+
+def _apps_tag(f: Finding, apps: Sequence[str] | None) -> str:
+    names = list(apps) if apps is not None else ([f.app] if f.app else [])
+    return f" [{several(names, 'apps')}]" if names else ""
+
+
+def shows(severity: Severity, lowest: Severity) -> bool:
+    """Whether text and github output print findings of ``severity``."""
+    return SEVERITY_ORDER[severity] <= SEVERITY_ORDER[lowest]
 
 
 def summary(result: LintResult) -> dict[str, int]:
@@ -36,12 +52,34 @@ def summary(result: LintResult) -> dict[str, int]:
     }
 
 
-def to_text(result: LintResult) -> str:
-    lines = [text_line(f) for f in result.findings]
-    counts = summary(result)
+# How to see what --show hides, by severity.
+SHOW_HINT = {Severity.WARNING: "--show warning", Severity.INFO: "-v"}
+
+
+def to_text(
+    result: LintResult, show: Severity = Severity.WARNING, *, summary: bool = True, colour: bool = False
+) -> str:
+    """One line per finding down to ``show``, a finding shared by several apps
+    once with them, then a summary (unless -q).
+
+    The summary counts lines as printed (a finding shared by 30 apps is one),
+    hidden ones too, and says how to see those; JSON counts every app's.
+    """
+    grouped = group_by_place(result.findings)
+    lines = [text_line(g.finding, g.apps, colour=colour) for g in grouped if shows(g.finding.severity, show)]
+    if not summary:
+        return "".join(line + "\n" for line in lines)
+
+    def count(severity: Severity, label: str) -> str:
+        n = sum(1 for g in grouped if g.finding.severity is severity)
+        hidden = f" (hidden; {SHOW_HINT[severity]} shows them)" if n and not shows(severity, show) else ""
+        return f"{n} {label}{hidden}"
+
+    unbuilt = f"{result.unbuilt} failed to render, " if result.unbuilt else ""
     tail = (
-        f"{counts['errors']} error(s), {counts['warnings']} warning(s), {counts['infos']} info, "
-        f"{counts['suppressed']} suppressed; {counts['apps']} app(s), {counts['files']} file(s)"
+        f"{count(Severity.ERROR, 'error(s)')}, {count(Severity.WARNING, 'warning(s)')}, "
+        f"{count(Severity.INFO, 'info')}, {len(result.suppressed)} suppressed; "
+        f"{result.apps} app(s), {unbuilt}{result.files} file(s)"
     )
     if result.unchecked:
         # Not a clean pass: part of the repository was not checked.
@@ -88,15 +126,17 @@ def _escape_data(value: str) -> str:
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def to_github(result: LintResult) -> str:
-    """GitHub Actions workflow commands, one annotation per finding."""
+def to_github(result: LintResult, show: Severity = Severity.WARNING) -> str:
+    """GitHub Actions workflow commands: one annotation per finding down to
+    ``show``, a finding shared by several apps once with them."""
     out: list[str] = []
-    for f in result.findings:
+    for group in group_by_place(f for f in result.findings if shows(f.severity, show)):
+        f = group.finding
         props = [f"title={_escape_property(f'{f.rule} {f.name}')}"]
         if f.loc:
             props[:0] = [f"file={_escape_property(f.loc.file)}", f"line={f.loc.line}", f"col={f.loc.col}"]
-        app = f" [{f.app}]" if f.app else ""
-        out.append(f"::{GITHUB_LEVEL[f.severity]} {','.join(props)}::{_escape_data(f.message + app)}\n")
+        message = f.message + _apps_tag(f, group.apps)
+        out.append(f"::{GITHUB_LEVEL[f.severity]} {','.join(props)}::{_escape_data(message)}\n")
     return "".join(out)
 
 

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from volsync_kit.core.model import Plain, Problem, Severity, to_plain
-from volsync_kit.core.render import RenderResult
-from volsync_kit.report import ks_json
+from volsync_kit.core.model import KsRef, Plain, Problem, Severity, to_plain
+from volsync_kit.core.render import RenderResult, group_by_place
+from volsync_kit.report import ks_json, several
 
 JSON_VERSION = 2
 
 
-def problem_line(problem: Problem) -> str:
-    """``file:line:col: severity [code] message (kustomization ns/name)``."""
+def problem_line(problem: Problem, kustomizations: Sequence[KsRef] | None = None) -> str:
+    """``file:line:col: severity [code] message (Kustomization ns/name)``, or
+    ``(7 Kustomizations: a, b, c, …)`` for a problem several builds met."""
     where = str(problem.loc) if problem.loc else "-"
-    owner = f" (Kustomization {problem.kustomization})" if problem.kustomization else ""
+    if kustomizations is None:
+        kustomizations = [problem.kustomization] if problem.kustomization else []
+    names = [str(ref) for ref in kustomizations]
+    owner = ""
+    if len(names) == 1:
+        owner = f" (Kustomization {names[0]})"
+    elif names:
+        owner = f" ({several(names, 'Kustomizations')})"
     return f"{where}: {problem.severity.value} [{problem.code}] {problem.message}{owner}"
+
+
+def problem_lines(problems: Iterable[Problem], verbose: bool = False, *, errors_only: bool = False) -> list[str]:
+    """The lines for standard error: each problem once, with every build that met it;
+    informational ones only when ``verbose``, errors alone with ``errors_only`` (-q)."""
+    shown = (p for p in problems if visible(p, verbose, errors_only=errors_only))
+    return [problem_line(g.problem, g.kustomizations) for g in group_by_place(shown)]
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:

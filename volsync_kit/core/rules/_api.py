@@ -280,6 +280,7 @@ class Hit:
     subject: Subject | None = None
     app: str | None = None
     ks: KsRef | None = None
+    shared: bool = False  # see Finding.shared
 
 
 def model_problems(ctx: Context, codes: frozenset[str]) -> Iterator[Problem]:
