@@ -277,7 +277,7 @@ def test_plan_covers_the_cluster_a_change_touches(tmp_path: Path) -> None:
 
     markdown = run_cli("plan", "--repo", str(root), "--no-cache").stdout
     assert "| cluster | app | object | namespace | action | fields |" in markdown
-    assert "| staging | mealie | PersistentVolume/volsync-mealie-repo-pv | - | replace |" in markdown
+    assert "| staging | mealie | pv/volsync-mealie-repo-pv | - | replace |" in markdown
     assert "Run against the cluster staging (select its kubectl context first)." in markdown
 
 
