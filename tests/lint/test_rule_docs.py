@@ -1,5 +1,5 @@
 """Every rule module keeps the registry's contract: file name, unique ID and
-name, and a docstring in ruff's shape that `explain` and SARIF `help` print."""
+name, and a Markdown docstring in ruff's shape that `explain` and SARIF `help` print."""
 
 from __future__ import annotations
 
@@ -59,6 +59,26 @@ def test_file_name_is_id_and_name(rule: Rule) -> None:
     assert get(rule.name) is rule
 
 
+def prose_lines(markdown: str) -> list[str]:
+    """The lines outside fenced code blocks; asserts that every fence is closed."""
+    out: list[str] = []
+    inside = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            assert inside or re.fullmatch(r"```[a-z]*", line), f"fence with trailing text: {line!r}"
+            assert not inside or line == "```", f"closing fence with text: {line!r}"
+            inside = not inside
+        elif not inside:
+            out.append(line)
+    assert not inside, "a code block is not closed"
+    return out
+
+
+def headings(markdown: str) -> list[str]:
+    """ATX headings outside code blocks (a YAML comment in an example is not one)."""
+    return [line for line in prose_lines(markdown) if re.match(r"#{1,6} ", line)]
+
+
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_doc_has_the_title_and_the_headings_in_order(rule: Rule) -> None:
     assert rule.doc.startswith(f"{rule.id} {rule.name}: ")
@@ -71,6 +91,41 @@ def test_doc_has_the_title_and_the_headings_in_order(rule: Rule) -> None:
     assert positions == sorted(positions), f"{rule.id}: headings out of order"
     for start, end in zip(positions, [*positions[1:], len(lines)], strict=True):
         assert any(line.strip() for line in lines[start + 1 : end]), f"{rule.id}: {lines[start]} is empty"
+    # Exactly these sections, each once: a renderer that nests them under the
+    # rule's own heading needs no other `#` or `##` heading.
+    assert [h for h in headings(rule.doc) if not h.startswith("###")] == HEADINGS
+
+
+# reST that Markdown would print as is: ``code``, :role:`x`, `link <url>`_,
+# directives, literal blocks (a paragraph ending in ::) and underlined titles.
+REST = {
+    "double backticks": re.compile(r"(?<!`)``(?!`)"),
+    "role": re.compile(r":[a-z]+:`"),
+    "link": re.compile(r"`_"),
+    "directive": re.compile(r"^\.\. "),
+    "literal block": re.compile(r"::$"),
+    "title underline": re.compile(r"^(=+|-{3,}|~+|\^+)$"),
+}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_doc_is_markdown_without_rest(rule: Rule) -> None:
+    for number, line in enumerate(prose_lines(rule.doc), 1):
+        for name, pattern in REST.items():
+            assert not pattern.search(line), (
+                f"{rule.id}: reST {name} in {line!r} (prose line {number}, code blocks not counted)"
+            )
+    # Outside code blocks, backticks pair up into code spans (a span may run over a line break).
+    assert "\n".join(prose_lines(rule.doc)).count("`") % 2 == 0, f"{rule.id}: unpaired backtick"
+
+
+def test_the_rest_patterns_catch_what_the_docs_used_to_hold() -> None:
+    old = "Checks ``spec.csi.volumeAttributes.rootPath``; see :class:`Rule` and `ceph <https://ceph.io>`_::"
+    caught = {name for name, pattern in REST.items() if pattern.search(old)}
+    assert caught == {"double backticks", "role", "link", "literal block"}
+    assert not REST["double backticks"].search("```yaml")
+    assert REST["title underline"].search("-----")
+    assert not REST["title underline"].search("- rook/rook#11504")
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
