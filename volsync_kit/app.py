@@ -268,9 +268,9 @@ def run_plan(
         # ascii() escapes control characters (a newline never vanishes from the
         # message) and non-ASCII ones (a Cyrillic 'о' in 'sоnarr' shows as \u043e).
         where = f"{err.where}: " if err.where else ""
-        written = f" (written {ascii(err.written)}; Flux drops a value's newlines)" if err.written else ""
+        written = f" (written {err.written!a}; Flux drops a value's newlines)" if err.written else ""
         raise UsageError(
-            f"refusing to plan: {where}{ascii(err.name)}{written} is not a valid Kubernetes name, so no command is "
+            f"refusing to plan: {where}{err.name!a}{written} is not a valid Kubernetes name, so no command is "
             "emitted for it; fix the name there"
         ) from None
 

@@ -678,16 +678,33 @@ def commit_msg(
     typer.echo(f"volsync-kit: {done}", err=True)
 
 
-@app.command(name="rules")
-def rules_command() -> None:
-    """List every lint rule: ID, name, default severity and summary."""
+class RulesFormat(enum.StrEnum):
+    text = "text"
+    markdown = "markdown"
+
+
+@app.command(name="rules", epilog=epilog(errors="usage error"))
+def rules_command(
+    output_format: Annotated[
+        RulesFormat,
+        typer.Option("--format", help="text: one line per rule; markdown: the rule reference (docs/rules.md)."),
+    ] = RulesFormat.text,
+) -> None:
+    """List every lint rule: ID, name, default severity and summary.
+
+    `--format markdown` prints the whole rule reference instead: an index, then each rule's
+    documentation, as `explain` prints it. docs/rules.md is this output.
+    """
     from volsync_kit.core.rules import all_rules
-    from volsync_kit.report import lint_out
+    from volsync_kit.report import lint_out, rules_doc
 
-    sys.stdout.write(lint_out.rules_table(all_rules()))
+    if output_format is RulesFormat.markdown:
+        sys.stdout.write(rules_doc.to_markdown(all_rules()))
+    else:
+        sys.stdout.write(lint_out.rules_table(all_rules()))
 
 
-@app.command()
+@app.command(epilog=epilog(errors="usage error, or an unknown rule"))
 def explain(rule: Annotated[str, typer.Argument(help="A rule ID (VK101) or name (static-volume).")]) -> None:
     """Print a rule's documentation: what it checks, why, an example and the fix."""
     from volsync_kit.core.rules import get

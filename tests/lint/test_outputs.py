@@ -23,7 +23,8 @@ from volsync_kit.cli import app as cli
 from volsync_kit.core.findings import Finding, LintResult
 from volsync_kit.core.model import KsRef, Loc, Severity
 from volsync_kit.core.rules import all_rules
-from volsync_kit.report import lint_out
+from volsync_kit.core.rules._api import Rule
+from volsync_kit.report import lint_out, rules_doc
 
 runner = CliRunner()
 JELLYFIN_KS = "kubernetes/apps/media/jellyfin/ks.yaml"
@@ -33,6 +34,8 @@ VOLSYNC_HELMRELEASE = "kubernetes/apps/volsync-system/volsync/app/helmrelease.ya
 COMPONENT_APPS = {"cloudbeaver", "pgadmin", "home-assistant", "paperless", "jellyfin", "radarr", "sonarr"}
 WRONG_VALUE = "staticVolume is 'enabled'; it must be the string \"true\""
 MISSING_STATIC = '      staticVolume: "true" # required, otherwise the CSI driver tries to provision\n'
+RULES_DOC = "https://github.com/volsync-kit/volsync-kit/blob/main/docs/rules.md"
+SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -241,6 +244,19 @@ def valid_sarif(text: str) -> dict[str, Any]:
     return doc
 
 
+def assert_help(described: dict[str, Any], rule: Rule) -> None:
+    """A SARIF rule's docs: the Markdown doc, the same as plain text, and its section of docs/rules.md."""
+    assert described["help"]["markdown"] == rule.doc
+    text = described["help"]["text"]
+    assert text == rules_doc.plain_text(rule.doc)
+    assert text.startswith(f"{rule.id} {rule.name}: ")
+    assert "`" not in text  # code spans unwrapped, fences gone (no example holds a backtick)
+    assert "## " not in text
+    assert [line for line in text.splitlines() if line in SECTIONS] == list(SECTIONS)  # headings as plain lines
+    assert described["helpUri"] == f"{RULES_DOC}#{rule.id.lower()}-{rule.name}"
+    assert described["helpUri"].startswith(lint_out.INFORMATION_URI + "/")
+
+
 def test_sarif_on_the_clean_example_validates() -> None:
     code, out, _ = invoke("lint", "--repo", str(EXAMPLE), "--format", "sarif")
     assert code == 0
@@ -281,10 +297,11 @@ def test_sarif_levels_rules_indexes_regions_and_suppressions(tmp_path: Path) -> 
         rule = by_id[described["id"]]
         assert described["name"] == rule.name
         assert described["shortDescription"]["text"] == rule.summary
-        assert described["fullDescription"]["text"] == lint_out.doc_section(rule.doc, "What it does")
-        assert described["fullDescription"]["text"].startswith(rule.doc.split("## What it does\n")[1][:20])
-        assert described["help"]["text"] == rule.doc
-        assert described["help"]["markdown"] == rule.doc
+        assert described["fullDescription"]["markdown"] == lint_out.doc_section(rule.doc, "What it does")
+        assert described["fullDescription"]["text"] == rules_doc.plain_text(described["fullDescription"]["markdown"])
+        assert described["fullDescription"]["markdown"].startswith(rule.doc.split("## What it does\n")[1][:20])
+        assert "`" not in described["fullDescription"]["text"]
+        assert_help(described, rule)
         assert described["defaultConfiguration"]["level"] == lint_out.SARIF_LEVEL[rule.severity]
 
     def where(result: dict[str, Any]) -> tuple[str, str, int]:
@@ -337,6 +354,8 @@ def test_sarif_describes_every_rule_validly() -> None:
     described = doc["runs"][0]["tool"]["driver"]["rules"]
     assert [r["id"] for r in described] == sorted(rule.id for rule in all_rules())
     assert all(r["fullDescription"]["text"] and r["help"]["text"] for r in described)
+    for entry, rule in zip(described, all_rules(), strict=True):
+        assert_help(entry, rule)
 
 
 # -- GitHub --------------------------------------------------------------------------------
@@ -444,11 +463,50 @@ def test_rules_lists_every_rule() -> None:
     assert any(line.startswith("VK101  static-volume ") for line in lines)
 
 
+def test_rules_format_text_is_the_default() -> None:
+    code, out, _ = invoke("rules", "--format", "text")
+    assert code == 0
+    assert out == invoke("rules")[1] == lint_out.rules_table(all_rules())
+
+
+def test_rules_format_markdown_prints_the_rule_reference() -> None:
+    code, out, err = invoke("rules", "--format", "markdown")
+    assert (code, err) == (0, "")
+    assert out == rules_doc.to_markdown(all_rules())
+    lines = out.splitlines()
+    assert lines[0] == "# volsync-kit lint rules"
+    assert "volsync-kit rules --format markdown > docs/rules.md" in lines[2]
+    assert "| [VK101](#vk101-static-volume) | static-volume | error | pv | " in out
+    sections = [line for line in lines if line.startswith("## ")]
+    assert sections == [f"## {rule.id} {rule.name}" for rule in all_rules()]
+    vk101 = out.split("## VK101 static-volume\n", 1)[1].split("\n## ", 1)[0]
+    assert vk101.startswith('\n`staticVolume` must be the string `"true"`.\n\n- Default severity: `error`\n')
+    assert "### What it does\nChecks that a static CephFS PersistentVolume sets\n" in vk101
+    assert "```yaml\nvolumeAttributes:\n" in vk101
+    assert "``" not in out.replace("```", "")
+
+
+def test_rules_unknown_format_is_a_usage_error() -> None:
+    code, out, err = invoke("rules", "--format", "html")
+    assert (code, out) == (2, "")
+    assert "html" in err
+    assert "markdown" in err
+
+
 @pytest.mark.parametrize("key", ["VK101", "vk101", "static-volume"])
 def test_explain_prints_the_rule_doc(key: str) -> None:
     code, out, _ = invoke("explain", key)
     assert code == 0
     rule = next(r for r in all_rules() if r.id == "VK101")
-    assert out.startswith("VK101 static-volume (default severity: error)\n")
-    assert rule.doc in out
+    assert out == f"VK101 static-volume (default severity: error)\n\n{rule.doc}\n"
     assert "## Use instead" in out
+    assert "`staticVolume`" in out
+    assert "``" not in out.replace("```", "")
+
+
+@pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
+def test_explain_prints_the_markdown_doc_that_sarif_help_and_docs_rules_md_carry(rule: Rule) -> None:
+    code, out, _ = invoke("explain", rule.id)
+    assert code == 0
+    # The same string is SARIF help.markdown (assert_help) and, demoted, docs/rules.md (test_rule_docs).
+    assert out == f"{rule.id} {rule.name} (default severity: {rule.severity.value})\n\n{rule.doc}\n"

@@ -9,11 +9,13 @@ from typing import Any
 from volsync_kit.core.findings import SEVERITY_ORDER, Finding, LintResult, group_by_place
 from volsync_kit.core.model import Severity
 from volsync_kit.core.rules._api import Rule
-from volsync_kit.report import ks_json, several
+from volsync_kit.report import ks_json, rules_doc, several
 
 JSON_VERSION = 2
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/volsync-kit/volsync-kit"
+# The generated rule reference (`rules --format markdown`), where each rule's helpUri points.
+RULES_DOC_URI = f"{INFORMATION_URI}/blob/main/docs/rules.md"
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -154,16 +156,21 @@ def doc_section(doc: str, heading: str) -> str:
     return " ".join(part for part in lines if part)
 
 
+def help_uri(rule: Rule) -> str:
+    """The rule's section in docs/rules.md."""
+    return f"{RULES_DOC_URI}#{rules_doc.anchor(rules_doc.heading(rule))}"
+
+
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
-    first = rule.doc.splitlines()[0] if rule.doc else ""
-    headline = first.split(":", 1)[1].strip() if first.startswith(f"{rule.id} {rule.name}:") else first
-    full = doc_section(rule.doc, "What it does") or headline or rule.summary
+    full = doc_section(rule.doc, "What it does") or rules_doc.headline(rule) or rule.summary
     return {
         "id": rule.id,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": full},
-        "help": {"text": rule.doc or rule.summary, "markdown": rule.doc or rule.summary},
+        "fullDescription": {"text": rules_doc.plain_text(full), "markdown": full},
+        # Viewers that render Markdown (GitHub code scanning) show `markdown`; the others `text`.
+        "help": {"text": rules_doc.plain_text(rule.doc) or rule.summary, "markdown": rule.doc or rule.summary},
+        "helpUri": help_uri(rule),
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
     }
 

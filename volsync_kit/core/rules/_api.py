@@ -13,8 +13,11 @@ A rule module defines, at module level:
   ``"repo"``: the whole :class:`Context`, once;
 * ``SUMMARY`` — one imperative line;
 * ``check(subject_or_group_or_context, ctx)`` — a generator of :class:`Hit`;
-* a module docstring in ruff's shape: *What it does*, *Why is this bad?*,
-  *Example*, *Use instead*, and *References*.
+* a module docstring in Markdown (`code`, not reST ``code``), in ruff's
+  shape: a ``VKNNN name: headline`` line, then the ``##`` sections *What it
+  does*, *Why is this bad?*, *Example*, *Use instead*, and *References*.
+  ``explain`` prints it, SARIF ``help.markdown`` carries it, and
+  docs/rules.md (``rules --format markdown``) is generated from it.
 
 Rules never decide their severity, suppression or ordering; the engine does.
 In the file view, values still holding ``${...}`` are unknown and rules skip

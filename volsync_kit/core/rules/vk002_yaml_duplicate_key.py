@@ -6,8 +6,8 @@ every file the model reads.
 
 ## Why is this bad?
 PyYAML and many editors silently keep the last value, so the file looks
-fine locally.  kustomize's YAML reader refuses the file (``yaml: unmarshal
-errors: ... mapping key "..." already defined``): the Flux Kustomization
+fine locally.  kustomize's YAML reader refuses the file (`yaml: unmarshal
+errors: ... mapping key "..." already defined`): the Flux Kustomization
 that includes it fails to build, and no change reaches the cluster for any
 app that uses the file.
 
@@ -30,8 +30,8 @@ spec:
 - YAML 1.2 specification, 3.2.1.1 ("The content of a mapping node is an
   unordered set of key/value node pairs, with the restriction that each of
   the keys is unique")
-- kubernetes-sigs/kustomize#3480 (Flux: ``kustomize build failed: ... yaml:
-  unmarshal errors: line 11: mapping key "interval" already defined at line 7``)
+- kubernetes-sigs/kustomize#3480 (Flux: `kustomize build failed: ... yaml:
+  unmarshal errors: line 11: mapping key "interval" already defined at line 7`)
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ spec:
 ## References
 - YAML 1.2 specification, 6.1 "Indentation Spaces" ("tab characters must
   not be used in indentation")
-- yaml/pyyaml ``scanner.py`` (``found character '\\t' that cannot start any token``)
+- yaml/pyyaml `scanner.py` (`found character '\\t' that cannot start any token`)
 """
 
 from __future__ import annotations

@@ -1,18 +1,18 @@
-"""VK101 static-volume: ``staticVolume`` must be the string ``"true"``.
+"""VK101 static-volume: `staticVolume` must be the string `"true"`.
 
 ## What it does
 Checks that a static CephFS PersistentVolume sets
-``spec.csi.volumeAttributes.staticVolume`` to the YAML string ``"true"``.
+`spec.csi.volumeAttributes.staticVolume` to the YAML string `"true"`.
 
 ## Why is this bad?
 ceph-csi's node plugin only takes the static-volume path when
-``staticVolume`` parses as true.  Without it, it falls back to the legacy
+`staticVolume` parses as true.  Without it, it falls back to the legacy
 "monitor list" parser, and every mount fails with
-``missing required field monitors``, although monitors are never needed for
+`missing required field monitors`, although monitors are never needed for
 static volumes (they come from the clusterID's ceph-csi config).  An unquoted
-``true`` is a YAML boolean, and the API server rejects the whole PV:
-``json: cannot unmarshal bool into Go struct field
-CSIPersistentVolumeSource.spec.csi.volumeAttributes of type string``.
+`true` is a YAML boolean, and the API server rejects the whole PV:
+`json: cannot unmarshal bool into Go struct field
+CSIPersistentVolumeSource.spec.csi.volumeAttributes of type string`.
 
 ## Example
 ```yaml
@@ -31,10 +31,10 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (staticVolume: "Value must be set to
+- ceph/ceph-csi `docs/static-pvc.md` (staticVolume: "Value must be set to
   true to mount and unmount static cephFS PVC")
-- ceph/ceph-csi ``internal/cephfs/store/volumeoptions.go``
-  (``NewVolumeOptionsFromMonitorList``: ``missing required field monitors``)
+- ceph/ceph-csi `internal/cephfs/store/volumeoptions.go`
+  (`NewVolumeOptionsFromMonitorList`: `missing required field monitors`)
 - rook/rook#11504, rook/rook#4557
 """
 

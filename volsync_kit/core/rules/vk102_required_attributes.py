@@ -1,18 +1,18 @@
-"""VK102 required-attributes: ``clusterID``, ``fsName`` and ``rootPath`` must be set.
+"""VK102 required-attributes: `clusterID`, `fsName` and `rootPath` must be set.
 
 ## What it does
 Checks that a static CephFS PersistentVolume sets
-``spec.csi.volumeAttributes.clusterID``, ``fsName`` and ``rootPath``, each
+`spec.csi.volumeAttributes.clusterID`, `fsName` and `rootPath`, each
 to a non-empty value.
 
 ## Why is this bad?
 On the static path ceph-csi's node plugin looks up the monitors by
-``clusterID`` (``clusterID must be set`` when it is absent) and mounts
-``rootPath`` (``missing required field rootPath``).  ``fsName`` was optional
-until the mount syntax changed to ``<user>@<fsid>.<fsName>=<rootPath>``;
-ceph-csi 3.16 and later fail with ``missing required field fsName`` without
+`clusterID` (`clusterID must be set` when it is absent) and mounts
+`rootPath` (`missing required field rootPath`).  `fsName` was optional
+until the mount syntax changed to `<user>@<fsid>.<fsName>=<rootPath>`;
+ceph-csi 3.16 and later fail with `missing required field fsName` without
 it, so a PV that mounts today breaks on the next driver upgrade.  A key that
-is present but empty fails with ``parameter '<key>' cannot be empty``.  The
+is present but empty fails with `parameter '<key>' cannot be empty`.  The
 pod stays in ContainerCreating with the error in its events.
 
 ## Example
@@ -33,11 +33,11 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (clusterID and rootPath are required)
-- ceph/ceph-csi ``internal/cephfs/store/volumeoptions.go``
-  (``NewVolumeOptionsFromStaticVolume``, ``GetClusterInformation``,
-  ``extractOption``, ``validateNonEmptyField``)
-- ceph/ceph-csi#6275 (``missing required field fsName`` with chart 3.16.0),
+- ceph/ceph-csi `docs/static-pvc.md` (clusterID and rootPath are required)
+- ceph/ceph-csi `internal/cephfs/store/volumeoptions.go`
+  (`NewVolumeOptionsFromStaticVolume`, `GetClusterInformation`,
+  `extractOption`, `validateNonEmptyField`)
+- ceph/ceph-csi#6275 (`missing required field fsName` with chart 3.16.0),
   ceph/ceph-csi#6494 (fsName documented as required), ceph/ceph-csi#5090
   (new mount syntax)
 """

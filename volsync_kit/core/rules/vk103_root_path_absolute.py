@@ -1,17 +1,17 @@
-"""VK103 root-path-absolute: ``rootPath`` must be an absolute path.
+"""VK103 root-path-absolute: `rootPath` must be an absolute path.
 
 ## What it does
-Checks that ``spec.csi.volumeAttributes.rootPath`` of a static CephFS
-PersistentVolume starts with ``/``.
+Checks that `spec.csi.volumeAttributes.rootPath` of a static CephFS
+PersistentVolume starts with `/`.
 
 ## Why is this bad?
-ceph-csi does not check or normalise ``rootPath``: it hands it to the
-mounter as written, after the monitors (kernel: ``<mons>:<rootPath>``, or
-``<user>@<fsid>.<fsName>=<rootPath>`` in newer releases) or as
-``ceph-fuse -r <rootPath>``.  A relative path gives a malformed mount
+ceph-csi does not check or normalise `rootPath`: it hands it to the
+mounter as written, after the monitors (kernel: `<mons>:<rootPath>`, or
+`<user>@<fsid>.<fsName>=<rootPath>` in newer releases) or as
+`ceph-fuse -r <rootPath>`.  A relative path gives a malformed mount
 source or mounts another directory than intended.  The paths printed by
-``ceph fs subvolume getpath`` and used in the ceph-csi and Rook examples
-are absolute (``/volumes/<group>/<subvolume>/<uuid>``).
+`ceph fs subvolume getpath` and used in the ceph-csi and Rook examples
+are absolute (`/volumes/<group>/<subvolume>/<uuid>`).
 
 ## Example
 ```yaml
@@ -26,11 +26,11 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (rootPath: "Actual path of the
+- ceph/ceph-csi `docs/static-pvc.md` (rootPath: "Actual path of the
   subvolume in ceph cluster, can be retrieved by issuing getpath command")
-- ceph/ceph-csi ``internal/cephfs/mounter/kernel.go`` and ``fuse.go``
-  (rootPath spliced into the mount source / ``-r``)
-- ceph/ceph-csi#6494 (``user@fsid.fsName=rootPath`` device syntax)
+- ceph/ceph-csi `internal/cephfs/mounter/kernel.go` and `fuse.go`
+  (rootPath spliced into the mount source / `-r`)
+- ceph/ceph-csi#6494 (`user@fsid.fsName=rootPath` device syntax)
 """
 
 from __future__ import annotations

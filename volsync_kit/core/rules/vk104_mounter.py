@@ -1,13 +1,13 @@
-"""VK104 mounter: ``mounter``, when set, must be ``kernel`` or ``fuse``.
+"""VK104 mounter: `mounter`, when set, must be `kernel` or `fuse`.
 
 ## What it does
-Checks that ``spec.csi.volumeAttributes.mounter`` of a static CephFS
-PersistentVolume, if present, is exactly ``kernel`` or ``fuse``.
+Checks that `spec.csi.volumeAttributes.mounter` of a static CephFS
+PersistentVolume, if present, is exactly `kernel` or `fuse`.
 
 ## Why is this bad?
 ceph-csi validates the attribute while it parses the volume options, before
-mounting: any other value (a typo, ``Kernel``, ``ceph-fuse``) fails every
-mount with ``unknown mounter '<m>'. Valid options are 'fuse' and 'kernel'``.
+mounting: any other value (a typo, `Kernel`, `ceph-fuse`) fails every
+mount with `unknown mounter '<m>'. Valid options are 'fuse' and 'kernel'`.
 Without the attribute the node plugin uses its default mounter.
 
 ## Example
@@ -23,9 +23,9 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``internal/cephfs/store/volumeoptions.go``
-  (``extractMounter``, ``validateMounter``)
-- ceph/ceph-csi ``internal/cephfs/mounter/volumemounter.go`` (a valid but
+- ceph/ceph-csi `internal/cephfs/store/volumeoptions.go`
+  (`extractMounter`, `validateMounter`)
+- ceph/ceph-csi `internal/cephfs/mounter/volumemounter.go` (a valid but
   unavailable mounter falls back to the first available one)
 """
 

@@ -1,20 +1,20 @@
-"""VK105 attribute-values: every ``volumeAttributes`` value must be a non-empty string.
+"""VK105 attribute-values: every `volumeAttributes` value must be a non-empty string.
 
 ## What it does
-Checks each value under ``spec.csi.volumeAttributes`` of a static CephFS
+Checks each value under `spec.csi.volumeAttributes` of a static CephFS
 PersistentVolume: it must be a YAML string, and not an empty one.
-``staticVolume`` is left to VK101, and a missing or empty ``clusterID``,
-``fsName`` or ``rootPath`` to VK102.
+`staticVolume` is left to VK101, and a missing or empty `clusterID`,
+`fsName` or `rootPath` to VK102.
 
 ## Why is this bad?
-``volumeAttributes`` is a ``map[string]string``: an unquoted number or
+`volumeAttributes` is a `map[string]string`: an unquoted number or
 boolean makes the API server reject the whole PV
-(``json: cannot unmarshal number into Go struct field
-CSIPersistentVolumeSource.spec.csi.volumeAttributes of type string``), and a
+(`json: cannot unmarshal number into Go struct field
+CSIPersistentVolumeSource.spec.csi.volumeAttributes of type string`), and a
 key written without a value is YAML null, not a string.  ceph-csi rejects an
-optional attribute that is present but empty (``fsName``,
-``kernelMountOptions``, ``fuseMountOptions``, ``subvolumeGroup``,
-``mounter``) with ``parameter '<key>' cannot be empty``, so every mount
+optional attribute that is present but empty (`fsName`,
+`kernelMountOptions`, `fuseMountOptions`, `subvolumeGroup`,
+`mounter`) with `parameter '<key>' cannot be empty`, so every mount
 fails.  A value that Flux substitutes can turn into a number, a boolean or
 null after rendering even when the template quotes it, so the rendered value
 of each app is checked too.
@@ -41,13 +41,13 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``internal/cephfs/store/volumeoptions.go``
-  (``extractOptionalOption``, ``validateNonEmptyField``)
-- Kubernetes API reference, ``CSIPersistentVolumeSource.volumeAttributes``
-  (``map[string]string``)
+- ceph/ceph-csi `internal/cephfs/store/volumeoptions.go`
+  (`extractOptionalOption`, `validateNonEmptyField`)
+- Kubernetes API reference, `CSIPersistentVolumeSource.volumeAttributes`
+  (`map[string]string`)
 - kubernetes-sigs/blob-csi-driver#2262 (the API server's unmarshal error for a
   non-string attribute)
-- fluxcd/kustomize-controller ``docs/spec/v1/kustomizations.md`` (substituted
+- fluxcd/kustomize-controller `docs/spec/v1/kustomizations.md` (substituted
   numbers and booleans must be quoted to stay strings)
 """
 

@@ -1,19 +1,19 @@
-"""VK106 ignored-attributes: ``monitors``, ``pool`` and ``provisionVolume`` do nothing on a static PV.
+"""VK106 ignored-attributes: `monitors`, `pool` and `provisionVolume` do nothing on a static PV.
 
 ## What it does
-Warns when ``spec.csi.volumeAttributes`` of a static CephFS
-PersistentVolume sets ``monitors``, ``pool`` or ``provisionVolume``.
+Warns when `spec.csi.volumeAttributes` of a static CephFS
+PersistentVolume sets `monitors`, `pool` or `provisionVolume`.
 
 ## Why is this bad?
-With ``staticVolume: "true"`` ceph-csi's node plugin parses the attributes
-with its static parser, which reads ``clusterID``, ``rootPath``, ``fsName``,
-the mount options, ``subvolumeGroup`` and ``mounter``, and nothing else.
+With `staticVolume: "true"` ceph-csi's node plugin parses the attributes
+with its static parser, which reads `clusterID`, `rootPath`, `fsName`,
+the mount options, `subvolumeGroup` and `mounter`, and nothing else.
 These three keys are read only by the legacy "monitor list" parser, taken
-when ``staticVolume`` is absent or false.  They suggest a control that does
+when `staticVolume` is absent or false.  They suggest a control that does
 not exist: the monitors come from the clusterID's entry in the ceph-csi
-config, and a ``pool`` only decides on which OSDs new data is placed (a file
+config, and a `pool` only decides on which OSDs new data is placed (a file
 layout); it never changes what is mounted.  The mount is the monitors of
-the clusterID, plus ``rootPath``, plus ``fsName``.
+the clusterID, plus `rootPath`, plus `fsName`.
 
 ## Example
 ```yaml
@@ -36,12 +36,12 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``internal/cephfs/store/volumeoptions.go``
-  (``NewVolumeOptionsFromStaticVolume`` reads no monitors, pool or
-  provisionVolume; ``NewVolumeOptionsFromMonitorList`` does)
-- ceph/ceph-csi ``internal/cephfs/nodeserver.go`` (``getVolumeOptions``:
+- ceph/ceph-csi `internal/cephfs/store/volumeoptions.go`
+  (`NewVolumeOptionsFromStaticVolume` reads no monitors, pool or
+  provisionVolume; `NewVolumeOptionsFromMonitorList` does)
+- ceph/ceph-csi `internal/cephfs/nodeserver.go` (`getVolumeOptions`:
   the order of the parsers)
-- ceph/ceph-csi ``internal/cephfs/mounter/kernel.go`` and ``fuse.go`` (what
+- ceph/ceph-csi `internal/cephfs/mounter/kernel.go` and `fuse.go` (what
   the mount is built from)
 """
 

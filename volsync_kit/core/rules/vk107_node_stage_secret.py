@@ -2,13 +2,13 @@
 
 ## What it does
 Checks that a static CephFS PersistentVolume sets
-``spec.csi.nodeStageSecretRef`` with a non-empty ``name`` and ``namespace``.
+`spec.csi.nodeStageSecretRef` with a non-empty `name` and `namespace`.
 
 ## Why is this bad?
-A static volume is mounted with the user credentials (``userID`` and
-``userKey``) of the node-stage Secret; admin credentials do not work for it.
+A static volume is mounted with the user credentials (`userID` and
+`userKey`) of the node-stage Secret; admin credentials do not work for it.
 Without the reference, ceph-csi refuses every NodeStageVolume call with
-``stage secrets cannot be nil or empty``.  The API server rejects a secret
+`stage secrets cannot be nil or empty`.  The API server rejects a secret
 reference without a name or a namespace, and as a PV is cluster-scoped,
 neither kustomize nor Flux fills in the namespace.
 
@@ -34,14 +34,14 @@ csi:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` ("userID and userKey needs to be
+- ceph/ceph-csi `docs/static-pvc.md` ("userID and userKey needs to be
   specified in the secret. Static PV will not work with adminID and
   adminKey")
-- ceph/ceph-csi ``internal/util/validate.go`` (``stage secrets cannot be nil
-  or empty``)
-- kubernetes/kubernetes ``pkg/apis/core/validation/validation.go``
-  (``validatePVSecretReference``)
-- rook/rook ``pkg/operator/ceph/csi/secrets.go`` (``rook-csi-cephfs-node``)
+- ceph/ceph-csi `internal/util/validate.go` (`stage secrets cannot be nil
+  or empty`)
+- kubernetes/kubernetes `pkg/apis/core/validation/validation.go`
+  (`validatePVSecretReference`)
+- rook/rook `pkg/operator/ceph/csi/secrets.go` (`rook-csi-cephfs-node`)
 """
 
 from __future__ import annotations

@@ -1,21 +1,21 @@
-"""VK108 reclaim-policy: a static PV must keep the ``Retain`` reclaim policy.
+"""VK108 reclaim-policy: a static PV must keep the `Retain` reclaim policy.
 
 ## What it does
-Checks that ``spec.persistentVolumeReclaimPolicy`` of a static CephFS
-PersistentVolume is ``Retain``.  Leaving it out is fine: the API server
-defaults a PersistentVolume created from a manifest to ``Retain`` (only
-dynamically provisioned PVs get their StorageClass's policy, ``Delete`` by
+Checks that `spec.persistentVolumeReclaimPolicy` of a static CephFS
+PersistentVolume is `Retain`.  Leaving it out is fine: the API server
+defaults a PersistentVolume created from a manifest to `Retain` (only
+dynamically provisioned PVs get their StorageClass's policy, `Delete` by
 default).
 
 ## Why is this bad?
 ceph-csi does not delete static volumes, and its documentation requires
-``Retain`` "to avoid PV delete attempt in csi-provisioner".  With ``Delete``,
+`Retain` "to avoid PV delete attempt in csi-provisioner".  With `Delete`,
 deleting the claim makes Kubernetes try to delete the volume: the PV ends
-``Failed`` (``no deletable volume plugin matched``) instead of ``Released``
+`Failed` (`no deletable volume plugin matched`) instead of `Released`
 and needs manual cleanup.  Worse, a PV copied from a dynamic one that still
 has a ceph-csi volume ID and the provisioner annotations (VK109, VK110) is
 handed to the provisioner, which can delete the original subvolume and its
-data.  ``Recycle`` is deprecated and not supported by CSI drivers.
+data.  `Recycle` is deprecated and not supported by CSI drivers.
 
 ## Example
 ```yaml
@@ -30,11 +30,11 @@ spec:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` ("persistentVolumeReclaimPolicy in PV
+- ceph/ceph-csi `docs/static-pvc.md` ("persistentVolumeReclaimPolicy in PV
   spec must be set to Retain")
-- kubernetes/kubernetes ``pkg/apis/core/v1/defaults.go``
-  (``SetDefaults_PersistentVolume``: an unset policy becomes Retain)
-- Kubernetes API reference, ``PersistentVolumeSpec.persistentVolumeReclaimPolicy``
+- kubernetes/kubernetes `pkg/apis/core/v1/defaults.go`
+  (`SetDefaults_PersistentVolume`: an unset policy becomes Retain)
+- Kubernetes API reference, `PersistentVolumeSpec.persistentVolumeReclaimPolicy`
   ("Retain (default for manually created PersistentVolumes)")
 - kubernetes/kubernetes#77250, kubernetes/kubernetes#122030 (Delete on a
   static CSI PV)

@@ -3,14 +3,14 @@
 ## What it does
 Checks that a static CephFS PersistentVolume has none of the annotations an
 external-provisioner writes on the PVs it creates:
-``pv.kubernetes.io/provisioned-by``,
-``volume.kubernetes.io/provisioner-deletion-secret-name`` and
-``volume.kubernetes.io/provisioner-deletion-secret-namespace``.
+`pv.kubernetes.io/provisioned-by`,
+`volume.kubernetes.io/provisioner-deletion-secret-name` and
+`volume.kubernetes.io/provisioner-deletion-secret-namespace`.
 
 ## Why is this bad?
 They appear when a dynamically provisioned PV is exported and edited into
-a static one.  ``provisioned-by`` makes Kubernetes treat the PV as
-dynamically provisioned: with a ``Delete`` policy the external-provisioner
+a static one.  `provisioned-by` makes Kubernetes treat the PV as
+dynamically provisioned: with a `Delete` policy the external-provisioner
 calls DeleteVolume on it, with the admin credentials named by the
 deletion-secret annotations.  If the volume handle is still the original
 ceph-csi volume ID, that deletes the original subvolume and its data.
@@ -32,13 +32,13 @@ metadata:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (static volumes are never deleted by
+- ceph/ceph-csi `docs/static-pvc.md` (static volumes are never deleted by
   ceph-csi; Retain to avoid delete attempts by the csi-provisioner)
 - rook/rook#11504 (a static PV copied with these annotations)
-- rook/rook ``Documentation/Storage-Configuration/Shared-Filesystem-CephFS/filesystem-storage.md``
+- rook/rook `Documentation/Storage-Configuration/Shared-Filesystem-CephFS/filesystem-storage.md`
   (copying a dynamic PV into a static one)
 - kubernetes/kubernetes#122030 (how the PV controller treats CSI PVs without
-  ``provisioned-by``)
+  `provisioned-by`)
 """
 
 from __future__ import annotations

@@ -1,18 +1,18 @@
-"""VK111 claim-ref-uid: a PV's ``claimRef`` must not pin a ``uid`` or ``resourceVersion``.
+"""VK111 claim-ref-uid: a PV's `claimRef` must not pin a `uid` or `resourceVersion`.
 
 ## What it does
-Checks that ``spec.claimRef`` of a static CephFS PersistentVolume, when it
-is set, names the claim only by ``namespace`` and ``name``, without
-``uid`` or ``resourceVersion``.
+Checks that `spec.claimRef` of a static CephFS PersistentVolume, when it
+is set, names the claim only by `namespace` and `name`, without
+`uid` or `resourceVersion`.
 
 ## Why is this bad?
-A ``claimRef`` with only a namespace and a name pre-binds the PV to that
-claim, whatever object carries the name.  A ``uid`` binds it to one claim
+A `claimRef` with only a namespace and a name pre-binds the PV to that
+claim, whatever object carries the name.  A `uid` binds it to one claim
 object: when the PVC is deleted and created again (a new uid), the PV
-controller sees the old claim gone, marks the PV ``Released``, and with
-``Retain`` it stays ``Released`` forever, while the new PVC stays
-``Pending``.  These fields come from exporting a live PV
-(``kubectl get pv -o yaml``); ``resourceVersion`` is equally stale there.
+controller sees the old claim gone, marks the PV `Released`, and with
+`Retain` it stays `Released` forever, while the new PVC stays
+`Pending`.  These fields come from exporting a live PV
+(`kubectl get pv -o yaml`); `resourceVersion` is equally stale there.
 
 ## Example
 ```yaml
@@ -31,8 +31,8 @@ claimRef:
 ```
 
 ## References
-- kubernetes/kubernetes ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``syncVolume``: a claimRef whose uid no longer exists releases the PV)
+- kubernetes/kubernetes `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`syncVolume`: a claimRef whose uid no longer exists releases the PV)
 - Kubernetes docs, "Persistent Volumes": "Reserving a PersistentVolume" and
   "Retain" (a released volume is not available for another claim)
 """

@@ -1,14 +1,14 @@
-"""VK112 volume-mode: a static CephFS PV must be a ``Filesystem`` volume.
+"""VK112 volume-mode: a static CephFS PV must be a `Filesystem` volume.
 
 ## What it does
-Checks that ``spec.volumeMode`` of a static CephFS PersistentVolume, when it
-is set, is ``Filesystem`` (the default when it is left out).
+Checks that `spec.volumeMode` of a static CephFS PersistentVolume, when it
+is set, is `Filesystem` (the default when it is left out).
 
 ## Why is this bad?
 CephFS is a shared file system: ceph-csi's CephFS driver mounts a directory
-and has no block volumes (it rejects block capabilities with ``block volume
-not supported``).  A ``Block`` PV cannot be mounted by the node plugin, and
-a claim only binds to a PV of the same volume mode.  ``volumeMode`` is
+and has no block volumes (it rejects block capabilities with `block volume
+not supported`).  A `Block` PV cannot be mounted by the node plugin, and
+a claim only binds to a PV of the same volume mode.  `volumeMode` is
 immutable, so fixing it later means deleting and recreating the PV.
 
 ## Example
@@ -24,12 +24,12 @@ spec:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (``volumeMode: Filesystem``)
-- ceph/ceph-csi ``internal/cephfs/validator.go`` (``block volume not
-  supported``)
-- kubernetes/kubernetes ``pkg/apis/core/v1/defaults.go`` (an unset volumeMode
-  becomes Filesystem) and ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``incompatible volumeMode``)
+- ceph/ceph-csi `docs/static-pvc.md` (`volumeMode: Filesystem`)
+- ceph/ceph-csi `internal/cephfs/validator.go` (`block volume not
+  supported`)
+- kubernetes/kubernetes `pkg/apis/core/v1/defaults.go` (an unset volumeMode
+  becomes Filesystem) and `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`incompatible volumeMode`)
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
-"""VK201 volume-name: a PVC must name its static PV in ``spec.volumeName``.
+"""VK201 volume-name: a PVC must name its static PV in `spec.volumeName`.
 
 ## What it does
 For every PersistentVolumeClaim that belongs with a static CephFS PV (it
 names it, or it is the only claim next to it), checks that
-``spec.volumeName`` is set and equals the PV's name.
+`spec.volumeName` is set and equals the PV's name.
 
 ## Why is this bad?
-A static PV has no provisioner.  A claim without ``volumeName`` waits for
+A static PV has no provisioner.  A claim without `volumeName` waits for
 a matching volume by class, size and access modes, and can bind to another
-PV or stay Pending forever; a ``volumeName`` naming a PV that does not exist
-stays Pending.  Kustomize rewrites ``volumeName`` when it renames the PV,
+PV or stay Pending forever; a `volumeName` naming a PV that does not exist
+stays Pending.  Kustomize rewrites `volumeName` when it renames the PV,
 but only when both are in the same build.
 
 ## Example
@@ -32,7 +32,7 @@ spec:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (static PVC with ``volumeName``)
+- ceph/ceph-csi `docs/static-pvc.md` (static PVC with `volumeName`)
 - Kubernetes docs, "Reserving a PersistentVolume"
 """
 

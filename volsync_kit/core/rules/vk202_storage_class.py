@@ -2,16 +2,16 @@
 
 ## What it does
 For every PersistentVolumeClaim bound to a static CephFS PV by
-``spec.volumeName``, checks that the claim sets ``storageClassName``
-explicitly and that it equals the PV's class (``""`` for a PV without one).
-The beta annotation ``volume.beta.kubernetes.io/storage-class``, where
+`spec.volumeName`, checks that the claim sets `storageClassName`
+explicitly and that it equals the PV's class (`""` for a PV without one).
+The beta annotation `volume.beta.kubernetes.io/storage-class`, where
 present, counts as the class on either side, as it does for Kubernetes.
 
 ## Why is this bad?
 The PV controller binds a claim to the volume it names only when both have
-the same class, else the claim stays Pending with ``Cannot bind to requested
-volume ...: storageClassName does not match``.  A claim that omits
-``storageClassName`` is not class-less: the DefaultStorageClass admission
+the same class, else the claim stays Pending with `Cannot bind to requested
+volume ...: storageClassName does not match`.  A claim that omits
+`storageClassName` is not class-less: the DefaultStorageClass admission
 plugin (or the retroactive default assignment) writes the cluster's default
 class into it, and from then on it can never bind the class-less static PV.
 The PVC's class cannot be changed afterwards; the claim must be recreated.
@@ -44,10 +44,10 @@ spec:
 ```
 
 ## References
-- kubernetes/kubernetes ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``checkVolumeSatisfyClaim``: ``storageClassName does not match``)
-- kubernetes/kubernetes ``pkg/apis/core/validation/validation.go``
-  (``ValidatePersistentVolumeClaimUpdate``: the class is immutable except nil -> value)
+- kubernetes/kubernetes `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`checkVolumeSatisfyClaim`: `storageClassName does not match`)
+- kubernetes/kubernetes `pkg/apis/core/validation/validation.go`
+  (`ValidatePersistentVolumeClaimUpdate`: the class is immutable except nil -> value)
 - Kubernetes docs, "Persistent Volumes": "Class" and "Retroactive default
   StorageClass assignment"
 """

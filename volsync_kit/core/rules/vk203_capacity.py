@@ -2,15 +2,15 @@
 
 ## What it does
 For every PersistentVolumeClaim bound to a static CephFS PV by
-``spec.volumeName``, compares the claim's ``spec.resources.requests.storage``
-with the PV's ``spec.capacity.storage`` as Kubernetes quantities (``5Ti``,
-``500Gi``, ``1e12``).  A missing, unparsable or non-positive quantity on
+`spec.volumeName`, compares the claim's `spec.resources.requests.storage`
+with the PV's `spec.capacity.storage` as Kubernetes quantities (`5Ti`,
+`500Gi`, `1e12`).  A missing, unparsable or non-positive quantity on
 either side is reported too.
 
 ## Why is this bad?
 The PV controller binds a claim to the volume it names only when the
-volume is large enough; otherwise the claim stays Pending with ``Cannot
-bind to requested volume ...: requested PV is too small``.  The API server
+volume is large enough; otherwise the claim stays Pending with `Cannot
+bind to requested volume ...: requested PV is too small`.  The API server
 rejects a claim without a storage request and a PV without a capacity, and
 both reject a quantity they cannot parse.  For a static CephFS volume the
 size is informational only (it sets no quota), so the PV's capacity can be
@@ -47,11 +47,11 @@ spec:
 ```
 
 ## References
-- kubernetes/kubernetes ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``checkVolumeSatisfyClaim``: ``requested PV is too small``)
-- kubernetes/kubernetes ``pkg/apis/core/validation/validation.go``
+- kubernetes/kubernetes `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`checkVolumeSatisfyClaim`: `requested PV is too small`)
+- kubernetes/kubernetes `pkg/apis/core/validation/validation.go`
   (PV capacity and PVC storage request are required and positive)
-- k8s.io/apimachinery ``pkg/api/resource/quantity.go`` (quantity syntax)
+- k8s.io/apimachinery `pkg/api/resource/quantity.go` (quantity syntax)
 - Kubernetes docs, "Persistent Volumes", "Reserving a PersistentVolume"
 """
 

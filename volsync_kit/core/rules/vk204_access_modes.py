@@ -2,16 +2,16 @@
 
 ## What it does
 For every PersistentVolumeClaim bound to a static CephFS PV by
-``spec.volumeName``, checks that the claim lists ``accessModes`` and that
-each of them is among the PV's ``accessModes``.  On both the PV and the PVC,
-checks that ``ReadWriteOncePod`` is not combined with another mode.
+`spec.volumeName`, checks that the claim lists `accessModes` and that
+each of them is among the PV's `accessModes`.  On both the PV and the PVC,
+checks that `ReadWriteOncePod` is not combined with another mode.
 
 ## Why is this bad?
 The PV controller binds a claim to the volume it names only when the volume
 offers every access mode the claim asks for; otherwise the claim stays
-Pending with ``Cannot bind to requested volume ...: incompatible
-accessMode``.  The API server rejects a claim without access modes, and a
-PV or PVC that combines ``ReadWriteOncePod`` with any other mode.  A PVC's
+Pending with `Cannot bind to requested volume ...: incompatible
+accessMode`.  The API server rejects a claim without access modes, and a
+PV or PVC that combines `ReadWriteOncePod` with any other mode.  A PVC's
 access modes cannot be changed afterwards; the claim must be recreated.
 
 ## Example
@@ -39,10 +39,10 @@ spec:
 ```
 
 ## References
-- kubernetes/kubernetes ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``checkVolumeSatisfyClaim``: ``incompatible accessMode``)
-- kubernetes/kubernetes ``pkg/apis/core/validation/validation.go``
-  (``ValidatePersistentVolumeSpec``, ``ValidatePersistentVolumeClaimSpec``:
+- kubernetes/kubernetes `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`checkVolumeSatisfyClaim`: `incompatible accessMode`)
+- kubernetes/kubernetes `pkg/apis/core/validation/validation.go`
+  (`ValidatePersistentVolumeSpec`, `ValidatePersistentVolumeClaimSpec`:
   access modes are required; ReadWriteOncePod cannot be combined)
 - Kubernetes docs, "Persistent Volumes", "Access Modes"
 """

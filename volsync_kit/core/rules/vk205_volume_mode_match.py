@@ -2,15 +2,15 @@
 
 ## What it does
 For every PersistentVolumeClaim bound to a static CephFS PV by
-``spec.volumeName``, checks that both have the same ``volumeMode``; a
-missing ``volumeMode`` means ``Filesystem``, on either side.
+`spec.volumeName`, checks that both have the same `volumeMode`; a
+missing `volumeMode` means `Filesystem`, on either side.
 
 ## Why is this bad?
 The PV controller binds a claim to the volume it names only when their
-volume modes agree; otherwise the claim stays Pending with ``Cannot bind to
-requested volume ...: incompatible volumeMode``.  ``volumeMode`` is
+volume modes agree; otherwise the claim stays Pending with `Cannot bind to
+requested volume ...: incompatible volumeMode`.  `volumeMode` is
 immutable on both objects, so a mismatch means recreating one of them.
-A CephFS volume is a filesystem: ``Filesystem`` is right on both sides.
+A CephFS volume is a filesystem: `Filesystem` is right on both sides.
 
 ## Example
 ```yaml
@@ -36,10 +36,10 @@ spec:
 ```
 
 ## References
-- kubernetes/kubernetes ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``checkVolumeSatisfyClaim``: ``incompatible volumeMode``)
-- kubernetes/kubernetes ``pkg/apis/core/validation/validation.go``
-  (``volumeMode`` is immutable on PVs and PVCs)
+- kubernetes/kubernetes `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`checkVolumeSatisfyClaim`: `incompatible volumeMode`)
+- kubernetes/kubernetes `pkg/apis/core/validation/validation.go`
+  (`volumeMode` is immutable on PVs and PVCs)
 - Kubernetes docs, "Persistent Volumes", "Volume Mode" (Filesystem is the default)
 """
 

@@ -1,20 +1,20 @@
 """VK206 claim-ref: a PV's claimRef must name the PVC bound to it, after rendering.
 
 ## What it does
-For every static CephFS PV with ``spec.claimRef`` and the PersistentVolumeClaim
-whose ``spec.volumeName`` names it, checks that ``claimRef.name`` is the
-claim's name and, in each app's rendering, that ``claimRef.namespace`` is the
-claim's namespace.  Values still holding ``${...}`` are judged per app.
+For every static CephFS PV with `spec.claimRef` and the PersistentVolumeClaim
+whose `spec.volumeName` names it, checks that `claimRef.name` is the
+claim's name and, in each app's rendering, that `claimRef.namespace` is the
+claim's namespace.  Values still holding `${...}` are judged per app.
 
 ## Why is this bad?
-A PV with a ``claimRef`` is reserved for exactly that claim.  Any other
-claim that names the PV in ``volumeName`` stays Pending (the volume is
+A PV with a `claimRef` is reserved for exactly that claim.  Any other
+claim that names the PV in `volumeName` stays Pending (the volume is
 "already bound to a different claim"), and the PV stays Available for a
-claim that never comes.  kustomize and Flux rewrite ``PVC.spec.volumeName``
-when ``namePrefix``/``nameSuffix`` rename the PV, but they never rewrite
-``claimRef.name``, and ``targetNamespace`` (or kustomize's ``namespace``)
-never sets ``claimRef.namespace``, as the PV is cluster-scoped.  So a
-``claimRef`` that looks right in the file can be wrong after the build.
+claim that never comes.  kustomize and Flux rewrite `PVC.spec.volumeName`
+when `namePrefix`/`nameSuffix` rename the PV, but they never rewrite
+`claimRef.name`, and `targetNamespace` (or kustomize's `namespace`)
+never sets `claimRef.namespace`, as the PV is cluster-scoped.  So a
+`claimRef` that looks right in the file can be wrong after the build.
 
 ## Example
 ```yaml
@@ -39,11 +39,11 @@ spec:
 ```
 
 ## References
-- kubernetes-sigs/kustomize ``api/internal/konfig/builtinpluginconsts/namereference.go``
-  (PV name -> PVC ``spec/volumeName``; ``claimRef`` is not tracked) and
-  ``namespace.go`` (``claimRef.namespace`` is not rewritten)
-- kubernetes/kubernetes ``pkg/controller/volume/persistentvolume/pv_controller.go``
-  (``syncClaim``/``syncVolume``: a pre-bound PV waits for the claim its claimRef names)
+- kubernetes-sigs/kustomize `api/internal/konfig/builtinpluginconsts/namereference.go`
+  (PV name -> PVC `spec/volumeName`; `claimRef` is not tracked) and
+  `namespace.go` (`claimRef.namespace` is not rewritten)
+- kubernetes/kubernetes `pkg/controller/volume/persistentvolume/pv_controller.go`
+  (`syncClaim`/`syncVolume`: a pre-bound PV waits for the claim its claimRef names)
 - Kubernetes docs, "Persistent Volumes", "Reserving a PersistentVolume"
 """
 

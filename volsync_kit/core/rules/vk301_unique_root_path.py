@@ -2,22 +2,22 @@
 
 ## What it does
 Compares the rendered static CephFS PersistentVolumes of every app and
-reports each one whose ``rootPath`` (on the same ``clusterID`` and
-``fsName``) is also the ``rootPath`` of a PV rendered by another Flux
+reports each one whose `rootPath` (on the same `clusterID` and
+`fsName`) is also the `rootPath` of a PV rendered by another Flux
 Kustomization, when at least one of them holds a VolSync repository: it is
-named like ``expect.pvName`` (default ``volsync-${APP}-repo-pv``), or its
+named like `expect.pvName` (default `volsync-${APP}-repo-pv`), or its
 claim is mounted through a ReplicationSource's or ReplicationDestination's
-``moverVolumes``.  Every colliding PV is reported, at its ``rootPath`` line,
+`moverVolumes`.  Every colliding PV is reported, at its `rootPath` line,
 naming the other apps.
 
 ## Why is this bad?
 Both apps' movers then run restic against one directory: two apps back up
-into, prune and restore from one repository, and one app's ``forget``
+into, prune and restore from one repository, and one app's `forget`
 removes the other's snapshots.  VolSync says: "The repository path should
 be unique for each PV. Shared backup repositories are not currently
 supported."  The usual cause is an app copied under a new Kustomization
-name with the same ``APP`` value, or a ``rootPath`` that does not use
-``${APP}``.
+name with the same `APP` value, or a `rootPath` that does not use
+`${APP}`.
 
 ## Example
 ```yaml
@@ -37,11 +37,11 @@ volumeAttributes:
 ```
 
 ## References
-- backube/volsync ``docs/usage/restic/index.rst`` ("Shared backup
+- backube/volsync `docs/usage/restic/index.rst` ("Shared backup
   repositories are not currently supported")
-- backube/volsync ``docs/usage/movervolumes.rst`` (a filesystem repository
-  mounted at ``/mnt/<mountPath>``)
-- ceph/ceph-csi ``docs/static-pvc.md`` (``rootPath``)
+- backube/volsync `docs/usage/movervolumes.rst` (a filesystem repository
+  mounted at `/mnt/<mountPath>`)
+- ceph/ceph-csi `docs/static-pvc.md` (`rootPath`)
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 ## What it does
 Compares the rendered static CephFS PersistentVolumes of every app and
-reports each one whose ``spec.csi.volumeHandle`` (for the same driver) is
+reports each one whose `spec.csi.volumeHandle` (for the same driver) is
 also the handle of a PersistentVolume with another name, at its
-``volumeHandle`` line, naming the other volumes.  One PV name rendered by
+`volumeHandle` line, naming the other volumes.  One PV name rendered by
 two Kustomizations is one cluster object, and VK303 reports it.
 
 ## Why is this bad?
@@ -12,7 +12,7 @@ kubelet identifies a CSI volume by driver and handle: it stages it once,
 under a path made from a hash of the handle, and ceph-csi skips a mount
 when that path is already mounted.  On a node running pods of both PVs,
 the second PV silently gets the first one's directory, so an app backs up
-into, or restores from, another app's ``rootPath``.
+into, or restores from, another app's `rootPath`.
 
 ## Example
 ```yaml
@@ -31,7 +31,7 @@ csi:
 ## References
 - kubernetes/kubernetes#105899 (two PVs with one volumeHandle: NodeStage
   is called only once) and #107065 (staging path from the handle's hash)
-- ceph/ceph-csi ``docs/static-pvc.md`` ("volumeHandle can be anything")
+- ceph/ceph-csi `docs/static-pvc.md` ("volumeHandle can be anything")
 """
 
 from __future__ import annotations

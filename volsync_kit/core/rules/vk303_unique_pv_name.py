@@ -2,9 +2,9 @@
 
 ## What it does
 Reports each static CephFS PersistentVolume whose rendered name is also
-rendered by another Flux Kustomization, at its ``metadata.name`` line,
+rendered by another Flux Kustomization, at its `metadata.name` line,
 naming the other Kustomizations.  This is what a duplicated app produces:
-a second ``ks.yaml`` with a new name but the same ``APP`` value.
+a second `ks.yaml` with a new name but the same `APP` value.
 
 ## Why is this bad?
 PersistentVolumes are cluster-scoped, so both Kustomizations apply the
@@ -36,7 +36,7 @@ spec:
 ```
 
 ## References
-- Flux docs, Kustomization ``.spec.prune`` (objects are garbage-collected
+- Flux docs, Kustomization `.spec.prune` (objects are garbage-collected
   by the Kustomization that applied them)
 - Kubernetes docs, "Persistent Volumes" (PVs are cluster resources; a claim
   binds one PV exclusively)

@@ -1,19 +1,19 @@
-"""VK304 unresolved-variable: every ``${VAR}`` an app renders must resolve.
+"""VK304 unresolved-variable: every `${VAR}` an app renders must resolve.
 
 ## What it does
 Reports, once for each app, a post-build substitution that Flux would
-refuse: a ``${VAR}`` without a default whose variable is not defined in
-``postBuild.substitute`` or a ``substituteFrom`` source, a malformed
-``${...}`` expression, a ``substituteFrom`` ConfigMap or Secret that is
-neither in the repository nor ``optional: true``, and a variable name Flux
+refuse: a `${VAR}` without a default whose variable is not defined in
+`postBuild.substitute` or a `substituteFrom` source, a malformed
+`${...}` expression, a `substituteFrom` ConfigMap or Secret that is
+neither in the repository nor `optional: true`, and a variable name Flux
 rejects.
 
 ## Why is this bad?
 Strict substitution is the default since kustomize-controller v1.9: the
-whole Kustomization fails with ``variable not set (strict mode)`` and
+whole Kustomization fails with `variable not set (strict mode)` and
 nothing of the app is applied.  With strict mode turned off, the variable
-becomes an empty string instead, and a PV named ``volsync--repo-pv`` with
-``rootPath: /volsync/`` is shared by every app that misses it.
+becomes an empty string instead, and a PV named `volsync--repo-pv` with
+`rootPath: /volsync/` is shared by every app that misses it.
 
 ## Example
 ```yaml
@@ -33,11 +33,11 @@ postBuild:
 ```
 
 ## References
-- fluxcd/kustomize-controller ``CHANGELOG.md`` v1.9.0 ("Post-build
+- fluxcd/kustomize-controller `CHANGELOG.md` v1.9.0 ("Post-build
   substitutions are now stricter by default") and
-  ``docs/spec/v1/kustomizations.md`` (post-build variable substitution)
-- fluxcd/pkg ``kustomize/kustomize_varsub.go`` (variable name check,
-  ``substitute from ... error``)
+  `docs/spec/v1/kustomizations.md` (post-build variable substitution)
+- fluxcd/pkg `kustomize/kustomize_varsub.go` (variable name check,
+  `substitute from ... error`)
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
-"""VK305 app-name: an app's ``APP`` value must be a DNS-1123 label.
+"""VK305 app-name: an app's `APP` value must be a DNS-1123 label.
 
 ## What it does
-Checks the ``APP`` post-build variable of every app that renders a static
-CephFS volume (its Flux Kustomization's name when ``APP`` is not set):
-lowercase letters, digits and ``-``, starting and ending with a letter or
-digit, at most 63 characters.  The finding points at the ``APP`` value in
-the app's ``ks.yaml``.
+Checks the `APP` post-build variable of every app that renders a static
+CephFS volume (its Flux Kustomization's name when `APP` is not set):
+lowercase letters, digits and `-`, starting and ending with a letter or
+digit, at most 63 characters.  The finding points at the `APP` value in
+the app's `ks.yaml`.
 
 ## Why is this bad?
-``APP`` is spliced into object names (``volsync-${APP}-repo-pv``, the
-ReplicationSource, its Secret) and into the repository's ``rootPath``.
+`APP` is spliced into object names (`volsync-${APP}-repo-pv`, the
+ReplicationSource, its Secret) and into the repository's `rootPath`.
 The API server rejects the first object whose name is not valid, and Flux
 then applies nothing of the app; a name that is valid for one kind (a PV)
 can still be refused for another (a Service or a Job's label).
@@ -30,8 +30,8 @@ postBuild:
 
 ## References
 - Kubernetes docs, "Object Names and IDs" (DNS-1123 label names)
-- kubernetes/apimachinery ``pkg/util/validation/validation.go``
-  (``IsDNS1123Label``)
+- kubernetes/apimachinery `pkg/util/validation/validation.go`
+  (`IsDNS1123Label`)
 """
 
 from __future__ import annotations

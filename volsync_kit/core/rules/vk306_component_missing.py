@@ -1,11 +1,11 @@
 """VK306 component-missing: every component an app lists must exist and be a Component.
 
 ## What it does
-Reports, once for each app, a ``components:`` entry (in a Flux
-Kustomization's ``spec.components`` or in a ``kustomization.yaml``) whose
-folder is missing, has no ``kustomization.yaml``, declares nothing but
-``apiVersion`` and ``kind``, or is a ``kind: Kustomization`` instead of a
-``kind: Component``; and a Component listed under ``resources``.
+Reports, once for each app, a `components:` entry (in a Flux
+Kustomization's `spec.components` or in a `kustomization.yaml`) whose
+folder is missing, has no `kustomization.yaml`, declares nothing but
+`apiVersion` and `kind`, or is a `kind: Kustomization` instead of a
+`kind: Component`; and a Component listed under `resources`.
 
 ## Why is this bad?
 kustomize refuses each of these, so Flux cannot build the app at all: the
@@ -30,11 +30,11 @@ spec:
 ```
 
 ## References
-- Flux docs, Kustomization ``.spec.components`` ("The components paths must
+- Flux docs, Kustomization `.spec.components` ("The components paths must
   be local and relative to the path specified by .spec.path")
-- kubernetes-sigs/kustomize ``api/internal/target/kusttarget.go``
-  (``expected kind 'Component' for path ...``), ``api/types/kustomization.go``
-  (``kustomization.yaml is empty``)
+- kubernetes-sigs/kustomize `api/internal/target/kusttarget.go`
+  (`expected kind 'Component' for path ...`), `api/types/kustomization.go`
+  (`kustomization.yaml is empty`)
 """
 
 from __future__ import annotations

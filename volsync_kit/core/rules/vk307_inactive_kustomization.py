@@ -2,13 +2,13 @@
 
 ## What it does
 Reports, once each, a Flux Kustomization declared in the repository that no
-``kustomization.yaml`` or Flux Kustomization reachable from the entry point
+`kustomization.yaml` or Flux Kustomization reachable from the entry point
 includes.  Its volumes are still checked in the file view, but not as Flux
 would render them for the app.
 
 ## Why is this bad?
-Flux does not apply it: a disabled app (its ``ks.yaml`` commented out of
-the parent ``kustomization.yaml``) keeps no backups, and a ``ks.yaml``
+Flux does not apply it: a disabled app (its `ks.yaml` commented out of
+the parent `kustomization.yaml`) keeps no backups, and a `ks.yaml`
 someone forgot to list never deploys.  Usually intended, hence
 informational; it tells a reader which apps the checks treat as live.
 
@@ -26,7 +26,7 @@ resources:
   - ./jellyfin/ks.yaml
   - ./oldapp/ks.yaml
 ```
-(or delete ``oldapp`` once its backups are no longer needed)
+(or delete `oldapp` once its backups are no longer needed)
 
 ## References
 - Flux docs, "Ways of structuring your repositories" (a Kustomization is

@@ -3,9 +3,9 @@
 ## What it does
 Reports, once for each app, an error that stops its Flux Kustomization
 from building and that no more specific rule reports: a missing
-``spec.path`` or resource file, an invalid ``kustomization.yaml`` or
+`spec.path` or resource file, an invalid `kustomization.yaml` or
 patch, a Flux Kustomization with fields of the wrong type, a duplicated
-Kustomization, an object without ``apiVersion``, ``kind`` or name.  YAML
+Kustomization, an object without `apiVersion`, `kind` or name.  YAML
 errors (VK001, VK002, VK003), unresolved variables (VK304) and missing
 components (VK306) have their own rules.
 
@@ -27,9 +27,9 @@ spec:
 ```
 
 ## References
-- fluxcd/kustomize-controller ``docs/spec/v1/kustomizations.md``
-  (``.spec.path``; a failed build marks the Kustomization not ready)
-- kubernetes-sigs/kustomize ``api/krusty`` build errors
+- fluxcd/kustomize-controller `docs/spec/v1/kustomizations.md`
+  (`.spec.path`; a failed build marks the Kustomization not ready)
+- kubernetes-sigs/kustomize `api/krusty` build errors
 """
 
 from __future__ import annotations

@@ -2,19 +2,19 @@
 
 ## What it does
 Compares every static CephFS PersistentVolume, in its file and as rendered
-for each app, with the values ``.volsync-kit.yaml`` pins under ``expect:``:
-``driver`` (``spec.csi.driver``), ``clusterID`` and ``fsName``
-(``spec.csi.volumeAttributes``), ``nodeStageSecret`` (the name and
-namespace of ``spec.csi.nodeStageSecretRef``) and ``storageClassName``.
-Values that are not pinned, or that a ``${...}`` leaves unknown in the
+for each app, with the values `.volsync-kit.yaml` pins under `expect:`:
+`driver` (`spec.csi.driver`), `clusterID` and `fsName`
+(`spec.csi.volumeAttributes`), `nodeStageSecret` (the name and
+namespace of `spec.csi.nodeStageSecretRef`) and `storageClassName`.
+Values that are not pinned, or that a `${...}` leaves unknown in the
 file, are not checked; an attribute that is absent is left to the rules
 that require it.
 
 ## Why is this bad?
 Each of these must match the cluster, and none shows up before a pod
 mounts the volume: an unknown driver leaves the volume unattached,
-ceph-csi fails to find an unknown ``clusterID`` in its config, a wrong
-``fsName`` mounts another filesystem or fails, and a wrong secret fails
+ceph-csi fails to find an unknown `clusterID` in its config, a wrong
+`fsName` mounts another filesystem or fails, and a wrong secret fails
 node staging.  A PV's CSI fields are immutable, so fixing one later means
 replacing the PV.
 
@@ -36,11 +36,11 @@ csi:
 ```
 
 ## References
-- rook/rook ``pkg/operator/ceph/csi/controller.go`` (driver name
-  ``<operator namespace>.cephfs.csi.ceph.com``)
-- ceph/ceph-csi ``internal/util/csiconfig.go`` (clusterID lookup) and
-  ``docs/static-pvc.md``
-- Kubernetes ``ValidatePersistentVolumeUpdate`` (``spec.persistentvolumesource``
+- rook/rook `pkg/operator/ceph/csi/controller.go` (driver name
+  `<operator namespace>.cephfs.csi.ceph.com`)
+- ceph/ceph-csi `internal/util/csiconfig.go` (clusterID lookup) and
+  `docs/static-pvc.md`
+- Kubernetes `ValidatePersistentVolumeUpdate` (`spec.persistentvolumesource`
   is immutable)
 """
 

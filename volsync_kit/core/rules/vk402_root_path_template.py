@@ -1,17 +1,17 @@
-"""VK402 root-path-template: each app's repository must be where ``expect.rootPath`` says.
+"""VK402 root-path-template: each app's repository must be where `expect.rootPath` says.
 
 ## What it does
-When ``.volsync-kit.yaml`` sets ``expect.rootPath`` (a template such as
-``/volsync/${APP}``), checks, for every app, the repository PersistentVolume
-(the PV named by ``expect.pvName``, default ``volsync-${APP}-repo-pv``):
-its rendered ``rootPath`` must equal the template expanded with that app's
-post-build variables.  The finding points at the ``rootPath`` line the PV
+When `.volsync-kit.yaml` sets `expect.rootPath` (a template such as
+`/volsync/${APP}`), checks, for every app, the repository PersistentVolume
+(the PV named by `expect.pvName`, default `volsync-${APP}-repo-pv`):
+its rendered `rootPath` must equal the template expanded with that app's
+post-build variables.  The finding points at the `rootPath` line the PV
 is rendered from, once for each app.
 
 ## Why is this bad?
-ceph-csi mounts ``rootPath`` as given and does not create it: a path that
-is not where the repositories are fails every mover pod with ``No such file
-or directory``, and a path that exists but is the wrong one makes restic
+ceph-csi mounts `rootPath` as given and does not create it: a path that
+is not where the repositories are fails every mover pod with `No such file
+or directory`, and a path that exists but is the wrong one makes restic
 start an empty repository next to the real one, so restores find no
 snapshots.
 
@@ -29,9 +29,9 @@ volumeAttributes:
 ```
 
 ## References
-- ceph/ceph-csi ``docs/static-pvc.md`` (``rootPath``: "Actual path of the
+- ceph/ceph-csi `docs/static-pvc.md` (`rootPath`: "Actual path of the
   subvolume in ceph cluster"; the directory must exist)
-- backube/volsync ``docs/usage/restic/index.rst`` ("If necessary, the
+- backube/volsync `docs/usage/restic/index.rst` ("If necessary, the
   repository will be automatically initialized")
 """
 

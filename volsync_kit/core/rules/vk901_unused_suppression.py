@@ -1,7 +1,7 @@
-"""VK901 unused-suppression: an inline ``disable=`` comment that suppresses nothing.
+"""VK901 unused-suppression: an inline `disable=` comment that suppresses nothing.
 
 ## What it does
-Reports a ``# volsync-kit: disable=RULE`` comment when no finding of that
+Reports a `# volsync-kit: disable=RULE` comment when no finding of that
 rule is on its line or on the line after it.
 
 ## Why is this bad?
@@ -20,7 +20,7 @@ rootPath: /volsync/${APP}
 ```
 
 ## References
-- ruff's RUF100 (unused ``noqa``), the same idea.
+- ruff's RUF100 (unused `noqa`), the same idea.
 """
 
 from __future__ import annotations

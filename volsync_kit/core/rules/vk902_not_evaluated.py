@@ -2,16 +2,16 @@
 
 ## What it does
 Reports, as information, each part of an app's build that volsync-kit does
-not evaluate: a kustomize feature it does not implement (``replacements``,
-``helmCharts``, generators...), a patch it cannot apply, a remote resource
+not evaluate: a kustomize feature it does not implement (`replacements`,
+`helmCharts`, generators...), a patch it cannot apply, a remote resource
 or component, a Flux Kustomization built from another source, or variables
-from an encrypted ``substituteFrom`` source.
+from an encrypted `substituteFrom` source.
 
 ## Why is this bad?
 It is not wrong in itself.  But whatever that part produces or changes is
 invisible to the linter: a static PV or PVC it adds or rewrites is not
 checked, and a clean result does not vouch for it.  Knowing the blind spots
-lets you check them by hand (``flux build kustomization``), or disable this
+lets you check them by hand (`flux build kustomization`), or disable this
 rule for the file once you have.
 
 ## Example
@@ -31,9 +31,9 @@ resources:
 ```
 
 ## References
-- kubernetes-sigs/kustomize ``api/types/kustomization.go`` (the fields of a
+- kubernetes-sigs/kustomize `api/types/kustomization.go` (the fields of a
   kustomization)
-- Flux docs, Kustomization ``.spec.sourceRef`` and ``.spec.postBuild.substituteFrom``
+- Flux docs, Kustomization `.spec.sourceRef` and `.spec.postBuild.substituteFrom`
 """
 
 from __future__ import annotations
