@@ -118,6 +118,27 @@ def test_an_option_that_does_not_apply_is_a_usage_error(tmp_path: Path, args: li
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["lint", "--format", "json", "-v"], "-v"),
+        (["lint", "--format", "sarif", "--show", "info"], "--show"),
+        (["generate", "--check", "--force"], "--force"),
+        (["generate", "--diff", "--force"], "--force"),
+    ],
+)
+def test_lint_and_generate_refuse_what_does_not_apply(args: list[str], option: str) -> None:
+    result = run_cli(*args, "--repo", str(EXAMPLE), "--no-cache")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"volsync-kit: error: {option} does not apply here: ")
+
+
+def test_show_applies_to_github_annotations() -> None:
+    result = run_cli("lint", "--format", "github", "--show", "info", "--repo", str(EXAMPLE), "--no-cache")
+    assert result.returncode == 0, result.stderr
+
+
 def test_yes_with_the_shell_format_is_accepted(tmp_path: Path) -> None:
     repo = committed_example(tmp_path)
     result = run_cli("plan", "--repo", str(repo), "--format", "shell", "--yes")

@@ -317,6 +317,12 @@ def lint(
     """
     if verbose and show not in (None, Show.info):
         _fail(f"-v is --show info; it cannot go with --show {show}", ExitCode.INPUT_ERROR)
+    if (verbose or show) and output_format in (LintFormat.json, LintFormat.sarif):
+        option = "-v" if verbose else "--show"
+        _fail(
+            f"{option} does not apply here: --format {output_format.value} holds every finding; leave it out",
+            ExitCode.INPUT_ERROR,
+        )
     lowest = Show.info if verbose else (show or Show.warning)
 
     def body() -> int:
@@ -493,6 +499,10 @@ def generate(
         import difflib
 
         from volsync_kit import app as services
+
+        _refuse_what_does_not_apply(
+            ("--force", force and (check or show_diff), "--check and --diff write nothing"),
+        )
 
         result = services.run_generate(
             repo, config_file=config, write=not (check or show_diff), force=force, cache=not no_cache
