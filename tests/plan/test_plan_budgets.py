@@ -10,12 +10,15 @@ protects nobody.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.helpers_repo import EXAMPLE, OPS_COMPONENT, REPO_COMPONENT, app_ks, git, home_ops, write_repo
 from volsync_kit import app as services
+from volsync_kit.core.planner import Plan
 from volsync_kit.report import plan_out
 
 # 35 apps in 6 namespaces, named as home-ops repositories name them.
@@ -72,15 +75,21 @@ def _copy(base: Path, tmp_path: Path) -> Path:
     return repo
 
 
-def _markdown(repo: Path) -> str:
+def _committed_plan(repo: Path) -> Plan:
     git(repo, "commit", "-qam", "change")
-    plan = services.run_plan(repo, base="HEAD~1", head="HEAD", cache=False)
-    return plan_out.to_markdown(plan)
+    return services.run_plan(repo, base="HEAD~1", head="HEAD", cache=False)
+
+
+def _markdown(repo: Path) -> str:
+    return plan_out.to_markdown(_committed_plan(repo))
+
+
+def _move_every_repository(repo: Path) -> None:
+    pv = repo / REPO_COMPONENT / "pv.yaml"
+    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /k8s-backups/volsync/${APP}"))
 
 
 def _redacted(repo: Path, text: str) -> str:
-    import subprocess
-
     for ref, name in (("HEAD~1", "base"), ("HEAD", "head")):
         sha = subprocess.run(["git", "rev-parse", ref], cwd=repo, capture_output=True, text=True, check=True)
         text = text.replace(sha.stdout.strip()[:12], f"<{name}-12>")
@@ -95,8 +104,7 @@ def _fits(text: str, lines: int, size: int | None = None) -> None:
 
 def test_rootpath_of_35_apps_fits_a_pr_comment(base_repo: Path, tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
     repo = _copy(base_repo, tmp_path)
-    pv = repo / REPO_COMPONENT / "pv.yaml"
-    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /k8s-backups/volsync/${APP}"))
+    _move_every_repository(repo)
     markdown = _markdown(repo)
     _fits(markdown, MAX_LINES, MAX_BYTES)
     lines = markdown.splitlines()
@@ -128,12 +136,8 @@ def test_one_app_change_fits_one_screen(base_repo: Path, tmp_path: Path, golden)
 
 def test_json_stays_complete_when_markdown_is_batched(base_repo: Path, tmp_path: Path) -> None:
     repo = _copy(base_repo, tmp_path)
-    pv = repo / REPO_COMPONENT / "pv.yaml"
-    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /k8s-backups/volsync/${APP}"))
-    git(repo, "commit", "-qam", "change")
-    plan = services.run_plan(repo, base="HEAD~1", head="HEAD", cache=False)
-    import json
-
+    _move_every_repository(repo)
+    plan = _committed_plan(repo)
     doc = json.loads(plan_out.to_json(plan))
     assert len(doc["changes"]) == 70
     assert len(doc["dangers"]) == 35
@@ -143,10 +147,8 @@ def test_json_stays_complete_when_markdown_is_batched(base_repo: Path, tmp_path:
 
 def test_commit_message_over_20_kb_keeps_the_summary_and_points_to_the_plan(base_repo: Path, tmp_path: Path) -> None:
     repo = _copy(base_repo, tmp_path)
-    pv = repo / REPO_COMPONENT / "pv.yaml"
-    pv.write_text(pv.read_text().replace("rootPath: /volsync/${APP}", "rootPath: /k8s-backups/volsync/${APP}"))
-    git(repo, "commit", "-qam", "change")
-    plan = services.run_plan(repo, base="HEAD~1", head="HEAD", cache=False)
+    _move_every_repository(repo)
+    plan = _committed_plan(repo)
     full = plan_out.to_markdown(plan)
     assert len(full.encode()) > plan_out.COMMIT_MESSAGE_LIMIT
     message = plan_out.to_commit_message(plan)
@@ -164,9 +166,7 @@ def test_commit_message_under_20_kb_is_the_whole_plan(base_repo: Path, tmp_path:
     repo = _copy(base_repo, tmp_path)
     ks = repo / "kubernetes/apps/media/radarr/ks.yaml"
     ks.write_text(app_ks("media", "radarr", substitute={"CEPHFS_NAME": "cephfs-ssd"}))
-    git(repo, "commit", "-qam", "change")
-    plan = services.run_plan(repo, base="HEAD~1", head="HEAD", cache=False)
-    message = plan_out.to_commit_message(plan)
+    message = plan_out.to_commit_message(_committed_plan(repo))
     assert "flux suspend kustomization radarr -n media" in message
     assert "<this commit>" not in message
 
