@@ -136,13 +136,37 @@ def parse(args: list[str], tool: str) -> tuple[list[str], dict[str, str]]:
     return pos, flags
 
 
+# A requirement of apimachinery's labels.Parse: `key`, `key=v`, `key==v`,
+# `key!=v`, or the set-based `key in (a,b)` and `key notin (a,b)`.
+_REQUIREMENT = re.compile(
+    r"\s*([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([A-Za-z0-9_.-]*)|\s(in|notin)\s*\(([A-Za-z0-9_.,\s-]*)\))?\s*"
+)
+
+
+def _requirements(sel: str) -> list[str]:
+    """Split on the commas between requirements, not those inside `in (a,b)`."""
+    parts, depth, current = [], 0, ""
+    for ch in sel:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [p for p in [*parts, current] if p.strip()]
+
+
 def selector(sel: str | None) -> list[tuple[str, str, str | None]]:
     out: list[tuple[str, str, str | None]] = []
-    for part in filter(None, (sel or "").split(",")):
-        m = re.fullmatch(r"\s*([A-Za-z0-9_./-]+)\s*(==|=|!=)?\s*([A-Za-z0-9_.-]*)\s*", part)
+    for part in _requirements(sel or ""):
+        m = _REQUIREMENT.fullmatch(part)
         if not m:
             raise CliError(f"error: unable to parse requirement: {part}")
-        out.append((m.group(1), m.group(2) or "exists", m.group(3) if m.group(2) else None))
+        if m.group(4):
+            values = ",".join(v.strip() for v in m.group(5).split(",") if v.strip())
+            out.append((m.group(1), m.group(4), values))
+        else:
+            out.append((m.group(1), m.group(2) or "exists", m.group(3) if m.group(2) else None))
     return out
 
 
@@ -152,6 +176,10 @@ def matches(o: Obj, sel: list[tuple[str, str, str | None]]) -> bool:
         if (op == "exists" and k not in labels) or (op in ("=", "==") and labels.get(k) != v):
             return False
         if op == "!=" and labels.get(k) == v:
+            return False
+        if op == "in" and labels.get(k) not in (v or "").split(","):
+            return False
+        if op == "notin" and labels.get(k) in (v or "").split(","):
             return False
     return True
 
@@ -531,12 +559,25 @@ class Kubectl:
         return code
 
     def patch(self, pos: list[str]) -> int:
+        """Each named object in turn, as kubectl's RunPatch visits every object the
+        builder yields with ContinueOnError (kubectl/pkg/cmd/patch/patch.go): one
+        that fails is reported and the others are still patched; exit 1 if any failed."""
         targets = self.targets(pos)
-        kind, name = targets[0]
-        if len(targets) != 1 or name is None:
+        if any(name is None for _, name in targets):
             raise CliError("error: resource(s) were provided, but no name was specified")
         if "--patch" not in self.flags:
             raise CliError("error: must specify -p to patch")
+        code = 0
+        for kind, name in targets:
+            assert name is not None
+            try:
+                self._patch_one(kind, name)
+            except CliError as err:
+                self.err.append(str(err))
+                code = 1
+        return code
+
+    def _patch_one(self, kind: str, name: str) -> None:
         o = self.objects().get(key(kind, self.ns, name))
         if o is None:
             raise CliError(not_found(kind, name))
@@ -572,12 +613,11 @@ class Kubectl:
         label = f"{singular(kind)}/{name}"
         if new == o:
             self.out.append(f"{label} patched (no change)")
-            return 0
+            return
         if new.get("spec") != o.get("spec"):
             new["metadata"]["generation"] = o["metadata"].get("generation", 1) + 1
         self.objects()[key(kind, self.ns, name)] = new
         self.out.append(f"{label} patched")
-        return 0
 
     def delete(self, pos: list[str]) -> int:
         ignore = self.flags.get("--ignore-not-found", "false") == "true"

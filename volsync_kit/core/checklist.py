@@ -284,6 +284,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
                 "keeps running: pausing needs it)",
                 [Action("pause", _mover(r)) for r in found_movers]
                 + [Action("wait-movers", _mover(r), value=_job(r)) for r in found_movers],
+                # kubectl wait -l fails when nothing matches (kubernetes/kubernetes#96676).
+                ("`no matching resources found` from a wait means no mover was running: nothing to wait for.",),
                 kind="pause",
             )
         )

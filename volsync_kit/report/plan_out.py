@@ -112,7 +112,7 @@ def to_markdown(plan: Plan) -> str:
         return f"{title}: nothing to do; no volume object changes.\n"
     out = [f"## {title}"]
     if not plan.scenario:
-        out.append(summary_line(plan) + "\n")
+        out.append(summary_line(plan))
     if plan.dangers:
         out.append("### Dangers, most severe first")
         out.extend(dangers_markdown(plan.dangers))

@@ -573,6 +573,7 @@ step_2_suspend() {
 
 step_3_pause() {
   # Pause the VolSync movers that mount these claims and wait for their pods to go (the operator keeps running: pausing needs it)
+  # `no matching resources found` from a wait means no mover was running: nothing to wait for.
   pause_mover replicationsource database cloudbeaver
   pause_mover replicationdestination database cloudbeaver-dst
   pause_mover replicationsource database pgadmin
