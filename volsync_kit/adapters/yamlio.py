@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import codecs
 import functools
+import os
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from yaml.composer import Composer, ComposerError
 from yaml.events import AliasEvent
 
-from volsync_kit.core.model import Loc, Map, ModelError, Node, Scalar, ScalarValue, Seq
+from volsync_kit.core.model import Dollar, LazyMap, LazySeq, Loc, Map, ModelError, Node, Scalar, ScalarValue, Seq
 from volsync_kit.core.ports import Document
 from volsync_kit.core.scalars import resolve_source
 
@@ -262,35 +264,53 @@ def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: in
     """Every document of a YAML stream, as located trees (None when empty).
 
     Results are immutable and shared by content: ``plan`` reads the same file
-    from the base commit and the working tree, and parses it once.
+    from the base commit and the working tree, and parses it once.  Objects
+    of kinds nothing reads inside are lean (see :func:`_lean`), unless
+    ``$VOLSYNC_KIT_FULL_MODEL`` is ``1``.
     """
-    return _load_shared(text, file, line_offset, col_offset)
+    return _load_shared(text, file, line_offset, col_offset, lean_enabled())
+
+
+FULL_MODEL_ENV = "VOLSYNC_KIT_FULL_MODEL"
+
+
+def lean_enabled() -> bool:
+    # Read on every call, so that a test can switch it for one run; the
+    # switch exists to show that the lean model gives the same results.
+    return os.environ.get(FULL_MODEL_ENV) != "1"
 
 
 @functools.lru_cache(maxsize=32768)
-def _load_shared(text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
-    return _load(text, file, line_offset, col_offset)
+def _load_shared(text: str, file: str, line_offset: int, col_offset: int, lean: bool = True) -> tuple[Document, ...]:
+    return _load(text, file, line_offset, col_offset, lean)
 
 
-def _load(text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
+def _load(text: str, file: str, line_offset: int, col_offset: int, lean: bool = False) -> tuple[Document, ...]:
     try:
-        return _load_with(_Loader, text, file, line_offset, col_offset)
+        return _load_with(_Loader, text, file, line_offset, col_offset, lean)
     except _AnchorReused:
-        return _load_with(_ReusingLoader, text, file, line_offset, col_offset)
+        return _load_with(_ReusingLoader, text, file, line_offset, col_offset, lean)
 
 
-def _load_with(loader: Any, text: str, file: str, line_offset: int, col_offset: int) -> tuple[Document, ...]:
+def _load_with(
+    loader: Any, text: str, file: str, line_offset: int, col_offset: int, lean: bool = False
+) -> tuple[Document, ...]:
     converter = _Converter(file, line_offset, col_offset)
     docs: list[Document] = []
+    # Shared by every lazy node of the file: pickled once per cache entry.
+    source = _Source(text, file, line_offset, col_offset, loader is _ReusingLoader) if lean else None
+    aliases = lean and "*" in text
+    no_dollar = lean and _no_dollar(text)
     try:
-        for root in yaml.compose_all(text, Loader=loader):
+        for index, root in enumerate(yaml.compose_all(text, Loader=loader)):
             if root is None:
                 continue
             loc = converter.loc(root)
             if isinstance(root, yaml.ScalarNode) and root.value == "" and root.style in _PLAIN:
                 docs.append(Document(None, loc))
-            else:
-                docs.append(Document(converter.convert(root), loc))
+                continue
+            node = _lean(root, converter, source, index, aliases, no_dollar) if source is not None else None
+            docs.append(Document(node if node is not None else converter.convert(root), loc))
     except yaml.YAMLError as err:
         if _is_reused_anchor(err) and loader is _Loader:
             # Documents converted so far are converted again, with the same
@@ -300,6 +320,268 @@ def _load_with(loader: Any, text: str, file: str, line_offset: int, col_offset: 
     except RecursionError:
         raise ModelError("yaml-depth", "document nested too deeply", Loc(file, 1 + line_offset, 1)) from None
     return tuple(docs)
+
+
+# -- the lean model ----------------------------------------------------------------
+#
+# Converting every node of every file into located nodes was most of a cold
+# run, and most of those nodes are HelmRelease values that no rule reads.  A
+# document of another kind than these is lean: its identity (apiVersion, kind,
+# metadata) and top-level scalars are converted as usual, and each other
+# top-level value is a LazyMap/LazySeq (volsync_kit.core.model) that converts
+# one level when something first reads inside it.  A lean document reads the
+# same as a converted one to every reader; only the work differs.
+
+# Kinds whose contents rendering, rules, plans, variables and entry detection
+# read: converted whole, as before.  Any kind may still be read lazily (a
+# patch, a replacement, a checklist reading HelmRelease values), so this list
+# decides speed, never results.
+EAGER_KINDS = frozenset(
+    {
+        "PersistentVolume", "PersistentVolumeClaim", "ReplicationSource", "ReplicationDestination",
+        "StorageClass", "VolumeSnapshotClass", "VolumeSnapshot",
+        "ConfigMap", "Secret", "ExternalSecret", "ClusterExternalSecret",
+        "Kustomization", "Component", "FluxInstance", "GitRepository", "OCIRepository", "Bucket",
+        "List",
+    }
+)  # fmt: skip
+_IDENTITY = frozenset({"apiVersion", "kind", "metadata"})
+# A plain key starting with one of these may be typed (a number, a boolean),
+# and is then written as the typed value, as the converter does.
+_MAYBE_TYPED = frozenset("+-.0123456789tTfF")
+# Tags the converter gives a value other than a string (which holds no "$").
+_TYPED_TAGS = frozenset({*_TAG_TYPES, "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"})
+# Double-quoted escapes that write a "$" without the character itself.
+_DOLLAR_ESCAPES = ("\\x24", "\\u0024", "\\U00000024")
+
+
+def _no_dollar(text: str) -> bool:
+    """No scalar or key of ``text`` can hold a "$": every node is vars_free."""
+    return "$" not in text and not any(escape in text for escape in _DOLLAR_ESCAPES)
+
+
+class _NotLean(Exception):
+    """The document may fail to convert: it is converted whole, which raises
+    exactly the error the full model raises."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The text a file's lazy nodes come from; pickled with them, once per
+    cache entry, so that an unpickled lazy node can still be built."""
+
+    text: str
+    file: str
+    line_offset: int
+    col_offset: int
+    reusing: bool  # composed by _ReusingLoader (an anchor name defined twice)
+
+
+def _lean(
+    root: yaml.Node, converter: _Converter, source: _Source, index: int, aliases: bool, no_dollar: bool
+) -> Map | None:
+    """The lean tree of a document, or None when it is converted whole: it is
+    no mapping, has no kind or one in EAGER_KINDS, or its conversion might
+    fail (:func:`_check`)."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    kind = None
+    for key_node, value_node in root.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == "kind":
+            kind = value_node.value if isinstance(value_node, yaml.ScalarNode) else None
+    if kind is None or kind in EAGER_KINDS:
+        return None
+    walk = _Walk(converter, aliases, no_dollar)
+    try:
+        walk.check(root, 0)
+    except _NotLean:
+        return None
+    items: dict[str, Node] = {}
+    key_locs: dict[str, Loc] = {}
+    for position, (key_node, value_node) in enumerate(root.value):
+        key = _key_text(key_node)
+        if key in _IDENTITY or isinstance(value_node, yaml.ScalarNode):
+            items[key] = converter.convert(value_node, 1)
+        else:
+            dollars = walk.below.get(id(value_node), ())
+            items[key] = _lazy(value_node, _Pending(source, index, (position,), dollars), converter.loc(value_node))
+        key_locs[key] = converter.loc(key_node)
+    # As the converter flags it; a lazy value answers without being built.
+    vars_free = all("$" not in key for key in items) and all(_vars_free(value) for value in items.values())
+    return Map(items, converter.loc(root), key_locs, vars_free)
+
+
+def _lazy(node: yaml.Node, pending: _Pending, loc: Loc) -> Node:
+    return LazyMap.of(pending, loc) if isinstance(node, yaml.MappingNode) else LazySeq.of(pending, loc)
+
+
+def _key_text(node: yaml.ScalarNode) -> str:
+    """A mapping key as the converter writes it (a checked document's keys
+    are untagged scalars)."""
+    text: str = node.value
+    if node.style in _PLAIN and text and text[0] in _MAYBE_TYPED:
+        value = resolve_source(text)
+        if value is not None and not isinstance(value, str):
+            return str(value)
+    return text
+
+
+class _Walk:
+    """One pass over a composed document, cheaper than converting it.
+
+    :meth:`check` raises _NotLean wherever converting might raise (a tagged
+    key or number, a merge key, a deep or heavy tree: anything unusual is left
+    to the converter) and notes, for each collection, the keys and string
+    scalars below it that hold a "$", in the order substitution meets them
+    (see Dollar in volsync_kit.core.model): what post-build substitution
+    needs to fail or warn as it would on the whole tree, without building it.
+    """
+
+    def __init__(self, converter: _Converter, aliases: bool, no_dollar: bool) -> None:
+        self.loc = converter.loc
+        self.no_dollar = no_dollar
+        # A node reached again through an alias is weighed once, as the
+        # converter does; None when the file has no alias.
+        self.seen: dict[int, int] | None = {} if aliases else None
+        self.dollars: list[Dollar] = []
+        self.below: dict[int, tuple[Dollar, ...]] = {}  # by collection, when not empty
+
+    def check(self, node: yaml.Node, depth: int) -> int:
+        """The weight the converter gives ``node`` (see MAX_EXPANDED_NODES)."""
+        if depth >= MAX_DEPTH:
+            raise _NotLean
+        seen = self.seen
+        if seen is not None and id(node) in seen:
+            below = self.below.get(id(node))
+            if below:
+                self.dollars.extend(below)  # substitution walks a shared subtree at each place
+            return seen[id(node)]
+        first = len(self.dollars)
+        weight = 1
+        no_dollar = self.no_dollar
+        if isinstance(node, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR:
+                    raise _NotLean
+                key: str = key_node.value
+                if key_node.style in _PLAIN:
+                    if key == "<<":
+                        raise _NotLean
+                    if key and key[0] in _MAYBE_TYPED:
+                        key = _key_text(key_node)
+                if key in keys:
+                    raise _NotLean
+                keys.add(key)
+                if not no_dollar and "$" in key:
+                    self.dollars.append((key, self.loc(key_node), True))
+                weight += self.value(value_node, depth)
+        else:
+            for item in node.value:
+                weight += self.value(item, depth)
+        if weight > MAX_EXPANDED_NODES:
+            raise _NotLean
+        if len(self.dollars) > first:
+            self.below[id(node)] = tuple(self.dollars[first:])
+        if seen is not None:
+            seen[id(node)] = weight
+        return weight
+
+    def value(self, node: yaml.Node, depth: int) -> int:
+        if not isinstance(node, yaml.ScalarNode):
+            return self.check(node, depth + 1)
+        tag = node.tag
+        if tag in _TAG_TYPES:
+            raise _NotLean
+        if not self.no_dollar and "$" in node.value and tag not in _TYPED_TAGS:
+            self.dollars.append((node.value, self.loc(node), False))
+        return 1
+
+
+class _Composed:
+    """A lean document composed again, to build its lazy nodes."""
+
+    def __init__(self, source: _Source, index: int) -> None:
+        # It parsed before, so it does again, with the same loader.
+        loader = _ReusingLoader if source.reusing else _Loader
+        self.root: yaml.Node | None = None
+        for at, root in enumerate(yaml.compose_all(source.text, Loader=loader)):
+            if at == index:
+                self.root = root
+                break
+        self.converter = _Converter(source.file, source.line_offset, source.col_offset)
+        self.no_dollar = _no_dollar(source.text)
+        self.walked: set[int] = set()
+        self.below: dict[int, tuple[Dollar, ...]] = {}
+
+    def locate(self, path: tuple[int, ...]) -> yaml.Node:
+        node = self.root
+        assert node is not None
+        for position in path:
+            node = node.value[position][1] if isinstance(node, yaml.MappingNode) else node.value[position]
+        return node
+
+    def child(self, node: yaml.Node, pending: _Pending, position: int) -> Node:
+        converter = self.converter
+        if isinstance(node, yaml.ScalarNode):
+            return Scalar(converter.scalar(node), converter.loc(node))
+        if id(node) not in self.walked:
+            # The dollars below each collection of this subtree, noted once.
+            walk = _Walk(converter, True, self.no_dollar)
+            walk.check(node, 0)
+            self.walked.update(walk.seen or ())
+            self.below.update(walk.below)
+        path = (*pending.path, position)
+        return _lazy(
+            node, _Pending(pending.source, pending.index, path, self.below.get(id(node), ())), converter.loc(node)
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _composed(source: _Source, index: int) -> _Composed:
+    # Bounded: a lean document's composed tree is not kept once it is read
+    # (the point of the lean model is not to hold whole trees).
+    return _Composed(source, index)
+
+
+class _Pending:
+    """A lazy node's source (the core's Pending): where it is in a lean
+    document, and the "$" strings below it.  Pickled as that, with the file's
+    text (once per pickle), so that an unpickled node can still be built."""
+
+    __slots__ = ("dollar_list", "index", "path", "source")
+
+    def __init__(self, source: _Source, index: int, path: tuple[int, ...], dollars: tuple[Dollar, ...]) -> None:
+        self.source = source
+        self.index = index  # among the documents yaml.compose_all yields
+        self.path = path  # positions from the document's root
+        self.dollar_list = dollars
+
+    def map_items(self) -> tuple[dict[str, Node], dict[str, Loc]]:
+        composed = _composed(self.source, self.index)
+        loc = composed.converter.loc
+        items: dict[str, Node] = {}
+        key_locs: dict[str, Loc] = {}
+        for position, (key_node, value_node) in enumerate(composed.locate(self.path).value):
+            key = _key_text(key_node)
+            items[key] = composed.child(value_node, self, position)
+            key_locs[key] = loc(key_node)
+        return items, key_locs
+
+    def seq_items(self) -> tuple[Node, ...]:
+        composed = _composed(self.source, self.index)
+        return tuple(
+            composed.child(item, self, position) for position, item in enumerate(composed.locate(self.path).value)
+        )
+
+    def vars_free(self) -> bool:
+        return not self.dollar_list
+
+    def dollars(self) -> tuple[Dollar, ...]:
+        return self.dollar_list
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (_Pending, (self.source, self.index, self.path, self.dollar_list))
 
 
 def _is_reused_anchor(err: yaml.YAMLError) -> bool:

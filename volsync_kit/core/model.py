@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 ScalarValue: TypeAlias = str | int | float | bool | None
 
@@ -57,7 +57,7 @@ class Map:
     def get(self, key: str) -> Node | None:
         return self.items.get(key)
 
-    def __reduce__(self) -> tuple[type[Map], tuple[object, ...]]:
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (Map, (self.items, self.loc, self.key_locs, self.vars_free))
 
 
@@ -67,12 +67,173 @@ class Seq:
     loc: Loc | None = None
     vars_free: bool = field(default=False, compare=False)  # as for Map
 
-    def __reduce__(self) -> tuple[type[Seq], tuple[object, ...]]:
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (Seq, (self.items, self.loc, self.vars_free))
 
 
 Node: TypeAlias = Scalar | Map | Seq
 Plain: TypeAlias = ScalarValue | dict[str, "Plain"] | list["Plain"]
+
+
+# -- nodes built on first access ------------------------------------------------
+#
+# Most documents of a repository are objects no rule reads beyond their
+# identity (HelmRelease values above all).  The YAML reader gives those a
+# LazyMap or LazySeq below the identity fields: the same node to every
+# reader, built one level at a time when a reader first looks inside, so that
+# only the paths something follows (post-build substitution's way to a
+# ``${VAR}``) are ever built.  Once built, the node *becomes* a plain Map or
+# Seq (its class is switched), so later reads cost what they always did.
+
+
+# A key (True) or string scalar (False) holding a "$", with where it is
+# written: post-build substitution evaluates these, in the order its walk
+# meets them, to fail or warn exactly as on the built tree.
+Dollar: TypeAlias = tuple[str, Loc | None, bool]
+
+
+class Pending(Protocol):
+    """What a lazy node is built from: the reader's parsed, not yet converted,
+    subtree.  Building never fails: the reader checked the whole document."""
+
+    def map_items(self) -> tuple[dict[str, Node], dict[str, Loc]]: ...
+
+    def seq_items(self) -> tuple[Node, ...]: ...
+
+    def vars_free(self) -> bool: ...
+
+    def dollars(self) -> tuple[Dollar, ...] | None:
+        """Every Dollar below, in order; None when not known."""
+
+
+# The slots of Map and Seq, reached past the properties of the lazy classes.
+_MAP_ITEMS: Any = Map.__dict__["items"]
+_MAP_LOC: Any = Map.__dict__["loc"]
+_MAP_KEY_LOCS: Any = Map.__dict__["key_locs"]
+_MAP_VARS_FREE: Any = Map.__dict__["vars_free"]
+_SEQ_ITEMS: Any = Seq.__dict__["items"]
+_SEQ_LOC: Any = Seq.__dict__["loc"]
+_SEQ_VARS_FREE: Any = Seq.__dict__["vars_free"]
+
+
+class LazyMap(Map):
+    """A Map whose entries are built when first read (see above).
+
+    Until then its ``items`` slot holds the :class:`Pending` source.  It
+    adds no slot of its own, so that building can switch it to Map.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(source: Pending, loc: Loc | None) -> LazyMap:
+        node = object.__new__(LazyMap)
+        _MAP_ITEMS.__set__(node, source)
+        _MAP_LOC.__set__(node, loc)
+        _MAP_KEY_LOCS.__set__(node, None)
+        _MAP_VARS_FREE.__set__(node, False)
+        return node
+
+    def _build(self) -> Map:
+        source: Pending = _MAP_ITEMS.__get__(self, Map)
+        items, key_locs = source.map_items()
+        free = source.vars_free()
+        _MAP_ITEMS.__set__(self, items)
+        _MAP_KEY_LOCS.__set__(self, key_locs)
+        _MAP_VARS_FREE.__set__(self, free)
+        object.__setattr__(self, "__class__", Map)
+        return self
+
+    # The properties stand in for Map's slots until the node is built; the
+    # Map they return is this very object, so each is read through once.
+    @property
+    def items(self) -> Mapping[str, Node]:
+        return self._build().items
+
+    @property
+    def key_locs(self) -> Mapping[str, Loc] | None:
+        return self._build().key_locs
+
+    @property
+    def vars_free(self) -> bool:
+        # Substitution asks first, and skips what holds no "$": not built.
+        source: Pending = _MAP_ITEMS.__get__(self, Map)
+        return source.vars_free()
+
+    def get(self, key: str) -> Node | None:
+        return self._build().items.get(key)
+
+    def source(self) -> Pending | None:
+        """What it is built from; None once built (it is then a Map)."""
+        found: object = _MAP_ITEMS.__get__(self, Map)
+        return None if isinstance(found, Mapping) else found  # type: ignore[return-value]
+
+    def __eq__(self, other: object) -> bool:
+        return self._build() == other
+
+    def __repr__(self) -> str:
+        return repr(self._build())
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        # Pickled unbuilt: the source pickles as a reference to its text.
+        return (_lazy_map, (_MAP_ITEMS.__get__(self, Map), _MAP_LOC.__get__(self, Map)))
+
+
+class LazySeq(Seq):
+    """A Seq whose items are built when first read (see :class:`LazyMap`)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(source: Pending, loc: Loc | None) -> LazySeq:
+        node = object.__new__(LazySeq)
+        _SEQ_ITEMS.__set__(node, source)
+        _SEQ_LOC.__set__(node, loc)
+        _SEQ_VARS_FREE.__set__(node, False)
+        return node
+
+    def _build(self) -> Seq:
+        source: Pending = _SEQ_ITEMS.__get__(self, Seq)
+        items = source.seq_items()
+        free = source.vars_free()
+        _SEQ_ITEMS.__set__(self, items)
+        _SEQ_VARS_FREE.__set__(self, free)
+        object.__setattr__(self, "__class__", Seq)
+        return self
+
+    @property
+    def items(self) -> tuple[Node, ...]:
+        return self._build().items
+
+    def source(self) -> Pending | None:
+        """What it is built from; None once built (it is then a Seq)."""
+        found: object = _SEQ_ITEMS.__get__(self, Seq)
+        return None if isinstance(found, tuple) else found  # type: ignore[return-value]
+
+    @property
+    def vars_free(self) -> bool:
+        source: Pending = _SEQ_ITEMS.__get__(self, Seq)
+        return source.vars_free()
+
+    def __eq__(self, other: object) -> bool:
+        return self._build() == other
+
+    def __hash__(self) -> int:
+        return hash(self._build())
+
+    def __repr__(self) -> str:
+        return repr(self._build())
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (_lazy_seq, (_SEQ_ITEMS.__get__(self, Seq), _SEQ_LOC.__get__(self, Seq)))
+
+
+def _lazy_map(source: Pending, loc: Loc | None) -> LazyMap:
+    return LazyMap.of(source, loc)
+
+
+def _lazy_seq(source: Pending, loc: Loc | None) -> LazySeq:
+    return LazySeq.of(source, loc)
 
 
 class Severity(enum.Enum):

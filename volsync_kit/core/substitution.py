@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from volsync_kit.core.model import Loc, Map, Node, Scalar, Seq
+from volsync_kit.core.model import Dollar, LazyMap, LazySeq, Loc, Map, Node, Scalar, Seq
 from volsync_kit.core.scalars import emitted_plain, read_spliced
 
 # kustomize-controller validates variable names with this expression.
@@ -441,6 +441,11 @@ class TreeSubstituter:
         self.lookup = make_lookup(variables, strict=strict, opaque=opaque, unknown=unknown)
         self.texts: dict[str, str] = {}
         self.values: dict[str, object] = {}
+        # What it was made with: a deferred subtree (see _defer) pickles it.
+        self.made_with = (variables, strict, opaque, unknown)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (_substituter, self.made_with)
 
     def text(self, value: str, loc: Loc | None) -> str:
         found = self.texts.get(value)
@@ -472,20 +477,29 @@ class TreeSubstituter:
         notices: list[Notice] = []
         return self._walk(node, notices), notices
 
+    def _scalar(self, written: str, loc: Loc | None, notices: list[Notice]) -> object:
+        """The value of a string scalar holding a "$" (raises, or notes, as Flux fails or warns)."""
+        typed = self.scalar_value(written, loc)
+        if typed is _BREAKS:
+            result = self.text(written, loc)
+            message = f"substituted value {result!r} changes the YAML structure; kept as a string"
+            notices.append(Notice(message, loc))
+            return result
+        return typed
+
     def _walk(self, n: Node, notices: list[Notice]) -> Node:
         if isinstance(n, Scalar):
             written = n.value
             if not isinstance(written, str) or "$" not in written:
                 return n
-            typed = self.scalar_value(written, n.loc)
-            if typed is _BREAKS:
-                result = self.text(written, n.loc)
-                message = f"substituted value {result!r} changes the YAML structure; kept as a string"
-                notices.append(Notice(message, n.loc))
-                return Scalar(result, n.loc)
+            typed = self._scalar(written, n.loc, notices)
             return n if typed == written and isinstance(typed, str) else Scalar(typed, n.loc)  # type: ignore[arg-type]
         if n.vars_free:
             return n
+        if type(n) is LazyMap or type(n) is LazySeq:
+            deferred = self._defer(n, notices)
+            if deferred is not None:
+                return deferred
         if isinstance(n, Map):
             items: dict[str, Node] = {}
             key_locs: dict[str, Loc] = {}
@@ -507,3 +521,65 @@ class TreeSubstituter:
             return Map(items, n.loc, key_locs or None) if changed else n
         values = tuple(self._walk(v, notices) for v in n.items)
         return Seq(values, n.loc) if any(a is not b for a, b in zip(values, n.items, strict=True)) else n
+
+    def _defer(self, n: LazyMap | LazySeq, notices: list[Notice]) -> Node | None:
+        """A subtree not built yet (a lean document's, see the YAML reader)
+        stays so: its "$" strings are evaluated now, in the order the walk
+        would meet them, so that it fails or warns as the walk would; the
+        values are put in when something reads inside it.  None when its
+        strings are not known (then it is walked)."""
+        source = n.source()
+        dollars: tuple[Dollar, ...] | None = source.dollars() if source is not None else None
+        if dollars is None:
+            return None
+        for text, loc, is_key in dollars:
+            if is_key:
+                self.text(text, loc)
+            else:
+                self._scalar(text, loc, notices)
+        deferred = _Deferred(n, self)
+        return LazyMap.of(deferred, n.loc) if isinstance(n, Map) else LazySeq.of(deferred, n.loc)
+
+
+def _substituter(variables: Mapping[str, str], strict: bool, opaque: bool, unknown: frozenset[str]) -> TreeSubstituter:
+    return TreeSubstituter(variables, strict=strict, opaque=opaque, unknown=unknown)
+
+
+class _Deferred:
+    """A substituted subtree, built one level at a time as :meth:`TreeSubstituter._walk`
+    would have built it (the model's Pending)."""
+
+    __slots__ = ("base", "substituter")
+
+    def __init__(self, base: Map | Seq, substituter: TreeSubstituter) -> None:
+        self.base = base
+        self.substituter = substituter
+
+    def map_items(self) -> tuple[dict[str, Node], dict[str, Loc]]:
+        base, walk, text = self.base, self.substituter._walk, self.substituter.text
+        assert isinstance(base, Map)
+        items: dict[str, Node] = {}
+        key_locs: dict[str, Loc] = {}
+        locs = base.key_locs
+        ignored: list[Notice] = []  # said when the subtree was deferred
+        for key, value in base.items.items():
+            key_at = locs.get(key) if locs else None
+            new_key = text(key, key_at or base.loc) if "$" in key else key
+            items[new_key] = walk(value, ignored)
+            if key_at is not None:
+                key_locs[new_key] = key_at
+        return items, key_locs
+
+    def seq_items(self) -> tuple[Node, ...]:
+        assert isinstance(self.base, Seq)
+        ignored: list[Notice] = []
+        return tuple(self.substituter._walk(item, ignored) for item in self.base.items)
+
+    def vars_free(self) -> bool:
+        return False  # not known: substitution is done once, so never asked
+
+    def dollars(self) -> tuple[Dollar, ...] | None:
+        return None
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (_Deferred, (self.base, self.substituter))
