@@ -268,16 +268,13 @@ def load_documents(text: str, file: str, *, line_offset: int = 0, col_offset: in
     of kinds nothing reads inside are lean (see :func:`_lean`), unless
     ``$VOLSYNC_KIT_FULL_MODEL`` is ``1``.
     """
-    return _load_shared(text, file, line_offset, col_offset, lean_enabled())
+    return _load_shared(text, file, line_offset, col_offset, LEAN)
 
 
 FULL_MODEL_ENV = "VOLSYNC_KIT_FULL_MODEL"
-
-
-def lean_enabled() -> bool:
-    # Read on every call, so that a test can switch it for one run; the
-    # switch exists to show that the lean model gives the same results.
-    return os.environ.get(FULL_MODEL_ENV) != "1"
+# The switch exists to show that the lean model gives the same results (the
+# equivalence tests set it, or this attribute, for one run).
+LEAN = os.environ.get(FULL_MODEL_ENV) != "1"
 
 
 @functools.lru_cache(maxsize=32768)
@@ -511,8 +508,7 @@ class _Composed:
                 break
         self.converter = _Converter(source.file, source.line_offset, source.col_offset)
         self.no_dollar = _no_dollar(source.text)
-        self.walked: set[int] = set()
-        self.below: dict[int, tuple[Dollar, ...]] = {}
+        self.below: dict[int, tuple[Dollar, ...]] = {}  # by collection
 
     def locate(self, path: tuple[int, ...]) -> yaml.Node:
         node = self.root
@@ -525,16 +521,38 @@ class _Composed:
         converter = self.converter
         if isinstance(node, yaml.ScalarNode):
             return Scalar(converter.scalar(node), converter.loc(node))
-        if id(node) not in self.walked:
-            # The dollars below each collection of this subtree, noted once.
-            walk = _Walk(converter, True, self.no_dollar)
-            walk.check(node, 0)
-            self.walked.update(walk.seen or ())
-            self.below.update(walk.below)
-        path = (*pending.path, position)
+        # Its dollars are noted when asked: reading values (a plan's
+        # checklist) never asks, substitution does.
         return _lazy(
-            node, _Pending(pending.source, pending.index, path, self.below.get(id(node), ())), converter.loc(node)
+            node, _Pending(pending.source, pending.index, (*pending.path, position), None), converter.loc(node)
         )
+
+    def dollars(self, node: yaml.Node) -> tuple[Dollar, ...]:
+        """The Dollars below ``node``, as :class:`_Walk` notes them (the
+        document was checked when it was read: this only collects)."""
+        if self.no_dollar:
+            return ()
+        found = self.below.get(id(node))
+        if found is not None:
+            return found
+        loc = self.converter.loc
+        out: list[Dollar] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if "$" in key_node.value:
+                    out.append((_key_text(key_node), loc(key_node), True))
+                if not isinstance(value_node, yaml.ScalarNode):
+                    out.extend(self.dollars(value_node))
+                elif "$" in value_node.value and value_node.tag not in _TYPED_TAGS:
+                    out.append((value_node.value, loc(value_node), False))
+        else:
+            for item in node.value:
+                if not isinstance(item, yaml.ScalarNode):
+                    out.extend(self.dollars(item))
+                elif "$" in item.value and item.tag not in _TYPED_TAGS:
+                    out.append((item.value, loc(item), False))
+        found = self.below[id(node)] = tuple(out)
+        return found
 
 
 @functools.lru_cache(maxsize=64)
@@ -546,12 +564,13 @@ def _composed(source: _Source, index: int) -> _Composed:
 
 class _Pending:
     """A lazy node's source (the core's Pending): where it is in a lean
-    document, and the "$" strings below it.  Pickled as that, with the file's
-    text (once per pickle), so that an unpickled node can still be built."""
+    document, and the "$" strings below it (None until asked).  Pickled as
+    that, with the file's text (once per pickle), so that an unpickled node
+    can still be built."""
 
     __slots__ = ("dollar_list", "index", "path", "source")
 
-    def __init__(self, source: _Source, index: int, path: tuple[int, ...], dollars: tuple[Dollar, ...]) -> None:
+    def __init__(self, source: _Source, index: int, path: tuple[int, ...], dollars: tuple[Dollar, ...] | None) -> None:
         self.source = source
         self.index = index  # among the documents yaml.compose_all yields
         self.path = path  # positions from the document's root
@@ -575,9 +594,12 @@ class _Pending:
         )
 
     def vars_free(self) -> bool:
-        return not self.dollar_list
+        return not self.dollars()
 
     def dollars(self) -> tuple[Dollar, ...]:
+        if self.dollar_list is None:
+            composed = _composed(self.source, self.index)
+            self.dollar_list = composed.dollars(composed.locate(self.path))
         return self.dollar_list
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
