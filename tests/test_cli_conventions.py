@@ -281,12 +281,14 @@ def test_quiet_lint_prints_the_findings_without_the_summary(tmp_path: Path) -> N
 # -- a reader that stops reading ------------------------------------------------------------
 
 
-def test_a_closed_pipe_is_not_an_internal_error() -> None:
-    """`volsync-kit render | head`: the reader goes away; exit 141 (128 + SIGPIPE), silently."""
+@pytest.mark.parametrize("command", [["render"], ["lint", "-v"], ["tree"]])
+def test_a_closed_pipe_is_not_an_internal_error(command: list[str]) -> None:
+    """`volsync-kit render | head`: the reader goes away; exit 141 (128 + SIGPIPE), silently,
+    whether the output is larger than a pipe's buffer (render) or smaller (lint, tree)."""
     import sys
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "volsync_kit", "render", "--repo", str(EXAMPLE), "--no-cache"],
+        [sys.executable, "-m", "volsync_kit", *command, "--repo", str(EXAMPLE), "--no-cache"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

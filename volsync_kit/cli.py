@@ -175,6 +175,7 @@ def _guard(debug: bool, body: Callable[[], int], output: Path | None = None) -> 
         sys.stdout = captured
     try:
         code = body()
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
     except UsageError as err:
         _fail(str(err), ExitCode.INPUT_ERROR)
     except typer.Exit:
