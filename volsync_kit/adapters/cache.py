@@ -202,12 +202,18 @@ class DiskCache:
 
     # -- parsed files ------------------------------------------------------------
 
-    def documents(self, path: str, digest: str, text: Callable[[], str], parse: Parse) -> tuple[Document, ...]:
+    def documents(
+        self, reader: str, path: str, digest: str, text: Callable[[], str], parse: Parse
+    ) -> tuple[Document, ...]:
         """The parsed documents of ``path`` whose text has ``digest``: from an
-        earlier run when they were kept, else ``parse(text(), path)``."""
+        earlier run when they were kept, else ``parse(text(), path)``.
+
+        One slot per kind of ``reader``: plan reads the base from git and the
+        head from the work tree, and a file that differs would otherwise
+        evict its other version on every run."""
         if (path, digest) in self._parsed:
             return self._parsed[(path, digest)]
-        slot = _digest(b"documents\0" + path.encode("utf-8", "surrogatepass"))
+        slot = _digest(f"documents\0{reader}\0{path}".encode("utf-8", "surrogatepass"))
         stored = self.get(slot, digest)
         if isinstance(stored, tuple) and all(isinstance(d, Document) for d in stored):
             docs: tuple[Document, ...] = stored
@@ -346,7 +352,7 @@ class _Store:
             except self.errors as err:
                 with contextlib.suppress(*self.errors):
                     db.execute("ROLLBACK")
-                if not self._failed(err):
+                if not self._failed(err, writing=True):
                     return
                 continue
             cache = self._cache()
@@ -356,10 +362,7 @@ class _Store:
 
     def close(self) -> None:
         self.flush()
-        if self.db is not None:
-            with contextlib.suppress(*self.errors):
-                self.db.close()
-            self.db = None
+        self._close_db()
 
     # -- the file -----------------------------------------------------------------
 
@@ -421,32 +424,38 @@ class _Store:
             if entry.name.startswith("v-") and entry.path != str(self.version_dir):
                 shutil.rmtree(entry.path, ignore_errors=True)
 
-    def _failed(self, err: Exception) -> bool:
+    def _failed(self, err: Exception, writing: bool = False) -> bool:
         """What a failure means: a corrupt store is deleted and recreated (once
-        a run); a busy one costs this batch; anything else (read-only, full,
-        no such folder) turns the cache off for the run.  True when the store
-        was recreated, and what failed may be tried again."""
+        a run); a busy one costs this batch; a write that fails otherwise (a
+        read-only or full disk) turns writing off for the run, and anything
+        else (no such folder, a folder that is a file) the whole cache.  True
+        when the store was recreated, and what failed may be tried again."""
         code = getattr(err, "sqlite_errorcode", None)
         primary = code & 0xFF if isinstance(code, int) else None
         if primary in (_BUSY, _LOCKED):
             return False
         corrupt = primary in (_CORRUPT, _NOTADB) or type(err).__name__ == "DatabaseError"
-        if self.db is not None:
-            with contextlib.suppress(*self.errors):
-                self.db.close()
-            self.db = None
         if corrupt and not self.reset_done:
             self.reset_done = True
+            self._close_db()
             self.files = None
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(OSError):
                     os.unlink(f"{self.path}{suffix}")
             return True  # the next use opens a new, empty store
-        self.off = True
         self.writable = False
         self.pending_entries.clear()
         self.pending_files.clear()
+        if corrupt or not writing:
+            self._close_db()
+            self.off = True
         return False
+
+    def _close_db(self) -> None:
+        if self.db is not None:
+            with contextlib.suppress(*self.errors):
+                self.db.close()
+            self.db = None
 
 
 def _check(*fields: str) -> int:

@@ -103,7 +103,8 @@ class TextReader:
 
     def documents(self, path: str) -> tuple[Document, ...]:
         if self.cache is not None:
-            return self.cache.documents(path, self.digest(path), lambda: self.text(path), load_documents)
+            reader = type(self).__name__
+            return self.cache.documents(reader, path, self.digest(path), lambda: self.text(path), load_documents)
         return load_documents(self.text(path), path)
 
     def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
