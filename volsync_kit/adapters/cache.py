@@ -20,18 +20,24 @@ whose stat is unchanged is neither read nor hashed: its digest and words come
 from the index, its parse from ``entries``.  As git does with racy
 timestamps, a file modified within :data:`RACY_NS` of the moment it was
 looked at is not indexed, so a second edit within the same timestamp tick is
-read rather than missed.  So a warm run reads, reparses and rebuilds only
-what an edit touched, and an entry can be stale but is never served stale.
+read rather than missed; and a run that finds a file changed between the
+moment the index answered for it and the moment it was read writes nothing.
+So a warm run reads, reparses and rebuilds only what an edit touched, and an
+entry can be stale but is never served stale.  The documents of a file have
+one slot per kind of reader, so that plan's base (from git) and head (the
+work tree) do not evict each other's.
 
 Safety: the store runs in WAL mode, so readers never block and never see a
-half-written transaction; each run writes what it made in a few short
-transactions (``BEGIN IMMEDIATE``).  Two runs writing at once both succeed,
+half-written transaction; each run keeps what it made in memory and writes
+it in a few short transactions (``BEGIN IMMEDIATE``), at the end of each walk
+and whenever :data:`FLUSH_BYTES` are pending.  Two runs writing at once both succeed,
 or one waits up to :data:`BUSY_SECONDS` and then drops its batch (a miss for
 the next run).  Anything unreadable is a miss: a row whose checksum, inputs
 or type do not match is ignored and rewritten, and a store SQLite calls
 corrupt (truncated, garbled, not a database, another layout) is deleted and
-recreated.  Failures to write (a read-only or full disk) turn the cache off
-for the run; the cache never fails a command.  Values are pickles, so the
+recreated, once a run.  A write that fails otherwise (a read-only or full
+disk) turns writing off for the run, and a store that cannot be opened the
+whole cache; the cache never fails a command.  Values are pickles, so the
 folders are created private (0700) and the store's files 0600; like any
 cache under your home, do not point it at a folder others can write.
 """
@@ -261,6 +267,8 @@ class _Store:
         self.pending_files: dict[str, tuple[str, str, str, str, str, int]] = {}
         self.pending_bytes = 0
         self.files: dict[str, tuple[str, Facts]] | None = None
+        # The inputs of every entry, read in one query: a miss costs no query.
+        self.inputs: dict[str, str] | None = None
         # What a query may raise, known once sqlite3 is imported.
         self.errors: tuple[type[Exception], ...] = (OSError,)
         # Writes are counted on the cache; a weak reference, so that the
@@ -271,7 +279,13 @@ class _Store:
 
     def get(self, key: str, inputs: str) -> object | None:
         pending = self.pending_entries.get(key)
-        row = pending[1:] if pending is not None else self._entry(key)
+        if pending is not None:
+            row: tuple[object, object, object] | None = pending[1:]
+        else:
+            if self.inputs is None:
+                self.inputs = self._load_inputs()
+            # Checked again on the row read: another run may have replaced it.
+            row = self._entry(key) if self.inputs.get(key) == inputs else None
         if row is None:
             return None
         stored, checksum, data = row
@@ -288,6 +302,16 @@ class _Store:
             self.files = self._load_files()
         known = self.files.get(path)
         return known[1] if known is not None and known[0] == stamp.key() else None
+
+    def _load_inputs(self) -> dict[str, str]:
+        db = self._connection()
+        if db is None:
+            return {}
+        try:
+            return dict(db.execute("SELECT key, inputs FROM entries").fetchall())
+        except self.errors as err:
+            self._failed(err)
+            return {}
 
     def _load_files(self) -> dict[str, tuple[str, Facts]]:
         db = self._connection()
@@ -321,6 +345,8 @@ class _Store:
 
     def put(self, key: str, inputs: str, data: bytes) -> None:
         self.pending_entries[key] = (key, inputs, zlib.crc32(data, _check(key, inputs)), data)
+        if self.inputs is not None:
+            self.inputs[key] = inputs
         self.pending_bytes += len(data)
         if self.pending_bytes >= FLUSH_BYTES:
             self.flush()
@@ -438,7 +464,7 @@ class _Store:
         if corrupt and not self.reset_done:
             self.reset_done = True
             self._close_db()
-            self.files = None
+            self.files = self.inputs = None
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(OSError):
                     os.unlink(f"{self.path}{suffix}")
