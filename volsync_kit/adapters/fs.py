@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 
 from volsync_kit.adapters.cache import DiskCache, Facts, Stamp, facts_of, text_digest
 from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
@@ -204,11 +205,17 @@ class FileRepo(TextReader):
 
     def _stamp(self, path: str) -> Stamp | None:
         real = self._real(path)
-        if real is None or self.kind(path) != "file":
+        if real is None:
             return None
         try:
             stat = os.stat(real)
         except OSError:
+            return None
+        if path not in self._kinds:
+            # What kind() would find with two more stat calls (isdir, isfile).
+            mode = stat.st_mode
+            self._kinds[path] = "dir" if S_ISDIR(mode) else "file" if S_ISREG(mode) else "missing"
+        if self._kinds[path] != "file":
             return None
         return Stamp(real, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
