@@ -28,7 +28,7 @@ from volsync_kit.adapters import cache as cache_module
 from volsync_kit.adapters import fs
 from volsync_kit.adapters.cache import RACY_NS, DiskCache, Stamp, text_digest
 from volsync_kit.adapters.fs import FileRepo
-from volsync_kit.app import run_lint, walk
+from volsync_kit.app import run_lint, run_plan, run_render, walk
 from volsync_kit.core import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -397,6 +397,27 @@ def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(FileRepo, "_read_bytes", counted)
     return read
+
+
+def _results(repo: Path, cache: bool = True) -> tuple[object, ...]:
+    return run_lint(repo, cache=cache), run_render(repo, cache=cache), run_plan(repo, cache=cache)
+
+
+@pytest.mark.parametrize("which", ["example", "generated"])
+def test_what_the_index_answers_equals_a_run_without_cache(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lint, render and plan from the index (digests, the words looked for,
+    parses and builds; no file of the work tree read) give what reading
+    every file gives."""
+    repo: Path = request.getfixturevalue(which)
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    _look_later(monkeypatch, 10)
+    expected = _results(repo, cache=False)
+    assert _results(repo) == expected  # cold: indexes every file
+    read = _count_reads(monkeypatch)
+    assert _results(repo) == expected
+    assert read == []
 
 
 def test_a_warm_run_reads_only_the_files_that_changed(
