@@ -25,9 +25,9 @@ import pytest
 from helpers_repo import committed_example
 
 from volsync_kit.adapters import cache as cache_module
-from volsync_kit.adapters import fs
+from volsync_kit.adapters import fs, gitrepo
 from volsync_kit.adapters.cache import RACY_NS, DiskCache, Stamp, text_digest
-from volsync_kit.adapters.fs import FileRepo
+from volsync_kit.adapters.fs import FileRepo, TextReader
 from volsync_kit.app import run_lint, run_plan, run_render, walk
 from volsync_kit.core import render
 
@@ -388,14 +388,16 @@ def _look_later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
 
 
 def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files read from now on, from the work tree or from git."""
     read: list[str] = []
-    original = FileRepo._read_bytes
+    for reader in (FileRepo, gitrepo._GitView):
+        original = reader._read_bytes
 
-    def counted(self: FileRepo, path: str) -> bytes:
-        read.append(path)
-        return original(self, path)
+        def counted(self: TextReader, path: str, original: Callable[[TextReader, str], bytes] = original) -> bytes:
+            read.append(path)
+            return original(self, path)
 
-    monkeypatch.setattr(FileRepo, "_read_bytes", counted)
+        monkeypatch.setattr(reader, "_read_bytes", counted)
     return read
 
 
@@ -408,8 +410,8 @@ def test_what_the_index_answers_equals_a_run_without_cache(
     which: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lint, render and plan from the index (digests, the words looked for,
-    parses and builds; no file of the work tree read) give what reading
-    every file gives."""
+    parses and builds; no file read, of the work tree or of plan's base in
+    git) give what reading every file gives."""
     repo: Path = request.getfixturevalue(which)
     monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
     _look_later(monkeypatch, 10)

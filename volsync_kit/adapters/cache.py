@@ -13,11 +13,13 @@ of the inputs it was made from, a checksum and the pickled value.  A parsed
 file is reused only when the file's text has the same digest; a build only
 when its Kustomization is the same and every answer the repository gave it
 still holds (:mod:`volsync_kit.core.buildmemo`).  ``files`` is the index of
-the work tree: per path, the file's stat (size, mtime, ctime, inode, device,
-real path), its text's digest, and which of the words the core asked about
+the tree: per path of the work tree, the file's stat (size, mtime, ctime,
+inode, device, real path), and per git blob its id, with the text's digest
+and which of the words the core asked about
 (:meth:`~volsync_kit.adapters.fs.TextReader.mentions`) it contains.  A file
-whose stat is unchanged is neither read nor hashed: its digest and words come
-from the index, its parse from ``entries``.  As git does with racy
+whose stat is unchanged, or a blob seen before (plan's base), is neither read
+nor hashed: its digest and words come from the index, its parse from
+``entries``.  As git does with racy
 timestamps, a file modified within :data:`RACY_NS` of the moment it was
 looked at is not indexed, so a second edit within the same timestamp tick is
 read rather than missed; and a run that finds a file changed between the
@@ -144,6 +146,18 @@ class Stamp:
 
 
 @dataclass(frozen=True, slots=True)
+class Look:
+    """How the index knows one file: the row it is kept in (a path of the
+    work tree, or a git blob's id, the same in every commit), what must
+    still hold for the row to be believed (a Stamp's key, or the blob id),
+    and whether the row may be written (a racy file is not)."""
+
+    row: str
+    stamp: str
+    settled: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     """What a run knows of one file's text without keeping the text: its
     digest, and which of the words asked about so far it contains."""
@@ -234,15 +248,15 @@ class DiskCache:
 
     # -- the index of the tree ---------------------------------------------------
 
-    def facts(self, path: str, stamp: Stamp) -> Facts | None:
-        """What the index knows of ``path``, if its stat is still ``stamp``."""
-        return self._store.facts(path, stamp)
+    def facts(self, look: Look) -> Facts | None:
+        """What the index knows of a file, if its row still holds."""
+        return self._store.facts(look.row, look.stamp)
 
-    def index(self, path: str, stamp: Stamp, seen_ns: int, facts: Facts) -> None:
-        """Remember ``facts`` of ``path`` while its stat is ``stamp``, taken at
-        ``seen_ns``, before the file was read; a racy one is not remembered."""
-        if stamp.settled(seen_ns):
-            self._store.index(path, stamp, facts)
+    def index(self, look: Look, facts: Facts) -> None:
+        """Remember ``facts`` of a file, read after it was looked at
+        (``look``); a racy one is not remembered."""
+        if look.settled:
+            self._store.index(look.row, look.stamp, facts)
 
     def stop_writing(self) -> None:
         """Write nothing more this run (a file changed while it was read)."""
@@ -297,11 +311,11 @@ class _Store:
             return None
         return value
 
-    def facts(self, path: str, stamp: Stamp) -> Facts | None:
+    def facts(self, row: str, stamp: str) -> Facts | None:
         if self.files is None:
             self.files = self._load_files()
-        known = self.files.get(path)
-        return known[1] if known is not None and known[0] == stamp.key() else None
+        known = self.files.get(row)
+        return known[1] if known is not None and known[0] == stamp else None
 
     def _load_inputs(self) -> dict[str, str]:
         db = self._connection()
@@ -351,12 +365,12 @@ class _Store:
         if self.pending_bytes >= FLUSH_BYTES:
             self.flush()
 
-    def index(self, path: str, stamp: Stamp, facts: Facts) -> None:
+    def index(self, row: str, stamp: str, facts: Facts) -> None:
         if self.files is not None:
-            self.files[path] = (stamp.key(), facts)
+            self.files[row] = (stamp, facts)
         if self.writable:
-            fields = (path, stamp.key(), facts.digest, "\0".join(sorted(facts.asked)), "\0".join(sorted(facts.found)))
-            self.pending_files[path] = (*fields, _check(*fields))
+            fields = (row, stamp, facts.digest, "\0".join(sorted(facts.asked)), "\0".join(sorted(facts.found)))
+            self.pending_files[row] = (*fields, _check(*fields))
 
     def flush(self) -> None:
         entries, files = list(self.pending_entries.values()), list(self.pending_files.values())

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
 
-from volsync_kit.adapters.cache import DiskCache, Facts, Stamp, facts_of, text_digest
+from volsync_kit.adapters.cache import DiskCache, Facts, Look, Stamp, facts_of, text_digest
 from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
@@ -41,15 +41,15 @@ class TextReader:
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
         self._facts: dict[str, Facts] = {}
-        # A file's stat, and when it was taken: always before the file is read.
-        self._looked: dict[str, tuple[Stamp, int]] = {}
+        # How the index knows each file, always found before the file is read.
+        self._looked: dict[str, Look] = {}
         self.cache: DiskCache | None = None  # parsed files and the tree's index from earlier runs
 
     def _read_bytes(self, path: str) -> bytes:
         raise NotImplementedError
 
-    def _stamp(self, path: str) -> Stamp | None:
-        """The file's stat, for the cache's index; None where a reader has none."""
+    def _look(self, path: str) -> Look | None:
+        """How the cache's index knows the file; None when it cannot."""
         return None
 
     # The rest of the RepoReader protocol, which each reader implements.
@@ -87,11 +87,10 @@ class TextReader:
             return known
         looked = self._looked.get(path)
         if looked is None and self.cache is not None and path not in self._texts:
-            seen = _clock()
-            stamp = self._stamp(path)
-            if stamp is not None:
-                looked = self._looked[path] = (stamp, seen)
-                indexed = self.cache.facts(path, stamp)
+            looked = self._look(path)
+            if looked is not None:
+                self._looked[path] = looked
+                indexed = self.cache.facts(looked)
                 if indexed is not None and words <= indexed.asked:
                     self._facts[path] = indexed
                     return indexed
@@ -99,7 +98,7 @@ class TextReader:
         facts = facts_of(self.text(path), words | known.asked if known is not None else words)
         self._facts[path] = facts
         if looked is not None and self.cache is not None:
-            self.cache.index(path, looked[0], looked[1], facts)
+            self.cache.index(looked, facts)
         return facts
 
     def documents(self, path: str) -> tuple[Document, ...]:
@@ -202,6 +201,11 @@ class FileRepo(TextReader):
             elif kind == "file":
                 files.append(entry.name)
         return tuple(dirs), tuple(files)
+
+    def _look(self, path: str) -> Look | None:
+        seen = _clock()  # before the stat, which comes before any read
+        stamp = self._stamp(path)
+        return None if stamp is None else Look(path, stamp.key(), stamp.settled(seen))
 
     def _stamp(self, path: str) -> Stamp | None:
         real = self._real(path)
