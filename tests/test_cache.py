@@ -513,3 +513,16 @@ def test_the_default_location_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert default_dir() == tmp_path / "home" / ".cache" / "volsync-kit"
     monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "explicit"))
     assert default_dir() == tmp_path / "explicit"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_only_a_run_that_uses_the_cache_loads_sqlite(example: Path, tmp_path: Path, cache: bool) -> None:
+    code = (
+        "import sys; from pathlib import Path; from volsync_kit.app import run_lint; "
+        "run_lint(Path(sys.argv[1]), cache=sys.argv[2] == 'True'); print('sqlite3' in sys.modules)"
+    )
+    env = dict(os.environ, VOLSYNC_KIT_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(example), str(cache)], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == str(cache)
