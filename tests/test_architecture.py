@@ -71,3 +71,23 @@ def test_cli_help_does_not_import_the_core() -> None:
     loaded = set(json.loads(out))
     assert "volsync_kit.cli" in loaded
     assert not loaded & {"volsync_kit.core.flux", "volsync_kit.core.kustomize", "yaml", "jsonschema", "ruamel"}
+
+
+def test_lint_help_builds_no_pydantic_adapters() -> None:
+    """typer 0.29 builds a pydantic TypeAdapter for every parameter when it builds a
+    command, which costs about 0.1 s before `lint --help` prints (issue 16: the hook
+    starts on every commit); pyproject keeps typer below it."""
+    import json
+    import subprocess
+
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from volsync_kit.cli import app\n"
+        "assert CliRunner().invoke(app, ['lint', '--help']).exit_code == 0\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out))
+    assert "typer" in loaded
+    assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}

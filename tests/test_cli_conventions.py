@@ -276,3 +276,24 @@ def test_quiet_lint_prints_the_findings_without_the_summary(tmp_path: Path) -> N
     assert quiet.stdout == loud.stdout.rsplit("\n", 2)[0] + "\n"  # everything but the summary line
     assert " error(s), " in loud.stdout.splitlines()[-1]
     assert not any(" error(s), " in line for line in quiet.stdout.splitlines())
+
+
+# -- a reader that stops reading ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["render"], ["lint", "-v"], ["tree"]])
+def test_a_closed_pipe_is_not_an_internal_error(command: list[str]) -> None:
+    """`volsync-kit render | head`: the reader goes away; exit 141 (128 + SIGPIPE), silently,
+    whether the output is larger than a pipe's buffer (render) or smaller (lint, tree)."""
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "volsync_kit", *command, "--repo", str(EXAMPLE), "--no-cache"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # before the first write: every write fails with EPIPE
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 141
+    assert stderr == b""

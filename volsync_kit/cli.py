@@ -175,10 +175,18 @@ def _guard(debug: bool, body: Callable[[], int], output: Path | None = None) -> 
         sys.stdout = captured
     try:
         code = body()
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
     except UsageError as err:
         _fail(str(err), ExitCode.INPUT_ERROR)
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): not an error of ours. Say nothing,
+        # and keep Python's exit-time flush from complaining into the terminal.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(int(ExitCode.PIPE_CLOSED)) from None
     except KeyboardInterrupt:
         _fail("interrupted", ExitCode.INTERNAL_ERROR)
     except Exception as err:

@@ -10,6 +10,7 @@ class ExitCode(enum.IntEnum):
     FINDINGS = 1  # lint findings, generate drift, a plan that fails a gate, doctor findings
     INPUT_ERROR = 2  # usage, config or input error: the repository cannot be read as asked
     INTERNAL_ERROR = 3  # a bug in volsync-kit; rerun with --debug and report it
+    PIPE_CLOSED = 141  # standard output closed early (`| head`), as 128 + SIGPIPE in a shell
 
 
 HELP = (
