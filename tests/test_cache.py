@@ -8,19 +8,27 @@ the example, and a 30-app repository from the benchmark generator.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import pickle
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers_repo import committed_example
 
-from volsync_kit.adapters.cache import DiskCache
-from volsync_kit.adapters.fs import FileRepo
-from volsync_kit.app import walk
+from volsync_kit.adapters import cache as cache_module
+from volsync_kit.adapters import fs, gitrepo
+from volsync_kit.adapters.cache import RACY_NS, DiskCache, Stamp, text_digest
+from volsync_kit.adapters.fs import FileRepo, TextReader
+from volsync_kit.app import run_lint, run_plan, run_render, walk
 from volsync_kit.core import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +77,26 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-def entries(cache_dir: Path) -> list[Path]:
-    return sorted(p for p in cache_dir.rglob("*") if p.is_file())
+def stores(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.glob("v-*/*.sqlite3"))
+
+
+def rows(cache_dir: Path, table: str = "entries") -> list[tuple[object, ...]]:
+    """Every row of a table of the one store under ``cache_dir``, once SQLite
+    found the whole store sound."""
+    [store] = stores(cache_dir)
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        return db.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+
+
+def values(cache_dir: Path) -> list[object]:
+    """The value of every entry, each checked against its checksum."""
+    found = []
+    for key, inputs, checksum, value in rows(cache_dir):
+        assert zlib.crc32(value, zlib.crc32(f"{key}\x1e{inputs}".encode())) == checksum
+        found.append(pickle.loads(value))
+    return found
 
 
 @pytest.mark.parametrize("which", ["example", "generated"])
@@ -84,10 +110,10 @@ def test_cold_and_warm_runs_equal_a_run_without_cache(
     assert expected["render"][1]
     assert not cache_dir.exists()  # --no-cache writes nothing
     assert outputs(repo, cache_dir) == expected  # cold: writes the cache
-    written = entries(cache_dir)
-    assert written
+    written = rows(cache_dir)
+    assert len(written) > 20
     assert outputs(repo, cache_dir) == expected  # warm: reads it
-    assert entries(cache_dir) == written
+    assert rows(cache_dir) == written  # and has nothing to write again
 
 
 def test_an_edited_file_is_never_served_stale(example: Path, tmp_path: Path) -> None:
@@ -186,33 +212,135 @@ def test_concurrent_runs_on_one_empty_cache(generated: Path, tmp_path: Path) -> 
     ]
     results = [(p.wait(), *p.communicate()) for p in procs]
     assert all(r == (expected.returncode, expected.stdout, expected.stderr) for r in results)
-    assert not list(cache_dir.rglob(".tmp-*"))  # every writer finished its rename
-    for entry in entries(cache_dir):
-        pickle.loads(entry.read_bytes())  # whole entries only
+    assert len(values(cache_dir)) > 60  # a sound store of whole entries
     warm = run(["lint", "--repo", str(generated)], cache_dir)
     assert (warm.returncode, warm.stdout, warm.stderr) == (expected.returncode, expected.stdout, expected.stderr)
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "wrong-object"])
-def test_a_corrupt_cache_is_ignored_and_rebuilt(example: Path, tmp_path: Path, damage: str) -> None:
+# One writer process: it waits for the test's signal, so that all of them
+# write at once, then writes 240 entries in transactions of 20.
+WRITER = """
+import sys, time
+from pathlib import Path
+from volsync_kit.adapters.cache import DiskCache
+base, repo, who, go = sys.argv[1:]
+cache = DiskCache(Path(base), Path(repo), fingerprint="test")
+print("ready", flush=True)
+while not Path(go).exists():
+    time.sleep(0.001)
+for i in range(240):
+    cache.put(f"key-{i}", f"inputs-{who}", (who, i, who * 20_000))
+    if i % 20 == 19:
+        cache.flush()
+print(cache.writes, cache.writable, flush=True)
+"""
+
+
+def test_concurrent_writer_processes_each_write_whole_entries(tmp_path: Path) -> None:
+    """Four processes write the same keys at once: each transaction is whole
+    or absent (a writer that waited too long drops its batch), and every
+    entry reads back as one writer's value, for that writer's inputs."""
+    cache_dir, go = tmp_path / "cache", tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(cache_dir), str(tmp_path), who, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who in "abcd"
+    ]
+    for proc in procs:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+    go.touch()
+    outs = [(p.wait(), *p.communicate()) for p in procs]
+    assert [(code, err) for code, _, err in outs] == [(0, "")] * 4
+    written = [int(out.split()[0]) for _, out, _ in outs]
+    assert sum(written) >= 240
+    assert all(n % 20 == 0 for n in written)  # whole transactions only
+    entries = rows(cache_dir)
+    assert len(entries) == 240
+    for (key, inputs, _, _), value in zip(entries, values(cache_dir), strict=True):
+        who, i, payload = value
+        assert (key, inputs, payload) == (f"key-{i}", f"inputs-{who}", who * 20_000)
+    reader = DiskCache(cache_dir, tmp_path, fingerprint="test")
+    for key, inputs, _, _ in entries:
+        assert isinstance(key, str)
+        assert isinstance(inputs, str)
+        assert reader.get(key, inputs) is not None
+        assert reader.get(key, "inputs-other") is None  # made from other inputs: a miss
+
+
+def test_a_writer_that_waits_too_long_drops_its_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache_module, "BUSY_SECONDS", 0.05)
+    store = DiskCache(tmp_path / "cache", tmp_path, fingerprint="test")
+    store.put("a", "in", 1)
+    store.flush()
+    other = sqlite3.connect(store.path, isolation_level=None)  # another run, mid-transaction
+    other.execute("BEGIN IMMEDIATE")
+    store.put("b", "in", 2)
+    store.flush()
+    assert store.get("a", "in") == 1  # reading goes on
+    other.execute("COMMIT")
+    other.close()
+    store.put("c", "in", 3)
+    store.flush()
+    assert (store.writes, store.writable) == (2, True)
+    assert (store.get("b", "in"), store.get("c", "in")) == (None, 3)  # b: a miss next time, never an error
+
+
+def _rewrite(store: Path, *statements: str) -> None:
+    with contextlib.closing(sqlite3.connect(store, isolation_level=None)) as db:
+        for statement in statements:
+            db.execute(statement)
+
+
+def _wrong_objects(store: Path) -> None:
+    """Rows that are sound, checksums included, but hold another object."""
+    with contextlib.closing(sqlite3.connect(store)) as db, db:
+        for key, inputs in db.execute("SELECT key, inputs FROM entries").fetchall():
+            value = pickle.dumps({"surprise": [1, 2, 3]})
+            checksum = zlib.crc32(value, zlib.crc32(f"{key}\\x1e{inputs}".encode()))
+            db.execute("UPDATE entries SET value = ?, checksum = ? WHERE key = ?", (value, checksum, key))
+
+
+def _garble(store: Path, start: float) -> None:
+    """Flip every byte of 16 KB from ``start`` (a fraction of the file): the
+    pages there may be structure SQLite checks, or values only the checksum does."""
+    data = bytearray(store.read_bytes())
+    at = int(len(data) * start)
+    data[at : at + 16384] = bytes(b ^ 0xFF for b in data[at : at + 16384])
+    store.write_bytes(bytes(data))
+
+
+DAMAGE: dict[str, Callable[[Path], None]] = {
+    "truncate": lambda store: store.write_bytes(store.read_bytes()[: store.stat().st_size // 2]),
+    "garbage": lambda store: store.write_bytes(b"\\x80\\x05not a database at all" * 1000),
+    "empty": lambda store: store.write_bytes(b""),
+    "garble-early-pages": lambda store: _garble(store, 0.1),
+    "garble-late-pages": lambda store: _garble(store, 0.8),
+    "another-layout": lambda store: _rewrite(store, "PRAGMA user_version = 99"),
+    "wrong-object": _wrong_objects,
+    # An index row that no longer matches its checksum could say a file
+    # lacks the words that make it read: it is ignored.
+    "garble-index": lambda store: _rewrite(store, "UPDATE files SET found = ''"),
+    "garble-values": lambda store: _rewrite(store, "UPDATE entries SET value = substr(value, 1, length(value) - 1)"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_corrupt_store_is_a_miss_and_is_rebuilt(example: Path, tmp_path: Path, damage: str) -> None:
     cache_dir = tmp_path / "cache"
     expected = outputs(example, None)
-    outputs(example, cache_dir)
-    for entry in entries(cache_dir):
-        data = entry.read_bytes()
-        entry.write_bytes(
-            {
-                "truncate": data[: len(data) // 2],
-                "garbage": b"\x80\x05not a pickle at all",
-                "empty": b"",
-                "wrong-object": pickle.dumps({"surprise": [1, 2, 3]}),
-            }[damage]
-        )
     assert outputs(example, cache_dir) == expected
-    rebuilt = entries(cache_dir)
-    assert rebuilt
-    for entry in rebuilt:
-        assert not isinstance(pickle.loads(entry.read_bytes()), dict)  # written again, whole
+    [store] = stores(cache_dir)
+    assert not Path(f"{store}-wal").exists()  # every run checkpointed: the store file holds it all
+    DAMAGE[damage](store)
+    assert outputs(example, cache_dir) == expected
+    rebuilt = values(cache_dir)  # integrity checked, checksums match
+    assert len(rebuilt) > 20
+    assert not any(isinstance(value, dict) for value in rebuilt)  # written again, whole
     assert outputs(example, cache_dir) == expected
 
 
@@ -223,6 +351,155 @@ def test_an_unwritable_cache_is_not_an_error(example: Path, tmp_path: Path) -> N
     cache_dir.write_text("not a folder")
     assert outputs(example, cache_dir) == outputs(example, None)
     assert cache_dir.read_text() == "not a folder"
+
+
+def test_a_full_store_turns_writing_off_for_the_run(example: Path, tmp_path: Path) -> None:
+    """SQLite's own "database or disk is full", from a page limit on the store."""
+    store = DiskCache(tmp_path / "cache", example)
+    store.put("first", "in", "a small entry")
+    store.flush()
+    db = store._store.db  # the one connection, to cap its pages where they are now
+    assert db is not None
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    model = walk(FileRepo(example), None, store)
+    assert (store.writable, store.writes) == (False, 1)
+    assert render.render(model) == render.render(walk(FileRepo(example), None, None))
+    assert store.get("first", "in") == "a small entry"
+
+
+def test_the_cache_is_private(example: Path, tmp_path: Path) -> None:
+    base = tmp_path / "cache"
+    store = DiskCache(base, example)
+    walk(FileRepo(example), None, store)
+    [version] = base.glob("v-*")
+    assert [oct(p.stat().st_mode & 0o777) for p in (base, version)] == ["0o700"] * 2
+    files = sorted(version.iterdir())
+    assert [p.name.rpartition(".")[2] for p in files] == ["sqlite3", "sqlite3-shm", "sqlite3-wal"]  # while open
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o600"}
+
+
+# -- the index of the tree -----------------------------------------------------------
+
+
+def _look_later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Runs look at files ``seconds`` after now (files just written are racy)."""
+    real = time.time_ns
+    monkeypatch.setattr(fs, "_clock", lambda: real() + int(seconds * 1e9))
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files read from now on, from the work tree or from git."""
+    read: list[str] = []
+    for reader in (FileRepo, gitrepo._GitView):
+        original = reader._read_bytes
+
+        def counted(self: TextReader, path: str, original: Callable[[TextReader, str], bytes] = original) -> bytes:
+            read.append(path)
+            return original(self, path)
+
+        monkeypatch.setattr(reader, "_read_bytes", counted)
+    return read
+
+
+def _results(repo: Path, cache: bool = True) -> tuple[object, ...]:
+    return run_lint(repo, cache=cache), run_render(repo, cache=cache), run_plan(repo, cache=cache)
+
+
+@pytest.mark.parametrize("which", ["example", "generated"])
+def test_what_the_index_answers_equals_a_run_without_cache(
+    which: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lint, render and plan from the index (digests, the words looked for,
+    parses and builds; no file read, of the work tree or of plan's base in
+    git) give what reading every file gives."""
+    repo: Path = request.getfixturevalue(which)
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    _look_later(monkeypatch, 10)
+    expected = _results(repo, cache=False)
+    assert _results(repo) == expected  # cold: indexes every file
+    read = _count_reads(monkeypatch)
+    assert _results(repo) == expected
+    assert read == []
+
+
+def test_a_warm_run_reads_only_the_files_that_changed(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(generated, repo)
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    _look_later(monkeypatch, 10)
+    read = _count_reads(monkeypatch)
+    cold = run_lint(repo)
+    assert len(read) > 60
+    read.clear()
+    assert run_lint(repo) == cold
+    assert read == []  # lint, its rules and its directives included
+    # An app's own HelmRelease (flux-instance's build would read its values too).
+    helmrelease = next(
+        p for p in sorted(repo.glob("kubernetes/apps/*/*/app/helmrelease.yaml")) if "flux-system" not in p.parts
+    )
+    helmrelease.write_text(helmrelease.read_text().replace("interval: 1h", "interval: 2h", 1))
+    read.clear()
+    edited = run_lint(repo)
+    assert read == [helmrelease.relative_to(repo).as_posix()]
+    assert edited == run_lint(repo, cache=False)
+
+
+def test_a_file_changed_within_its_timestamp_tick_is_read_again(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system with coarse timestamps, a file edited twice within
+    one tick, to the same size, keeps its stat.  The index trusts a stat only
+    when the file was settled (RACY_NS) when it was looked at, as git does."""
+    now = time.time_ns()
+    real_stamp = FileRepo._stamp
+
+    def coarse(self: FileRepo, path: str) -> Stamp | None:
+        stamp = real_stamp(self, path)
+        return dataclasses.replace(stamp, mtime_ns=now, ctime_ns=now) if stamp and path == COMPONENT_PV else stamp
+
+    monkeypatch.setattr(FileRepo, "_stamp", coarse)
+    pv = example / COMPONENT_PV
+    base = tmp_path / "cache"
+
+    original = pv.read_text()
+    assert "rootPath: /volsync/" in original
+
+    def rendered(mark: str) -> bool:
+        """Edit the file to the same size, and say whether a run sees the edit."""
+        pv.write_text(original.replace("rootPath: /volsync/", f"rootPath: /{mark}/"))
+        out = render.render(walk(FileRepo(example), None, DiskCache(base, example)))
+        return f"/{mark}/" in repr(out)
+
+    _look_later(monkeypatch, RACY_NS / 2e9)  # within the tick: not indexed
+    walk(FileRepo(example), None, DiskCache(base, example))
+    assert rendered("volsynA")
+    assert rendered("volsynB")
+    # The same edits, looked at long after the tick: the index trusts the
+    # (forged, unchanged) stat and the file is not read again.  Real stats
+    # change with every edit (ctime cannot be set back); this shows that
+    # the racy rule, not luck, is what read the edits above.
+    _look_later(monkeypatch, 10)
+    walk(FileRepo(example), None, DiskCache(base, example))
+    assert not rendered("volsynC")
+
+
+def test_a_file_changed_while_a_run_reads_it_stops_that_run_writing(
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _look_later(monkeypatch, 10)
+    walk(FileRepo(example), None, DiskCache(tmp_path / "cache", example))
+    reader, store = FileRepo(example), DiskCache(tmp_path / "cache", example)
+    reader.cache = store
+    read = _count_reads(monkeypatch)
+    before = reader.digest(COMPONENT_PV)  # from the index
+    assert read == []
+    pv = example / COMPONENT_PV
+    pv.write_text(pv.read_text().replace("rootPath: /volsync", "rootPath: /volsync/moved"))
+    assert "/volsync/moved" in reader.text(COMPONENT_PV)
+    assert before != text_digest(reader.text(COMPONENT_PV))
+    assert not store.writable  # what it built may mix both texts
 
 
 def test_the_default_location_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -236,3 +513,16 @@ def test_the_default_location_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert default_dir() == tmp_path / "home" / ".cache" / "volsync-kit"
     monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "explicit"))
     assert default_dir() == tmp_path / "explicit"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_only_a_run_that_uses_the_cache_loads_sqlite(example: Path, tmp_path: Path, cache: bool) -> None:
+    code = (
+        "import sys; from pathlib import Path; from volsync_kit.app import run_lint; "
+        "run_lint(Path(sys.argv[1]), cache=sys.argv[2] == 'True'); print('sqlite3' in sys.modules)"
+    )
+    env = dict(os.environ, VOLSYNC_KIT_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(example), str(cache)], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == str(cache)

@@ -91,6 +91,9 @@ def walk(
     except flux.NoSuchCluster as err:
         known = ", ".join(err.known) or "none"
         raise UsageError(f"--cluster {err.name}: no such cluster{at}; the repository syncs: {known}") from None
+    finally:
+        if cache is not None:
+            cache.flush()  # what the walk made, in one transaction
     if not model.clusters:
         raise UsageError(NO_ENTRY + at)
     return model

@@ -1,26 +1,47 @@
-"""The on-disk cache: parsed files and Kustomization builds from earlier runs.
+"""The on-disk cache: parsed files, Kustomization builds, and an index of the tree.
 
 Where: ``$VOLSYNC_KIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/volsync-kit``, else
 ``~/.cache/volsync-kit``; one folder per tool fingerprint (version, Python,
 and the package's own files, so an upgrade or an edited checkout never reads
-entries an older build wrote), and in it one folder per repository.
+entries an older build wrote), and in it one SQLite file per repository
+(``<digest of its path>.sqlite3``, with SQLite's ``-wal`` and ``-shm`` files
+beside it while a run has it open).
 
-What: each entry is one file, named by a digest of what it is for (a file's
-path, a Kustomization's identity), holding the digest of the inputs it was
-made from.  A parsed file is reused only when the file's text has the same
-digest; a build only when its Kustomization and every answer the repository
-gave it are the same (:mod:`volsync_kit.core.buildmemo`).  So a warm run
-reparses and rebuilds only what an edit touched, and an entry can be stale
-but is never served stale.
+What: two tables.  ``entries`` holds one row per entry, keyed by a digest of
+what it is for (a file's path, a Kustomization's identity), with the digest
+of the inputs it was made from, a checksum and the pickled value.  A parsed
+file is reused only when the file's text has the same digest; a build only
+when its Kustomization is the same and every answer the repository gave it
+still holds (:mod:`volsync_kit.core.buildmemo`).  ``files`` is the index of
+the tree: per path of the work tree, the file's stat (size, mtime, ctime,
+inode, device, real path), and per git blob its id, with the text's digest
+and which of the words the core asked about
+(:meth:`~volsync_kit.adapters.fs.TextReader.mentions`) it contains.  A file
+whose stat is unchanged, or a blob seen before (plan's base), is neither read
+nor hashed: its digest and words come from the index, its parse from
+``entries``.  As git does with racy
+timestamps, a file modified within :data:`RACY_NS` of the moment it was
+looked at is not indexed, so a second edit within the same timestamp tick is
+read rather than missed; and a run that finds a file changed between the
+moment the index answered for it and the moment it was read writes nothing.
+So a warm run reads, reparses and rebuilds only what an edit touched, and an
+entry can be stale but is never served stale.  The documents of a file have
+one slot per kind of reader, so that plan's base (from git) and head (the
+work tree) do not evict each other's.
 
-Safety: an entry is written to a temporary file and renamed into place, so
-concurrent runs see a whole entry or none (the last writer wins, and every
-writer writes a valid entry).  Anything unreadable (truncated, corrupt,
-written by another layout) is a miss, removed and rebuilt.  Failures to write
-(a read-only or full disk) turn the cache off for the run; the cache never
-fails a command.  Entries are pickles, so the folder is created private
-(0700); like any cache under your home, do not point it at a folder others
-can write.
+Safety: the store runs in WAL mode, so readers never block and never see a
+half-written transaction; each run keeps what it made in memory and writes
+it in a few short transactions (``BEGIN IMMEDIATE``), at the end of each walk
+and whenever :data:`FLUSH_BYTES` are pending.  Two runs writing at once both succeed,
+or one waits up to :data:`BUSY_SECONDS` and then drops its batch (a miss for
+the next run).  Anything unreadable is a miss: a row whose checksum, inputs
+or type do not match is ignored and rewritten, and a store SQLite calls
+corrupt (truncated, garbled, not a database, another layout) is deleted and
+recreated, once a run.  A write that fails otherwise (a read-only or full
+disk) turns writing off for the run, and a store that cannot be opened the
+whole cache; the cache never fails a command.  Values are pickles, so the
+folders are created private (0700) and the store's files 0600; like any
+cache under your home, do not point it at a folder others can write.
 """
 
 from __future__ import annotations
@@ -30,17 +51,42 @@ import hashlib
 import os
 import pickle
 import sys
-import threading
+import weakref
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from volsync_kit import __version__
 from volsync_kit.core.ports import Document
+
+if TYPE_CHECKING:
+    import sqlite3
 
 ENV_DIR = "VOLSYNC_KIT_CACHE_DIR"
 _PROTOCOL = 5
 # Builds of alias-heavy files can be large; an entry above this is not kept.
 MAX_ENTRY_BYTES = 32 * 1024 * 1024
+# What a run keeps in memory before it writes a transaction: a cold run of a
+# large repository makes tens of megabytes of entries.
+FLUSH_BYTES = 8 * 1024 * 1024
+# How long a writer waits for another one before it drops its batch.
+BUSY_SECONDS = 5.0
+# Coarser than any file system's timestamps (FAT's are 2 s): a file modified
+# this close to the moment it was looked at may change again unseen.
+RACY_NS = 2_000_000_000
+# The layout of the tables; a store of another layout is recreated.
+_LAYOUT = 1
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, inputs TEXT NOT NULL,"
+    " checksum INTEGER NOT NULL, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL,"
+    " asked TEXT NOT NULL, found TEXT NOT NULL, checksum INTEGER NOT NULL)",
+    f"PRAGMA user_version = {_LAYOUT}",
+)
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF).
+_BUSY, _LOCKED, _CORRUPT, _NOTADB = 5, 6, 11, 26
 
 Parse = Callable[[str, str], tuple[Document, ...]]
 
@@ -73,96 +119,341 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
+def text_digest(text: str) -> str:
+    """The digest by which the cache knows a file's text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What ``stat`` says of a file; while it is the same, so is the file's
+    text (ctime too, as git does: no tool can set it back)."""
+
+    real: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    def key(self) -> str:
+        return f"{self.dev}:{self.ino}:{self.size}:{self.mtime_ns}:{self.ctime_ns}:{self.real}"
+
+    def settled(self, seen_ns: int) -> bool:
+        """Whether the file was last changed well before ``seen_ns``, the
+        moment it was looked at (see RACY_NS)."""
+        return max(self.mtime_ns, self.ctime_ns) < seen_ns - RACY_NS
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """How the index knows one file: the row it is kept in (a path of the
+    work tree, or a git blob's id, the same in every commit), what must
+    still hold for the row to be believed (a Stamp's key, or the blob id),
+    and whether the row may be written (a racy file is not)."""
+
+    row: str
+    stamp: str
+    settled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a run knows of one file's text without keeping the text: its
+    digest, and which of the words asked about so far it contains."""
+
+    digest: str
+    asked: frozenset[str]
+    found: frozenset[str] = field(default_factory=frozenset)
+
+
+def facts_of(text: str, words: frozenset[str]) -> Facts:
+    return Facts(text_digest(text), words, frozenset(w for w in words if w in text))
+
+
 class DiskCache:
     """The cache of one repository, for one fingerprint of the tool."""
 
     def __init__(self, base: Path, repo_root: Path, fingerprint: str | None = None) -> None:
         self.base = base
         self.version_dir = base / f"v-{fingerprint or tool_fingerprint()}"
-        self.dir = self.version_dir / _digest(str(repo_root.resolve()).encode())[:16]
-        self.writable = True
+        self.path = self.version_dir / f"{_digest(str(repo_root.resolve()).encode())[:16]}.sqlite3"
         # Entries read whole, and entries (re)written: a run writes exactly what
         # it had to parse or build again.
         self.reads = 0
         self.writes = 0
         self._parsed: dict[tuple[str, str], tuple[Document, ...]] = {}
-        self._folders: set[Path] = set()
+        self._store = _Store(self)
+        # Whatever is still pending when the cache is dropped (or the
+        # interpreter exits) is written then; walk() flushes on its own.
+        self._finalizer = weakref.finalize(self, self._store.close)
+
+    @property
+    def writable(self) -> bool:
+        return self._store.writable
+
+    def flush(self) -> None:
+        """Write what this run made so far, in one transaction."""
+        self._store.flush()
+
+    def close(self) -> None:
+        self._finalizer()
 
     # -- the BuildMemo port ------------------------------------------------------
 
     def key(self, material: object) -> str:
         return _digest(pickle.dumps(material, protocol=_PROTOCOL))
 
-    def get(self, key: str) -> object | None:
-        path = self._path(key)
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return None
-        try:
-            value: object = pickle.loads(data)
-        except Exception:  # any damage to an entry is a miss, never an error
-            self._discard(path)
-            return None
-        self.reads += 1
+    def get(self, key: str, inputs: str) -> object | None:
+        value = self._store.get(key, inputs)
+        if value is not None:
+            self.reads += 1
         return value
 
-    def put(self, key: str, value: object) -> None:
-        if not self.writable:
+    def put(self, key: str, inputs: str, value: object) -> None:
+        if not self._store.writable:
             return
         try:
             data = pickle.dumps(value, protocol=_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return
-        if len(data) > MAX_ENTRY_BYTES:
-            return
-        path = self._path(key)
-        # A name no other writer uses; the rename makes the entry appear whole.
-        tmp = path.parent / f".tmp-{os.getpid()}-{threading.get_ident()}-{key[:8]}"
-        try:
-            self._prepare(path.parent)
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-            self.writes += 1
-        except OSError:
-            self._discard(tmp)
-            self.writable = False  # read-only or full: run without writing
+        if len(data) <= MAX_ENTRY_BYTES:
+            self._store.put(key, inputs, data)
 
     # -- parsed files ------------------------------------------------------------
 
-    def documents(self, path: str, text: str, parse: Parse) -> tuple[Document, ...]:
-        """The parsed documents of ``path``, reused while its text is the same."""
-        digest = _digest(text.encode("utf-8", "surrogatepass"))
+    def documents(
+        self, reader: str, path: str, digest: str, text: Callable[[], str], parse: Parse
+    ) -> tuple[Document, ...]:
+        """The parsed documents of ``path`` whose text has ``digest``: from an
+        earlier run when they were kept, else ``parse(text(), path)``.
+
+        One slot per kind of ``reader``: plan reads the base from git and the
+        head from the work tree, and a file that differs would otherwise
+        evict its other version on every run."""
         if (path, digest) in self._parsed:
             return self._parsed[(path, digest)]
-        slot = self.key(("documents", path))
-        stored = self.get(slot)
-        if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == digest and isinstance(stored[1], tuple):
-            docs: tuple[Document, ...] = stored[1]
+        slot = _digest(f"documents\0{reader}\0{path}".encode("utf-8", "surrogatepass"))
+        stored = self.get(slot, digest)
+        if isinstance(stored, tuple) and all(isinstance(d, Document) for d in stored):
+            docs: tuple[Document, ...] = stored
         else:
-            docs = parse(text, path)  # a syntax error is raised, and not kept
-            self.put(slot, (digest, docs))
+            source = text()
+            docs = parse(source, path)  # a syntax error is raised, and not kept
+            # Kept under the digest of the text parsed, which is the one asked
+            # for unless the file changed since (then the reader turns writing off).
+            self.put(slot, text_digest(source), docs)
         self._parsed[(path, digest)] = docs
         return docs
 
-    # -- files -------------------------------------------------------------------
+    # -- the index of the tree ---------------------------------------------------
 
-    def _path(self, key: str) -> Path:
-        return self.dir / key[:2] / key
+    def facts(self, look: Look) -> Facts | None:
+        """What the index knows of a file, if its row still holds."""
+        return self._store.facts(look.row, look.stamp)
 
-    def _prepare(self, folder: Path) -> None:
-        if folder in self._folders:
+    def index(self, look: Look, facts: Facts) -> None:
+        """Remember ``facts`` of a file, read after it was looked at
+        (``look``); a racy one is not remembered."""
+        if look.settled:
+            self._store.index(look.row, look.stamp, facts)
+
+    def stop_writing(self) -> None:
+        """Write nothing more this run (a file changed while it was read)."""
+        self._store.writable = False
+        self._store.pending_entries.clear()
+        self._store.pending_files.clear()
+
+
+class _Store:
+    """The SQLite file of one repository, opened on first use; what a run
+    makes is kept in memory and written in a few transactions."""
+
+    def __init__(self, cache: DiskCache) -> None:
+        self.path = cache.path
+        self.version_dir = cache.version_dir
+        self.base = cache.base
+        self.db: sqlite3.Connection | None = None
+        self.off = False  # nothing to read or write this run
+        self.writable = True
+        self.reset_done = False
+        self.pending_entries: dict[str, tuple[str, str, int, bytes]] = {}
+        self.pending_files: dict[str, tuple[str, str, str, str, str, int]] = {}
+        self.pending_bytes = 0
+        self.files: dict[str, tuple[str, Facts]] | None = None
+        # The inputs of every entry, read in one query: a miss costs no query.
+        self.inputs: dict[str, str] | None = None
+        # What a query may raise, known once sqlite3 is imported.
+        self.errors: tuple[type[Exception], ...] = (OSError,)
+        # Writes are counted on the cache; a weak reference, so that the
+        # finalizer that closes this store does not keep the cache alive.
+        self._cache = weakref.ref(cache)
+
+    # -- reading ------------------------------------------------------------------
+
+    def get(self, key: str, inputs: str) -> object | None:
+        pending = self.pending_entries.get(key)
+        if pending is not None:
+            row: tuple[object, object, object] | None = pending[1:]
+        else:
+            if self.inputs is None:
+                self.inputs = self._load_inputs()
+            # Checked again on the row read: another run may have replaced it.
+            row = self._entry(key) if self.inputs.get(key) == inputs else None
+        if row is None:
+            return None
+        stored, checksum, data = row
+        if stored != inputs or not isinstance(data, bytes) or zlib.crc32(data, _check(key, inputs)) != checksum:
+            return None
+        try:
+            value: object = pickle.loads(data)
+        except Exception:  # any damage to an entry is a miss, never an error
+            return None
+        return value
+
+    def facts(self, row: str, stamp: str) -> Facts | None:
+        if self.files is None:
+            self.files = self._load_files()
+        known = self.files.get(row)
+        return known[1] if known is not None and known[0] == stamp else None
+
+    def _load_inputs(self) -> dict[str, str]:
+        db = self._connection()
+        if db is None:
+            return {}
+        try:
+            return dict(db.execute("SELECT key, inputs FROM entries").fetchall())
+        except self.errors as err:
+            self._failed(err)
+            return {}
+
+    def _load_files(self) -> dict[str, tuple[str, Facts]]:
+        db = self._connection()
+        if db is None:
+            return {}
+        try:
+            rows = db.execute("SELECT path, stamp, digest, asked, found, checksum FROM files").fetchall()
+        except self.errors as err:
+            self._failed(err)
+            return {}
+        files: dict[str, tuple[str, Facts]] = {}
+        for *fields, checksum in rows:
+            # A damaged row could otherwise say a file lacks a word it has.
+            if all(isinstance(f, str) for f in fields) and _check(*fields) == checksum:
+                path, stamp, digest, asked, found = fields
+                files[path] = (stamp, Facts(digest, _words(asked), _words(found)))
+        return files
+
+    def _entry(self, key: str) -> tuple[object, object, object] | None:
+        db = self._connection()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT inputs, checksum, value FROM entries WHERE key = ?", (key,)).fetchone()
+        except self.errors as err:
+            self._failed(err)
+            return None
+        return (row[0], row[1], row[2]) if row is not None else None
+
+    # -- writing ------------------------------------------------------------------
+
+    def put(self, key: str, inputs: str, data: bytes) -> None:
+        self.pending_entries[key] = (key, inputs, zlib.crc32(data, _check(key, inputs)), data)
+        if self.inputs is not None:
+            self.inputs[key] = inputs
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= FLUSH_BYTES:
+            self.flush()
+
+    def index(self, row: str, stamp: str, facts: Facts) -> None:
+        if self.files is not None:
+            self.files[row] = (stamp, facts)
+        if self.writable:
+            fields = (row, stamp, facts.digest, "\0".join(sorted(facts.asked)), "\0".join(sorted(facts.found)))
+            self.pending_files[row] = (*fields, _check(*fields))
+
+    def flush(self) -> None:
+        entries, files = list(self.pending_entries.values()), list(self.pending_files.values())
+        self.pending_entries.clear()
+        self.pending_files.clear()
+        self.pending_bytes = 0
+        # A second attempt only after a corrupt store was replaced by a new one.
+        for _ in range(2):
+            if not (entries or files) or not self.writable:
+                return
+            db = self._connection()
+            if db is None:
+                return
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?)", entries)
+                db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)", files)
+                db.execute("COMMIT")
+            except self.errors as err:
+                with contextlib.suppress(*self.errors):
+                    db.execute("ROLLBACK")
+                if not self._failed(err, writing=True):
+                    return
+                continue
+            cache = self._cache()
+            if cache is not None:
+                cache.writes += len(entries)
             return
-        fresh = not self.version_dir.exists()
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._folders.add(folder)
-        if fresh:
+
+    def close(self) -> None:
+        self.flush()
+        self._close_db()
+
+    # -- the file -----------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self.db is None and not self.off:
+            try:
+                self.db = self._open()
+            except Exception as err:  # a Python without sqlite3, a folder that is a file...
+                self._failed(err)
+        return self.db
+
+    def _open(self) -> sqlite3.Connection:
+        import sqlite3  # only a run that uses the cache pays for the import
+
+        self.errors = (sqlite3.Error, OSError)
+        self._prepare()
+        db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            # WAL: readers see whole transactions and never wait for a writer.
+            # NORMAL: a power cut may lose the last transactions, never
+            # corrupt the store; a cache needs no more.
+            if db.execute("PRAGMA journal_mode = WAL").fetchone() != ("wal",):
+                raise OSError("the cache's file system cannot hold a WAL database")
+            db.execute("PRAGMA synchronous = NORMAL")
+            layout = db.execute("PRAGMA user_version").fetchone()
+            if layout != (_LAYOUT,):
+                if layout != (0,):
+                    raise sqlite3.DatabaseError("a store of another layout")
+                db.execute("BEGIN IMMEDIATE")
+                for statement in _SCHEMA:
+                    db.execute(statement)
+                db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _prepare(self) -> None:
+        """Private folders, and a private store file, created as needed."""
+        self.base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.version_dir.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+        else:
             self._remove_other_versions()
+        # SQLite gives its -wal and -shm files the mode of the store.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
 
     def _remove_other_versions(self) -> None:
-        """Entries of another build of the tool can never be read again."""
+        """Stores of another build of the tool can never be read again."""
         import shutil
 
         try:
@@ -173,7 +464,45 @@ class DiskCache:
             if entry.name.startswith("v-") and entry.path != str(self.version_dir):
                 shutil.rmtree(entry.path, ignore_errors=True)
 
-    @staticmethod
-    def _discard(path: Path) -> None:
-        with contextlib.suppress(OSError):
-            path.unlink()
+    def _failed(self, err: Exception, writing: bool = False) -> bool:
+        """What a failure means: a corrupt store is deleted and recreated (once
+        a run); a busy one costs this batch; a write that fails otherwise (a
+        read-only or full disk) turns writing off for the run, and anything
+        else (no such folder, a folder that is a file) the whole cache.  True
+        when the store was recreated, and what failed may be tried again."""
+        code = getattr(err, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary in (_BUSY, _LOCKED):
+            return False
+        corrupt = primary in (_CORRUPT, _NOTADB) or type(err).__name__ == "DatabaseError"
+        if corrupt and not self.reset_done:
+            self.reset_done = True
+            self._close_db()
+            self.files = self.inputs = None
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{self.path}{suffix}")
+            return True  # the next use opens a new, empty store
+        self.writable = False
+        self.pending_entries.clear()
+        self.pending_files.clear()
+        if corrupt or not writing:
+            self._close_db()
+            self.off = True
+        return False
+
+    def _close_db(self) -> None:
+        if self.db is not None:
+            with contextlib.suppress(*self.errors):
+                self.db.close()
+            self.db = None
+
+
+def _check(*fields: str) -> int:
+    """A checksum of a row's text fields: SQLite checks its pages' structure,
+    not what they hold."""
+    return zlib.crc32("\x1e".join(fields).encode("utf-8", "surrogatepass"))
+
+
+def _words(joined: object) -> frozenset[str]:
+    return frozenset(joined.split("\0")) - {""} if isinstance(joined, str) else frozenset()

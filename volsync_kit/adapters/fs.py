@@ -2,7 +2,9 @@
 
 Paths stay inside the repository: a path that leaves it, directly or through
 a symlink, reads as missing, the way kustomize's load restrictor refuses it.
-Each file is read and parsed at most once per run.
+Each file is read and parsed at most once per run, and, with the cache, a
+file the cache's index knows unchanged is not read at all: its digest, the
+words it mentions and its parse come from the cache.
 """
 
 from __future__ import annotations
@@ -10,18 +12,20 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from stat import S_ISDIR, S_ISREG
 
+from volsync_kit.adapters.cache import DiskCache, Facts, Look, Stamp, facts_of, text_digest
 from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
 
-if TYPE_CHECKING:
-    from volsync_kit.adapters.cache import DiskCache
-
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# When a file was looked at, against its stat's times (see cache.RACY_NS);
+# tests move it to look at files later than they were written.
+_clock = time.time_ns
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -30,15 +34,23 @@ def too_large(path: str, size: int, limit: int) -> ModelError:
 
 
 class TextReader:
-    """What every repository reader shares: decoded texts cached per path, and
+    """What every repository reader shares: decoded texts cached per path,
+    what is known of each text (its digest, the words it mentions), and
     parsing through yamlio (whose results are shared by content)."""
 
     def __init__(self) -> None:
         self._texts: dict[str, str] = {}
-        self.cache: DiskCache | None = None  # parsed files from earlier runs
+        self._facts: dict[str, Facts] = {}
+        # How the index knows each file, always found before the file is read.
+        self._looked: dict[str, Look] = {}
+        self.cache: DiskCache | None = None  # parsed files and the tree's index from earlier runs
 
     def _read_bytes(self, path: str) -> bytes:
         raise NotImplementedError
+
+    def _look(self, path: str) -> Look | None:
+        """How the cache's index knows the file; None when it cannot."""
+        return None
 
     # The rest of the RepoReader protocol, which each reader implements.
     def kind(self, path: str) -> PathKind:
@@ -52,16 +64,57 @@ class TextReader:
 
     def text(self, path: str) -> str:
         if path not in self._texts:
-            self._texts[path] = decode(self._read_bytes(path), path)
+            text = decode(self._read_bytes(path), path)
+            known = self._facts.get(path)
+            if known is not None and self.cache is not None and known.digest != text_digest(text):
+                # The index's digest was used this run, and the file changed
+                # since it was looked at: what this run makes mixes both texts.
+                self.cache.stop_writing()
+            self._texts[path] = text
         return self._texts[path]
+
+    def digest(self, path: str) -> str:
+        return self._known(path, frozenset()).digest
+
+    def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
+        return self._known(path, words).found & words
+
+    def _known(self, path: str, words: frozenset[str]) -> Facts:
+        """The facts of ``path`` that answer for ``words``: from this run, else
+        from the cache's index while the file's stat is the same, else read."""
+        known = self._facts.get(path)
+        if known is not None and words <= known.asked:
+            return known
+        looked = self._looked.get(path)
+        if looked is None and self.cache is not None and path not in self._texts:
+            looked = self._look(path)
+            if looked is not None:
+                self._looked[path] = looked
+                indexed = self.cache.facts(looked)
+                if indexed is not None and words <= indexed.asked:
+                    self._facts[path] = indexed
+                    return indexed
+                known = known or indexed
+        facts = facts_of(self.text(path), words | known.asked if known is not None else words)
+        self._facts[path] = facts
+        if looked is not None and self.cache is not None:
+            self.cache.index(looked, facts)
+        return facts
 
     def documents(self, path: str) -> tuple[Document, ...]:
         if self.cache is not None:
-            return self.cache.documents(path, self.text(path), load_documents)
+            reader = type(self).__name__
+            return self.cache.documents(reader, path, self.digest(path), lambda: self.text(path), load_documents)
         return load_documents(self.text(path), path)
 
     def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
-        return load_inline(text, origin, self._texts.get(origin.file))
+        # The file's own text gives the indentation of a block scalar; a
+        # file known from the cache's index has not been read yet.
+        try:
+            source: str | None = self.text(origin.file)
+        except ModelError:
+            source = None
+        return load_inline(text, origin, source)
 
 
 class FileRepo(TextReader):
@@ -148,6 +201,27 @@ class FileRepo(TextReader):
             elif kind == "file":
                 files.append(entry.name)
         return tuple(dirs), tuple(files)
+
+    def _look(self, path: str) -> Look | None:
+        seen = _clock()  # before the stat, which comes before any read
+        stamp = self._stamp(path)
+        return None if stamp is None else Look(path, stamp.key(), stamp.settled(seen))
+
+    def _stamp(self, path: str) -> Stamp | None:
+        real = self._real(path)
+        if real is None:
+            return None
+        try:
+            stat = os.stat(real)
+        except OSError:
+            return None
+        if path not in self._kinds:
+            # What kind() would find with two more stat calls (isdir, isfile).
+            mode = stat.st_mode
+            self._kinds[path] = "dir" if S_ISDIR(mode) else "file" if S_ISREG(mode) else "missing"
+        if self._kinds[path] != "file":
+            return None
+        return Stamp(real, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
     def _read_bytes(self, path: str) -> bytes:
         real = self._real(path)

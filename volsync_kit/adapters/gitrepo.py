@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from volsync_kit.adapters.cache import Look
 from volsync_kit.adapters.fs import MAX_FILE_BYTES, YAML_SUFFIXES, TextReader, too_large
 from volsync_kit.adapters.git import _env
 from volsync_kit.core.model import Loc, ModelError
@@ -308,6 +309,16 @@ class _GitView(TextReader):
         return tuple(dirs), tuple(files)
 
     # -- contents -------------------------------------------------------------------
+
+    def _look(self, path: str) -> Look | None:
+        # A blob's id names its bytes: the cache's index knows the file by it,
+        # in every commit and in the index alike, and it is never racy.  (A
+        # blob lost from the object store since it was indexed goes unnoticed
+        # then, where reading it would say so.)
+        entry = self._blob(path)
+        if entry is None or entry.mode == MODE_CONFLICT:
+            return None
+        return Look(f"git-blob:{entry.oid}", entry.oid, True)
 
     def _read_bytes(self, path: str) -> bytes:
         entry = self._blob(path)

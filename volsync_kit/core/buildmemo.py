@@ -44,7 +44,7 @@ class Answers:
             dirs, files = self.repo.listdir(path)
             return _digest("/".join(dirs) + "\0" + "/".join(files))
         try:
-            return _digest(self.repo.text(path))
+            return self.repo.digest(path)
         except ModelError as err:
             return f"error:{err.code}:{err.message}"
 
@@ -71,6 +71,14 @@ class RecordingReader:
     def text(self, path: str) -> str:
         self._note("text", path)
         return self.repo.text(path)
+
+    def digest(self, path: str) -> str:
+        self._note("text", path)
+        return self.repo.digest(path)
+
+    def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
+        self._note("text", path)
+        return self.repo.mentions(path, words)
 
     def documents(self, path: str) -> tuple[Document, ...]:
         self._note("text", path)

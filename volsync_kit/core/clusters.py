@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -148,13 +148,19 @@ def self_syncing(res: Resource, file: str) -> Entry | None:
     )
 
 
-def may_declare(text: str) -> bool:
-    """A cheap test on a file's text, so that only candidates are parsed."""
+# The words may_declare looks for, which a reader answers without reading an
+# unchanged file (RepoReader.mentions).
+DECLARE_WORDS = frozenset({"FluxInstance", "instance:", "sync:", FLUX_GROUP, SOURCE_GROUP})
+
+
+def may_declare(found: Container[str]) -> bool:
+    """A cheap test, so that only candidates are parsed: ``found`` is the
+    file's text, or which of DECLARE_WORDS it contains (the test is the same)."""
     return (
-        "FluxInstance" in text
-        or ("instance:" in text and "sync:" in text)
-        or FLUX_GROUP in text
-        or SOURCE_GROUP in text
+        "FluxInstance" in found
+        or ("instance:" in found and "sync:" in found)
+        or FLUX_GROUP in found
+        or SOURCE_GROUP in found
     )
 
 

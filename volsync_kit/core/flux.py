@@ -36,6 +36,7 @@ from typing import Literal
 from volsync_kit.core import variables as vars_
 from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored, still_valid
 from volsync_kit.core.clusters import (
+    DECLARE_WORDS,
     FLUX_GROUP,
     Cluster,
     Declared,
@@ -377,13 +378,13 @@ class Memo:
     ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
         slot = self.store.key(("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file))
         material = self.store.key((ks.node, ks.loc, ks.ref, root, variables))
-        found = still_valid(self.store.get(slot), material, self.answers)
+        found = still_valid(self.store.get(slot, material), material, self.answers)
         if found is not None:
             return list(found.resources), list(found.problems), found.files
         recorder = RecordingReader(self.answers)
         resources, problems, files = _build(recorder, ks, variables, root)
         stored = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
-        self.store.put(slot, stored)
+        self.store.put(slot, material, stored)
         return resources, problems, files
 
 
@@ -422,15 +423,15 @@ def _scan(repo: RepoReader) -> _Scan:
     docs: list[tuple[str, Resource]] = []
     for path in repo.yaml_files():
         try:
-            text = repo.text(path)
+            found = repo.mentions(path, DECLARE_WORDS)
         except ModelError:
             continue
-        if not may_declare(text):
+        if not may_declare(found):
             continue
         try:
             parsed = repo.documents(path)
         except ModelError as err:
-            if FLUX_GROUP in text:
+            if FLUX_GROUP in found:
                 problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
             continue
         for doc in parsed:
@@ -443,12 +444,14 @@ def _scan(repo: RepoReader) -> _Scan:
     return _Scan(repo, declared, problems, instances, selfsync, sources)
 
 
+_OBJECT_WORDS = frozenset({"ConfigMap", "Secret"})
+
+
 def _written_objects(repo: RepoReader) -> Objects:
     objects: Objects = {}
     for path in repo.yaml_files():
         try:
-            text = repo.text(path)
-            if "ConfigMap" not in text and "Secret" not in text:
+            if not repo.mentions(path, _OBJECT_WORDS):
                 continue
             parsed = repo.documents(path)
         except ModelError:

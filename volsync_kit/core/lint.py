@@ -189,6 +189,12 @@ def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
     return frozenset(p for p in repo.yaml_files() if p in read or any(_below(p, f) for f in folders))
 
 
+# Words asked of every file (RepoReader.mentions): only files that contain
+# them are read further.
+_PV_WORD = frozenset({"PersistentVolume"})
+_DIRECTIVE_WORD = frozenset({"volsync-kit:"})
+
+
 def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list[Problem]]:
     """Static CephFS PV documents of ``files`` (the files Flux reads), grouped by folder."""
     by_folder: dict[str, list[Resource]] = {}
@@ -197,8 +203,7 @@ def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list
         if not path.endswith((".yaml", ".yml")):
             continue  # a generator's input (an env file, an icon) is not a manifest
         try:
-            text = repo.text(path)
-            if "PersistentVolume" not in text:
+            if not repo.mentions(path, _PV_WORD):
                 continue
             docs = repo.documents(path)
         except ModelError as err:
@@ -283,10 +288,10 @@ def _directives(repo: RepoReader, files: Iterable[str]) -> dict[tuple[str, int],
     found: dict[tuple[str, int], _Directive] = {}
     for path in files:
         try:
+            if not repo.mentions(path, _DIRECTIVE_WORD):
+                continue
             text = repo.text(path)
         except ModelError:
-            continue
-        if "volsync-kit:" not in text:
             continue
         for number, line in enumerate(text.splitlines(), start=1):
             match = DIRECTIVE.search(line)
@@ -447,7 +452,7 @@ def _may_read(folders: list[tuple[KsResult, list[str]]], path: str) -> list[KsRe
 
 def _declares_volumes(repo: RepoReader, path: str) -> bool:
     try:
-        return "PersistentVolume" in repo.text(path)
+        return bool(repo.mentions(path, _PV_WORD))
     except ModelError:
         return False
 

@@ -45,6 +45,15 @@ class RepoReader(Protocol):
     def text(self, path: str) -> str:
         """The decoded text of a file; raises ModelError."""
 
+    def digest(self, path: str) -> str:
+        """A digest of the file's text, which changes whenever the text does;
+        raises ModelError as ``text`` does.  A reader may answer it, and
+        ``mentions``, without reading an unchanged file (the cache's index)."""
+
+    def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
+        """Which of ``words`` occur in the file's text; raises ModelError as
+        ``text`` does.  Cheaper than ``text`` to ask about every file."""
+
     def yaml_files(self) -> Iterator[str]:
         """Every YAML file of the tree, sorted, skipping hidden folders."""
 
@@ -56,8 +65,10 @@ class BuildMemo(Protocol):
     def key(self, material: object) -> str:
         """A stable digest of ``material`` (plain data and model objects)."""
 
-    def get(self, key: str) -> object | None:
-        """The value stored under ``key``, or None (never raises)."""
+    def get(self, key: str, inputs: str) -> object | None:
+        """The value stored under ``key`` when it was made from ``inputs`` (a
+        digest), else None (never raises)."""
 
-    def put(self, key: str, value: object) -> None:
-        """Store ``value`` under ``key`` (best effort, never raises)."""
+    def put(self, key: str, inputs: str, value: object) -> None:
+        """Store ``value``, made from ``inputs``, under ``key`` (best effort,
+        never raises)."""

@@ -136,5 +136,11 @@ class SourceView:
     def text(self, path: str) -> str:
         return self.repo.text(path)
 
+    def digest(self, path: str) -> str:
+        return self.repo.digest(path)
+
+    def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
+        return self.repo.mentions(path, words)
+
     def yaml_files(self) -> Iterator[str]:
         return (p for p in self.repo.yaml_files() if not self._out(p, False))
