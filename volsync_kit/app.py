@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from volsync_kit.adapters.cache import DiskCache
     from volsync_kit.adapters.fs import TextReader
+    from volsync_kit.core.buildmemo import SharedBuilds
     from volsync_kit.core.doctor import Report as DoctorReport
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
@@ -80,6 +81,7 @@ def walk(
     cluster: str | None = None,
     *,
     at: str = "",
+    shared: SharedBuilds | None = None,
 ) -> RepoModel:
     """The Flux walk over ``reader``, with the cache when there is one;
     raises UsageError when no entry point is found, or ``cluster`` is not one."""
@@ -87,7 +89,7 @@ def walk(
 
     reader.cache = cache
     try:
-        model = flux.walk(reader, entries, cache, cluster=cluster, fallback=False)
+        model = flux.walk(reader, entries, cache, cluster=cluster, fallback=False, shared=shared)
     except flux.NoSuchCluster as err:
         known = ", ".join(err.known) or "none"
         raise UsageError(f"--cluster {err.name}: no such cluster{at}; the repository syncs: {known}") from None
@@ -219,6 +221,7 @@ def run_plan(
     from volsync_kit.adapters import gitrepo
     from volsync_kit.adapters.fs import FileRepo
     from volsync_kit.core import diff, planner
+    from volsync_kit.core.buildmemo import SharedBuilds
     from volsync_kit.core.names import UnsafeName
 
     root = resolve_repo(repo)
@@ -238,11 +241,12 @@ def run_plan(
                 head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
             else:
                 head_label, head_reader = WORKTREE, FileRepo(root)
-            head_model = walk(head_reader, entries, disk, cluster)
+            shared = SharedBuilds()  # an app the change leaves alone is built once
+            head_model = walk(head_reader, entries, disk, cluster, shared=shared)
             if scenario is None:
                 base_sha = gitrepo.resolve_rev(root, base)
                 base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
-                base_model = walk(base_reader, entries, disk, cluster, at=f" at the base {base}")
+                base_model = walk(base_reader, entries, disk, cluster, at=f" at the base {base}", shared=shared)
             else:
                 base_sha, base_model = "-", head_model  # a scenario needs no base
         except gitrepo.GitError as err:

@@ -110,11 +110,40 @@ def still_valid(stored: object, material: str, answers: Answers) -> Stored | Non
     """``stored`` when it is a build of ``material`` whose answers all still hold."""
     if not isinstance(stored, Stored) or stored.material != material:
         return None
-    for question, digest in stored.asked:
+    return stored if answers_hold(stored.asked, answers) else None
+
+
+def answers_hold(asked: tuple[tuple[Question, str], ...], answers: Answers) -> bool:
+    """Whether the tree ``answers`` reads gives every recorded answer again."""
+    for question, digest in asked:
         if question == ("yaml_files", ""):
             current = _digest("\0".join(answers.repo.yaml_files()))
         else:
             current = answers.answer(question)
         if current != digest:
-            return None
-    return stored
+            return False
+    return True
+
+
+Offer = tuple[str, tuple[object, ...], Stored]  # (reader, what the build was made of, the build)
+
+
+class SharedBuilds:
+    """The builds of one process, offered from one walk to another.
+
+    plan walks the head and then the base: an app the change does not touch
+    is the same Kustomization, with the same variables, reading the same
+    answers at both revisions, so the base takes the head's build instead of
+    building it again (answers are digests of content, equal whichever
+    reader gives them).  The disk cache does this across runs; this does it
+    within one, with or without that cache.
+    """
+
+    def __init__(self) -> None:
+        self._offers: dict[object, list[Offer]] = {}
+
+    def offer(self, ref: object, offer: Offer) -> None:
+        self._offers.setdefault(ref, []).append(offer)
+
+    def offers(self, ref: object) -> list[Offer]:
+        return self._offers.get(ref, [])

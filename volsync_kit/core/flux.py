@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from volsync_kit.core import variables as vars_
-from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored, still_valid
+from volsync_kit.core.buildmemo import Answers, RecordingReader, SharedBuilds, Stored, answers_hold, still_valid
 from volsync_kit.core.clusters import (
     DECLARE_WORDS,
     FLUX_GROUP,
@@ -364,10 +364,12 @@ def _build(
 
 
 class Memo:
-    """Builds remembered across runs (see :mod:`volsync_kit.core.buildmemo`)."""
+    """Builds remembered across runs (see :mod:`volsync_kit.core.buildmemo`),
+    and, within one run, across the revisions a plan walks."""
 
-    def __init__(self, repo: RepoReader, store: BuildMemo) -> None:
+    def __init__(self, repo: RepoReader, store: BuildMemo | None, shared: SharedBuilds | None = None) -> None:
         self.store = store
+        self.shared = shared
         self.answers = Answers(repo)
         # plan reads the base from git and the head from the working tree:
         # separate slots, so that neither evicts the other's builds.
@@ -376,16 +378,43 @@ class Memo:
     def build(
         self, ks: FluxKs, variables: Variables, root: str
     ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
-        slot = self.store.key(("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file))
-        material = self.store.key((ks.node, ks.loc, ks.ref, root, variables))
-        found = still_valid(self.store.get(slot, material), material, self.answers)
-        if found is not None:
-            return list(found.resources), list(found.problems), found.files
-        recorder = RecordingReader(self.answers)
-        resources, problems, files = _build(recorder, ks, variables, root)
-        stored = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
-        self.store.put(slot, material, stored)
-        return resources, problems, files
+        made_of = (ks.node, ks.loc, ks.ref, root, variables)
+        slot = material = ""
+        if self.store is not None:
+            slot = self.store.key(
+                ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
+            )
+            material = self.store.key(made_of)
+            found = still_valid(self.store.get(slot, material), material, self.answers)
+            if found is not None:
+                self._offer(made_of, found)
+                return list(found.resources), list(found.problems), found.files
+        found = self._from_other_revision(made_of)
+        if found is None:
+            recorder = RecordingReader(self.answers)
+            resources, problems, files = _build(recorder, ks, variables, root)
+            found = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
+        elif self.store is not None:
+            found = replace(found, material=material)
+        if self.store is not None:
+            self.store.put(slot, material, found)
+        self._offer(made_of, found)
+        return list(found.resources), list(found.problems), found.files
+
+    def _from_other_revision(self, made_of: tuple[object, ...]) -> Stored | None:
+        """The build another revision's walk made of the same Kustomization,
+        when every answer it relied on is the same here (plan: an app the
+        change does not touch is built once, not once per revision)."""
+        if self.shared is None:
+            return None
+        for reader, other_made_of, stored in self.shared.offers(made_of[2]):
+            if reader != self.reader and other_made_of == made_of and answers_hold(stored.asked, self.answers):
+                return stored
+        return None
+
+    def _offer(self, made_of: tuple[object, ...], stored: Stored) -> None:
+        if self.shared is not None:
+            self.shared.offer(made_of[2], (self.reader, made_of, stored))
 
 
 # -- the walk ----------------------------------------------------------------------
@@ -502,13 +531,20 @@ def _sourceignore_files(repo: RepoReader, root: str) -> dict[str, str]:
 class _Walk:
     """One cluster's walk from its entry point."""
 
-    def __init__(self, repo: RepoReader, cluster: Cluster | None, found: _Scan, memo: BuildMemo | None = None) -> None:
+    def __init__(
+        self,
+        repo: RepoReader,
+        cluster: Cluster | None,
+        found: _Scan,
+        memo: BuildMemo | None = None,
+        shared: SharedBuilds | None = None,
+    ) -> None:
         entry = cluster.entry if cluster is not None else None
         self.root = entry.root if entry is not None else ""
         self.repo: RepoReader = (
             SourceView(repo, self.root, _ignore_rules(repo, entry, found)) if entry is not None else repo
         )
-        self.memo = Memo(self.repo, memo) if memo is not None else None
+        self.memo = Memo(self.repo, memo, shared) if memo is not None or shared is not None else None
         self.cluster = cluster.name if cluster is not None else ""
         self.source = entry.source if entry is not None else None
         self.url = normalize_url(entry.url) if entry is not None and entry.url else ""
@@ -789,9 +825,12 @@ def walk(
     *,
     cluster: str | None = None,
     fallback: bool = True,
+    shared: SharedBuilds | None = None,
 ) -> RepoModel:
     """Render every active Flux Kustomization of every cluster of the
-    repository, reusing the builds in ``memo`` whose inputs did not change.
+    repository, reusing the builds in ``memo`` whose inputs did not change,
+    and those another walk of this process offered to ``shared`` (plan's base
+    and head: :class:`~volsync_kit.core.buildmemo.SharedBuilds`).
 
     ``entries`` replaces detection (``--entry``); ``cluster`` keeps one
     cluster (raises :class:`NoSuchCluster`).  Without any entry point, every
@@ -802,8 +841,8 @@ def walk(
     instances, candidates = _candidates(repo, found)
     if entries is not None:
         chosen = [_matching(e, [*instances, *candidates]) for e in entries]
-        return _walk_clusters(repo, found, _unique(chosen), [], memo, cluster, fallback)
-    return _walk_clusters(repo, found, instances, candidates, memo, cluster, fallback)
+        return _walk_clusters(repo, found, _unique(chosen), [], (memo, shared), cluster, fallback)
+    return _walk_clusters(repo, found, instances, candidates, (memo, shared), cluster, fallback)
 
 
 def _candidates(repo: RepoReader, found: _Scan) -> tuple[list[Entry], list[Entry]]:
@@ -826,7 +865,7 @@ def _walk_clusters(
     found: _Scan,
     fixed: list[Entry],
     candidates: list[Entry],
-    memo: BuildMemo | None,
+    reuse: tuple[BuildMemo | None, SharedBuilds | None],
     only: str | None,
     fallback: bool,
 ) -> RepoModel:
@@ -846,7 +885,7 @@ def _walk_clusters(
         own = _own(entry)
         if own is not None and own in reached:
             return
-        state = _Walk(repo, Cluster(f"{entry.folder}#{len(walks)}", entry), found, memo)
+        state = _Walk(repo, Cluster(f"{entry.folder}#{len(walks)}", entry), found, *reuse)
         state.queue.append((_root(entry, state.cluster), None))
         state.drain()
         failed = any(r.status == "failed" and r.parent is None for r in state.results.values())
@@ -872,7 +911,7 @@ def _walk_clusters(
     if not walks:
         if only is not None:
             raise NoSuchCluster(only, ())
-        return _fallback(repo, found, memo) if fallback else _model(found, [], (), True)
+        return _fallback(repo, found, reuse) if fallback else _model(found, [], (), True)
     clusters = name_clusters([e for e, _ in walks])
     if only is not None and only not in [c.name for c in clusters]:
         raise NoSuchCluster(only, tuple(c.name for c in clusters))
@@ -949,9 +988,9 @@ def _renamed(state: _Walk, name: str) -> _Walk:
     return state
 
 
-def _fallback(repo: RepoReader, found: _Scan, memo: BuildMemo | None) -> RepoModel:
+def _fallback(repo: RepoReader, found: _Scan, reuse: tuple[BuildMemo | None, SharedBuilds | None]) -> RepoModel:
     """No entry point: every Kustomization of every file is a root."""
-    state = _Walk(repo, None, found, memo)
+    state = _Walk(repo, None, found, *reuse)
     for _, res in found.declared:
         state.queue.append((parse_ks(res, "default"), None))
     state.drain()

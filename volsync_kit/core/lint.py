@@ -84,13 +84,11 @@ class LintOptions:
 
 
 def _is_cephfs_pv(res: Resource) -> bool:
-    driver = str_at(res.node, "spec", "csi", "driver")
-    return (
-        res.kind == "PersistentVolume"
-        and not res.group
-        and is_cephfs_driver(driver)
-        and not rebinds_dynamic_volume(res)
-    )
+    # The kind first: reading the driver of every object would build the
+    # lazy trees of documents no rule reads (HelmRelease values).
+    if res.kind != "PersistentVolume" or res.group:
+        return False
+    return is_cephfs_driver(str_at(res.node, "spec", "csi", "driver")) and not rebinds_dynamic_volume(res)
 
 
 def rebinds_dynamic_volume(res: Resource) -> bool:

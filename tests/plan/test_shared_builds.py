@@ -1,0 +1,109 @@
+"""plan builds an app the change leaves alone once, not once per revision (issue 16, item 3).
+
+The head is walked first; the base walk takes the head's build of a
+Kustomization when it is the same Kustomization, with the same variables,
+and every answer the build relied on (file digests, folder listings) is the
+same in the base's git tree (volsync_kit.core.buildmemo.SharedBuilds).
+These tests count the builds each walk makes and compare every plan with
+one made with sharing turned off: only the work may differ.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from volsync_kit.cli import app
+from volsync_kit.core import buildmemo, flux
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = 12
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "make_repo.py"), str(APPS), str(repo)],
+        check=True,
+        capture_output=True,
+    )
+    return repo
+
+
+class Builds:
+    """Which Kustomizations ``flux._build`` built, walk by walk (instrumentation, not a stand-in)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.names: list[str] = []
+        real = flux._build
+
+        def counted(repo, ks, variables, root=""):  # type: ignore[no-untyped-def]
+            self.names.append(ks.ref.name)
+            return real(repo, ks, variables, root)
+
+        monkeypatch.setattr(flux, "_build", counted)
+
+
+def plan(repo: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["plan", "--repo", str(repo), "--format", "json", *extra])
+    return result.exit_code, result.stdout
+
+
+def plan_both_ways(repo: Path, monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[list[str], str]:
+    """The plan with sharing, the builds it made, and a check that the plan
+    without sharing is the same."""
+    builds = Builds(monkeypatch)
+    shared = plan(repo, *extra)
+    made = list(builds.names)
+    with monkeypatch.context() as off:
+        off.setattr(buildmemo.SharedBuilds, "offers", lambda self, ref: [])
+        assert plan(repo, *extra) == shared
+    return made, shared[1]
+
+
+def apps(repo: Path) -> Iterator[Path]:
+    return iter(sorted(repo.glob("kubernetes/apps/*/*/ks.yaml")))
+
+
+def test_an_unchanged_tree_is_built_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    made, out = plan_both_ways(repo, monkeypatch, "--no-cache")
+    assert json.loads(out)["changes"] == []
+    assert len(made) == len(set(made))  # the base built nothing again
+    assert len(made) > APPS
+
+
+def test_an_edited_app_is_built_again_and_only_it(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = next(apps(repo)).parent / "app" / "kustomization.yaml"
+    target.write_text(target.read_text() + "commonLabels:\n  edited: 'yes'\n")
+    made, _ = plan_both_ways(repo, monkeypatch, "--no-cache")
+    twice = sorted({name for name in made if made.count(name) > 1})
+    assert twice == [target.parent.parent.name]
+
+
+def test_a_shared_component_change_builds_every_app_again(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    pv.write_text(pv.read_text().replace("/volsync/${APP}", "/volsync/repos/${APP}"))
+    made, out = plan_both_ways(repo, monkeypatch, "--no-cache")
+    names = {p.parent.name for p in apps(repo) if "volsync/repository" in p.read_text()}
+    assert len(names) == APPS
+    twice = {name for name in made if made.count(name) > 1}
+    assert twice == names  # every app reads the component; nothing else is built twice
+    assert [c["action"] for c in json.loads(out)["changes"]] == ["replace"] * 2 * APPS
+
+
+def test_sharing_and_the_disk_cache_agree(repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    target = next(apps(repo)).parent / "app" / "kustomization.yaml"
+    target.write_text(target.read_text() + "commonLabels:\n  edited: 'yes'\n")
+    cold, _ = plan_both_ways(repo, monkeypatch)
+    warm, out = plan_both_ways(repo, monkeypatch)
+    assert plan(repo, "--no-cache")[1] == out
+    assert len(cold) == len(set(cold)) + 1
+    assert warm == []  # both revisions come from the cache, each from its own slot
