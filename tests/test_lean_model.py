@@ -20,7 +20,18 @@ from typer.testing import CliRunner
 
 from volsync_kit.adapters import yamlio
 from volsync_kit.cli import app
-from volsync_kit.core.model import LazyMap, LazySeq, Map, ModelError, Node, Scalar, Seq, to_plain
+from volsync_kit.core.model import (
+    LazyMap,
+    LazySeq,
+    Map,
+    ModelError,
+    Node,
+    Scalar,
+    Seq,
+    iter_scalars,
+    to_plain,
+    written_strings,
+)
 from volsync_kit.core.substitution import TreeSubstituter, TreeSubstitutionError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,3 +244,64 @@ def test_a_lazy_seq_hashes_and_compares_as_a_seq() -> None:
     assert hash(ports) == hash(full.node.items["ports"])
     assert type(ports) is Seq
     assert ports == full.node.items["ports"]
+
+
+def string_values(node: Node) -> set[str]:
+    return {s.value for _, s in iter_scalars(node) if isinstance(s.value, str)}
+
+
+@pytest.mark.parametrize(
+    "variables", [{"TIMEZONE": "UTC", "DOMAIN": "example.com", "B": "b", "C": "c", "KEY": "k"}, None]
+)
+def test_written_strings_hold_every_string_value_and_build_nothing(variables: dict[str, str] | None) -> None:
+    """The quick test plan's checklist makes before reading a HelmRelease
+    for claims (checklist._may_name) may only err towards reading it."""
+    (lean,), (full,) = both(RELEASE)
+    assert isinstance(lean.node, Map)
+    assert isinstance(full.node, Map)
+    node, expected = lean.node, full.node
+    if variables is not None:
+        node = TreeSubstituter(variables, strict=False).tree(node)[0]
+        expected = TreeSubstituter(variables, strict=False).tree(expected)[0]
+    assert isinstance(node, Map)
+    written = set(written_strings(node))
+    assert type(node.items["spec"]) is LazyMap  # answered without building the values
+    assert string_values(expected) <= written
+    assert ("{{ .Release.Name }}.example.com" in written) is (variables is not None)  # substituted as Flux does
+
+
+CLAIMS = {("media", "radarr-config"), ("media", "volsync-radarr-repo")}
+
+
+@pytest.mark.parametrize(
+    ("values", "mounts"),
+    [
+        ("persistence: {config: {existingClaim: radarr-config}}", True),
+        ("persistence: {config: {existingClaim: '${APP}-config'}}", True),
+        ("persistence: {config: {existingClaim: '{{ .Release.Name }}-config'}}", True),
+        ("persistence: {config: {existingClaim: '{{.Release.Name}}-config'}}", True),
+        ("volumes: [{persistentVolumeClaim: {claimName: volsync-radarr-repo}}]", True),
+        ("persistence: {config: {existingClaim: '${APP}'}}", False),  # the data claim, not one being replaced
+        ("hosts: ['{{ .Release.Name }}.example.com']", False),
+        ("persistence: {config: {existingClaim: '{{ .Release.Name }}-config'}}\nname: x", True),
+    ],
+)
+def test_the_quick_test_before_reading_a_release_agrees_with_reading_it(values: str, mounts: bool) -> None:
+    from volsync_kit.core.checklist import _claim_value, _may_name
+    from volsync_kit.core.model import Resource
+
+    text = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: radarr, namespace: media}\n"
+        "spec:\n  values:\n    " + values.replace("\n", "\n    ") + "\n"
+    )
+    (lean,) = yamlio._load(text, "hr.yaml", 0, 0, True)
+    assert isinstance(lean.node, Map)
+    node = TreeSubstituter({"APP": "radarr"}, strict=True).tree(lean.node)[0]
+    assert isinstance(node, Map)
+    release = Resource(node, None)
+    names = {name for _, name in CLAIMS}
+    read = any(_claim_value(s, "radarr") in names for _, s in iter_scalars(release.node))
+    assert read is mounts
+    assert (
+        _may_name(Resource(TreeSubstituter({"APP": "radarr"}, strict=True).tree(lean.node)[0], None), names) is mounts
+    )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import functools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -595,6 +596,19 @@ class _Pending:
 
     def vars_free(self) -> bool:
         return not self.dollars()
+
+    def strings(self) -> Iterator[str]:
+        """The scalar texts below, from the composed nodes (no located node is built)."""
+        composed = _composed(self.source, self.index)
+        pending: list[yaml.Node] = [composed.locate(self.path)]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, yaml.ScalarNode):
+                yield node.value
+            elif isinstance(node, yaml.MappingNode):
+                pending.extend(value for _, value in node.value)
+            else:
+                pending.extend(node.value)
 
     def dollars(self) -> tuple[Dollar, ...]:
         if self.dollar_list is None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at
+from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings
 from volsync_kit.core.names import mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
 from volsync_kit.core.volumes import (
@@ -195,18 +195,30 @@ def workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
             names = by_namespace.get(res.namespace)
             if res.kind != "HelmRelease" or not names:
                 continue
+            if not _may_name(res, names):
+                continue  # most releases: read without building their values
             if any(_claim_value(s, res.name) in names for _, s in iter_scalars(res.node)):
                 out.append(res)
     return out
 
 
-def _claim_value(scalar: Scalar, release: str) -> str | None:
-    if not isinstance(scalar.value, str):
-        return None
-    value = scalar.value
+def _may_name(res: Resource, names: set[str]) -> bool:
+    """Whether some scalar of the release, as written (untyped), could name a claim."""
+    release = res.name
+    for text in written_strings(res.node):
+        if text in names or ("Release.Name" in text and _release_named(text, release) in names):
+            return True
+    return False
+
+
+def _release_named(text: str, release: str) -> str:
     for spelling in ("{{ .Release.Name }}", "{{.Release.Name}}"):
-        value = value.replace(spelling, release)
-    return value
+        text = text.replace(spelling, release)
+    return text
+
+
+def _claim_value(scalar: Scalar, release: str) -> str | None:
+    return _release_named(scalar.value, release) if isinstance(scalar.value, str) else None
 
 
 # -- the replacement procedure ---------------------------------------------------------

@@ -105,6 +105,11 @@ class Pending(Protocol):
     def dollars(self) -> tuple[Dollar, ...] | None:
         """Every Dollar below, in order; None when not known."""
 
+    def strings(self) -> Iterator[str] | None:
+        """The text of every scalar below, as a reader would see it after
+        any substitution, but untyped: a superset of the string values, read
+        without building the nodes; None when not known."""
+
 
 # The slots of Map and Seq, reached past the properties of the lazy classes.
 _MAP_ITEMS: Any = Map.__dict__["items"]
@@ -438,6 +443,25 @@ def from_plain(value: object, loc: Loc | None = None) -> Node:
     if value is None or isinstance(value, str | int | float | bool):
         return Scalar(value, loc)
     return Scalar(str(value), loc)
+
+
+def written_strings(node: Node) -> Iterator[str]:
+    """The text of every scalar below ``node`` (untyped: ``true`` and ``3``
+    are in it): a superset of the string values of :func:`iter_scalars`, for
+    a quick test before reading those.  A subtree not built yet answers from
+    its source, and stays unbuilt."""
+    if isinstance(node, Scalar):
+        yield node.value if isinstance(node.value, str) else str(node.value)
+        return
+    if type(node) is LazyMap or type(node) is LazySeq:
+        source = node.source()
+        strings = source.strings() if source is not None else None
+        if strings is not None:
+            yield from strings
+            return
+    children = node.items.values() if isinstance(node, Map) else node.items
+    for child in children:
+        yield from written_strings(child)
 
 
 def iter_scalars(node: Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Scalar]]:

@@ -30,7 +30,7 @@ import fnmatch
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from volsync_kit.core.model import Dollar, LazyMap, LazySeq, Loc, Map, Node, Scalar, Seq
@@ -580,6 +580,17 @@ class _Deferred:
 
     def dollars(self) -> tuple[Dollar, ...] | None:
         return None
+
+    def strings(self) -> Iterator[str] | None:
+        """The base's strings, each holding a "$" substituted (all were
+        evaluated when the subtree was deferred, so none raises)."""
+        base = self.base
+        source = base.source() if type(base) is LazyMap or type(base) is LazySeq else None
+        strings = source.strings() if source is not None else None
+        if strings is None:
+            return None
+        text = self.substituter.text
+        return (text(s, base.loc) if "$" in s else s for s in strings)
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (_Deferred, (self.base, self.substituter))
