@@ -297,3 +297,28 @@ def test_a_closed_pipe_is_not_an_internal_error(command: list[str]) -> None:
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 141
     assert stderr == b""
+
+
+# -- the console script ends without freeing the model -----------------------------------------
+
+
+def test_the_console_script_exits_with_everything_written(tmp_path: Path) -> None:
+    """cli.main ends the process with os._exit (nothing is freed object by
+    object): standard output is still complete, the cache's pending rows are
+    still written (atexit ran), and each exit code is the command's."""
+    import sys
+
+    env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
+    script = [sys.executable, "-m", "volsync_kit"]
+    rendered = subprocess.run(
+        [*script, "render", "--repo", str(EXAMPLE), "--format", "json"], capture_output=True, env=env
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert json.loads(rendered.stdout)["apps"]  # the whole document, flushed
+    [store] = list((tmp_path / "cache").glob("v-*/*.sqlite3"))
+    assert store.stat().st_size > 0
+    assert not Path(f"{store}-wal").exists()  # written and checkpointed before the end
+    missing = subprocess.run([*script, "lint", "--repo", str(tmp_path / "nowhere")], capture_output=True, env=env)
+    assert missing.returncode == 2
+    assert missing.stderr.count(b"\n") == 1
+    assert subprocess.run([*script, "--version"], capture_output=True, env=env).returncode == 0

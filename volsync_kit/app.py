@@ -74,6 +74,12 @@ NO_ENTRY = (
 )
 
 
+# Set by the command-line entry point, which ends the process without
+# freeing what a run built (see volsync_kit.cli.main): every model walked is
+# kept here until then.  None in a library or test process, which frees them.
+KEPT_TO_EXIT: list[object] | None = None
+
+
 def walk(
     reader: TextReader,
     entries: tuple[Entry, ...] | None,
@@ -98,6 +104,8 @@ def walk(
             cache.flush()  # what the walk made, in one transaction
     if not model.clusters:
         raise UsageError(NO_ENTRY + at)
+    if KEPT_TO_EXIT is not None:
+        KEPT_TO_EXIT.append(model)
     return model
 
 
