@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from volsync_kit.core.doctor import Diagnosis, Report
+from volsync_kit.report import jsontext
 from volsync_kit.report.plan_out import steps_markdown
 
 JSON_VERSION = 1
@@ -85,4 +85,4 @@ def to_json(report: Report, notes: list[str], trees: list[dict[str, Any]] | None
     }
     if trees is not None:
         doc["trees"] = trees  # --tree: the shape of tree --format json's "apps"
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(doc) + "\n"

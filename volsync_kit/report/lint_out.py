@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from volsync_kit.core.findings import SEVERITY_ORDER, Finding, LintResult, group_by_place
 from volsync_kit.core.model import Severity
 from volsync_kit.core.rules._api import Rule
-from volsync_kit.report import ks_json, rules_doc, several
+from volsync_kit.report import jsontext, ks_json, rules_doc, several
 
 JSON_VERSION = 2
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -117,7 +116,7 @@ def to_json(result: LintResult) -> str:
         "findings": [finding_json(f) for f in result.findings],
         "summary": summary(result),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(doc) + "\n"
 
 
 def _escape_property(value: str) -> str:
@@ -226,7 +225,7 @@ def to_sarif(result: LintResult, rules: Iterable[Rule], version: str) -> str:
             }
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(doc) + "\n"
 
 
 def rules_table(rules: Iterable[Rule]) -> str:

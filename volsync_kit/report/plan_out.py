@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from volsync_kit.core.diff import Change
 from volsync_kit.core.names import templated
 from volsync_kit.core.planner import Danger, Plan, Step
-from volsync_kit.report import ks_json
+from volsync_kit.report import jsontext, ks_json
 from volsync_kit.report.tree_out import plan_diagram
 
 JSON_VERSION = 2
@@ -213,7 +212,7 @@ def to_json(plan: Plan) -> str:
             for s in plan.steps
         ],
     }  # fmt: skip
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(doc) + "\n"
 
 
 # Over this, the commit message gets the summary and a pointer instead of the

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from volsync_kit.core.model import KsRef, Plain, Problem, Severity, to_plain
 from volsync_kit.core.render import RenderResult, group_by_place
-from volsync_kit.report import ks_json, several
+from volsync_kit.report import jsontext, ks_json, several
 
 JSON_VERSION = 2
 
@@ -76,8 +75,7 @@ def _array(items: Iterable[object], any_items: bool) -> Iterator[str]:
     yield "["
     separator = "\n"
     for item in items:
-        text = json.dumps(item, indent=2, ensure_ascii=False)
-        yield separator + "\n".join("    " + line for line in text.split("\n"))
+        yield separator + "    " + jsontext.dumps(item, depth=2)
         separator = ",\n"
     yield "\n  ]"
 

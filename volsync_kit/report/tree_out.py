@@ -3,13 +3,12 @@ and the compact Mermaid diagram of a plan's affected objects."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from volsync_kit.core.diff import Change
 from volsync_kit.core.tree import AppTree, TreeNode
-from volsync_kit.report import ks_json
+from volsync_kit.report import jsontext, ks_json
 
 JSON_VERSION = 2
 MARKS = {"flux": "▸", "repository": "●", "volsync": "○"}
@@ -119,7 +118,7 @@ def to_json(trees: list[AppTree]) -> str:
             for t in trees
         ],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(doc) + "\n"
 
 
 # -- the plan's diagram ------------------------------------------------------------------------
