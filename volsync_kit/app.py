@@ -10,7 +10,7 @@ import contextlib
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from volsync_kit.errors import UsageError
 
@@ -74,6 +74,8 @@ NO_ENTRY = (
 )
 
 
+_T = TypeVar("_T")
+
 # Set by the command-line entry point, which ends the process without
 # freeing what a run built (see volsync_kit.cli.main): every model walked is
 # kept here until then.  None in a library or test process, which frees them.
@@ -104,9 +106,13 @@ def walk(
             cache.flush()  # what the walk made, in one transaction
     if not model.clusters:
         raise UsageError(NO_ENTRY + at)
+    return _kept(model)
+
+
+def _kept(made: _T) -> _T:
     if KEPT_TO_EXIT is not None:
-        KEPT_TO_EXIT.append(model)
-    return model
+        KEPT_TO_EXIT.append(made)
+    return made
 
 
 def run_render(
@@ -127,7 +133,7 @@ def run_render(
     files = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
     model = walk(files, entries, open_cache(root, cache), cluster)
-    result = render.render(model, app)
+    result = _kept(render.render(model, app))
     if app is not None and not result.apps:
         known = sorted({a.app for a in render.render(model).apps})
         raise UsageError(
@@ -195,7 +201,7 @@ def run_lint(
         ignores=tuple(lint.Ignore(pattern, rules) for pattern, rules in ignores),
         only_files=only,
     )
-    return lint.run(files_repo, model, config_adapter.expectations(config), options)
+    return _kept(lint.run(files_repo, model, config_adapter.expectations(config), options))
 
 
 def _repo_relative(root: Path, file: Path) -> str:
@@ -272,7 +278,7 @@ def run_plan(
             result = planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
         else:
             result = planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings)
-        return planner.pinned(result, context) if context is not None else result
+        return _kept(planner.pinned(result, context) if context is not None else result)
     except UnsafeName as err:
         if str(err) == "":
             raise UsageError(

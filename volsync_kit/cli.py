@@ -748,8 +748,10 @@ def main() -> None:
         code: object = 0
     except SystemExit as done:
         code = done.code
-    if code is not None and not isinstance(code, int):
-        raise SystemExit(code)  # a message to print: Python's own exit says it
+    if (code is not None and not isinstance(code, int)) or sys.getprofile() or sys.gettrace():
+        # A message to print, or a profiler or coverage that reports at exit:
+        # Python's own exit.
+        raise SystemExit(code)
     _exit_now(code or 0)
 
 
