@@ -154,7 +154,7 @@ def peak(results: Results, size: int, name: str) -> float | None:
 
 
 def verdict(values: dict[int, float | None], limits: dict[int | None, float], at_most: bool = True) -> str:
-    """'met' or 'not met' per budgeted size (None: every size)."""
+    """'met', or by how much it is missed, per budgeted size (None: every size)."""
     parts: list[str] = []
     for size, limit in limits.items():
         checked = [v for s, v in values.items() if (size is None or s == size) and v is not None]
@@ -163,7 +163,9 @@ def verdict(values: dict[int, float | None], limits: dict[int | None, float], at
         worst = max(checked) if at_most else min(checked)
         ok = worst <= limit if at_most else worst >= limit
         prefix = "" if size is None else f"{size:,}: "
-        parts.append(f"{prefix}{'met' if ok else 'not met'}")
+        # how far from the budget, as a factor (time over it, or a ratio under it)
+        factor = worst / limit if at_most else limit / worst
+        parts.append(f"{prefix}{'met' if ok else f'missed, {factor:.1f}× off'}")
     return ", ".join(parts) or "not measured at these sizes"
 
 
