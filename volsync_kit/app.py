@@ -384,7 +384,12 @@ def run_generate(
     config = config_adapter.load(root, config_file)
     settings = config_adapter.repository_settings(config)
     repository, operations = config_adapter.component_folders(config)
-    files = gen.render_component(settings, templates.component_templates(), config.path or config_adapter.CONFIG_NAME)
+    files = gen.render_component(
+        settings,
+        templates.component_templates(),
+        config.path or config_adapter.CONFIG_NAME,
+        config_adapter.component_files(config),
+    )
     changes: list[FileChange] = []
     for name, content in files.items():
         path = f"{repository}/{name}"

@@ -12,7 +12,7 @@ from typing import Any
 
 from volsync_kit.adapters.resources import schema
 from volsync_kit.adapters.yamlio import decode, load_documents
-from volsync_kit.core.generate import AppSpec, RepositorySettings
+from volsync_kit.core.generate import AppSpec, ComponentFiles, RepositorySettings
 from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
 from volsync_kit.core.planner import Settings
 from volsync_kit.core.rules._api import Expectations
@@ -88,10 +88,13 @@ def _validate(shown: str, node: Node, data: object) -> None:
 
 
 def expectations(config: Config) -> Expectations:
+    """What lint pins: ``expect:``, and for each key it leaves out, what
+    ``repository:`` makes ``generate`` write (so a repository that generates
+    its component does not say everything twice)."""
     expect = config.data.get("expect", {})
     secret = expect.get("nodeStageSecret")
     defaults = schema("config.schema.json")["properties"]["expect"]["properties"]
-    return Expectations(
+    pinned = Expectations(
         driver=expect.get("driver"),
         cluster_id=expect.get("clusterID"),
         fs_name=expect.get("fsName"),
@@ -99,6 +102,18 @@ def expectations(config: Config) -> Expectations:
         node_stage_secret=(secret["name"], secret["namespace"]) if secret else None,
         root_path=expect.get("rootPath"),
         pv_name=expect.get("pvName", defaults["pvName"]["default"]),
+    )
+    if "repository" not in config.data:
+        return pinned
+    made = _repository(config.data["repository"])
+    return Expectations(
+        driver=pinned.driver if "driver" in expect else made.driver,
+        cluster_id=pinned.cluster_id if "clusterID" in expect else made.cluster_id,
+        fs_name=pinned.fs_name if "fsName" in expect else made.fs_name,
+        storage_class=pinned.storage_class if "storageClassName" in expect else made.storage_class,
+        node_stage_secret=pinned.node_stage_secret if secret else (made.secret_name, made.secret_namespace),
+        root_path=pinned.root_path if "rootPath" in expect else made.root_path,
+        pv_name=pinned.pv_name if "pvName" in expect else made.pv_name,
     )
 
 
@@ -153,7 +168,16 @@ def repository_settings(config: Config) -> RepositorySettings:
     components = config.data.get("components")
     if section is None or components is None:
         where = config.path or CONFIG_NAME
-        raise UsageError(f"{where}: `generate` needs the repository: and components: sections; see README")
+        missing = " and ".join(f"{name}:" for name in ("repository", "components") if name not in config.data)
+        raise UsageError(
+            f"{where} has no {missing} section, which `generate` renders the component from; run "
+            "`volsync-kit generate --adopt` to write them from the component your apps already use, "
+            "or write them by hand (README, 'generate')"
+        )
+    return _repository(section)
+
+
+def _repository(section: dict[str, Any]) -> RepositorySettings:
     secret = section["nodeStageSecret"]
     return RepositorySettings(
         cluster_id=section["clusterID"],
@@ -168,6 +192,25 @@ def repository_settings(config: Config) -> RepositorySettings:
         capacity=section.get("capacity", _default("repository", "capacity")),
         access_modes=tuple(section.get("accessModes", _default("repository", "accessModes"))),
         reclaim_policy=section.get("reclaimPolicy", _default("repository", "reclaimPolicy")),
+        pv_name=section.get("pvName", _default("repository", "pvName")),
+        pvc_name=section.get("pvcName", _default("repository", "pvcName")),
+        volume_handle=section.get("volumeHandle", _default("repository", "volumeHandle")),
+        capacity_variable=section.get("capacityVariable", _default("repository", "capacityVariable")),
+        pv_labels=section.get("pvMetadata", {}).get("labels", {}),
+        pv_annotations=section.get("pvMetadata", {}).get("annotations", {}),
+        pvc_labels=section.get("pvcMetadata", {}).get("labels", {}),
+        pvc_annotations=section.get("pvcMetadata", {}).get("annotations", {}),
+        mount_options=tuple(section.get("mountOptions", ())),
+    )
+
+
+def component_files(config: Config) -> ComponentFiles:
+    components = config.data.get("components", {})
+    files = components.get("files", {})
+    return ComponentFiles(
+        files.get("pv", _default("components", "files", "pv")),
+        files.get("pvc", _default("components", "files", "pvc")),
+        components.get("kustomization", _default("components", "kustomization")),
     )
 
 

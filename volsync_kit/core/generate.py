@@ -23,7 +23,17 @@ HEADER = (
     "# volsync-kit-hash: sha256:{digest}\n"
 )
 HASH_LINE = re.compile(r"^# volsync-kit-hash: sha256:([0-9a-f]{64})\n", re.MULTILINE)
-COMPONENT_FILES = ("kustomization.yaml", "pv.yaml", "pvc.yaml")
+
+
+@dataclass(frozen=True)
+class ComponentFiles:
+    """Where the component's PV and PVC go (one file may hold both), and
+    whether ``generate`` writes its kustomization.yaml: not when the folder
+    also holds objects of the user's own, which its kustomization lists."""
+
+    pv: str = "pv.yaml"
+    pvc: str = "pvc.yaml"
+    kustomization: bool = True
 
 
 @dataclass(frozen=True)
@@ -36,10 +46,20 @@ class RepositorySettings:
     driver: str = "rook-ceph.cephfs.csi.ceph.com"
     pool: str | None = None
     mounter: str | None = None
-    storage_class: str = ""
+    storage_class: str | None = ""
     capacity: str = "5Ti"
     access_modes: tuple[str, ...] = ("ReadWriteMany",)
     reclaim_policy: str = "Retain"
+    # What a hand-written component may call things (kept by ``generate --adopt``).
+    pv_name: str = "volsync-${APP}-repo-pv"
+    pvc_name: str = "volsync-${APP}-repo"
+    volume_handle: str = "volsync-${APP}-repo-pv"
+    capacity_variable: str = "VOLSYNC_REPO_CAPACITY"  # "": the capacity is written as it is
+    pv_labels: Mapping[str, str] = field(default_factory=dict)
+    pv_annotations: Mapping[str, str] = field(default_factory=dict)
+    pvc_labels: Mapping[str, str] = field(default_factory=dict)
+    pvc_annotations: Mapping[str, str] = field(default_factory=dict)
+    mount_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,16 +106,28 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
     return re.sub(r"@([A-Za-z]+)@", replace, template)
 
 
-def render_component(settings: RepositorySettings, templates: Mapping[str, str], config: str) -> dict[str, str]:
+def render_component(
+    settings: RepositorySettings, templates: Mapping[str, str], config: str, files: ComponentFiles | None = None
+) -> dict[str, str]:
     """File name -> content of the repository component."""
+    files = files or ComponentFiles()
     optional = ""
     if settings.mounter:
         optional += f"      mounter: {scalar(settings.mounter)}\n"
     if settings.pool:
         optional += f"      pool: {scalar(settings.pool)}  # ignored by ceph-csi on the static path\n"
+    capacity = settings.capacity
+    if settings.capacity_variable:
+        capacity = f"${{{settings.capacity_variable}:-{capacity}}}"
     values = {
-        "accessModes": "[" + ", ".join(scalar(m) for m in settings.access_modes) + "]",
-        "capacity": settings.capacity,
+        "accessModes": _flow(settings.access_modes),
+        "capacity": json.dumps(capacity) if settings.capacity_variable else scalar(capacity),
+        "pvName": scalar(settings.pv_name),
+        "pvcName": scalar(settings.pvc_name),
+        "volumeHandle": scalar(settings.volume_handle),
+        "pvMetadata": _metadata(settings.pv_labels, settings.pv_annotations),
+        "pvcMetadata": _metadata(settings.pvc_labels, settings.pvc_annotations),
+        "mountOptions": f"  mountOptions: {_flow(settings.mount_options)}\n" if settings.mount_options else "",
         "driver": scalar(settings.driver),
         "secretName": scalar(settings.secret_name),
         "secretNamespace": scalar(settings.secret_namespace),
@@ -104,9 +136,32 @@ def render_component(settings: RepositorySettings, templates: Mapping[str, str],
         "rootPath": scalar(settings.root_path),
         "optionalAttributes": optional,
         "reclaimPolicy": scalar(settings.reclaim_policy),
-        "storageClassName": scalar(settings.storage_class),
+        # None: no storageClassName at all, as some hand-written components have
+        "storageClassLine": ""
+        if settings.storage_class is None
+        else f"  storageClassName: {scalar(settings.storage_class)}\n",
     }
-    return {name: with_header(_fill(templates[name], values), config) for name in COMPONENT_FILES}
+    names = list(dict.fromkeys((files.pv, files.pvc)))
+    values["resources"] = "".join(f"  - ./{name}\n" for name in names).rstrip("\n")
+    bodies: dict[str, str] = {}
+    for name, template in ((files.pv, "pv.yaml"), (files.pvc, "pvc.yaml")):
+        bodies[name] = bodies.get(name, "") + _fill(templates[template], values)
+    if files.kustomization:
+        bodies = {"kustomization.yaml": _fill(templates["kustomization.yaml"], values), **bodies}
+    return {name: with_header(body, config) for name, body in bodies.items()}
+
+
+def _flow(items: tuple[str, ...]) -> str:
+    return "[" + ", ".join(scalar(item) for item in items) + "]"
+
+
+def _metadata(labels: Mapping[str, str], annotations: Mapping[str, str]) -> str:
+    """The labels and annotations of metadata, in the order written, two spaces in."""
+    out = ""
+    for field_name, entries in (("labels", labels), ("annotations", annotations)):
+        if entries:
+            out += f"  {field_name}:\n" + "".join(f"    {scalar(k)}: {scalar(v)}\n" for k, v in entries.items())
+    return out
 
 
 def app_variables(app: AppSpec) -> dict[str, str]:
