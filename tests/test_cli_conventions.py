@@ -152,7 +152,7 @@ EXIT_CODES = {
     "tree": ("Exit codes: 0 OK; 2 usage, config or input error, or an app that cannot be rendered;", None),
     "lint": ("Exit codes: 0 OK; 1 a finding of severity error", "doctor"),
     "plan": ("Exit codes: 0 OK; 1 a --fail-on gate trips; 2 usage, config or input error, or a head", "doctor"),
-    "generate": ("Exit codes: 0 OK; 1 --check finds files out of date;", "doctor"),
+    "generate": ("Exit codes: 0 OK; 1 --check finds files out of date, or --adopt finds a field", "doctor"),
     "doctor": ("Exit codes: 0 OK; 1 findings; 2 usage, config or input error: kubectl failing", "gate"),
 }
 

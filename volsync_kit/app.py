@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from volsync_kit.errors import UsageError
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     import datetime
 
     from volsync_kit.adapters.cache import DiskCache
-    from volsync_kit.adapters.fs import TextReader
+    from volsync_kit.adapters.fs import FileRepo, TextReader
+    from volsync_kit.core.adopt import Written
     from volsync_kit.core.buildmemo import SharedBuilds
     from volsync_kit.core.doctor import Report as DoctorReport
     from volsync_kit.core.findings import LintResult
@@ -348,7 +350,8 @@ class FileChange:
     path: str  # repository-relative
     old: str | None  # None: the file does not exist yet
     new: str
-    hand_edited: bool = False  # an existing generated file whose content no longer matches its hash
+    hand_edited: bool = False  # an existing file that is not generate's as it wrote it
+    never_generated: bool = False  # an existing file generate did not write (no header): hand-written
 
 
 @dataclass(frozen=True)
@@ -356,6 +359,7 @@ class GenerateResult:
     root: Path
     changes: tuple[FileChange, ...]
     written: bool
+    unreferenced: tuple[str, ...] = ()  # YAML files of the component folder its kustomization no longer lists
 
     @property
     def refused(self) -> tuple[FileChange, ...]:
@@ -395,15 +399,27 @@ def run_generate(
         path = f"{repository}/{name}"
         old = _read(root / path)
         if old != content:
-            changes.append(FileChange(path, old, content, old is not None and gen.edited_by_hand(old)))
+            hand = old is not None and gen.edited_by_hand(old)
+            changes.append(FileChange(path, old, content, hand, old is not None and gen.split_header(old)[0] is None))
     entries = (entry_point(root, config.entry),) if config.entry else None
     model = walk(FileRepo(root), entries, open_cache(root, cache))
     changes.extend(_wiring(root, model, config_adapter.app_specs(config), repository, operations))
+    unreferenced = _unreferenced(root, repository, files) if "kustomization.yaml" in files else ()
     if write and changes and (force or not any(c.hand_edited for c in changes)):
         for change in changes:
             write_atomically(root / change.path, change.new)
-        return GenerateResult(root, tuple(changes), True)
-    return GenerateResult(root, tuple(changes), False)
+        return GenerateResult(root, tuple(changes), True, unreferenced)
+    return GenerateResult(root, tuple(changes), False, unreferenced)
+
+
+def _unreferenced(root: Path, folder: str, files: Mapping[str, str]) -> tuple[str, ...]:
+    """YAML files of the component folder that the kustomization generate writes does not list:
+    a hand-written component's old files, reported (never deleted: git has them, the user decides)."""
+    try:
+        present = sorted(p.name for p in (root / folder).iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        return ()
+    return tuple(f"{folder}/{name}" for name in present if name not in files)
 
 
 def _wiring(
@@ -596,3 +612,202 @@ def run_tree(
             f"--app {app}: no app of that name has VolSync objects; known apps: {', '.join(known) or 'none'}"
         )
     return trees, problems
+
+
+# -- generate --adopt -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HandWritten:
+    """The repository component the apps already use."""
+
+    folder: str
+    pv: Written
+    pvc: Written
+    kustomization: bool  # its kustomization.yaml lists the PV and PVC files only: generate may write it
+    operations: str | None  # another component of the same apps holding their movers
+
+
+@dataclass(frozen=True)
+class AdoptResult:
+    found: HandWritten
+    config_path: str
+    config_old: str | None
+    config_new: str
+    unexpressed: tuple[str, ...]
+    generated: GenerateResult | None  # None: nothing written (dry run, or something cannot be expressed)
+
+
+def run_adopt(repo: Path | None, *, config_file: Path | None = None, write: bool = True) -> AdoptResult:
+    """Write the config that makes ``generate`` reproduce the hand-written
+    repository component, then regenerate it in place; raises UsageError.
+
+    Nothing is written when the rendered objects would differ in any field
+    (each difference is in ``unexpressed``), or when ``write`` is false.
+    """
+    from volsync_kit.adapters import config as config_adapter
+    from volsync_kit.adapters import templates
+    from volsync_kit.adapters.fs import FileRepo, write_atomically
+    from volsync_kit.adapters.yamlio import dump
+    from volsync_kit.core import adopt
+    from volsync_kit.core import generate as gen
+
+    root = resolve_repo(repo)
+    config = config_adapter.load(root, config_file)
+    shown = config.path or config_adapter.CONFIG_NAME
+    taken = [key for key in ("repository", "components") if key in config.data]
+    if taken:
+        raise UsageError(
+            f"{shown} already has {' and '.join(k + ':' for k in taken)}; `volsync-kit generate` renders from it "
+            "(--adopt writes those sections for a repository that has none)"
+        )
+    entries = (entry_point(root, config.entry),) if config.entry else None
+    model = walk(FileRepo(root), entries, None)
+    found = _hand_written(FileRepo(root), model)
+    read = adopt.settings(found.pv, found.pvc, kustomization=found.kustomization)
+    components: dict[str, object] = {"repository": found.folder}
+    if found.operations:
+        components["operations"] = found.operations
+    components["files"] = {"pv": read.files.pv, "pvc": read.files.pvc}
+    if not found.kustomization:
+        components["kustomization"] = False
+    sections = {
+        "repository": config_adapter.without_defaults("repository", read.repository),
+        "components": config_adapter.without_defaults("components", components),
+    }
+    unexpressed = list(read.unexpressed)
+    invalid = config_adapter.invalid({**config.data, **sections})
+    if invalid is not None:
+        unexpressed.append(f"{found.pv.file}:{found.pv.line}: {invalid}")
+    else:
+        rendered = gen.render_component(
+            config_adapter.repository_from(read.repository), templates.component_templates(), shown, read.files
+        )
+        unexpressed += _compare(found, rendered)
+    config_path = root / (config_file if config_file is not None else config_adapter.CONFIG_NAME)
+    old = _read(config_path)
+    header = f"# Written by `volsync-kit generate --adopt` from {found.folder}: `generate` renders it from these.\n"
+    new = (old.rstrip("\n") + "\n\n" if old else "") + header + dump(sections)
+    if unexpressed or not write:
+        return AdoptResult(found, shown, old, new, tuple(unexpressed), None)
+    write_atomically(config_path, new)
+    # The component is the one just shown to render identically: it is ours now.
+    generated = run_generate(root, config_file=config_file, write=True, force=True, cache=False)
+    return AdoptResult(found, shown, old, new, (), generated)
+
+
+def _compare(found: HandWritten, rendered: dict[str, str]) -> list[str]:
+    """Where the component ``generate`` would write differs from the one written, by field."""
+    from volsync_kit.adapters.yamlio import load_documents
+    from volsync_kit.core import adopt
+    from volsync_kit.core.model import to_plain
+
+    made: dict[str, dict[str, Any]] = {}
+    for name, text in rendered.items():
+        for doc in load_documents(text, name):
+            plain = to_plain(doc.node) if doc.node is not None else None
+            if isinstance(plain, dict) and plain.get("kind") in ("PersistentVolume", "PersistentVolumeClaim"):
+                made[str(plain["kind"])] = plain
+    out = []
+    for written in (found.pv, found.pvc):
+        kind = str(written.plain.get("kind"))
+        for path in adopt.differences(written.plain, made.get(kind, {})):
+            out.append(f"{written.file}:{written.line}: {kind} {path}: the template cannot write it as it is")
+    return out
+
+
+def _hand_written(repo: FileRepo, model: RepoModel) -> HandWritten:
+    """The one component folder the apps list that declares a static CephFS
+    PV named with ``${APP}``, with its claim; UsageError when there is none or more."""
+    from volsync_kit.core.lint import listed_components
+
+    candidates: dict[str, tuple[Written, Written, bool]] = {}
+    movers: dict[str, set[str]] = {}  # folder -> the other folders its apps list that hold movers
+    for result in model.results:
+        if result.status != "rendered":
+            continue
+        folders = listed_components(result)
+        for folder in folders:
+            found = candidates.get(folder) or _component(repo, folder)
+            if found is not None:
+                candidates[folder] = found
+                movers.setdefault(folder, set()).update(f for f in folders if f != folder and _holds_movers(repo, f))
+    if not candidates:
+        raise UsageError(
+            "no component your apps list declares a static CephFS PersistentVolume named with ${APP}: "
+            "nothing to adopt; write the repository: section by hand (README, 'generate')"
+        )
+    if len(candidates) > 1:
+        raise UsageError(
+            f"several components declare a repository volume ({', '.join(sorted(candidates))}); "
+            "adopt one by writing its repository: section by hand (README, 'generate')"
+        )
+    [(folder, (pv, pvc, only))] = candidates.items()
+    operations = sorted(movers.get(folder, ()))
+    return HandWritten(folder, pv, pvc, only, operations[0] if len(operations) == 1 else None)
+
+
+def _component_documents(repo: FileRepo, folder: str) -> tuple[list[str], list[tuple[str, Written]]] | None:
+    """The kustomization's resources of ``folder`` (None: not a component we can
+    read) and every document of the files it lists, by kind."""
+    from volsync_kit.core.adopt import Written
+    from volsync_kit.core.model import ModelError, to_plain
+
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        path = posixpath.join(folder, name)
+        if repo.kind(path) == "file":
+            break
+    else:
+        return None
+    try:
+        [kustomization] = [to_plain(d.node) for d in repo.documents(path) if d.node is not None]
+        if not isinstance(kustomization, dict):
+            return None
+        listed = kustomization.get("resources")
+        resources = [r for r in listed if isinstance(r, str)] if isinstance(listed, list) else []
+        docs: list[tuple[str, Written]] = []
+        for entry in resources:
+            file = posixpath.normpath(posixpath.join(folder, entry))
+            if repo.kind(file) != "file":
+                continue
+            for doc in repo.documents(file):
+                plain = to_plain(doc.node) if doc.node is not None else None
+                if isinstance(plain, dict):
+                    docs.append((str(plain.get("kind")), Written(plain, file, doc.loc.line if doc.loc else 1)))
+    except (ModelError, ValueError):
+        return None
+    extra = set(kustomization) - {"apiVersion", "kind", "resources"}
+    return (resources if not extra else [*resources, "<other fields>"]), docs
+
+
+def _component(repo: FileRepo, folder: str) -> tuple[Written, Written, bool] | None:
+    from volsync_kit.core.rules._api import is_cephfs_driver
+
+    read = _component_documents(repo, folder)
+    if read is None:
+        return None
+    listed, docs = read
+    pvs = [
+        w
+        for kind, w in docs
+        if kind == "PersistentVolume"
+        and "${APP}" in str((w.plain.get("metadata") or {}).get("name", ""))
+        and is_cephfs_driver(((w.plain.get("spec") or {}).get("csi") or {}).get("driver"))
+    ]
+    if len(pvs) != 1:
+        return None
+    [pv] = pvs
+    name = pv.plain["metadata"]["name"]
+    claims = [w for kind, w in docs if kind == "PersistentVolumeClaim"]
+    bound = [w for w in claims if (w.plain.get("spec") or {}).get("volumeName") == name] or claims
+    if len(bound) != 1:
+        return None
+    [pvc] = bound
+    own = {posixpath.basename(pv.file), posixpath.basename(pvc.file)}
+    only = {posixpath.basename(r.lstrip("./")) for r in listed} == own and len(docs) == 2
+    return pv, pvc, only
+
+
+def _holds_movers(repo: FileRepo, folder: str) -> bool:
+    read = _component_documents(repo, folder)
+    return read is not None and any(kind in ("ReplicationSource", "ReplicationDestination") for kind, _ in read[1])

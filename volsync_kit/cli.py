@@ -13,13 +13,18 @@ import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from volsync_kit import __version__
 from volsync_kit.errors import UsageError
 from volsync_kit.exitcodes import HELP, ExitCode, epilog
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from volsync_kit.app import AdoptResult, FileChange
 
 app = typer.Typer(
     name="volsync-kit",
@@ -483,7 +488,10 @@ def plan(
 
 
 @app.command(
-    epilog=epilog("--check finds files out of date", "usage or config error, or a generated file edited by hand")
+    epilog=epilog(
+        "--check finds files out of date, or --adopt finds a field the template cannot write as it is",
+        "usage or config error, or a generated file edited by hand",
+    )
 )
 def generate(
     repo: RepoOption = None,
@@ -493,6 +501,14 @@ def generate(
     ] = False,
     show_diff: Annotated[bool, typer.Option("--diff", help="Show what would change, without writing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite generated files that were edited by hand.")] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over the hand-written repository component your apps use: write the config that "
+            "reproduces it, object for object, then regenerate it in place (with --diff: only show).",
+        ),
+    ] = False,
     quiet: QuietOption = False,
     no_cache: NoCacheOption = False,
     debug: DebugOption = False,
@@ -511,7 +527,11 @@ def generate(
 
         _refuse_what_does_not_apply(
             ("--force", force and (check or show_diff), "--check and --diff write nothing"),
+            ("--check", check and adopt, "--adopt writes the config --check would compare against; use --diff"),
+            ("--force", force and adopt, "--adopt overwrites only a component it shows renders the same"),
         )
+        if adopt:
+            return _adopt(services.run_adopt(repo, config_file=config, write=not show_diff), show_diff)
 
         result = services.run_generate(
             repo, config_file=config, write=not (check or show_diff), force=force, cache=not no_cache
@@ -523,25 +543,74 @@ def generate(
                 before = f"a/{change.path}" if change.old is not None else "/dev/null"
                 sys.stdout.writelines(difflib.unified_diff(old, new, before, f"b/{change.path}"))
             if check and result.changes:
-                _note(f"{len(result.changes)} file(s) out of date; run volsync-kit generate")
+                _note(f"{len(result.changes)} file(s) out of date; {_next_generate(result.changes)}")
                 return int(ExitCode.FINDINGS)
             return int(ExitCode.OK)
         if result.refused and not result.written:
             for change in result.refused:
-                typer.echo(
-                    f"volsync-kit: error: refusing to overwrite {change.path}: it was edited by hand since it was "
-                    "generated; move the change into .volsync-kit.yaml, or rerun with --force",
-                    err=True,
+                why = (
+                    "volsync-kit did not write it (it has no generated header); run `volsync-kit generate --adopt` "
+                    "to take the component over without changing any volume, or rerun with --force to replace it "
+                    "(`volsync-kit plan` then shows what that replaces)"
+                    if change.never_generated
+                    else "it was edited by hand since it was generated; move the change into .volsync-kit.yaml, "
+                    "or rerun with --force"
                 )
+                typer.echo(f"volsync-kit: error: refusing to overwrite {change.path}: {why}", err=True)
             return int(ExitCode.INPUT_ERROR)
         for change in result.changes:
             _note(f"{'created' if change.old is None else 'updated'} {change.path}")
+        _unreferenced(result.unreferenced)
         if not result.changes:
             _note("up to date")
         return int(ExitCode.OK)
 
     _set_quiet(quiet)
     _guard(debug, body)
+
+
+def _unreferenced(paths: Sequence[str]) -> None:
+    import shlex
+
+    for path in paths:
+        _note(f"{path} is no longer listed by the component; delete it (git rm {shlex.quote(path)})")
+
+
+def _next_generate(changes: Sequence[FileChange]) -> str:
+    """The command to run next: adopt a hand-written component before generating over it."""
+    if any(c.never_generated for c in changes):
+        return "the component was not written by volsync-kit: run `volsync-kit generate --adopt` first"
+    return "run `volsync-kit generate`"
+
+
+def _adopt(result: AdoptResult, show_diff: bool) -> int:
+    import difflib
+
+    found = result.found
+    if result.unexpressed:
+        for line in result.unexpressed:
+            typer.echo(f"volsync-kit: {line}", err=True)
+        typer.echo(
+            f"volsync-kit: nothing written: generate cannot reproduce {found.folder} exactly, and any change "
+            "to a repository volume's source replaces it; keep the component by hand, or write repository: "
+            "yourself and let `volsync-kit plan` show what it replaces",
+            err=True,
+        )
+        return int(ExitCode.FINDINGS)
+    if show_diff or result.generated is None:
+        old = (result.config_old or "").splitlines(keepends=True)
+        before = f"a/{result.config_path}" if result.config_old is not None else "/dev/null"
+        sys.stdout.writelines(
+            difflib.unified_diff(old, result.config_new.splitlines(keepends=True), before, f"b/{result.config_path}")
+        )
+        _note(f"{found.folder} renders identically from these settings; run without --diff to write them")
+        return int(ExitCode.OK)
+    _note(f"wrote {result.config_path}: repository: and components: from {found.folder}")
+    for change in result.generated.changes:
+        _note(f"regenerated {change.path} (the same objects, now with generate's header)")
+    _unreferenced(result.generated.unreferenced)
+    _note("next: `volsync-kit plan` should show nothing to replace; then commit")
+    return int(ExitCode.OK)
 
 
 class DoctorFormat(enum.StrEnum):

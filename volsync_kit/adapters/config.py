@@ -177,6 +177,38 @@ def repository_settings(config: Config) -> RepositorySettings:
     return _repository(section)
 
 
+def invalid(data: dict[str, Any]) -> str | None:
+    """Why ``data`` is no valid config (the first error, as a sentence), or None."""
+    import jsonschema
+
+    errors = list(jsonschema.Draft202012Validator(schema("config.schema.json")).iter_errors(data))
+    if not errors:
+        return None
+    first = jsonschema.exceptions.best_match(errors)
+    where = ".".join(str(p) for p in first.absolute_path) or "(top level)"
+    return f"the config it would write is invalid at {where}: {first.message}"
+
+
+def without_defaults(name: str, section: dict[str, Any]) -> dict[str, Any]:
+    """``section`` of the config without the keys that say what the schema's default says."""
+    properties = schema("config.schema.json")["properties"][name]["properties"]
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        known = properties.get(key, {})
+        if isinstance(value, dict) and "properties" in known:
+            nested = {k: v for k, v in value.items() if known["properties"].get(k, {}).get("default", ...) != v}
+            if nested:
+                out[key] = nested
+        elif known.get("default", ...) != value:
+            out[key] = value
+    return out
+
+
+def repository_from(section: dict[str, Any]) -> RepositorySettings:
+    """The settings of a ``repository:`` section (already valid)."""
+    return _repository(section)
+
+
 def _repository(section: dict[str, Any]) -> RepositorySettings:
     secret = section["nodeStageSecret"]
     return RepositorySettings(

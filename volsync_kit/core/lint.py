@@ -144,7 +144,7 @@ def _path_folder(result: KsResult) -> str | None:
         return None
 
 
-def _component_folders(result: KsResult) -> list[str]:
+def listed_components(result: KsResult) -> list[str]:
     """The folders a Kustomization lists in ``spec.components``, repo-relative.
 
     kustomize-controller resolves each entry against ``spec.path``
@@ -171,7 +171,7 @@ def component_folders(model: RepoModel) -> frozenset[str]:
     """The folders any Flux Kustomization lists in ``spec.components``."""
     # A Kustomization on another source lists folders of that artifact, not of this tree.
     built_here = (r for r in model.results if r.status != "not-followed")
-    return frozenset(folder for result in built_here for folder in _component_folders(result))
+    return frozenset(folder for result in built_here for folder in listed_components(result))
 
 
 def _below(path: str, folder: str) -> bool:
@@ -414,7 +414,7 @@ def unchecked(
         return tuple(notes)
     rendered = {path for r in model.results if r.status == "rendered" for path in r.files}
     folders = [
-        (r, [f for f in (_path_folder(r), *_component_folders(r)) if f is not None])
+        (r, [f for f in (_path_folder(r), *listed_components(r)) if f is not None])
         for r in model.results
         if r.status != "not-followed"
     ]
