@@ -721,17 +721,23 @@ def _hand_written(repo: FileRepo, model: RepoModel) -> HandWritten:
     PV named with ``${APP}``, with its claim; UsageError when there is none or more."""
     from volsync_kit.core.lint import listed_components
 
-    candidates: dict[str, tuple[Written, Written, bool]] = {}
+    read: dict[str, tuple[Written, Written, bool] | None] = {}  # each folder read once, for every app
+    holds_movers: dict[str, bool] = {}
     movers: dict[str, set[str]] = {}  # folder -> the other folders its apps list that hold movers
     for result in model.results:
         if result.status != "rendered":
             continue
         folders = listed_components(result)
         for folder in folders:
-            found = candidates.get(folder) or _component(repo, folder)
-            if found is not None:
-                candidates[folder] = found
-                movers.setdefault(folder, set()).update(f for f in folders if f != folder and _holds_movers(repo, f))
+            if folder not in read:
+                read[folder] = _component(repo, folder)
+            if read[folder] is None:
+                continue
+            for other in folders:
+                if other != folder and other not in holds_movers:
+                    holds_movers[other] = _holds_movers(repo, other)
+            movers.setdefault(folder, set()).update(f for f in folders if f != folder and holds_movers[f])
+    candidates = {folder: found for folder, found in read.items() if found is not None}
     if not candidates:
         raise UsageError(
             "no component your apps list declares a static CephFS PersistentVolume named with ${APP}: "
