@@ -141,6 +141,18 @@ KUSTOMIZATION = """
 """
 
 
+# The sections generate renders from, for the example's component (fsName left to fill in).
+GENERATE_SECTIONS = """
+    repository:
+      clusterID: rook-ceph
+      fsName: ${FS}
+      rootPath: /volsync/${APP}
+      nodeStageSecret: {name: rook-csi-cephfs-node, namespace: rook-ceph}
+    components:
+      repository: kubernetes/flux/components/volsync/repository
+"""
+
+
 def kustomization(*files: str) -> str:
     return KUSTOMIZATION.format(resources="\n".join(f"      - ./{f}" for f in files))
 
@@ -236,15 +248,7 @@ def test_what_the_template_cannot_write_is_said_and_nothing_is_written(
 def test_generate_over_a_hand_written_component_says_adopt_first(tmp_path: Path) -> None:
     repo = example(
         tmp_path,
-        config_extra="""
-        repository:
-          clusterID: rook-ceph
-          fsName: cephfs
-          rootPath: /volsync/${APP}
-          nodeStageSecret: {name: rook-csi-cephfs-node, namespace: rook-ceph}
-        components:
-          repository: kubernetes/flux/components/volsync/repository
-        """,
+        config_extra=GENERATE_SECTIONS.replace("${FS}", "cephfs"),
     )
     code, _, err = cli(repo, "generate", "--check")
     assert code == 1
@@ -276,15 +280,7 @@ def test_generate_reports_the_files_its_kustomization_no_longer_lists(tmp_path: 
             "repository-pv.yaml": PV_OWN_NAMES,
             "repository-pvc.yaml": PVC_OWN_NAMES,
         },
-        config_extra="""
-        repository:
-          clusterID: rook-ceph
-          fsName: cephfs
-          rootPath: /volsync/${APP}
-          nodeStageSecret: {name: rook-csi-cephfs-node, namespace: rook-ceph}
-        components:
-          repository: kubernetes/flux/components/volsync/repository
-        """,
+        config_extra=GENERATE_SECTIONS.replace("${FS}", "cephfs"),
     )
     code, _, err = cli(repo, "generate", "--force")
     assert code == 0, err
@@ -301,15 +297,7 @@ def test_lint_expects_what_the_repository_section_generates(tmp_path: Path) -> N
     config.write_text(
         text[: text.index("expect:")]
         + text[text.index("operator:") :]
-        + textwrap.dedent("""
-        repository:
-          clusterID: rook-ceph
-          fsName: otherfs
-          rootPath: /volsync/${APP}
-          nodeStageSecret: {name: rook-csi-cephfs-node, namespace: rook-ceph}
-        components:
-          repository: kubernetes/flux/components/volsync/repository
-        """)
+        + textwrap.dedent(GENERATE_SECTIONS.replace("${FS}", "otherfs"))
     )
     code, out, _ = cli(repo, "lint", "--format", "json", "--no-cache")
     assert code == 1
