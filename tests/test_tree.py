@@ -253,11 +253,15 @@ def test_doctor_overlays_live_status_and_orphans(tmp_path: Path) -> None:
     status = {(n["kind"], n["name"]): n["status"] for n in nodes}
     assert status[("PersistentVolumeClaim", "volsync-src-sonarr-cache")] == "Pending"
     assert status[("PersistentVolume", "volsync-sonarr-repo-pv")] == "Bound"
-    assert status[("ReplicationSource", "sonarr")] == "last sync 2026-11-28T11:00:07Z, WaitingForSchedule"
-    assert status[("Job", "volsync-src-sonarr")] == "not present"
+    assert status[("ReplicationSource", "sonarr")] == (
+        "Synchronizing=False WaitingForSchedule, last sync 2026-11-28T11:00:07Z"
+    )
+    assert status[("Job", "volsync-src-sonarr")] == "not read"  # the dump holds no Job: none was read
     assert status[("PersistentVolumeClaim", "volsync-sonarr-cache")] == "Pending"  # the orphan, listed
     orphan_node = next(n for n in nodes if n["name"] == "volsync-sonarr-cache")
-    assert orphan_node["note"] == "in the cluster, not in this tree"
+    assert orphan_node["note"] == "orphan: in the cluster, not in this tree"
+    cache = next(n for n in nodes if n["name"] == "volsync-src-sonarr-cache")
+    assert cache["findings"] == ["D101 stuck-claim"]  # doctor's diagnosis, on the claim it is about
 
 
 def test_apps_that_fail_to_render_are_errors_and_the_others_are_drawn(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.scenarios import Operator
-    from volsync_kit.core.tree import AppTree
+    from volsync_kit.core.tree import AppTree, LiveTrees
 
 
 def resolve_repo(repo: Path | None) -> Path:
@@ -519,11 +519,12 @@ def run_doctor(
     cache: bool = True,
     tree: bool = False,
     cluster: str | None = None,
-) -> tuple[DoctorReport, list[str], list[AppTree] | None]:
+) -> tuple[DoctorReport, list[str], LiveTrees | None]:
     """Diagnose the cluster (live, or a dump) against the repository; raises UsageError.
 
     Returns the report, notes (what the cluster lacks, what was not read) and,
-    with ``tree``, each app's tree with the cluster's status laid over it.
+    with ``tree``, each app's tree with the cluster's status and doctor's findings
+    laid over it, and the repository volumes no app renders.
     """
 
     from volsync_kit.adapters import config as config_adapter
@@ -539,14 +540,14 @@ def run_doctor(
         if source is not None:
             if not source.exists():
                 raise UsageError(f"--from {source}: no such file or folder")
-            objects, taken = kube.load(source)
+            objects, taken, read = kube.load(source)
         else:
-            objects, notes = kube.fetch(context, kubeconfig)
+            objects, notes, read = kube.fetch(context, kubeconfig)
     except kube.KubeError as err:
         raise UsageError(str(err)) from None
     moment = _moment(now, taken, objects)
     if dump is not None:
-        kube.write_dump(dump, objects, moment)
+        kube.write_dump(dump, objects, moment, read)
         notes.append(f"wrote {len(objects)} objects to {dump} (Secret data removed)")
     root = resolve_repo(repo)
     config = config_adapter.load(root, config_file)
@@ -555,13 +556,15 @@ def run_doctor(
     model = walk(FileRepo(root), entries, open_cache(root, cache), cluster)
     if not model.results:
         notes.append(f"{root} renders no Flux Kustomization: drift and orphans are not checked")
-    report = doctor.diagnose(objects, model if model.results else None, moment, config_adapter.plan_settings(config))
+    report = doctor.diagnose(
+        objects, model if model.results else None, moment, config_adapter.plan_settings(config), read
+    )
     notes.extend(report.notes)
     trees = None
     if tree:
         from volsync_kit.core import tree as tree_core
 
-        trees = tree_core.live_trees(tree_core.build(model), objects)
+        trees = tree_core.live_trees(tree_core.build(model), objects, report)
     return report, notes, trees
 
 

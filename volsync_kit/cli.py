@@ -673,17 +673,16 @@ def doctor(
             cluster=cluster,
         )
         if output_format is DoctorFormat.json:
-            sys.stdout.write(
-                doctor_out.to_json(report, notes, tree_out.trees_json(trees) if trees is not None else None)
-            )
+            sys.stdout.write(doctor_out.to_json(report, notes, tree_out.live_json(trees) if trees else None))
         elif output_format is DoctorFormat.markdown:
             sys.stdout.write(doctor_out.to_markdown(report, notes))
-            if trees:
-                sys.stdout.write("\n```mermaid\n" + tree_out.to_mermaid(trees) + "```\n")
+            if trees and (trees.apps or trees.unclaimed):
+                mermaid = tree_out.to_mermaid(list(trees.apps), trees.unclaimed)
+                sys.stdout.write("\n```mermaid\n" + mermaid + "```\n")
         else:
             sys.stdout.write(doctor_out.to_text(report, notes))
-            if trees:
-                sys.stdout.write("\n" + tree_out.to_text(trees))
+            if trees and (trees.apps or trees.unclaimed):
+                sys.stdout.write("\n" + tree_out.to_text(list(trees.apps), trees.unclaimed))
         return int(ExitCode.OK if report.healthy else ExitCode.FINDINGS)
 
     _guard(debug, body, output)

@@ -175,31 +175,59 @@ def orphan(items: list[dict[str, Any]]) -> None:
     items.append(pv)
 
 
+def kustomization(namespace: str, name: str, ready: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+        "metadata": {"name": name, "namespace": namespace, "uid": uid(f"ks-{namespace}-{name}"), "generation": 7,
+                     "resourceVersion": "400001", "creationTimestamp": CREATED},
+        "spec": {"interval": "1h", "prune": True,
+                 "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}},
+        "status": {"observedGeneration": 7, "lastAppliedRevision": "main@sha1:5d1c0a7",
+                   "lastAttemptedRevision": "main@sha1:9e4b2f1", "conditions": [ready]},
+    }  # fmt: skip
+
+
 def drift(items: list[dict[str, Any]]) -> None:
-    """The cluster still has the old rootPath, and its Kustomization fails on the immutable field."""
+    """The cluster still has the old rootPath, and its Kustomization fails on the immutable field;
+    Flux's other Kustomizations (read along with it, as kubectl lists them all) are Ready."""
     pv = find(items, "PersistentVolume", "volsync-sonarr-repo-pv")
     pv["spec"]["csi"]["volumeAttributes"]["rootPath"] = "/k8s-backups/volsync/sonarr"
+    owners = {("flux-system", "flux-system"), ("flux-system", "cluster-apps")}
+    for item in items:
+        labels = item["metadata"].get("labels") or {}
+        if "kustomize.toolkit.fluxcd.io/name" in labels:
+            owners.add((labels["kustomize.toolkit.fluxcd.io/namespace"], labels["kustomize.toolkit.fluxcd.io/name"]))
+    for namespace, name in sorted(owners - {("media", "sonarr")}):
+        items.append(
+            kustomization(namespace, name, {"type": "Ready", "status": "True", "reason": "ReconciliationSucceeded",
+                                            "lastTransitionTime": CREATED,
+                                            "message": "Applied revision: main@sha1:9e4b2f1"})
+        )  # fmt: skip
     items.append(
-        {
-            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
-            "metadata": {"name": "sonarr", "namespace": "media", "uid": uid("ks-sonarr"), "generation": 7,
-                         "resourceVersion": "400001", "creationTimestamp": CREATED},
-            "spec": {"interval": "1h", "path": "./kubernetes/apps/media/sonarr/app", "prune": True,
-                     "sourceRef": {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}},
-            "status": {
-                "observedGeneration": 7,
-                "lastAppliedRevision": "main@sha1:5d1c0a7",
-                "lastAttemptedRevision": "main@sha1:9e4b2f1",
-                "conditions": [
-                    {"type": "Ready", "status": "False", "reason": "ReconciliationFailed",
-                     "lastTransitionTime": "2026-11-28T11:40:00Z",
-                     "message": "PersistentVolume/volsync-sonarr-repo-pv dry-run failed (Invalid): "
-                                "PersistentVolume \"volsync-sonarr-repo-pv\" is invalid: spec.persistentvolumesource: "
-                                "Forbidden: spec.persistentvolumesource is immutable after creation"}
-                ],
-            },
-        }
+        kustomization("media", "sonarr",
+                      {"type": "Ready", "status": "False", "reason": "ReconciliationFailed",
+                       "lastTransitionTime": "2026-11-28T11:40:00Z",
+                       "message": "PersistentVolume/volsync-sonarr-repo-pv dry-run failed (Invalid): "
+                                  "PersistentVolume \"volsync-sonarr-repo-pv\" is invalid: "
+                                  "spec.persistentvolumesource: "
+                                  "Forbidden: spec.persistentvolumesource is immutable after creation"})
     )  # fmt: skip
+
+
+def mover_job(namespace: str, owner: str, status: dict[str, Any]) -> dict[str, Any]:
+    """VolSync's mover Job as the cluster holds it while it fails (it deletes the Job of a
+    successful sync, so the healthy movers have none)."""
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": f"volsync-src-{owner}", "namespace": namespace, "uid": uid(f"job-{owner}"),
+                     "resourceVersion": "500001", "creationTimestamp": "2026-11-28T11:00:00Z",
+                     "labels": {"app.kubernetes.io/created-by": "volsync"},
+                     "ownerReferences": [{"apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource",
+                                          "name": owner, "uid": uid(f"ReplicationSource/{namespace}/{owner}"),
+                                          "controller": True, "blockOwnerDeletion": True}]},
+        "spec": {"backoffLimit": 8, "template": {"spec": {"restartPolicy": "Never", "containers": []}}},
+        "status": {"startTime": "2026-11-28T11:00:00Z", **status},
+    }  # fmt: skip
 
 
 def failing(items: list[dict[str, Any]]) -> None:
@@ -214,6 +242,11 @@ def failing(items: list[dict[str, Any]]) -> None:
         "logs": "Fatal: unable to open config file: stat /repository/config: no such file or directory\n"
         "Is there a repository at the following location?\n/repository",
     }
+    items.append(
+        mover_job("media", "jellyfin", {"failed": 9, "conditions": [
+            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+             "message": "Job has reached the specified backoff limit", "lastTransitionTime": "2026-11-28T11:20:00Z"}]})
+    )  # fmt: skip
 
 
 def late(items: list[dict[str, Any]]) -> None:
@@ -228,6 +261,7 @@ def locked(items: list[dict[str, Any]]) -> None:
         "logs": "repo lock: unable to create lock in backend: repository is already locked by PID 42 on "
         "volsync-src-home-assistant-b7x9q by root (UID 0, GID 0)\nlock was created at 2026-11-28 09:00:03",
     }
+    items.append(mover_job("default", "home-assistant", {"active": 1, "failed": 3}))  # retrying, locked out
 
 
 SCENARIOS = {

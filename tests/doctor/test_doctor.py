@@ -143,6 +143,7 @@ kinds = {{
     "replicationdestinations.volsync.backube": "ReplicationDestination",
     "events": "Event", "jobs.batch": "Job", "pods": "Pod",
     "kustomizations.kustomize.toolkit.fluxcd.io": "Kustomization",
+    "volumesnapshots.snapshot.storage.k8s.io": "VolumeSnapshot",
 }}
 if resource in os.environ.get("FAKE_MISSING", "").split(","):
     print(f'error: the server doesn\\'t have a resource type "{{resource}}"', file=sys.stderr)

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# What doctor reads: (resource, namespaced).  Flux and VolSync kinds are CRDs
-# that a cluster may lack; those are skipped with a note.
+# What doctor reads: (resource, namespaced).  Flux, VolSync and snapshot kinds are
+# CRDs that a cluster may lack; those are skipped with a note.
 RESOURCES: tuple[tuple[str, bool], ...] = (
     ("persistentvolumes", False),
     ("persistentvolumeclaims", True),
@@ -28,9 +28,24 @@ RESOURCES: tuple[tuple[str, bool], ...] = (
     ("jobs.batch", True),
     ("pods", True),
     ("kustomizations.kustomize.toolkit.fluxcd.io", True),
+    ("volumesnapshots.snapshot.storage.k8s.io", True),
 )
+# The kind each resource lists: a kind read with no object is still read, which
+# is what lets the tree call an absent object missing rather than unknown.
+KINDS = {
+    "persistentvolumes": "PersistentVolume",
+    "persistentvolumeclaims": "PersistentVolumeClaim",
+    "replicationsources.volsync.backube": "ReplicationSource",
+    "replicationdestinations.volsync.backube": "ReplicationDestination",
+    "events": "Event",
+    "jobs.batch": "Job",
+    "pods": "Pod",
+    "kustomizations.kustomize.toolkit.fluxcd.io": "Kustomization",
+    "volumesnapshots.snapshot.storage.k8s.io": "VolumeSnapshot",
+}
 READ_ONLY_VERBS = frozenset({"get"})
 DUMPED_AT = "volsync-kit/dumped-at"
+KINDS_READ = "volsync-kit/kinds-read"  # a dump's own record of what was read, empty kinds too
 TIMEOUT = 120
 
 
@@ -50,12 +65,15 @@ def argv(resource: str, namespaced: bool, context: str | None, kubeconfig: str |
     return out
 
 
-def fetch(context: str | None = None, kubeconfig: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every object doctor reads, and notes on what the cluster lacks."""
+def fetch(
+    context: str | None = None, kubeconfig: str | None = None
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """Every object doctor reads, notes on what the cluster lacks, and the kinds read."""
     if shutil.which("kubectl") is None:
         raise KubeError("kubectl is not on PATH; install it, or diagnose a saved dump with --from FILE")
     items: list[dict[str, Any]] = []
     notes: list[str] = []
+    read: list[str] = []
     for resource, namespaced in RESOURCES:
         command = argv(resource, namespaced, context, kubeconfig)
         assert command[command.index("get")] in READ_ONLY_VERBS
@@ -70,7 +88,8 @@ def fetch(context: str | None = None, kubeconfig: str | None = None) -> tuple[li
                 continue
             raise KubeError(f"kubectl get {resource} failed: {message}")
         items.extend(_items(_parse_json(done.stdout, f"kubectl get {resource}")))
-    return items, notes
+        read.append(KINDS[resource])
+    return items, notes, read
 
 
 def _parse_json(text: str, origin: str) -> Any:
@@ -88,13 +107,16 @@ def _items(doc: Any) -> list[dict[str, Any]]:
     return []
 
 
-def load(path: Path) -> tuple[list[dict[str, Any]], datetime.datetime | None]:
-    """The objects of a dump file or folder, and when it was taken, if it says."""
+def load(path: Path) -> tuple[list[dict[str, Any]], datetime.datetime | None, list[str]]:
+    """The objects of a dump file or folder, when it was taken, and the kinds it says were
+    read (``--dump`` records them; other dumps say nothing, and then the kinds present are
+    all that is known to have been read)."""
     files = sorted(p for p in path.rglob("*") if p.suffix in (".json", ".yaml", ".yml")) if path.is_dir() else [path]
     if not files:
         raise KubeError(f"--from {path}: no .json or .yaml files; pass a dump written by volsync-kit doctor --dump")
     items: list[dict[str, Any]] = []
     taken: datetime.datetime | None = None
+    read: list[str] = []
     for file in files:
         try:
             text = file.read_text(encoding="utf-8")
@@ -102,15 +124,25 @@ def load(path: Path) -> tuple[list[dict[str, Any]], datetime.datetime | None]:
             raise KubeError(f"--from {file}: cannot read it ({err}); pass a readable UTF-8 file") from None
         for doc in _documents(text, file):
             items.extend(_items(doc))
-            stamp = doc.get("metadata", {}).get("annotations", {}).get(DUMPED_AT) if isinstance(doc, dict) else None
+            annotations = _annotations(doc)
+            stamp = annotations.get(DUMPED_AT)
             if isinstance(stamp, str):
                 with contextlib.suppress(ValueError):
                     taken = datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            kinds = annotations.get(KINDS_READ)
+            if isinstance(kinds, str):
+                read.extend(k for k in kinds.split(",") if k)
     if not items:
         raise KubeError(
             f"--from {path}: no Kubernetes objects in it; it should be a List as kubectl get -o json prints"
         )
-    return items, taken
+    return items, taken, read
+
+
+def _annotations(doc: Any) -> dict[str, Any]:
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    return annotations if isinstance(annotations, dict) else {}
 
 
 def _documents(text: str, file: Path) -> list[Any]:
@@ -138,12 +170,15 @@ def scrub(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def write_dump(path: Path, items: Sequence[dict[str, Any]], now: datetime.datetime) -> None:
+def write_dump(path: Path, items: Sequence[dict[str, Any]], now: datetime.datetime, read: Sequence[str] = ()) -> None:
     """Write a List of ``items`` through a temporary file, renamed into place."""
+    annotations = {DUMPED_AT: f"{now:%Y-%m-%dT%H:%M:%SZ}"}
+    if read:
+        annotations[KINDS_READ] = ",".join(sorted(set(read)))
     doc = {
         "apiVersion": "v1",
         "kind": "List",
-        "metadata": {"annotations": {DUMPED_AT: f"{now:%Y-%m-%dT%H:%M:%SZ}"}},
+        "metadata": {"annotations": annotations},
         "items": [scrub(item) for item in items],
     }
     from volsync_kit.adapters.fs import write_atomically

@@ -22,7 +22,7 @@ from typing import Any
 
 from volsync_kit.core.diff import Change, Diff, FieldChange, diff, tracked_objects
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import KsRef, Map, Resource, Scalar, from_plain, map_at, to_plain
+from volsync_kit.core.model import KsRef, Map, Plain, Resource, Scalar, from_plain, map_at, to_plain
 from volsync_kit.core.names import is_label_value, is_subdomain, label, mover_job, subdomain
 from volsync_kit.core.planner import Settings, Step, plan
 
@@ -44,6 +44,20 @@ DATA_SAFETY = (
 )
 
 
+Ident = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
+
+
+@dataclass(frozen=True)
+class FieldDrift:
+    """One field the cluster holds with another value than git renders: kept
+    structured so that the tree can show both values on the object's node."""
+
+    ident: Ident
+    path: str
+    live: Plain
+    git: Plain
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """One problem found, with what shows it and what fixes it."""
@@ -55,6 +69,24 @@ class Diagnosis:
     evidence: tuple[str, ...]
     steps: tuple[Step, ...] = ()
     notes: tuple[str, ...] = ()
+    drifts: tuple[FieldDrift, ...] = ()  # D401 only: the fields, live against git
+
+
+def object_ident(ref: str) -> Ident:
+    """The (kind, namespace, name) of one of ``Diagnosis.objects`` ("kind namespace/name",
+    or "kind name" when cluster-scoped); names hold neither spaces nor slashes."""
+    kind, _, where = ref.partition(" ")
+    namespace, _, name = where.rpartition("/")
+    return (kind, namespace, name)
+
+
+def by_object(diagnoses: Iterable[Diagnosis]) -> dict[Ident, tuple[Diagnosis, ...]]:
+    """The diagnoses that name each object, in report order."""
+    out: dict[Ident, tuple[Diagnosis, ...]] = {}
+    for d in diagnoses:
+        for ident in dict.fromkeys(object_ident(o) for o in d.objects):
+            out[ident] = (*out.get(ident, ()), d)
+    return out
 
 
 @dataclass(frozen=True)
@@ -350,6 +382,12 @@ def drift(
             # The repository already says what the cluster should hold: nothing to push.
             tuple(step for step in checklist.steps if step.kind != "push"),
             tuple(d.message for d in checklist.dangers),
+            tuple(
+                FieldDrift((c.kind, c.namespace, c.name), f.path, f.before, f.after)
+                for c in changed
+                for f in c.fields
+                if f.before != f.after  # the rest are replaced along with their volume, not drifted
+            ),
         )
     ]
 
@@ -534,8 +572,18 @@ def unapplied(model: RepoModel) -> list[KsRef]:
     return failed + sorted(refused - set(failed), key=str)
 
 
-def diagnose(objects: Iterable[Obj], model: RepoModel | None, now: datetime.datetime, settings: Settings) -> Report:
-    """Every diagnosis; without a model (no repository), the cluster-only ones."""
+def diagnose(
+    objects: Iterable[Obj],
+    model: RepoModel | None,
+    now: datetime.datetime,
+    settings: Settings,
+    read: Iterable[str] = (),
+) -> Report:
+    """Every diagnosis; without a model (no repository), the cluster-only ones.
+
+    ``read`` names the kinds that were read even if none came back (kubectl's
+    answers); ``checked`` lists them with a count of 0, so that an absent
+    object of a kind that was read can be called missing, and only then."""
     by_kind: dict[str, list[Obj]] = {}
     for obj in objects:
         if isinstance(obj, Mapping):
@@ -572,5 +620,5 @@ def diagnose(objects: Iterable[Obj], model: RepoModel | None, now: datetime.date
     else:
         found.extend(released_volumes(volumes, set(volumes)))  # no repository: Released only
     found.sort(key=lambda d: (d.id, d.objects))
-    checked = {kind: len(items) for kind, items in sorted(by_kind.items())}
+    checked = {kind: len(by_kind.get(kind, [])) for kind in sorted({*by_kind, *read})}
     return Report(tuple(found), checked, f"{now:%Y-%m-%dT%H:%M:%SZ}", tuple(notes))

@@ -18,16 +18,21 @@ creates are ``volsync``; Flux Kustomizations are ``flux``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
+from volsync_kit.core.doctor import Diagnosis, Ident, Report, by_object
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import KsRef, Map, Resource, node_at, seq_at, str_at
+from volsync_kit.core.model import KsRef, Map, Resource, from_plain, node_at, seq_at, str_at
 from volsync_kit.core.names import mover_job
 
-Origin = Literal["flux", "repository", "volsync"]
+# "cluster": found only in the cluster, drawn by doctor --tree for what no app renders.
+Origin = Literal["flux", "repository", "volsync", "cluster"]
 VOLSYNC = "volsync.backube"
+NOT_IN_BUILD = "not in this app's build"
 CEPHFS_DRIVERS = ("cephfs.csi.ceph.com",)
 
 
@@ -40,6 +45,10 @@ class TreeNode:
     note: str = ""
     children: tuple[TreeNode, ...] = ()
     status: str = ""  # an overlay: a plan action, or the live phase
+    # doctor's overlay: "D503 restic-locked" for each diagnosis naming this object,
+    # and "path live (git: value)" for each field the cluster holds otherwise.
+    findings: tuple[str, ...] = ()
+    drift: tuple[str, ...] = ()
 
     @property
     def ident(self) -> tuple[str, str, str]:
@@ -69,13 +78,13 @@ def _index(resources: Iterable[Resource]) -> dict[tuple[str, str], Resource]:
     return {(r.kind, r.name): r for r in resources if not r.group or r.group == VOLSYNC}
 
 
-def _volume_note(pv: Resource) -> str:
-    driver = str_at(pv.node, "spec", "csi", "driver") or ""
-    if driver.endswith(CEPHFS_DRIVERS) and str_at(pv.node, "spec", "csi", "volumeAttributes", "staticVolume") == "true":
-        root = str_at(pv.node, "spec", "csi", "volumeAttributes", "rootPath") or "?"
+def _volume_note(pv: Map) -> str:
+    driver = str_at(pv, "spec", "csi", "driver") or ""
+    if driver.endswith(CEPHFS_DRIVERS) and str_at(pv, "spec", "csi", "volumeAttributes", "staticVolume") == "true":
+        root = str_at(pv, "spec", "csi", "volumeAttributes", "rootPath") or "?"
         return f"static CephFS, rootPath {root}"
-    if node_at(pv.node, "spec", "nfs") is not None:
-        return f"NFS {str_at(pv.node, 'spec', 'nfs', 'server')}:{str_at(pv.node, 'spec', 'nfs', 'path')}"
+    if node_at(pv, "spec", "nfs") is not None:
+        return f"NFS {str_at(pv, 'spec', 'nfs', 'server')}:{str_at(pv, 'spec', 'nfs', 'path')}"
     return driver or "static"
 
 
@@ -83,12 +92,12 @@ def _claim(name: str, namespace: str, objects: Mapping[tuple[str, str], Resource
     """A claim the repository declares, with the volume it binds or its class."""
     pvc = objects.get(("PersistentVolumeClaim", name))
     if pvc is None:
-        return TreeNode("PersistentVolumeClaim", name, namespace, "repository", "not in this app's build")
+        return TreeNode("PersistentVolumeClaim", name, namespace, "repository", NOT_IN_BUILD)
     volume = str_at(pvc.node, "spec", "volumeName")
     children: tuple[TreeNode, ...] = ()
     if volume:
         pv = objects.get(("PersistentVolume", volume))
-        note = _volume_note(pv) if pv is not None else "not in this app's build"
+        note = _volume_note(pv.node) if pv is not None else NOT_IN_BUILD
         children = (TreeNode("PersistentVolume", volume, "", "repository", note),)
         return TreeNode("PersistentVolumeClaim", name, namespace, "repository", "", children)
     source = node_at(pvc.node, "spec", "dataSourceRef")
@@ -248,60 +257,234 @@ def overlay(tree: TreeNode, status: Mapping[tuple[str, str, str], str]) -> TreeN
     return replace(tree, children=children, status=status.get(tree.ident, tree.status))
 
 
-def _live_status(obj: Mapping[str, object]) -> str:
+# -- doctor's overlay: the cluster's state on the tree ---------------------------------------
+
+Obj = Mapping[str, Any]
+# Repository volumes and claims by the template's names (volsync-<app>-repo, -repo-pv).
+REPO_OBJECT = re.compile(r"^volsync-.+-repo")
+
+
+@dataclass(frozen=True)
+class LiveTrees:
+    """Each app's tree with the cluster's state, and what the cluster holds that no
+    drawn tree predicts and no app's name claims (an orphan repository volume, say)."""
+
+    apps: tuple[AppTree, ...]
+    unclaimed: tuple[TreeNode, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    """What the overlay looks things up in: the live objects, the kinds doctor read
+    (only those can be called missing), and doctor's diagnoses by the object they name."""
+
+    live: Mapping[Ident, Obj]
+    read: frozenset[str]
+    diagnoses: Mapping[Ident, tuple[Diagnosis, ...]]
+    drifts: Mapping[Ident, tuple[str, ...]]
+
+    def findings(self, ident: Ident) -> tuple[str, ...]:
+        return tuple(f"{d.id} {d.code}" for d in self.diagnoses.get(ident, ()))
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _conditions(status: Obj) -> list[Obj]:
+    found = status.get("conditions")
+    return [c for c in found if isinstance(c, Mapping)] if isinstance(found, list) else []
+
+
+def _condition_text(condition: Obj, *, message: bool) -> str:
+    text = f"{condition.get('type')}={condition.get('status')}"
+    if condition.get("reason"):
+        text += f" {condition['reason']}"
+    if message and condition.get("message"):
+        text += f": {condition['message']}"
+    return text
+
+
+def _mover_status(status: Obj) -> list[str]:
+    """Synchronizing says what the mover does now; its Error, any other condition that
+    is False (Reconciled=False, say) and a failed last mover say what went wrong, which
+    Synchronizing alone hides (a locked repository still reads WaitingForSchedule)."""
+    parts = []
+    for c in _conditions(status):
+        if c.get("type") == "Synchronizing":
+            parts.append(_condition_text(c, message=c.get("reason") == "Error"))
+        elif c.get("status") == "False":
+            parts.append(_condition_text(c, message=True))
+    mover = status.get("latestMoverStatus")
+    result = mover.get("result") if isinstance(mover, Mapping) else None
+    if result and result != "Successful":
+        parts.append(f"last mover {result}")
+    if status.get("lastSyncTime"):
+        parts.append(f"last sync {status['lastSyncTime']}")
+    return parts
+
+
+def _job_status(status: Obj) -> list[str]:
+    counts = ", ".join(f"{key} {_count(status.get(key))}" for key in ("active", "succeeded", "failed"))
+    ended = [
+        _condition_text(c, message=c.get("type") == "Failed")
+        for c in _conditions(status)
+        if c.get("status") == "True" and c.get("type") in ("Complete", "Failed")
+    ]
+    return [counts, *ended]
+
+
+def _snapshot_status(status: Obj) -> list[str]:
+    ready = status.get("readyToUse")
+    parts = [f"readyToUse {str(ready).lower()}"] if isinstance(ready, bool) else []
+    error = status.get("error")
+    if isinstance(error, Mapping) and error.get("message"):
+        parts.append(f"error: {error['message']}")
+    return parts
+
+
+def _live_status(obj: Obj) -> str:
     status = obj.get("status")
     if not isinstance(status, Mapping):
         return "exists"
-    parts = []
-    if status.get("phase"):
-        parts.append(str(status["phase"]))
-    if status.get("lastSyncTime"):
-        parts.append(f"last sync {status['lastSyncTime']}")
-    for condition in status.get("conditions") or []:
-        if isinstance(condition, Mapping) and condition.get("type") == "Synchronizing" and condition.get("reason"):
-            parts.append(str(condition["reason"]))
-    if status.get("active"):
-        parts.append("running")
+    kind = obj.get("kind")
+    parts = [str(status["phase"])] if status.get("phase") else []
+    if kind in ("ReplicationSource", "ReplicationDestination"):
+        parts += _mover_status(status)
+    elif kind == "Job":
+        parts += _job_status(status)
+    elif kind == "VolumeSnapshot":
+        parts += _snapshot_status(status)
+    elif kind == "Kustomization":
+        parts += [_condition_text(c, message=False) for c in _conditions(status) if c.get("type") == "Ready"]
     return ", ".join(parts) or "exists"
 
 
-def live_trees(trees: list[AppTree], objects: Iterable[Mapping[str, object]]) -> list[AppTree]:
-    """The trees with each object's live status ("missing" when the cluster lacks it), and,
-    per app, the VolSync objects of its namespace the tree does not predict (orphans)."""
-    live: dict[tuple[str, str, str], Mapping[str, object]] = {}
+def _presence(node: TreeNode, found: Obj | None, cluster: _Cluster) -> str:
+    if node.kind not in cluster.read:
+        return "not read"  # doctor did not ask for this kind: nothing is known of it
+    if found is not None:
+        return _live_status(found)
+    if node.name.endswith("<YYYYMMDDHHMMSS>"):
+        return ""  # a name VolSync has not reported (no latestImage yet): nothing to look up
+    # VolSync creates some objects per sync only; the repository's (and Flux's) must exist.
+    return "not present" if node.origin == "volsync" else "MISSING"
+
+
+def _latest_image(node: TreeNode, cluster: _Cluster) -> TreeNode:
+    """A destination's VolumeSnapshot named as its status.latestImage reports it."""
+    found = cluster.live.get(node.ident)
+    image = found.get("status", {}).get("latestImage") if found is not None else None
+    name = image.get("name") if isinstance(image, Mapping) else None
+    if node.kind != "ReplicationDestination" or not isinstance(name, str):
+        return node
+
+    def rename(child: TreeNode) -> TreeNode:
+        children = tuple(rename(c) for c in child.children)
+        if child.kind == "VolumeSnapshot" and child.name.endswith("<YYYYMMDDHHMMSS>"):
+            return replace(child, name=name, note=f"{child.note} (status.latestImage)", children=children)
+        return replace(child, children=children)
+
+    return rename(node)
+
+
+def _live_node(node: TreeNode, cluster: _Cluster) -> TreeNode:
+    node = _latest_image(node, cluster)
+    found = cluster.live.get(node.ident)
+    note = node.note
+    if found is not None and node.kind == "PersistentVolume" and note != NOT_IN_BUILD:
+        # The volume as the cluster has it: git's rootPath is in the drift, if it differs.
+        note = _volume_note(_as_map(found))
+    return replace(
+        node,
+        note=note,
+        status=_presence(node, found, cluster),
+        findings=cluster.findings(node.ident),
+        drift=cluster.drifts.get(node.ident, ()),
+        children=tuple(_live_node(c, cluster) for c in node.children),
+    )
+
+
+def _as_map(obj: Obj) -> Map:
+    node = from_plain(obj)
+    return node if isinstance(node, Map) else Map({})
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return "(none)"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _drifts(diagnoses: Iterable[Diagnosis]) -> dict[Ident, tuple[str, ...]]:
+    out: dict[Ident, tuple[str, ...]] = {}
+    for d in diagnoses:
+        for f in d.drifts:
+            out[f.ident] = (*out.get(f.ident, ()), f"{f.path} {_plain(f.live)} (git: {_plain(f.git)})")
+    return out
+
+
+def _cluster(objects: Iterable[Obj], report: Report) -> _Cluster:
+    live: dict[Ident, Obj] = {}
     for obj in objects:
         meta = obj.get("metadata")
         if isinstance(meta, Mapping):
             live[(str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))] = obj
+    return _Cluster(live, frozenset(report.checked), by_object(report.diagnoses), _drifts(report.diagnoses))
+
+
+def _orphan(ident: Ident, obj: Obj, origin: Origin, note: str, cluster: _Cluster) -> TreeNode:
+    kind, namespace, name = ident
+    if kind == "PersistentVolume":
+        note += f"; {_volume_note(_as_map(obj))}"
+    return TreeNode(kind, name, namespace, origin, note, (), _live_status(obj), cluster.findings(ident))
+
+
+def _app_orphans(tree: AppTree, cluster: _Cluster, predicted: set[Ident]) -> tuple[TreeNode, ...]:
+    """VolSync's objects in the app's namespace, named after it, that its tree does not
+    predict (a cache claim of an older naming, a Job of a removed source)."""
+    return tuple(
+        _orphan(ident, obj, "volsync", "orphan: in the cluster, not in this tree", cluster)
+        for ident, obj in sorted(cluster.live.items())
+        if ident[1] == tree.ks.namespace
+        and ident[0] in ("PersistentVolumeClaim", "VolumeSnapshot", "Job")
+        and ident[2].startswith("volsync-")
+        and not REPO_OBJECT.match(ident[2])
+        and ident not in predicted
+        and _mentions(ident[2], tree.app)
+    )
+
+
+def _unclaimed(cluster: _Cluster, predicted: set[Ident]) -> tuple[TreeNode, ...]:
+    """Repository volumes and claims no drawn tree predicts, and any volume doctor calls an
+    orphan; "orphan" only on doctor's word, which it withholds while an app fails to build."""
     out = []
-    predicted: set[tuple[str, str, str]] = set()
+    for ident, obj in sorted(cluster.live.items()):
+        orphan = any(d.code == "orphan-volume" for d in cluster.diagnoses.get(ident, ()))
+        repo = ident[0] in ("PersistentVolume", "PersistentVolumeClaim") and bool(REPO_OBJECT.match(ident[2]))
+        if ident in predicted or not (orphan or repo):
+            continue
+        note = "orphan: rendered by no app" if orphan else "in the cluster, in no tree drawn here"
+        out.append(_orphan(ident, obj, "cluster", note, cluster))
+    return tuple(out)
+
+
+def live_trees(trees: list[AppTree], objects: Iterable[Obj], report: Report) -> LiveTrees:
+    """The trees with each object's live status, doctor's findings and drift on the object
+    they are about; "not read" for kinds doctor did not read, "MISSING" / "not present"
+    only for kinds it did; per app, the VolSync objects of its namespace the tree does not
+    predict; and apart, the repository volumes no app renders."""
+    cluster = _cluster(objects, report)
+    predicted = {n.ident for tree in trees for n in walk_nodes(tree.root)}
+    apps = []
     for tree in trees:
-        predicted |= {n.ident for n in walk_nodes(tree.root)}
-    for tree in trees:
-        status = {}
-        for node in walk_nodes(tree.root):
-            if node.kind == "Kustomization" or node.name.endswith("<YYYYMMDDHHMMSS>"):
-                continue
-            found = live.get(node.ident)
-            if found is not None:
-                status[node.ident] = _live_status(found)
-            else:  # VolSync creates some objects per sync only; the repository's must exist
-                status[node.ident] = "not present" if node.origin == "volsync" else "MISSING"
-        root = overlay(tree.root, status)
-        namespace = tree.ks.namespace
-        orphans = tuple(
-            TreeNode(kind, name, ns, "volsync", "in the cluster, not in this tree", (), _live_status(obj))
-            for (kind, ns, name), obj in sorted(live.items())
-            if ns == namespace
-            and kind in ("PersistentVolumeClaim", "VolumeSnapshot", "Job")
-            and name.startswith("volsync-")
-            and (kind, ns, name) not in predicted
-            and _mentions(name, tree.app)
-        )
+        root = _live_node(tree.root, cluster)
+        orphans = _app_orphans(tree, cluster, predicted)
+        predicted |= {o.ident for o in orphans}
         if orphans:
             root = _append_to_app(root, tree.ks, orphans)
-        out.append(replace(tree, root=root))
-    return out
+        apps.append(replace(tree, root=root))
+    return LiveTrees(tuple(apps), _unclaimed(cluster, predicted))
 
 
 def _mentions(name: str, app: str) -> bool:

@@ -74,7 +74,7 @@ def _diagnosis(d: Diagnosis) -> dict[str, Any]:
     }
 
 
-def to_json(report: Report, notes: list[str], trees: list[dict[str, Any]] | None = None) -> str:
+def to_json(report: Report, notes: list[str], trees: dict[str, Any] | None = None) -> str:
     doc: dict[str, Any] = {
         "version": JSON_VERSION,
         "now": report.now,
@@ -84,5 +84,5 @@ def to_json(report: Report, notes: list[str], trees: list[dict[str, Any]] | None
         "notes": notes,
     }
     if trees is not None:
-        doc["trees"] = trees  # --tree: the shape of tree --format json's "apps"
+        doc.update(trees)  # --tree: "trees" in the shape of tree --format json's "apps", and "unclaimed"
     return jsontext.dumps(doc) + "\n"

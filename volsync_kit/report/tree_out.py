@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from volsync_kit.core.diff import Change
-from volsync_kit.core.tree import AppTree, TreeNode
+from volsync_kit.core.tree import AppTree, LiveTrees, TreeNode, walk_nodes
 from volsync_kit.report import jsontext, ks_json
 
 JSON_VERSION = 2
-MARKS = {"flux": "▸", "repository": "●", "volsync": "○"}
+MARKS = {"flux": "▸", "repository": "●", "volsync": "○", "cluster": "◇"}
 LEGEND = "▸ Flux Kustomization   ● declared in the repository   ○ created by VolSync"
+CLUSTER_LEGEND = "   ◇ in the cluster only"
+UNCLAIMED = "not in git: in the cluster, rendered by no app drawn above"
 
 
 def _label(node: TreeNode, *, namespace: bool) -> str:
@@ -22,6 +24,9 @@ def _label(node: TreeNode, *, namespace: bool) -> str:
         text += f" — {node.note}"
     if node.status:
         text += f" <{node.status}>"
+    text += "".join(f" [drift: {d}]" for d in node.drift)
+    if node.findings:
+        text += f" [{', '.join(node.findings)}]"
     return text
 
 
@@ -33,11 +38,18 @@ def _lines(node: TreeNode, prefix: str, last: bool, top: bool) -> Iterable[str]:
         yield from _lines(child, inner, index == len(node.children) - 1, False)
 
 
-def to_text(trees: list[AppTree]) -> str:
-    out = [LEGEND, ""]
+def to_text(trees: list[AppTree], unclaimed: tuple[TreeNode, ...] = ()) -> str:
+    """The trees; with doctor's ``unclaimed``, what no app renders, in a group of its own."""
+    found_only = unclaimed or any(n.origin == "cluster" for t in trees for n in walk_nodes(t.root))
+    out = [LEGEND + (CLUSTER_LEGEND if found_only else ""), ""]
     for tree in trees:
         out.append(f"# app {tree.app}")
         out.extend(_lines(tree.root, "", True, True))
+        out.append("")
+    if unclaimed:
+        out.append(f"# {UNCLAIMED}")
+        for node in unclaimed:
+            out.extend(_lines(node, "", True, True))
         out.append("")
     return "\n".join(out)
 
@@ -47,9 +59,9 @@ def _escape(text: str) -> str:
     return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-def to_mermaid(trees: list[AppTree]) -> str:
+def to_mermaid(trees: list[AppTree], unclaimed: tuple[TreeNode, ...] = ()) -> str:
     out = ["flowchart LR"]
-    classes: dict[str, list[str]] = {"flux": [], "repository": [], "volsync": []}
+    classes: dict[str, list[str]] = {"flux": [], "repository": [], "volsync": [], "cluster": []}
     ids: dict[tuple[str, str, str], str] = {}
     edges: set[str] = set()
 
@@ -74,25 +86,35 @@ def to_mermaid(trees: list[AppTree]) -> str:
 
     for tree in trees:
         visit(tree.root, None)
+    for node in unclaimed:  # no app above them: unconnected boxes, marked by their class
+        visit(node, None)
     out.append("  classDef flux fill:#eef,stroke:#447")
     out.append("  classDef repository fill:#efe,stroke:#474")
     out.append("  classDef volsync fill:#fff,stroke:#888,stroke-dasharray:4 3")
+    if classes["cluster"]:
+        out.append("  classDef cluster fill:#fdecea,stroke:#c62828")
     for origin, members in classes.items():
         if members:
             out.append(f"  class {','.join(members)} {origin}")
     return "\n".join(out) + "\n"
 
 
-def _node_json(node: TreeNode) -> dict[str, Any]:
-    return {
+def node_json(node: TreeNode) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "kind": node.kind,
         "name": node.name,
         "namespace": node.namespace or None,
         "origin": node.origin,
         "note": node.note,
         "status": node.status or None,
-        "children": [_node_json(c) for c in node.children],
     }
+    # doctor's overlay only: tree --format json keeps its shape.
+    if node.findings:
+        out["findings"] = list(node.findings)
+    if node.drift:
+        out["drift"] = list(node.drift)
+    out["children"] = [node_json(c) for c in node.children]
+    return out
 
 
 def trees_json(trees: list[AppTree]) -> list[dict[str, Any]]:
@@ -100,10 +122,16 @@ def trees_json(trees: list[AppTree]) -> list[dict[str, Any]]:
         {
             "app": t.app,
             "kustomization": ks_json(t.ks),
-            "tree": _node_json(t.root),
+            "tree": node_json(t.root),
         }
         for t in trees
     ]
+
+
+def live_json(trees: LiveTrees) -> dict[str, Any]:
+    """doctor --tree's part of its JSON: the apps' trees as tree --format json's "apps",
+    and the repository volumes no app renders."""
+    return {"trees": trees_json(list(trees.apps)), "unclaimed": [node_json(n) for n in trees.unclaimed]}
 
 
 def to_json(trees: list[AppTree]) -> str:
@@ -113,7 +141,7 @@ def to_json(trees: list[AppTree]) -> str:
             {
                 "app": t.app,
                 "kustomization": ks_json(t.ks),
-                "tree": _node_json(t.root),
+                "tree": node_json(t.root),
             }
             for t in trees
         ],
