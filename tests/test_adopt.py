@@ -252,7 +252,7 @@ def test_generate_over_a_hand_written_component_says_adopt_first(tmp_path: Path)
     )
     code, _, err = cli(repo, "generate", "--check")
     assert code == 1
-    assert "not written by volsync-kit: run `volsync-kit generate --adopt` first" in err
+    assert "volsync-kit did not write the component: to keep every volume as it is, remove repository:" in err
     code, _, err = cli(repo, "generate")
     assert code == 2
     assert f"refusing to overwrite {REPO_COMPONENT}/pv.yaml: volsync-kit did not write it" in err

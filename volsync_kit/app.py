@@ -661,8 +661,8 @@ def run_adopt(repo: Path | None, *, config_file: Path | None = None, write: bool
     taken = [key for key in ("repository", "components") if key in config.data]
     if taken:
         raise UsageError(
-            f"{shown} already has {' and '.join(k + ':' for k in taken)}; `volsync-kit generate` renders from it "
-            "(--adopt writes those sections for a repository that has none)"
+            f"{shown} already has {' and '.join(k + ':' for k in taken)}; `volsync-kit generate` renders from it; "
+            "to adopt the hand-written component instead, remove them and run `volsync-kit generate --adopt` again"
         )
     entries = (entry_point(root, config.entry),) if config.entry else None
     model = walk(FileRepo(root), entries, None)

@@ -549,9 +549,7 @@ def generate(
         if result.refused and not result.written:
             for change in result.refused:
                 why = (
-                    "volsync-kit did not write it (it has no generated header); run `volsync-kit generate --adopt` "
-                    "to take the component over without changing any volume, or rerun with --force to replace it "
-                    "(`volsync-kit plan` then shows what that replaces)"
+                    f"volsync-kit did not write it (it has no generated header); {ADOPT_OR_FORCE}"
                     if change.never_generated
                     else "it was edited by hand since it was generated; move the change into .volsync-kit.yaml, "
                     "or rerun with --force"
@@ -569,6 +567,12 @@ def generate(
     _guard(debug, body)
 
 
+ADOPT_OR_FORCE = (
+    "to keep every volume as it is, remove repository: and components: from the config and run "
+    "`volsync-kit generate --adopt`; to replace it, rerun with --force once `volsync-kit plan` shows what that replaces"
+)
+
+
 def _unreferenced(paths: Sequence[str]) -> None:
     import shlex
 
@@ -579,7 +583,7 @@ def _unreferenced(paths: Sequence[str]) -> None:
 def _next_generate(changes: Sequence[FileChange]) -> str:
     """The command to run next: adopt a hand-written component before generating over it."""
     if any(c.never_generated for c in changes):
-        return "the component was not written by volsync-kit: run `volsync-kit generate --adopt` first"
+        return f"volsync-kit did not write the component: {ADOPT_OR_FORCE}"
     return "run `volsync-kit generate`"
 
 
