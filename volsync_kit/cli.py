@@ -516,8 +516,9 @@ def generate(
     """Render the repository PV/PVC component from .volsync-kit.yaml and wire every app into it
     (spec.components and postBuild.substitute of each app's Flux Kustomization).
 
-    Writes are atomic; running it twice changes nothing. Exit 0 when done or up to date, 1 when
-    --check finds drift, 2 for config errors or a hand-edited generated file (use --force).
+    Writes are atomic; running it twice changes nothing. A repository with a hand-written
+    component starts with --adopt. Exit 0 when done or up to date, 1 when --check finds drift or
+    --adopt cannot reproduce the component, 2 for config errors or a hand-edited generated file.
     """
 
     def body() -> int:
