@@ -304,3 +304,17 @@ def test_lint_expects_what_the_repository_section_generates(tmp_path: Path) -> N
     findings = json.loads(out)["findings"]
     fs_name = [f for f in findings if f["rule"] == "VK401" and "fsName" in f["message"]]
     assert f"{REPO_COMPONENT}/pv.yaml" in {f["path"] for f in fs_name}, findings
+
+
+def test_a_component_that_does_not_parse_is_named_with_its_error(tmp_path: Path) -> None:
+    broken = textwrap.dedent(PV_OWN_NAMES).replace("  accessModes:", "\taccessModes:")
+    repo = example(
+        tmp_path,
+        {"kustomization.yaml": kustomization("pv.yaml", "pvc.yaml"), "pv.yaml": broken, "pvc.yaml": PVC_OWN_NAMES},
+    )
+    code, _, err = cli(repo, "generate", "--adopt")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert re.match(rf"volsync-kit: error: {re.escape(REPO_COMPONENT)}/pv\.yaml:\d+:\d+: .*tab", err)
+    assert err.rstrip().endswith("fix it, then run `volsync-kit generate --adopt` again")
+    assert changed_files(repo) == []

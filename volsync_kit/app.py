@@ -725,15 +725,16 @@ def _hand_written(repo: FileRepo, model: RepoModel) -> HandWritten:
     from volsync_kit.core.lint import listed_components
 
     read: dict[str, tuple[Written, Written, bool] | None] = {}  # each folder read once, for every app
+    unreadable: list[str] = []  # a component whose files do not parse may be the one to adopt
     holds_movers: dict[str, bool] = {}
     movers: dict[str, set[str]] = {}  # folder -> the other folders its apps list that hold movers
     for result in model.results:
-        if result.status != "rendered":
-            continue
+        if result.status == "not-followed":
+            continue  # its components are another artifact's folders
         folders = listed_components(result)
         for folder in folders:
             if folder not in read:
-                read[folder] = _component(repo, folder)
+                read[folder] = _component(repo, folder, unreadable)
             if read[folder] is None:
                 continue
             for other in folders:
@@ -741,6 +742,8 @@ def _hand_written(repo: FileRepo, model: RepoModel) -> HandWritten:
                     holds_movers[other] = _holds_movers(repo, other)
             movers.setdefault(folder, set()).update(f for f in folders if f != folder and holds_movers[f])
     candidates = {folder: found for folder, found in read.items() if found is not None}
+    if not candidates and unreadable:
+        raise UsageError(f"{unreadable[0]}; fix it, then run `volsync-kit generate --adopt` again")
     if not candidates:
         raise UsageError(
             "no component your apps list declares a static CephFS PersistentVolume named with ${APP}: "
@@ -756,7 +759,9 @@ def _hand_written(repo: FileRepo, model: RepoModel) -> HandWritten:
     return HandWritten(folder, pv, pvc, only, operations[0] if len(operations) == 1 else None)
 
 
-def _component_documents(repo: FileRepo, folder: str) -> tuple[list[str], list[tuple[str, Written]]] | None:
+def _component_documents(
+    repo: FileRepo, folder: str, errors: list[str] | None = None
+) -> tuple[list[str], list[tuple[str, Written]]] | None:
     """The kustomization's resources of ``folder`` (None: not a component we can
     read) and every document of the files it lists, by kind."""
     from volsync_kit.core.adopt import Written
@@ -783,16 +788,20 @@ def _component_documents(repo: FileRepo, folder: str) -> tuple[list[str], list[t
                 plain = to_plain(doc.node) if doc.node is not None else None
                 if isinstance(plain, dict):
                     docs.append((str(plain.get("kind")), Written(plain, file, doc.loc.line if doc.loc else 1)))
-    except (ModelError, ValueError):
+    except ModelError as err:
+        if errors is not None:
+            errors.append(f"{err.loc or folder}: {err.message}")
+        return None
+    except ValueError:
         return None
     extra = set(kustomization) - {"apiVersion", "kind", "resources"}
     return (resources if not extra else [*resources, "<other fields>"]), docs
 
 
-def _component(repo: FileRepo, folder: str) -> tuple[Written, Written, bool] | None:
+def _component(repo: FileRepo, folder: str, errors: list[str]) -> tuple[Written, Written, bool] | None:
     from volsync_kit.core.rules._api import is_cephfs_driver
 
-    read = _component_documents(repo, folder)
+    read = _component_documents(repo, folder, errors)
     if read is None:
         return None
     listed, docs = read
