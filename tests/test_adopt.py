@@ -75,7 +75,9 @@ def adopt_and_check(repo: Path) -> str:
 def test_the_examples_split_component_is_adopted_unchanged(tmp_path: Path) -> None:
     """Repository and operations in two components, as examples/home-ops has them."""
     repo = example(tmp_path)
+    original = (repo / ".volsync-kit.yaml").read_text()
     err = adopt_and_check(repo)
+    assert (repo / ".volsync-kit.yaml").read_text().startswith(original)  # the user's lines kept as written
     assert changed_files(repo) == [
         ".volsync-kit.yaml",
         f"{REPO_COMPONENT}/kustomization.yaml",
@@ -318,3 +320,13 @@ def test_a_component_that_does_not_parse_is_named_with_its_error(tmp_path: Path)
     assert re.match(rf"volsync-kit: error: {re.escape(REPO_COMPONENT)}/pv\.yaml:\d+:\d+: .*tab", err)
     assert err.rstrip().endswith("fix it, then run `volsync-kit generate --adopt` again")
     assert changed_files(repo) == []
+
+
+def test_without_a_config_adopt_writes_a_new_one(tmp_path: Path) -> None:
+    repo = example(tmp_path)
+    (repo / ".volsync-kit.yaml").unlink()
+    git(repo, "commit", "-qam", "no config")
+    adopt_and_check(repo)
+    config = (repo / ".volsync-kit.yaml").read_text()
+    assert config.startswith("# Written by `volsync-kit generate --adopt`")
+    assert "repository:\n" in config
