@@ -322,3 +322,13 @@ def test_the_console_script_exits_with_everything_written(tmp_path: Path) -> Non
     assert missing.returncode == 2
     assert missing.stderr.count(b"\n") == 1
     assert subprocess.run([*script, "--version"], capture_output=True, env=env).returncode == 0
+
+
+def test_a_command_run_in_process_turns_the_garbage_collector_back_on() -> None:
+    """Only the console script, which ends the process, leaves it off (cli.main)."""
+    import gc
+
+    assert gc.isenabled()
+    result = CliRunner().invoke(app, ["render", "--repo", str(EXAMPLE), "--no-cache"])
+    assert result.exit_code == 0
+    assert gc.isenabled()

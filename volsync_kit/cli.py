@@ -165,6 +165,9 @@ def _fail(message: str, code: ExitCode) -> NoReturn:
     raise typer.Exit(int(code))
 
 
+_ENDS_PROCESS = False  # set by main(): the console script ends with os._exit once the command returns
+
+
 def _guard(debug: bool, body: Callable[[], int], output: Path | None = None) -> NoReturn:
     """Map every failure to its documented exit code, never a traceback; with
     ``output``, what the command prints goes to that file once it succeeded."""
@@ -201,7 +204,10 @@ def _guard(debug: bool, body: Callable[[], int], output: Path | None = None) -> 
         _fail(f"internal error: {type(err).__name__}: {err}; rerun with --debug and report it", ExitCode.INTERNAL_ERROR)
     finally:
         sys.stdout = stdout
-        if gc_was_enabled:
+        # Not when the process ends right after (see main): the first collection
+        # after enabling would walk every object the run made, all still in the
+        # youngest generation (a second at 2,000 apps), to free nothing.
+        if gc_was_enabled and not _ENDS_PROCESS:
             gc.enable()
     if output is not None and captured is not None:
         _write_output(output, captured.getvalue(), code)
@@ -815,6 +821,8 @@ def main() -> None:
     2,000-app plan); the operating system takes the memory back at once."""
     from volsync_kit import app as services
 
+    global _ENDS_PROCESS
+    _ENDS_PROCESS = True
     services.KEPT_TO_EXIT = []
     try:
         app()
