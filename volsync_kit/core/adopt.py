@@ -13,22 +13,17 @@ express shows up there, by field, and nothing is written.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from volsync_kit.core.diff import with_api_defaults
 from volsync_kit.core.generate import ComponentFiles
 
 # ${VAR:-default}: the only variable form the template writes for capacity.
 _CAPACITY_VARIABLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*):-([^}$]*)\}$")
-
-# What the API server fills in when a manifest leaves it out (as volsync_kit.core.diff
-# compares them): leaving one out and writing it are the same object.
-_API_DEFAULTS: dict[str, tuple[tuple[tuple[str, ...], object], ...]] = {
-    "PersistentVolume": ((("spec", "volumeMode"), "Filesystem"), (("spec", "persistentVolumeReclaimPolicy"), "Retain")),
-    "PersistentVolumeClaim": ((("spec", "volumeMode"), "Filesystem"),),
-}
 
 
 @dataclass(frozen=True)
@@ -123,17 +118,9 @@ def _capacity(pv: Written, pvc: Written, notes: list[str]) -> dict[str, Any]:
     return {"capacityVariable": "", "capacity": written}
 
 
-def normalized(plain: Mapping[str, Any]) -> dict[str, Any]:
-    """The document with the API server's defaults filled in."""
-    out: dict[str, Any] = dict(plain)
-    for path, value in _API_DEFAULTS.get(str(plain.get("kind")), ()):
-        node = out
-        for key in path[:-1]:
-            child = node.get(key)
-            node[key] = dict(child) if isinstance(child, Mapping) else {}
-            node = node[key]
-        node.setdefault(path[-1], value)
-    return out
+def normalized(plain: Mapping[str, Any]) -> object:
+    """A copy of the document with the API server's defaults filled in, as plan's diff compares it."""
+    return with_api_defaults(str(plain.get("kind")), copy.deepcopy(dict(plain)))
 
 
 def differences(written: Mapping[str, Any], generated: Mapping[str, Any]) -> list[str]:
