@@ -91,3 +91,25 @@ def test_lint_help_builds_no_pydantic_adapters() -> None:
     loaded = set(json.loads(out))
     assert "typer" in loaded
     assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}
+
+
+def test_lint_loads_nothing_of_plan() -> None:
+    """The hook runs lint on every commit: plan's planner, checklist and scenarios
+    (a tenth of lint's start-up on a small repository) are imported only by the
+    commands that plan."""
+    import json
+    import subprocess
+
+    example = str(PACKAGE.parent / "examples" / "home-ops")
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from volsync_kit.cli import app\n"
+        f"result = CliRunner().invoke(app, ['lint', '--repo', {example!r}, '--no-cache'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out))
+    assert "volsync_kit.core.lint" in loaded
+    assert not loaded & {"volsync_kit.core.planner", "volsync_kit.core.checklist", "volsync_kit.core.scenarios"}

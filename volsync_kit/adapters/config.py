@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from volsync_kit.adapters.resources import schema
 from volsync_kit.adapters.yamlio import decode, load_documents
 from volsync_kit.core.generate import AppSpec, ComponentFiles, RepositorySettings
 from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
-from volsync_kit.core.planner import Settings
 from volsync_kit.core.rules._api import Expectations
-from volsync_kit.core.scenarios import Operator
 from volsync_kit.errors import UsageError
+
+if TYPE_CHECKING:
+    # plan's types, imported where plan asks for them: lint, on every commit, does not pay for them.
+    from volsync_kit.core.planner import Settings
+    from volsync_kit.core.scenarios import Operator
 
 CONFIG_NAME = ".volsync-kit.yaml"
 SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO, "off": None}
@@ -141,6 +144,8 @@ def _default(*path: str) -> Any:
 
 
 def operator(config: Config) -> Operator:
+    from volsync_kit.core.scenarios import Operator
+
     section = config.data.get("operator", {})
     ks = section.get("kustomization", {})
     return Operator(
@@ -152,6 +157,8 @@ def operator(config: Config) -> Operator:
 
 
 def plan_settings(config: Config) -> Settings:
+    from volsync_kit.core.planner import Settings
+
     section = config.data.get("plan", {})
     source = section.get("source", {})
     return Settings(
