@@ -65,6 +65,14 @@ def committed_example(tmp_path: Path) -> Path:
     return repo
 
 
+def generated_repo(out: Path, apps: int, *flags: str) -> Path:
+    """A repository of ``apps`` apps written and committed by benchmarks/make_repo.py
+    (``--defects``, ``--plan-change``: see its docstring)."""
+    make_repo = Path(__file__).resolve().parents[1] / "benchmarks" / "make_repo.py"
+    subprocess.run([sys.executable, str(make_repo), str(apps), str(out), *flags], check=True, capture_output=True)
+    return out
+
+
 def git_init(root: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     subprocess.run(["git", "init", "-q", str(root)], check=True, env=env)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers_repo import committed_example
+from helpers_repo import committed_example, generated_repo
 
 from volsync_kit.adapters import cache as cache_module
 from volsync_kit.adapters import fs, gitrepo
@@ -68,13 +68,7 @@ def example(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("gen") / "repo"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "make_repo.py"), "30", str(repo), "--defects", "--plan-change"],
-        check=True,
-        capture_output=True,
-    )
-    return repo
+    return generated_repo(tmp_path_factory.mktemp("gen") / "repo", 30, "--defects", "--plan-change")
 
 
 def stores(cache_dir: Path) -> list[Path]:

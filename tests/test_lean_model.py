@@ -10,12 +10,10 @@ differ: every output is compared with a run that converts everything
 from __future__ import annotations
 
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers_repo import committed_example
+from helpers_repo import committed_example, generated_repo
 from typer.testing import CliRunner
 
 from volsync_kit.adapters import yamlio
@@ -80,13 +78,7 @@ def test_plan_of_the_example_is_the_full_models(tmp_path: Path, monkeypatch: pyt
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("lean") / "repo"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "make_repo.py"), "24", str(repo), "--defects", "--plan-change"],
-        check=True,
-        capture_output=True,
-    )
-    return repo
+    return generated_repo(tmp_path_factory.mktemp("lean") / "repo", 24, "--defects", "--plan-change")
 
 
 def test_a_generated_repository_is_lean(generated: Path) -> None:

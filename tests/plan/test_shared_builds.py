@@ -11,30 +11,22 @@ one made with sharing turned off: only the work may differ.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers_repo import generated_repo
 from typer.testing import CliRunner
 
 from volsync_kit.cli import app
 from volsync_kit.core import buildmemo, flux
 
-ROOT = Path(__file__).resolve().parents[2]
 APPS = 12
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "make_repo.py"), str(APPS), str(repo)],
-        check=True,
-        capture_output=True,
-    )
-    return repo
+    return generated_repo(tmp_path / "repo", APPS)
 
 
 class Builds:

@@ -68,15 +68,20 @@ def load(root: Path, explicit: Path | None = None) -> Config:
     return Config(shown, data, nodes[0])
 
 
-def _validate(shown: str, node: Node, data: object) -> None:
+def _schema_errors(data: object) -> tuple[Any, int] | None:
+    """The most telling error of ``data`` against the config schema, and how many there are."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema("config.schema.json"))
-    errors = list(validator.iter_errors(data))
-    if not errors:
-        return
+    errors = list(jsonschema.Draft202012Validator(schema("config.schema.json")).iter_errors(data))
     # best_match descends into oneOf/anyOf alternatives to the most specific cause.
-    first = jsonschema.exceptions.best_match(errors)
+    return (jsonschema.exceptions.best_match(errors), len(errors)) if errors else None
+
+
+def _validate(shown: str, node: Node, data: object) -> None:
+    found = _schema_errors(data)
+    if found is None:
+        return
+    first, count = found
     path = [str(p) if isinstance(p, str) else p for p in first.absolute_path]
     loc = loc_of(node, *path) or Loc(shown, 1, 1)
     if first.validator == "additionalProperties" and isinstance(first.instance, dict):
@@ -86,7 +91,7 @@ def _validate(shown: str, node: Node, data: object) -> None:
         if unexpected:
             loc = key_loc(node, *path, unexpected[0]) or loc
     where = ".".join(str(p) for p in path) or "(top level)"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    more = f" (and {count - 1} more)" if count > 1 else ""
     raise _fail(shown, loc, f"invalid config at {where}: {first.message}{more}; see schemas/config.schema.json")
 
 
@@ -186,12 +191,10 @@ def repository_settings(config: Config) -> RepositorySettings:
 
 def invalid(data: dict[str, Any]) -> str | None:
     """Why ``data`` is no valid config (the first error, as a sentence), or None."""
-    import jsonschema
-
-    errors = list(jsonschema.Draft202012Validator(schema("config.schema.json")).iter_errors(data))
-    if not errors:
+    found = _schema_errors(data)
+    if found is None:
         return None
-    first = jsonschema.exceptions.best_match(errors)
+    first = found[0]
     where = ".".join(str(p) for p in first.absolute_path) or "(top level)"
     return f"the config it would write is invalid at {where}: {first.message}"
 
