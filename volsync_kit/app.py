@@ -26,9 +26,12 @@ if TYPE_CHECKING:
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
     from volsync_kit.core.generate import AppSpec
-    from volsync_kit.core.model import Problem
+    from volsync_kit.core.lint import Checked
+    from volsync_kit.core.model import Problem, Severity
     from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.render import RenderResult
+    from volsync_kit.core.rules._api import Expectations
+    from volsync_kit.core.runmemo import RunLog
     from volsync_kit.core.scenarios import Operator
     from volsync_kit.core.tree import AppTree, LiveTrees
 
@@ -92,6 +95,7 @@ def walk(
     *,
     at: str = "",
     shared: SharedBuilds | None = None,
+    log: RunLog | None = None,
 ) -> RepoModel:
     """The Flux walk over ``reader``, with the cache when there is one;
     raises UsageError when no entry point is found, or ``cluster`` is not one."""
@@ -99,7 +103,7 @@ def walk(
 
     reader.cache = cache
     try:
-        model = flux.walk(reader, entries, cache, cluster=cluster, fallback=False, shared=shared)
+        model = flux.walk(reader, entries, cache, cluster=cluster, fallback=False, shared=shared, log=log)
     except flux.NoSuchCluster as err:
         known = ", ".join(err.known) or "none"
         raise UsageError(f"--cluster {err.name}: no such cluster{at}; the repository syncs: {known}") from None
@@ -196,14 +200,47 @@ def run_lint(
     entry = entry if entry is not None else config.entry
     files_repo = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(files_repo, entries, open_cache(root, cache), cluster)
+    expect = config_adapter.expectations(config)
+    checked = _checked(files_repo, entries, open_cache(root, cache), cluster, expect, severities)
     only = frozenset(_repo_relative(root, f) for f in files) if files else None
     options = lint.LintOptions(
         severities=severities,
         ignores=tuple(lint.Ignore(pattern, rules) for pattern, rules in ignores),
         only_files=only,
     )
-    return _kept(lint.run(files_repo, model, config_adapter.expectations(config), options))
+    return _kept(lint.finish(files_repo, checked, options))
+
+
+def _checked(
+    files_repo: FileRepo,
+    entries: tuple[Entry, ...] | None,
+    cache: DiskCache | None,
+    cluster: str | None,
+    expect: Expectations,
+    severities: Mapping[str, Severity | None],
+) -> Checked:
+    """What the rules find: from the run recorded last time when the tree still
+    gives it (:mod:`volsync_kit.core.runmemo`), else by walking the repository,
+    recording the run for the next one."""
+    from volsync_kit.core import lint, runmemo
+
+    if cache is None:
+        return lint.check(files_repo, walk(files_repo, entries, None, cluster), expect, severities)
+    files_repo.cache = cache
+    slot = cache.key(("lint-run",))
+    inputs = cache.key(("lint-run", entries, cluster, expect, sorted(severities.items())))
+    found = runmemo.reuse(cache.get(slot, inputs), files_repo, cache)
+    if found is not None and isinstance(found.value, lint.Checked):
+        if found.record is not None:
+            cache.put(slot, inputs, found.record)
+        cache.flush()
+        return found.value
+    log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
+    model = walk(files_repo, entries, cache, cluster, log=log)
+    checked = lint.check(log.recorder, model, expect, severities)
+    cache.put(slot, inputs, log.record(checked))
+    cache.flush()
+    return checked
 
 
 def _repo_relative(root: Path, file: Path) -> str:

@@ -69,6 +69,7 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import BuildMemo, RepoReader
+from volsync_kit.core.runmemo import RunLog, projection
 from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
 from volsync_kit.core.sources import (
     BOOTSTRAP_NAME,
@@ -363,19 +364,36 @@ def _build(
     return resources, problems, frozenset(build.files)
 
 
+# A build made again alone, by a recorded run (volsync_kit.core.runmemo).
+rebuild = _build
+
+
 class Memo:
     """Builds remembered across runs (see :mod:`volsync_kit.core.buildmemo`),
-    and, within one run, across the revisions a plan walks."""
+    and, within one run, across the revisions a plan walks; with a ``log``,
+    each build is noted for a recorded run (:mod:`volsync_kit.core.runmemo`)."""
 
-    def __init__(self, repo: RepoReader, store: BuildMemo | None, shared: SharedBuilds | None = None) -> None:
+    def __init__(
+        self, repo: RepoReader, store: BuildMemo | None, shared: SharedBuilds | None = None, log: RunLog | None = None
+    ) -> None:
         self.store = store
         self.shared = shared
+        self.log = log
+        self.repo = repo
         self.answers = Answers(repo)
         # plan reads the base from git and the head from the working tree:
         # separate slots, so that neither evicts the other's builds.
         self.reader = getattr(repo, "label", type(repo).__name__)
 
     def build(
+        self, ks: FluxKs, variables: Variables, root: str
+    ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
+        if self.log is None:
+            return self._build(ks, variables, root)
+        with self.log.recorder.building():
+            return self._build(ks, variables, root)
+
+    def _build(
         self, ks: FluxKs, variables: Variables, root: str
     ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
         made_of = (ks.node, ks.loc, ks.ref, root, variables)
@@ -387,7 +405,10 @@ class Memo:
             material = self.store.key(made_of)
             found = still_valid(self.store.get(slot, material), material, self.answers)
             if found is not None:
-                self._offer(made_of, found)
+                if self.log is not None and not (found.projection and found.made_of):
+                    found = self._noted(found, ks, variables, root)
+                    self.store.put(slot, material, found)
+                self._done(slot, made_of, found)
                 return list(found.resources), list(found.problems), found.files
         found = self._from_other_revision(made_of)
         if found is None:
@@ -396,10 +417,23 @@ class Memo:
             found = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
         elif self.store is not None:
             found = replace(found, material=material)
+        if self.log is not None:
+            found = self._noted(found, ks, variables, root)
         if self.store is not None:
             self.store.put(slot, material, found)
-        self._offer(made_of, found)
+        self._done(slot, made_of, found)
         return list(found.resources), list(found.problems), found.files
+
+    def _noted(self, found: Stored, ks: FluxKs, variables: Variables, root: str) -> Stored:
+        """``found`` with what a recorded run needs of it."""
+        digest = found.projection or projection(found.resources, found.problems, found.files)
+        return replace(found, projection=digest, made_of=(ks, variables, root))
+
+    def _done(self, slot: str, made_of: tuple[object, ...], found: Stored) -> None:
+        if self.log is not None and slot:
+            self.log.note_build(slot, self.log.view_of(self.repo), found)
+        if self.shared is not None:
+            self.shared.offer(made_of[2], (self.reader, made_of, found))
 
     def _from_other_revision(self, made_of: tuple[object, ...]) -> Stored | None:
         """The build another revision's walk made of the same Kustomization,
@@ -411,10 +445,6 @@ class Memo:
             if reader != self.reader and other_made_of == made_of and answers_hold(stored.asked, self.answers):
                 return stored
         return None
-
-    def _offer(self, made_of: tuple[object, ...], stored: Stored) -> None:
-        if self.shared is not None:
-            self.shared.offer(made_of[2], (self.reader, made_of, stored))
 
 
 # -- the walk ----------------------------------------------------------------------
@@ -538,13 +568,14 @@ class _Walk:
         found: _Scan,
         memo: BuildMemo | None = None,
         shared: SharedBuilds | None = None,
+        log: RunLog | None = None,
     ) -> None:
         entry = cluster.entry if cluster is not None else None
         self.root = entry.root if entry is not None else ""
         self.repo: RepoReader = (
             SourceView(repo, self.root, _ignore_rules(repo, entry, found)) if entry is not None else repo
         )
-        self.memo = Memo(self.repo, memo, shared) if memo is not None or shared is not None else None
+        self.memo = Memo(self.repo, memo, shared, log) if memo is not None or shared is not None else None
         self.cluster = cluster.name if cluster is not None else ""
         self.source = entry.source if entry is not None else None
         self.url = normalize_url(entry.url) if entry is not None and entry.url else ""
@@ -826,23 +857,29 @@ def walk(
     cluster: str | None = None,
     fallback: bool = True,
     shared: SharedBuilds | None = None,
+    log: RunLog | None = None,
 ) -> RepoModel:
     """Render every active Flux Kustomization of every cluster of the
     repository, reusing the builds in ``memo`` whose inputs did not change,
     and those another walk of this process offered to ``shared`` (plan's base
-    and head: :class:`~volsync_kit.core.buildmemo.SharedBuilds`).
+    and head: :class:`~volsync_kit.core.buildmemo.SharedBuilds`).  With a
+    ``log``, the walk reads ``repo`` through its recorder and notes every
+    build (:mod:`volsync_kit.core.runmemo`).
 
     ``entries`` replaces detection (``--entry``); ``cluster`` keeps one
     cluster (raises :class:`NoSuchCluster`).  Without any entry point, every
     Kustomization of every file is a root when ``fallback`` (tests and
     fixtures), and nothing is walked otherwise.
     """
+    if log is not None:
+        repo = log.recorder
     found = _scan(repo)
     instances, candidates = _candidates(repo, found)
+    reuse = (memo, shared, log)
     if entries is not None:
         chosen = [_matching(e, [*instances, *candidates]) for e in entries]
-        return _walk_clusters(repo, found, _unique(chosen), [], (memo, shared), cluster, fallback)
-    return _walk_clusters(repo, found, instances, candidates, (memo, shared), cluster, fallback)
+        return _walk_clusters(repo, found, _unique(chosen), [], reuse, cluster, fallback)
+    return _walk_clusters(repo, found, instances, candidates, reuse, cluster, fallback)
 
 
 def _candidates(repo: RepoReader, found: _Scan) -> tuple[list[Entry], list[Entry]]:
@@ -865,7 +902,7 @@ def _walk_clusters(
     found: _Scan,
     fixed: list[Entry],
     candidates: list[Entry],
-    reuse: tuple[BuildMemo | None, SharedBuilds | None],
+    reuse: tuple[BuildMemo | None, SharedBuilds | None, RunLog | None],
     only: str | None,
     fallback: bool,
 ) -> RepoModel:
@@ -988,7 +1025,9 @@ def _renamed(state: _Walk, name: str) -> _Walk:
     return state
 
 
-def _fallback(repo: RepoReader, found: _Scan, reuse: tuple[BuildMemo | None, SharedBuilds | None]) -> RepoModel:
+def _fallback(
+    repo: RepoReader, found: _Scan, reuse: tuple[BuildMemo | None, SharedBuilds | None, RunLog | None]
+) -> RepoModel:
     """No entry point: every Kustomization of every file is a root."""
     state = _Walk(repo, None, found, *reuse)
     for _, res in found.declared:

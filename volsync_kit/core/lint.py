@@ -328,30 +328,81 @@ def _relevant(finding: Finding, only: frozenset[str], reads: Mapping[KsRef, froz
     return ks is not None and (ks.file in only or bool(reads.get(ks, frozenset()) & only))
 
 
-def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintOptions) -> LintResult:
-    """Lint the repository; pure apart from reads through ``repo``."""
+@dataclass(frozen=True)
+class Reader:
+    """What :func:`unchecked` needs of one Kustomization not built elsewhere:
+    whether it rendered, and the folders that may hold its files."""
+
+    status: str
+    folders: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every finding of the rules, before FILES and suppressions choose what is
+    reported, and what choosing needs: a value of plain data, so that a run
+    that changes nothing it was made of can reuse it (volsync_kit.core.runmemo)."""
+
+    findings: tuple[Finding, ...]
+    view: frozenset[str]  # the files Flux reads
+    reads: Mapping[KsRef, frozenset[str]]  # the files each Kustomization read, its own included
+    files: int  # how many files the builds and the file view read
+    apps: int
+    unbuilt: int  # Kustomizations that failed to render
+    as_written: frozenset[str]  # files of the file view's volumes
+    rendered: frozenset[str]  # files that some rendered Kustomization read
+    readers: tuple[Reader, ...]
+
+
+def check(
+    repo: RepoReader, model: RepoModel, expect: Expectations, severities: Mapping[str, Severity | None]
+) -> Checked:
+    """Run every rule that is on; pure apart from reads through ``repo``."""
     view = flux_files(repo, model)
     file_groups, file_problems = file_view(repo, view)
     groups = tuple(rendered_view(model) + file_groups)
     ctx = Context(model, groups, expect, tuple(file_problems), view)
     findings: list[Finding] = []
     for rule in all_rules():
-        severity = options.severities.get(rule.id, rule.severity)
+        severity = severities.get(rule.id, rule.severity)
         if severity is None:
             continue
         findings.extend(_finding(rule, severity, hit) for hit in _hits(rule, ctx))
-    findings = _dedupe(findings)
-
-    reads = {r.ks.ref: r.files | {r.ks.ref.file} for r in model.results}
-    if options.only_files is not None:
-        findings = [f for f in findings if _relevant(f, options.only_files, reads)]
-
     files = {f for r in model.results for f in r.files}
     files.update(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin)
+    return Checked(
+        tuple(_dedupe(findings)),
+        view,
+        {r.ks.ref: r.files | {r.ks.ref.file} for r in model.results},
+        len(files),
+        len({g.ks for g in groups if g.view == "rendered"}),
+        sum(1 for r in model.results if r.status == "failed"),
+        frozenset(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin),
+        frozenset(path for r in model.results if r.status == "rendered" for path in r.files),
+        tuple(
+            Reader(r.status, tuple(f for f in (_path_folder(r), *listed_components(r)) if f is not None))
+            for r in model.results
+            if r.status != "not-followed"
+        ),
+    )
+
+
+def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintOptions) -> LintResult:
+    """Lint the repository; pure apart from reads through ``repo``."""
+    return finish(repo, check(repo, model, expect, options.severities), options)
+
+
+def finish(repo: RepoReader, checked: Checked, options: LintOptions) -> LintResult:
+    """What a lint run reports of ``checked``: the findings located in FILES or
+    in the apps that read them, less those suppressed inline or by the config,
+    and the notes on what could not be checked."""
+    findings = list(checked.findings)
+    if options.only_files is not None:
+        findings = [f for f in findings if _relevant(f, options.only_files, checked.reads)]
     # Directives count where Flux reads, and wherever a finding is (an
     # inactive Kustomization's file): one in a Helm chart is not unused.
     located = {f.loc.file for f in findings if f.loc}
-    directives = _directives(repo, sorted(view | located))
+    directives = _directives(repo, sorted(checked.view | located))
     reported: list[Finding] = []
     suppressed: list[Finding] = []
     for f in findings:
@@ -373,29 +424,20 @@ def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintO
                 )
                 if options.only_files is None or directive.loc.file in options.only_files:
                     reported.append(unused)
-    apps = len({g.ks for g in groups if g.view == "rendered"})
-    unbuilt = sum(1 for r in model.results if r.status == "failed")
-    as_written = {s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin}
     return LintResult(
         tuple(sorted(reported, key=Finding.sort_key)),
         tuple(sorted(suppressed, key=Finding.sort_key)),
-        len(files),
-        apps,
-        unchecked(repo, model, apps, as_written, options.only_files),
-        unbuilt,
+        checked.files,
+        checked.apps,
+        unchecked(repo, checked, options.only_files),
+        checked.unbuilt,
     )
 
 
 # -- what was not checked ---------------------------------------------------------
 
 
-def unchecked(
-    repo: RepoReader,
-    model: RepoModel,
-    apps: int,
-    as_written: set[str],
-    only: frozenset[str] | None,
-) -> tuple[str, ...]:
+def unchecked(repo: RepoReader, checked: Checked, only: frozenset[str] | None) -> tuple[str, ...]:
     """Notes on what this run could not check, so that it does not pass by accident.
 
     A run that checked no app says so, and so does each named file (FILES,
@@ -406,38 +448,31 @@ def unchecked(
     get no note: ``--all-files`` would bury the notes that matter.
     """
     notes: list[str] = []
-    failed = sum(1 for r in model.results if r.status == "failed")
-    if apps == 0:
-        tail = f", and {failed} failed to render" if failed else ""
+    if checked.apps == 0:
+        tail = f", and {checked.unbuilt} failed to render" if checked.unbuilt else ""
         notes.append(f"checked 0 apps: no Flux Kustomization rendered a VolSync volume{tail}")
     if only is None:
         return tuple(notes)
-    rendered = {path for r in model.results if r.status == "rendered" for path in r.files}
-    folders = [
-        (r, [f for f in (_path_folder(r), *listed_components(r)) if f is not None])
-        for r in model.results
-        if r.status != "not-followed"
-    ]
     for path in sorted(only):
-        if path in rendered or not path.endswith((".yaml", ".yml")):
+        if path in checked.rendered or not path.endswith((".yaml", ".yml")):
             continue
-        readers = _may_read(folders, path)
+        readers = _may_read(checked.readers, path)
         if readers and all(r.status == "failed" for r in readers):
-            how = "checked only as written" if path in as_written else "not checked"
+            how = "checked only as written" if path in checked.as_written else "not checked"
             count = f"{len(readers)} app" + ("s" if len(readers) > 1 else "")
             notes.append(f"{path}: {how}: every app that may read it failed to render ({count})")
-        elif path not in as_written and (readers or _declares_volumes(repo, path)):
+        elif path not in checked.as_written and (readers or _declares_volumes(repo, path)):
             notes.append(f"{path}: not checked: no Flux Kustomization reads it")
     return tuple(notes)
 
 
-def _may_read(folders: list[tuple[KsResult, list[str]]], path: str) -> list[KsResult]:
+def _may_read(readers: tuple[Reader, ...], path: str) -> list[Reader]:
     """The Kustomizations whose folder (spec.path or a component) holds ``path``
     most closely: a failed build does not say which files it would read."""
-    best: list[KsResult] = []
+    best: list[Reader] = []
     depth = -1
-    for result, candidates in folders:
-        for folder in candidates:
+    for result in readers:
+        for folder in result.folders:
             if not _below(path, folder):
                 continue
             here = folder.count("/") + 1 if folder else 0

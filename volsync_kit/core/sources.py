@@ -85,7 +85,7 @@ class SourceView:
         self.repo = repo
         self.root = root
         self.ignore = ignore
-        self.label = f"{type(repo).__name__}:{root}"
+        self.label = f"{getattr(repo, 'label', type(repo).__name__)}:{root}"
         self._hidden: dict[tuple[str, bool], bool] = {}
 
     def _inner(self, path: str) -> str | None:
