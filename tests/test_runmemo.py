@@ -1,0 +1,267 @@
+"""A lint run that reuses the run recorded before says what a run without the cache says.
+
+volsync_kit.core.runmemo answers a warm lint from the last run's record when
+every build an edit touched still projects the same objects to the walk and
+the rules.  Each test here records a run, edits a copy of a generated
+repository in one of the ways operators do, lints it again with the cache,
+and compares that with linting the same tree without any cache.  Edits that
+change nothing lint reads must be answered from the record (or the fast path
+would be untested); every other edit must fall back to a walk.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers_repo import generated_repo
+
+from volsync_kit import app
+from volsync_kit.core import runmemo
+from volsync_kit.core.findings import LintResult
+
+Edit = Callable[[Path], None]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generated_repo(tmp_path_factory.mktemp("gen") / "repo", 24, "--defects")
+
+
+@pytest.fixture
+def repo(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(generated, copy, symlinks=True)
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    return copy
+
+
+@pytest.fixture
+def reuses(monkeypatch: pytest.MonkeyPatch) -> list[runmemo.Reuse | None]:
+    """What each run's runmemo.reuse answered (a spy: the real function runs)."""
+    seen: list[runmemo.Reuse | None] = []
+    real = runmemo.reuse
+
+    def spy(*args: object, **kwargs: object) -> runmemo.Reuse | None:
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        seen.append(found)
+        return found
+
+    monkeypatch.setattr(runmemo, "reuse", spy)
+    return seen
+
+
+def _apps(repo: Path) -> list[Path]:
+    return sorted(p.parent for p in (repo / "kubernetes/apps").glob("*/*/ks.yaml") if "flux-system" not in str(p))
+
+
+def _helmrelease(repo: Path) -> Path:
+    return _apps(repo)[0] / "app/helmrelease.yaml"
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def _sub(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert re.search(old, text), f"{old!r} not in {path}"
+    path.write_text(re.sub(old, new, text, count=1), encoding="utf-8")
+
+
+# -- edits lint does not see: answered from the record ---------------------------------
+
+
+def comment(repo: Path) -> None:
+    _append(_helmrelease(repo), "# a note\n")
+
+
+def image_tag(repo: Path) -> None:
+    _sub(_helmrelease(repo), r"tag: \S+", "tag: 9.9.9")
+
+
+def touch(repo: Path) -> None:
+    path = _helmrelease(repo)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000_000))
+
+
+def two_releases(repo: Path) -> None:
+    for folder in _apps(repo)[:2]:
+        _sub(folder / "app/helmrelease.yaml", r"memory: \S+", "memory: 2Gi")
+
+
+REUSED: dict[str, Edit] = {
+    "comment": comment,
+    "image-tag": image_tag,
+    "touch": touch,
+    "two-releases": two_releases,
+}
+
+
+# -- edits lint sees, or may: walked again ----------------------------------------------
+
+
+def release_adds_claim(repo: Path) -> None:
+    _append(
+        _helmrelease(repo),
+        "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: volsync-${APP}-repo\nspec:\n"
+        "  accessModes: [ReadWriteOnce]\n  storageClassName: ''\n  volumeName: volsync-${APP}-repo-pv\n"
+        "  resources:\n    requests:\n      storage: 1Gi\n",
+    )
+
+
+def release_breaks(repo: Path) -> None:
+    _append(_helmrelease(repo), "values: [unclosed\n")
+
+
+def release_removed(repo: Path) -> None:
+    _helmrelease(repo).unlink()
+
+
+def release_unlisted(repo: Path) -> None:
+    _sub(_apps(repo)[0] / "app/kustomization.yaml", r"\n\s*- \./helmrelease\.yaml", "")
+
+
+def release_undefined_variable(repo: Path) -> None:
+    _sub(_helmrelease(repo), r"tag: \S+", "tag: ${NOT_DEFINED_ANYWHERE}")
+
+
+def root_path(repo: Path) -> None:
+    _sub(repo / "kubernetes/flux/components/volsync/repository/pv.yaml", r"/volsync/\$\{APP\}", "/volsync/x/${APP}")
+
+
+def app_value(repo: Path) -> None:
+    _sub(_apps(repo)[1] / "ks.yaml", r"APP: \*app", "APP: renamed")
+
+
+def cluster_setting(repo: Path) -> None:
+    path = repo / "kubernetes/flux/meta/settings/cluster-settings.yaml"
+    _append(path, "  CEPHFS_NAME: otherfs\n")
+
+
+def directive(repo: Path) -> None:
+    (pv,) = repo.glob("kubernetes/apps/*/*/app/media-pv.yaml")
+    _sub(pv, r"\n(\s*)csi:", r"\n\1# volsync-kit: disable=VK101\n\1csi:")
+
+
+def new_app(repo: Path) -> None:
+    source = _apps(repo)[0]
+    name = source.name
+    target = source.parent / f"{name}-copy"
+    shutil.copytree(source, target)
+    for path in target.rglob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace(name, f"{name}-copy"), encoding="utf-8")
+    _sub(
+        source.parent / "kustomization.yaml", rf"- \./{name}/ks\.yaml", f"- ./{name}/ks.yaml\n  - ./{name}-copy/ks.yaml"
+    )
+
+
+def stray_file(repo: Path) -> None:
+    (_apps(repo)[0] / "app/notes.yaml").write_text("kind: PersistentVolume\n", encoding="utf-8")
+
+
+WALKED: dict[str, Edit] = {
+    "release-adds-claim": release_adds_claim,
+    "release-breaks": release_breaks,
+    "release-removed": release_removed,
+    "release-unlisted": release_unlisted,
+    "release-undefined-variable": release_undefined_variable,
+    "root-path": root_path,
+    "app-value": app_value,
+    "cluster-setting": cluster_setting,
+    "directive": directive,
+    "new-app": new_app,
+    "stray-file": stray_file,
+}
+
+
+def _lint(repo: Path, cache: bool = True, files: list[Path] | None = None) -> LintResult:
+    return app.run_lint(repo, cache=cache, files=files)
+
+
+@pytest.mark.parametrize("name", sorted(REUSED))
+def test_an_edit_lint_does_not_see_is_answered_from_the_record(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    recorded = _lint(repo)
+    REUSED[name](repo)
+    warm = _lint(repo)
+    assert reuses[-1] is not None, "the record was not reused"
+    assert reuses[-1].rebuilt == (2 if name == "two-releases" else 0 if name == "touch" else 1)
+    assert warm == _lint(repo, cache=False) == recorded
+    again = _lint(repo)
+    assert reuses[-1] is not None
+    assert reuses[-1].rebuilt == 0
+    assert again == warm
+
+
+@pytest.mark.parametrize("name", sorted(WALKED))
+def test_an_edit_lint_sees_walks_again_and_says_what_a_run_without_cache_says(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    _lint(repo)
+    WALKED[name](repo)
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False)
+    assert _lint(repo) == warm
+    assert reuses[-1] is not None
+    assert reuses[-1].rebuilt == 0
+
+
+def test_the_files_pre_commit_passes_choose_from_the_recorded_findings(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    _lint(repo)
+    (pv,) = repo.glob("kubernetes/apps/*/*/app/media-pv.yaml")
+    comment(repo)
+    for files in ([pv], [_helmrelease(repo)], [repo / ".volsync-kit.yaml"]):
+        warm = _lint(repo, files=files)
+        assert reuses[-1] is not None
+        assert warm == _lint(repo, cache=False, files=files)
+
+
+def test_another_config_is_another_record(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    _lint(repo)
+    config = repo / ".volsync-kit.yaml"
+    _append(config, 'lint:\n  rules:\n    VK101: "off"\n')
+    warm = _lint(repo)
+    assert reuses[-1] is None
+    assert warm == _lint(repo, cache=False)
+    assert not any(f.rule == "VK101" for f in warm.findings)
+
+
+def test_the_projection_does_not_depend_on_how_objects_are_shared(repo: Path) -> None:
+    from volsync_kit.core.model import Loc, Map, Resource, Scalar
+
+    def resource(shared: bool) -> Resource:
+        loc = Loc("a.yaml", 1, 1)
+        other = loc if shared else Loc("a.yaml", 1, 1)
+        node = Map({"kind": Scalar("PersistentVolume", loc), "metadata": Map({"name": Scalar("x", other)}, other)}, loc)
+        return Resource(node, loc, "x")
+
+    assert runmemo.projection([resource(True)], [], ["a.yaml"]) == runmemo.projection([resource(False)], [], ["a.yaml"])
+    changed = Resource(Map({"kind": Scalar("PersistentVolume", Loc("a.yaml", 2, 1))}), Loc("a.yaml", 1, 1), "x")
+    assert runmemo.projection([changed], [], ["a.yaml"]) != runmemo.projection([resource(True)], [], ["a.yaml"])
+
+
+def test_an_edit_only_the_projection_sees_walks_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """A JSON patch file names no kind: the edit changes no answer outside the
+    build that reads it, only the volume that build renders."""
+    folder = _apps(repo)[0] / "app"
+    _append(
+        folder / "kustomization.yaml",
+        "patches:\n  - path: ./root-path.yaml\n    target:\n      kind: PersistentVolume\n",
+    )
+    patch = folder / "root-path.yaml"
+    patch.write_text("- op: replace\n  path: /spec/csi/volumeAttributes/rootPath\n  value: /volsync/one\n")
+    before = _lint(repo)
+    assert any("/volsync/one" in f.message for f in before.findings)
+    _sub(patch, "/volsync/one", "/volsync/two")
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False) != before
