@@ -452,8 +452,8 @@ def test_a_file_changed_within_its_timestamp_tick_is_read_again(
     now = time.time_ns()
     real_stamp = FileRepo._stamp
 
-    def coarse(self: FileRepo, path: str) -> Stamp | None:
-        stamp = real_stamp(self, path)
+    def coarse(self: FileRepo, path: str, seen_ns: int) -> Stamp | None:
+        stamp = real_stamp(self, path, seen_ns)
         return dataclasses.replace(stamp, mtime_ns=now, ctime_ns=now) if stamp and path == COMPONENT_PV else stamp
 
     monkeypatch.setattr(FileRepo, "_stamp", coarse)

@@ -195,13 +195,14 @@ def run_lint(
     missing = [f for f in files or () if not f.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file; name files of the repository, or none to lint it all")
-    config = config_adapter.load(root, config_file)
+    disk = open_cache(root, cache)
+    config = config_adapter.load(root, config_file, disk)
     severities, ignores = config_adapter.lint_settings(config)
     entry = entry if entry is not None else config.entry
     files_repo = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
     expect = config_adapter.expectations(config)
-    checked = _checked(files_repo, entries, open_cache(root, cache), cluster, expect, severities)
+    checked = _checked(files_repo, entries, disk, cluster, expect, severities)
     only = frozenset(_repo_relative(root, f) for f in files) if files else None
     options = lint.LintOptions(
         severities=severities,

@@ -85,6 +85,8 @@ _SCHEMA = (
     " asked TEXT NOT NULL, found TEXT NOT NULL, checksum INTEGER NOT NULL)",
     f"PRAGMA user_version = {_LAYOUT}",
 )
+# How many rows of a table a run reads one by one before it reads the table whole.
+SINGLE_ROWS = 64
 # SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF).
 _BUSY, _LOCKED, _CORRUPT, _NOTADB = 5, 6, 11, 26
 
@@ -283,6 +285,9 @@ class _Store:
         self.files: dict[str, tuple[str, Facts]] | None = None
         # The inputs of every entry, read in one query: a miss costs no query.
         self.inputs: dict[str, str] | None = None
+        # Rows read one at a time before a table is read whole: a run that
+        # reuses its last record asks about a few files and entries, not thousands.
+        self.single_files = self.single_entries = 0
         # What a query may raise, known once sqlite3 is imported.
         self.errors: tuple[type[Exception], ...] = (OSError,)
         # Writes are counted on the cache; a weak reference, so that the
@@ -295,6 +300,9 @@ class _Store:
         pending = self.pending_entries.get(key)
         if pending is not None:
             row: tuple[object, object, object] | None = pending[1:]
+        elif self.inputs is None and self.single_entries < SINGLE_ROWS:
+            self.single_entries += 1
+            row = self._entry(key)
         else:
             if self.inputs is None:
                 self.inputs = self._load_inputs()
@@ -312,9 +320,13 @@ class _Store:
         return value
 
     def facts(self, row: str, stamp: str) -> Facts | None:
-        if self.files is None:
-            self.files = self._load_files()
-        known = self.files.get(row)
+        if self.files is None and self.single_files < SINGLE_ROWS:
+            self.single_files += 1
+            known = self._load_files(row).get(row)
+        else:
+            if self.files is None:
+                self.files = self._load_files()
+            known = self.files.get(row)
         return known[1] if known is not None and known[0] == stamp else None
 
     def _load_inputs(self) -> dict[str, str]:
@@ -327,12 +339,16 @@ class _Store:
             self._failed(err)
             return {}
 
-    def _load_files(self) -> dict[str, tuple[str, Facts]]:
+    def _load_files(self, only: str | None = None) -> dict[str, tuple[str, Facts]]:
         db = self._connection()
         if db is None:
             return {}
+        query = "SELECT path, stamp, digest, asked, found, checksum FROM files"
         try:
-            rows = db.execute("SELECT path, stamp, digest, asked, found, checksum FROM files").fetchall()
+            if only is None:
+                rows = db.execute(query).fetchall()
+            else:
+                rows = db.execute(query + " WHERE path = ?", (only,)).fetchall()
         except self.errors as err:
             self._failed(err)
             return {}

@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from volsync_kit.adapters import resources
 from volsync_kit.adapters.resources import schema
-from volsync_kit.adapters.yamlio import decode, load_documents
 from volsync_kit.core.generate import AppSpec, ComponentFiles, RepositorySettings
 from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
 from volsync_kit.core.rules._api import Expectations
 from volsync_kit.errors import UsageError
 
 if TYPE_CHECKING:
+    from volsync_kit.adapters.cache import DiskCache
+
     # plan's types, imported where plan asks for them: lint, on every commit, does not pay for them.
     from volsync_kit.core.planner import Settings
     from volsync_kit.core.scenarios import Operator
@@ -43,8 +45,11 @@ def _fail(path: str, loc: Loc | None, message: str) -> UsageError:
     return UsageError(f"{where}: {message}")
 
 
-def load(root: Path, explicit: Path | None = None) -> Config:
-    """The repository's config, or an empty one when there is none."""
+def load(root: Path, explicit: Path | None = None, cache: DiskCache | None = None) -> Config:
+    """The repository's config, or an empty one when there is none; with a
+    ``cache``, a config whose text was read and validated before (against the
+    same schema) is taken from it, and the hook does not load the YAML parser
+    and jsonschema for a file that did not change."""
     path = explicit if explicit is not None else root / CONFIG_NAME
     shown = str(explicit) if explicit is not None else CONFIG_NAME
     if not path.is_file():
@@ -52,11 +57,28 @@ def load(root: Path, explicit: Path | None = None) -> Config:
             raise UsageError(f"--config {explicit}: no such file")
         return Config(None, {})
     try:
-        docs = load_documents(decode(path.read_bytes(), shown), shown)
-    except ModelError as err:
-        raise _fail(shown, err.loc, err.message) from None
+        raw = path.read_bytes()
     except OSError as err:
         raise UsageError(f"{shown}: cannot read: {err.strerror}") from None
+    if cache is None:
+        return _parsed(raw, shown)
+    slot = cache.key(("config", shown))
+    inputs = cache.key((raw, resources.schema_text("config.schema.json")))
+    known = cache.get(slot, inputs)
+    if isinstance(known, Config):
+        return known
+    config = _parsed(raw, shown)  # an invalid config raises, and is not kept
+    cache.put(slot, inputs, config)
+    return config
+
+
+def _parsed(raw: bytes, shown: str) -> Config:
+    from volsync_kit.adapters.yamlio import decode, load_documents
+
+    try:
+        docs = load_documents(decode(raw, shown), shown)
+    except ModelError as err:
+        raise _fail(shown, err.loc, err.message) from None
     nodes = [d.node for d in docs if d.node is not None]
     if not nodes:
         return Config(shown, {})

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from stat import S_ISDIR, S_ISREG
+from stat import S_IFMT, S_ISDIR, S_ISREG
 
-from volsync_kit.adapters.cache import DiskCache, Facts, Look, Stamp, facts_of, text_digest
+from volsync_kit.adapters.cache import RACY_NS, DiskCache, Facts, Look, Stamp, facts_of, text_digest
 from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
@@ -128,6 +129,9 @@ class FileRepo(TextReader):
         self._listings: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         self._yaml_files: tuple[str, ...] | None = None
         self._prefix = str(self.root) + os.sep
+        # Each file and folder looked at, as it stood just then: (stamp, settled).
+        self._seen: dict[str, tuple[bytes, bool]] = {}
+        self._walked: tuple[str, ...] = ()  # the folders yaml_files listed
 
     def _real(self, path: str) -> str | None:
         """The real path of ``path``, or None when it leaves the repository.
@@ -185,6 +189,7 @@ class FileRepo(TextReader):
         files: list[str] = []
         if real is None:
             return (), ()
+        self._see_dir(path, real)
         try:
             entries = sorted(os.scandir(real), key=lambda e: e.name)
         except OSError:
@@ -204,10 +209,10 @@ class FileRepo(TextReader):
 
     def _look(self, path: str) -> Look | None:
         seen = _clock()  # before the stat, which comes before any read
-        stamp = self._stamp(path)
+        stamp = self._stamp(path, seen)
         return None if stamp is None else Look(path, stamp.key(), stamp.settled(seen))
 
-    def _stamp(self, path: str) -> Stamp | None:
+    def _stamp(self, path: str, seen_ns: int) -> Stamp | None:
         real = self._real(path)
         if real is None:
             return None
@@ -221,6 +226,7 @@ class FileRepo(TextReader):
             self._kinds[path] = "dir" if S_ISDIR(mode) else "file" if S_ISREG(mode) else "missing"
         if self._kinds[path] != "file":
             return None
+        self._seen.setdefault(path, (_packed(stat), max(stat.st_mtime_ns, stat.st_ctime_ns) < seen_ns - RACY_NS))
         return Stamp(real, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
     def _read_bytes(self, path: str) -> bytes:
@@ -240,16 +246,84 @@ class FileRepo(TextReader):
 
     def yaml_files(self) -> Iterator[str]:
         if self._yaml_files is None:
-            self._yaml_files = tuple(self._scan_yaml_files())
+            found: list[str] = []
+            walked: list[str] = []
+            self._scan_yaml_files("", str(self.root), found, walked)
+            self._yaml_files, self._walked = tuple(found), tuple(walked)
         return iter(self._yaml_files)
 
-    def _scan_yaml_files(self) -> Iterator[str]:
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            rel_dir = os.path.relpath(dirpath, self.root)
-            for name in sorted(filenames):
-                if name.endswith(YAML_SUFFIXES):
-                    yield name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+    def _scan_yaml_files(self, rel: str, full: str, found: list[str], walked: list[str]) -> None:
+        """What ``os.walk`` gives, top-down, without following links to
+        folders, hidden folders left out, names sorted; each folder is
+        stamped before it is listed."""
+        self._see_dir(rel, full)
+        walked.append(rel)
+        try:
+            with os.scandir(full) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            return
+        folders: list[os.DirEntry[str]] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.name.startswith("."):
+                    folders.append(entry)
+            elif entry.name.endswith(YAML_SUFFIXES):
+                found.append(f"{rel}/{entry.name}" if rel else entry.name)
+        for entry in folders:
+            if not entry.is_symlink():
+                self._scan_yaml_files(f"{rel}/{entry.name}" if rel else entry.name, entry.path, found, walked)
+
+    # -- stamps: whether a path is as it was when a run read it (core.runmemo) ---------------
+
+    def _see_dir(self, rel: str, real: str) -> None:
+        if rel in self._seen:
+            return
+        seen = _clock()
+        try:
+            st = os.stat(real)
+        except OSError:
+            return
+        self._seen[rel] = (_packed(st), max(st.st_mtime_ns, st.st_ctime_ns) < seen - RACY_NS)
+
+    def _plain(self, path: str) -> bool:
+        """Whether ``path`` is reached without a symbolic link."""
+        return self._real(path) == (os.path.join(self._prefix, path) if path else str(self.root))
+
+    def seen_stamp(self, path: str) -> bytes | None:
+        """How the file or folder ``path`` stood before this run first read it,
+        when that vouches for what was read: it was settled then (RACY_NS), and
+        it is reached without a symbolic link (a link's target may change
+        without its folder changing).  None otherwise."""
+        seen = self._seen.get(path)
+        if seen is not None and seen[1] and self._plain(path):
+            return seen[0]
+        return None
+
+    def stamp(self, path: str) -> bytes | None:
+        """How ``path`` stands now, in the terms of seen_stamp (asked of every
+        path a recorded run read: kept to one ``lstat``)."""
+        try:
+            return _packed(os.lstat(self._prefix + path if path else self._prefix[:-1]))
+        except OSError:
+            return None
+
+    def walked(self) -> tuple[str, ...]:
+        """The folders yaml_files listed: adding or removing a file changes one of them."""
+        return self._walked
+
+
+_STAMP = struct.Struct("<6q")
+
+
+def _packed(st: os.stat_result) -> bytes:
+    # The type too: a file replaced by a folder is another thing.  A folder's
+    # mtime and ctime change whenever an entry is added, removed or renamed.
+    return _STAMP.pack(S_IFMT(st.st_mode), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def write_atomically(path: Path, text: str) -> None:

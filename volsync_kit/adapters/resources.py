@@ -23,6 +23,11 @@ def data_dir(name: str) -> Traversable:
 
 
 @cache
+def schema_text(name: str) -> str:
+    return (data_dir("schemas") / name).read_text(encoding="utf-8")
+
+
+@cache
 def schema(name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((data_dir("schemas") / name).read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(schema_text(name))
     return loaded

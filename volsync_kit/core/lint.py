@@ -28,6 +28,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -48,7 +49,6 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import RepoReader
-from volsync_kit.core.rules import all_rules
 from volsync_kit.core.rules._api import (
     ATTRS,
     Context,
@@ -344,8 +344,10 @@ class Checked:
     that changes nothing it was made of can reuse it (volsync_kit.core.runmemo)."""
 
     findings: tuple[Finding, ...]
-    view: frozenset[str]  # the files Flux reads
-    reads: Mapping[KsRef, frozenset[str]]  # the files each Kustomization read, its own included
+    # Suppression comments: where, which rules, and whether in a file Flux reads
+    # (else in a file only a finding is located in).
+    directives: tuple[tuple[Loc, tuple[str, ...], bool], ...]
+    reads: Mapping[KsRef, frozenset[str]]  # the files each finding's Kustomization read, its own included
     files: int  # how many files the builds and the file view read
     apps: int
     unbuilt: int  # Kustomizations that failed to render
@@ -358,6 +360,8 @@ def check(
     repo: RepoReader, model: RepoModel, expect: Expectations, severities: Mapping[str, Severity | None]
 ) -> Checked:
     """Run every rule that is on; pure apart from reads through ``repo``."""
+    from volsync_kit.core.rules import all_rules  # a run that reuses its record loads no rule
+
     view = flux_files(repo, model)
     file_groups, file_problems = file_view(repo, view)
     groups = tuple(rendered_view(model) + file_groups)
@@ -368,19 +372,27 @@ def check(
         if severity is None:
             continue
         findings.extend(_finding(rule, severity, hit) for hit in _hits(rule, ctx))
+    findings = _dedupe(findings)
     files = {f for r in model.results for f in r.files}
     files.update(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin)
+    refs = {f.kustomization for f in findings}
+    located = {f.loc.file for f in findings if f.loc} - view
+    # Paths repeat across apps: one string each keeps a stored Checked small.
+    path = sys.intern
     return Checked(
-        tuple(_dedupe(findings)),
-        view,
-        {r.ks.ref: r.files | {r.ks.ref.file} for r in model.results},
+        tuple(findings),
+        tuple(
+            (d.loc, tuple(sorted(d.rules)), d.loc.file in view)
+            for d in _directives(repo, sorted(view | located)).values()
+        ),
+        {r.ks.ref: frozenset(map(path, r.files | {r.ks.ref.file})) for r in model.results if r.ks.ref in refs},
         len(files),
         len({g.ks for g in groups if g.view == "rendered"}),
         sum(1 for r in model.results if r.status == "failed"),
-        frozenset(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin),
-        frozenset(path for r in model.results if r.status == "rendered" for path in r.files),
+        frozenset(path(s.res.origin.file) for g in file_groups for s in g.subjects if s.res.origin),
+        frozenset(path(p) for r in model.results if r.status == "rendered" for p in r.files),
         tuple(
-            Reader(r.status, tuple(f for f in (_path_folder(r), *listed_components(r)) if f is not None))
+            Reader(r.status, tuple(path(f) for f in (_path_folder(r), *listed_components(r)) if f is not None))
             for r in model.results
             if r.status != "not-followed"
         ),
@@ -402,7 +414,11 @@ def finish(repo: RepoReader, checked: Checked, options: LintOptions) -> LintResu
     # Directives count where Flux reads, and wherever a finding is (an
     # inactive Kustomization's file): one in a Helm chart is not unused.
     located = {f.loc.file for f in findings if f.loc}
-    directives = _directives(repo, sorted(checked.view | located))
+    directives = {
+        (loc.file, loc.line): _Directive(loc, set(rules))
+        for loc, rules, in_view in checked.directives
+        if in_view or loc.file in located
+    }
     reported: list[Finding] = []
     suppressed: list[Finding] = []
     for f in findings:

@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import posixpath
+from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored
 from volsync_kit.core.buildmemo import Question as BuildQuestion
@@ -176,7 +178,36 @@ class RunRecorder:
         return self.repo.yaml_files()
 
 
+class Stamped(Protocol):
+    """What a reader may add so that a run skips the questions about paths that
+    are as they were (the file system adapter does; a git tree need not)."""
+
+    def kind(self, path: str) -> PathKind: ...
+
+    def seen_stamp(self, path: str) -> bytes | None:
+        """How ``path`` stood before this run first read it, when that vouches
+        for what was read; None otherwise."""
+
+    def stamp(self, path: str) -> bytes | None:
+        """How ``path`` stands now, in the terms of seen_stamp."""
+
+    def walked(self) -> tuple[str, ...]:
+        """The folders listed to find every YAML file."""
+
+
+@runtime_checkable
+class _StampedReader(Stamped, Protocol):
+    pass
+
+
 View = tuple[str, "Ignore | None"] | None  # a source's (root, ignore rules); None: the repository
+WHATS = ("kind", "listdir", "text", "mentions", "yaml_files")
+_WHAT_CODE = {what: code for code, what in enumerate(WHATS)}
+ANSWER_SIZE = 16
+
+
+def _answer_key(answer: str) -> bytes:
+    return hashlib.blake2b(answer.encode("utf-8", "surrogatepass"), digest_size=ANSWER_SIZE).digest()
 
 
 @dataclass(frozen=True)
@@ -187,19 +218,139 @@ class BuildNote:
     slot: str
     material: str
     view: int
-    asked: tuple[int, ...]  # indices into RunRecord.questions
+    asked: array[int]  # question numbers
     projection: str
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """What one run asked, and the value it made of the answers."""
+    """What one run asked, and the value it made of the answers.
 
-    questions: tuple[Question, ...]
-    answers: tuple[str, ...]
+    Kept in columns (arrays, one bytes object of answer digests): a record of
+    tens of thousands of questions is read and written on every commit, and
+    pickle's cost is per object.
+    """
+
+    paths: tuple[str, ...]  # every path a question is about, and every folder listed
+    words: tuple[str, ...]  # the word lists of mentions questions
     views: tuple[View, ...]
+    # Per question: its view (-1: the repository), what (an index of WHATS), path, words.
+    q_view: array[int]
+    q_what: bytes
+    q_path: array[int]
+    q_words: array[int]
+    answers: bytes  # ANSWER_SIZE bytes per question: a digest of its answer
     builds: tuple[BuildNote, ...]
     value: object
+    # Paths whose stamps vouch for some questions' answers (a path number, its
+    # stamp, and the numbers w_numbers[w_start[i]:w_start[i + 1]]), and the
+    # questions nothing vouches for, asked on every run (None: no stamps at all).
+    w_path: array[int]
+    w_stamp: tuple[bytes, ...]
+    w_start: array[int]
+    w_numbers: array[int]
+    always: array[int] | None
+    walked: array[int]  # path numbers of the folders listed to find every YAML file
+
+    def question(self, number: int) -> Question:
+        words = self.q_words[number]
+        return (
+            self.q_view[number],
+            WHATS[self.q_what[number]],
+            self.paths[self.q_path[number]],
+            self.words[words] if words else "",
+        )
+
+    def answer(self, number: int) -> bytes:
+        return self.answers[number * ANSWER_SIZE : (number + 1) * ANSWER_SIZE]
+
+
+class _Columns:
+    """A RunRecord being made: from a run's questions, or from a record and what changed."""
+
+    def __init__(self, record: RunRecord | None = None) -> None:
+        self.paths: list[str] = list(record.paths) if record else []
+        self.path_ids = {path: number for number, path in enumerate(self.paths)}
+        self.words: list[str] = list(record.words) if record else [""]
+        self.word_ids = {words: number for number, words in enumerate(self.words)}
+        self.q_view = array("h", record.q_view if record else ())
+        self.q_what = bytearray(record.q_what if record else b"")
+        self.q_path = array("I", record.q_path if record else ())
+        self.q_words = array("H", record.q_words if record else ())
+        self.answers = bytearray(record.answers if record else b"")
+        self.index: dict[Question, int] = {}
+
+    def path(self, path: str) -> int:
+        number = self.path_ids.get(path)
+        if number is None:
+            number = self.path_ids[path] = len(self.paths)
+            self.paths.append(path)
+        return number
+
+    def add(self, question: Question, answer: str) -> int:
+        """The number of ``question``, added unless this record made it already."""
+        found = self.index.get(question)
+        if found is not None:
+            return found
+        view, what, path, words = question
+        number = self.index[question] = len(self.q_view)
+        word_id = self.word_ids.get(words)
+        if word_id is None:
+            word_id = self.word_ids[words] = len(self.words)
+            self.words.append(words)
+        self.q_view.append(view)
+        self.q_what.append(_WHAT_CODE[what])
+        self.q_path.append(self.path(path))
+        self.q_words.append(word_id)
+        self.answers += _answer_key(answer)
+        return number
+
+    def set_answer(self, number: int, key: bytes) -> None:
+        self.answers[number * ANSWER_SIZE : (number + 1) * ANSWER_SIZE] = key
+
+    def record(
+        self,
+        views: tuple[View, ...],
+        builds: tuple[BuildNote, ...],
+        value: object,
+        watch: _Watch,
+    ) -> RunRecord:
+        return RunRecord(
+            tuple(self.paths),
+            tuple(self.words),
+            views,
+            self.q_view,
+            bytes(self.q_what),
+            self.q_path,
+            self.q_words,
+            bytes(self.answers),
+            builds,
+            value,
+            watch.w_path,
+            tuple(watch.w_stamp),
+            watch.w_start,
+            watch.w_numbers,
+            watch.always,
+            watch.walked,
+        )
+
+
+class _Watch:
+    """The stamps that vouch for a record's answers (see :func:`_anchor`)."""
+
+    def __init__(self) -> None:
+        self.w_path = array("I")
+        self.w_stamp: list[bytes] = []
+        self.w_start = array("I", [0])
+        self.w_numbers = array("I")
+        self.always: array[int] | None = array("I")
+        self.walked = array("I")
+
+    def group(self, path: int, stamp: bytes, numbers: Iterable[int]) -> None:
+        self.w_path.append(path)
+        self.w_stamp.append(stamp)
+        self.w_numbers.extend(numbers)
+        self.w_start.append(len(self.w_numbers))
 
 
 class RunLog:
@@ -223,29 +374,80 @@ class RunLog:
         self.builds.append((slot, stored.material, view, stored.asked, stored.projection))
 
     def record(self, value: object) -> RunRecord:
-        table = _Table()
+        columns = _Columns()
         for (what, path, words), answer in self.recorder.asked.items():
-            table.add((-1, what, path, words), answer)
+            columns.add((-1, what, path, words), answer)
         notes = tuple(
-            BuildNote(slot, material, view, tuple(table.add((view, q[0], q[1], ""), a) for q, a in asked), digest)
+            BuildNote(
+                slot, material, view, array("I", (columns.add((view, q[0], q[1], ""), a) for q, a in asked)), digest
+            )
             for slot, material, view, asked, digest in self.builds
         )
-        return RunRecord(tuple(table.questions), tuple(table.answers), tuple(self.views), notes, value)
+        watch = _Watch()
+        repo = self.recorder.repo
+        if isinstance(repo, _StampedReader):
+            walked = [columns.path(d) for d in repo.walked()]
+            _vouch(watch, columns, range(len(columns.q_view)), repo, {}, walked)
+        else:
+            watch.always = None
+        return columns.record(tuple(self.views), notes, value, watch)
 
 
-class _Table:
-    def __init__(self) -> None:
-        self.index: dict[Question, int] = {}
-        self.questions: list[Question] = []
-        self.answers: list[str] = []
+def _vouch(
+    watch: _Watch,
+    columns: _Columns,
+    numbers: Iterable[int],
+    repo: Stamped,
+    kept: dict[int, bytes],
+    walked: list[int],
+) -> None:
+    """Add to ``watch`` the stamps that vouch for the questions ``numbers``: a
+    question about a path is vouched for by the path's stamp, or, for a path
+    that is missing, by the stamp of the nearest folder that exists (adding
+    the path changes it); the list of every YAML file by each folder listed.
+    ``kept`` holds stamps known to vouch still (paths not read again since)."""
+    anchors: dict[int, tuple[int, bytes] | None] = {}
 
-    def add(self, question: Question, answer: str) -> int:
-        found = self.index.get(question)
-        if found is None:
-            found = self.index[question] = len(self.questions)
-            self.questions.append(question)
-            self.answers.append(answer)
-        return found
+    def anchor(path: int) -> tuple[int, bytes] | None:
+        if path not in anchors:
+            anchors[path] = _anchor(repo, columns, path, kept)
+        return anchors[path]
+
+    groups: dict[int, tuple[bytes, list[int]]] = {}
+    always = watch.always if watch.always is not None else array("I")
+    for number in numbers:
+        if columns.q_what[number] == _WHAT_CODE["yaml_files"]:
+            targets = [anchor(d) for d in walked]
+            watch.walked = array("I", walked)
+        else:
+            targets = [anchor(columns.q_path[number])]
+        if not targets or any(t is None for t in targets):
+            always.append(number)
+            continue
+        for target in targets:
+            assert target is not None
+            groups.setdefault(target[0], (target[1], []))[1].append(number)
+    for path, (stamp, vouched) in groups.items():
+        watch.group(path, stamp, vouched)
+    watch.always = always
+
+
+def _anchor(repo: Stamped, columns: _Columns, number: int, kept: dict[int, bytes]) -> tuple[int, bytes] | None:
+    path = columns.paths[number]
+    stamp = kept.get(number) or repo.seen_stamp(path)
+    if stamp is not None:
+        return number, stamp
+    if repo.kind(path) != "missing":
+        return None
+    while path:
+        path = posixpath.dirname(path)
+        folder = columns.path(path)
+        stamp = kept.get(folder) or repo.seen_stamp(path)
+        if stamp is not None:
+            return folder, stamp
+        if repo.kind(path) != "missing":
+            return None
+    return None
 
 
 # -- reusing a recorded run ----------------------------------------------------------------
@@ -269,26 +471,40 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo) -> Reuse | None:
     views = [_view(repo, view) for view in record.views]
     answerers = [Answers(view) for view in views]
     top = Answers(repo)
-    current: list[str] = []
-    changed: set[int] = set()
-    for number, (view, what, path, words) in enumerate(record.questions):
-        answer = ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path))
-        current.append(answer)
-        if answer != record.answers[number]:
+    moved: set[int] = set()
+    changed: dict[int, bytes] = {}
+    for number in sorted(_to_ask(record, repo, moved)):
+        view, what, path, words = record.question(number)
+        key = _answer_key(ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
+        if key != record.answer(number):
             if view < 0:
                 return None  # the scan, entry detection or the file view reads something new
-            changed.add(number)
-    if not changed:
-        return Reuse(record.value, None, 0)
+            changed[number] = key
     rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]] = {}
     for position, note in enumerate(record.builds):
-        if changed.isdisjoint(note.asked):
+        if changed.keys().isdisjoint(note.asked):
             continue
-        asked = _rebuild(note, views[note.view], answerers[note.view], store)
-        if asked is None:
+        made = _rebuild(note, views[note.view], answerers[note.view], store)
+        if made is None:
             return None
-        rebuilt[position] = asked
-    return Reuse(record.value, _updated(record, current, rebuilt), len(rebuilt))
+        rebuilt[position] = made
+    if not moved and not rebuilt:
+        return Reuse(record.value, None, 0)
+    return Reuse(record.value, _updated(record, changed, rebuilt, repo, moved), len(rebuilt))
+
+
+def _to_ask(record: RunRecord, repo: RepoReader, moved: set[int]) -> Iterable[int]:
+    """The questions whose answers may have changed: those no stamp vouches for,
+    and those of paths whose stamp moved (added to ``moved``)."""
+    if record.always is None or not isinstance(repo, _StampedReader):
+        return range(len(record.q_view))
+    numbers = set(record.always)
+    paths, start, vouched, stamp = record.paths, record.w_start, record.w_numbers, repo.stamp
+    for position, (path, recorded) in enumerate(zip(record.w_path, record.w_stamp, strict=True)):
+        if stamp(paths[path]) != recorded:
+            moved.add(path)
+            numbers.update(vouched[start[position] : start[position + 1]])
+    return numbers
 
 
 def _view(repo: RepoReader, view: View) -> RepoReader:
@@ -328,19 +544,54 @@ def _rebuild(
 
 
 def _updated(
-    record: RunRecord, current: list[str], rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]]
+    record: RunRecord,
+    changed: dict[int, bytes],
+    rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]],
+    repo: RepoReader,
+    moved: set[int],
 ) -> RunRecord:
-    """``record`` with today's answers, and the questions of the builds made again
-    (the questions keep their numbers: the other builds' notes still hold)."""
-    table = _Table()
-    for question, answer in zip(record.questions, current, strict=True):
-        table.add(question, answer)
-    notes = []
-    for position, note in enumerate(record.builds):
-        asked = rebuilt.get(position)
-        if asked is None:
-            notes.append(note)
-            continue
-        ids = tuple(table.add((note.view, q[0], q[1], ""), a) for q, a in asked)
-        notes.append(BuildNote(note.slot, note.material, note.view, ids, note.projection))
-    return RunRecord(tuple(table.questions), tuple(table.answers), record.views, tuple(notes), record.value)
+    """``record`` with today's answers and stamps, and the questions of the builds
+    made again; the questions keep their numbers, so the other builds' notes
+    still hold, and the work is in proportion to what changed."""
+    columns = _Columns(record)
+    for number, key in changed.items():
+        columns.set_answer(number, key)
+    notes = list(record.builds)
+    added: list[int] = []
+    for position, made in rebuilt.items():
+        note = notes[position]
+        old = {record.question(n): n for n in note.asked}
+        ids = array("I")
+        for (what, where), answer in made:
+            question = (note.view, what, where, "")
+            known = old.get(question)
+            if known is None:
+                known = columns.add(question, answer)
+                added.append(known)
+            else:
+                columns.set_answer(known, _answer_key(answer))
+            ids.append(known)
+        notes[position] = BuildNote(note.slot, note.material, note.view, ids, note.projection)
+
+    def vouched(position: int) -> array[int]:
+        return record.w_numbers[record.w_start[position] : record.w_start[position + 1]]
+
+    again: set[int] = set(record.always or ())
+    for position, path in enumerate(record.w_path):
+        if path in moved:
+            again.update(vouched(position))
+    watch = _Watch()
+    kept: dict[int, bytes] = {}
+    for position, (path, stamp) in enumerate(zip(record.w_path, record.w_stamp, strict=True)):
+        if path not in moved:
+            kept[path] = stamp
+            numbers = vouched(position)
+            # A question vouched for again below (the list of YAML files) is not kept twice.
+            watch.group(path, stamp, numbers if again.isdisjoint(numbers) else [n for n in numbers if n not in again])
+    if isinstance(repo, _StampedReader):
+        walked = [columns.path(d) for d in repo.walked()] or list(record.walked)
+        watch.walked = array("I", record.walked)
+        _vouch(watch, columns, sorted(again | set(added)), repo, kept, walked)
+    else:
+        watch.always = None
+    return columns.record(record.views, tuple(notes), record.value, watch)
