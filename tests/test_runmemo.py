@@ -14,13 +14,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 from helpers_repo import generated_repo
 
 from volsync_kit import app
+from volsync_kit.adapters import fs
+from volsync_kit.adapters.cache import RACY_NS
+from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core import runmemo
 from volsync_kit.core.findings import LintResult
 
@@ -32,12 +36,37 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generated_repo(tmp_path_factory.mktemp("gen") / "repo", 24, "--defects")
 
 
+@pytest.fixture(params=["fresh", "settled"])
+def clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``fresh``: files were just written, so no stamp vouches for them (they
+    are racy) and every question is asked again; ``settled``: runs look at the
+    files later, so stamps vouch for them and only moved paths are asked."""
+    if request.param == "settled":
+        real = time.time_ns
+        monkeypatch.setattr(fs, "_clock", lambda: real() + 10 * RACY_NS)
+    return str(request.param)
+
+
 @pytest.fixture
-def repo(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def repo(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: str) -> Path:
     copy = tmp_path / "repo"
     shutil.copytree(generated, copy, symlinks=True)
     monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
     return copy
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files read from now on (a spy)."""
+    read: list[str] = []
+    original = FileRepo._read_bytes
+
+    def counted(self: FileRepo, path: str) -> bytes:
+        read.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(FileRepo, "_read_bytes", counted)
+    return read
 
 
 @pytest.fixture
@@ -185,11 +214,16 @@ def _lint(repo: Path, cache: bool = True, files: list[Path] | None = None) -> Li
 
 @pytest.mark.parametrize("name", sorted(REUSED))
 def test_an_edit_lint_does_not_see_is_answered_from_the_record(
-    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+    repo: Path, reuses: list[runmemo.Reuse | None], reads: list[str], clock: str, name: str
 ) -> None:
     recorded = _lint(repo)
     REUSED[name](repo)
+    reads.clear()
     warm = _lint(repo)
+    if clock == "settled":  # only the edited files are read, each once
+        edited = {str(p.relative_to(repo)) for p in _apps(repo)[: 2 if name == "two-releases" else 1]}
+        assert {path.rsplit("/app/", 1)[0] for path in reads} <= edited | {".volsync-kit.yaml"}
+        assert len(reads) == len(set(reads))
     assert reuses[-1] is not None, "the record was not reused"
     assert reuses[-1].rebuilt == (2 if name == "two-releases" else 0 if name == "touch" else 1)
     assert warm == _lint(repo, cache=False) == recorded
@@ -264,4 +298,60 @@ def test_an_edit_only_the_projection_sees_walks_again(repo: Path, reuses: list[r
     _sub(patch, "/volsync/one", "/volsync/two")
     warm = _lint(repo)
     assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False) != before
+
+
+def test_a_file_edited_within_its_timestamp_tick_is_asked_again(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """On a file system with coarse timestamps, an edit to the same size within
+    one tick leaves a file's stat as it was.  A stamp taken while the file was
+    that fresh (RACY_NS) vouches for nothing, so the next run asks again."""
+    repo = tmp_path / "repo"
+    shutil.copytree(generated, repo, symlinks=True)
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    target = str(pv)
+
+    def coarse(packed: bytes) -> bytes:
+        return packed[:32] + bytes(16)  # mtime and ctime as a coarse clock keeps them
+
+    real_stamps, real_seen = FileRepo.stamps, FileRepo.seen_stamp
+
+    def stamps(self: FileRepo, paths: Iterable[str]) -> bytes:
+        paths = list(paths)
+        out = real_stamps(self, paths)
+        size = FileRepo.stamp_size
+        return b"".join(
+            coarse(out[i * size : (i + 1) * size]) if str(self.root / p) == target else out[i * size : (i + 1) * size]
+            for i, p in enumerate(paths)
+        )
+
+    def seen_stamp(self: FileRepo, path: str) -> bytes | None:
+        found = real_seen(self, path)
+        return coarse(found) if found is not None and str(self.root / path) == target else found
+
+    monkeypatch.setattr(FileRepo, "stamps", stamps)
+    monkeypatch.setattr(FileRepo, "seen_stamp", seen_stamp)
+    _lint(repo)
+    text = pv.read_text(encoding="utf-8")
+    pv.write_text(text.replace("/volsync/${APP}", "/volsyng/${APP}"), encoding="utf-8")  # the same size
+    warm = _lint(repo)
+    assert reuses[-1] is None
+    assert warm == _lint(repo, cache=False)
+    assert any("/volsyng/" in f.message for f in warm.findings)
+
+
+def test_a_file_that_is_a_link_is_asked_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """A link's own stamp does not change when its target's text does: nothing
+    reached through a link is vouched for by a stamp."""
+    component = repo / "kubernetes/flux/components/volsync/repository"
+    shared = repo / "kubernetes/flux/shared"
+    shared.mkdir()
+    (component / "pv.yaml").rename(shared / "pv.yaml")
+    (component / "pv.yaml").symlink_to("../../../shared/pv.yaml")
+    before = _lint(repo)
+    _sub(shared / "pv.yaml", r"/volsync/\$\{APP\}", "/volsync/v2/${APP}")
+    warm = _lint(repo)
+    assert reuses[-1] is None
     assert warm == _lint(repo, cache=False) != before

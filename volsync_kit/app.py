@@ -7,6 +7,8 @@ core and adapters are deferred so that ``--help`` stays fast.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.rules._api import Expectations
-    from volsync_kit.core.runmemo import RunLog
+    from volsync_kit.core.runmemo import RunLog, RunRecord
     from volsync_kit.core.scenarios import Operator
     from volsync_kit.core.tree import AppTree, LiveTrees
 
@@ -228,20 +230,43 @@ def _checked(
     if cache is None:
         return lint.check(files_repo, walk(files_repo, entries, None, cluster), expect, severities)
     files_repo.cache = cache
-    slot = cache.key(("lint-run",))
     inputs = cache.key(("lint-run", entries, cluster, expect, sorted(severities.items())))
-    found = runmemo.reuse(cache.get(slot, inputs), files_repo, cache)
+    found = runmemo.reuse(_recorded(cache, inputs), files_repo, cache)
     if found is not None and isinstance(found.value, lint.Checked):
         if found.record is not None:
-            cache.put(slot, inputs, found.record)
+            _record(cache, inputs, found.record, whole=found.whole)
         cache.flush()
         return found.value
     log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
     model = walk(files_repo, entries, cache, cluster, log=log)
     checked = lint.check(log.recorder, model, expect, severities)
-    cache.put(slot, inputs, log.record(checked))
+    _record(cache, inputs, log.record(checked), whole=True)
     cache.flush()
     return checked
+
+
+_RUN_SLOT = ("lint-run",)
+_STATE_SLOT = ("lint-run-state",)
+
+
+def _recorded(cache: DiskCache, inputs: str) -> RunRecord | None:
+    """The last lint run recorded with these settings, with its state."""
+    from volsync_kit.core.runmemo import RunRecord, RunState
+
+    record = cache.get(cache.key(_RUN_SLOT), inputs)
+    if not isinstance(record, RunRecord):
+        return None
+    state = cache.get(cache.key(_STATE_SLOT), cache.key((inputs, record.ident)))
+    return dataclasses.replace(record, state=state) if isinstance(state, RunState) else None
+
+
+def _record(cache: DiskCache, inputs: str, record: RunRecord, *, whole: bool) -> None:
+    """Keep ``record`` for the next run: its state, and the rest when it changed
+    (under a new ident, which its state is kept under)."""
+    if whole:
+        record = dataclasses.replace(record, ident=os.urandom(8).hex())
+        cache.put(cache.key(_RUN_SLOT), inputs, dataclasses.replace(record, state=None))
+    cache.put(cache.key(_STATE_SLOT), cache.key((inputs, record.ident)), record.state)
 
 
 def _repo_relative(root: Path, file: Path) -> str:

@@ -14,7 +14,7 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from stat import S_IFMT, S_ISDIR, S_ISREG
 
@@ -28,6 +28,10 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # tests move it to look at files later than they were written.
 _clock = time.time_ns
 YAML_SUFFIXES = (".yaml", ".yml")
+# A path's stamp (see FileRepo.seen_stamp): its type, device, inode, size, mtime and ctime.
+_STAMP = struct.Struct("<6q")
+STAMP_SIZE = _STAMP.size
+_NO_STAMP = bytes(STAMP_SIZE)
 
 
 def too_large(path: str, size: int, limit: int) -> ModelError:
@@ -304,20 +308,25 @@ class FileRepo(TextReader):
             return seen[0]
         return None
 
-    def stamp(self, path: str) -> bytes | None:
-        """How ``path`` stands now, in the terms of seen_stamp (asked of every
-        path a recorded run read: kept to one ``lstat``)."""
-        try:
-            return _packed(os.lstat(self._prefix + path if path else self._prefix[:-1]))
-        except OSError:
-            return None
+    stamp_size = STAMP_SIZE
+
+    def stamps(self, paths: Iterable[str]) -> bytes:
+        """How each of ``paths`` stands now, in the terms of seen_stamp (asked
+        of every path a recorded run read: one ``lstat`` each)."""
+        prefix, root, lstat, pack, empty = self._prefix, self._prefix[:-1], os.lstat, _STAMP.pack, _NO_STAMP
+        out: list[bytes] = []
+        for path in paths:
+            try:
+                st = lstat(prefix + path if path else root)
+            except OSError:
+                out.append(empty)
+                continue
+            out.append(pack(S_IFMT(st.st_mode), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        return b"".join(out)
 
     def walked(self) -> tuple[str, ...]:
         """The folders yaml_files listed: adding or removing a file changes one of them."""
         return self._walked
-
-
-_STAMP = struct.Struct("<6q")
 
 
 def _packed(st: os.stat_result) -> bytes:

@@ -39,6 +39,7 @@ matter and compares every reuse with a run without the cache.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import posixpath
 from array import array
@@ -188,8 +189,13 @@ class Stamped(Protocol):
         """How ``path`` stood before this run first read it, when that vouches
         for what was read; None otherwise."""
 
-    def stamp(self, path: str) -> bytes | None:
-        """How ``path`` stands now, in the terms of seen_stamp."""
+    @property
+    def stamp_size(self) -> int:
+        """The length of every stamp."""
+
+    def stamps(self, paths: Iterable[str]) -> bytes:
+        """How each of ``paths`` stands now, in the terms of seen_stamp, one
+        after the other (zeros for a path that is not there)."""
 
     def walked(self) -> tuple[str, ...]:
         """The folders listed to find every YAML file."""
@@ -223,12 +229,37 @@ class BuildNote:
 
 
 @dataclass(frozen=True)
+class RunState:
+    """What changes from one run to the next: the answers, and the stamps that
+    vouch for them.  Stored apart from its RunRecord, whose ``ident`` names
+    it, so that a run after a small edit writes this and not the whole record."""
+
+    answers: bytes  # ANSWER_SIZE bytes per question: a digest of its answer
+    # Paths whose stamps vouch for some questions' answers: the i-th is path
+    # number w_path[i], whose stamp is the i-th stamp_size bytes of w_stamp,
+    # and vouches for the questions w_numbers[w_start[i]:w_start[i + 1]].
+    stamp_size: int
+    w_path: array[int]
+    w_stamp: bytes
+    w_start: array[int]
+    w_numbers: array[int]
+    always: array[int] | None  # asked on every run; None: no stamps at all, every question is
+    walked: array[int]  # path numbers of the folders listed to find every YAML file
+
+    def stamp(self, position: int) -> bytes:
+        return self.w_stamp[position * self.stamp_size : (position + 1) * self.stamp_size]
+
+    def vouched(self, position: int) -> array[int]:
+        return self.w_numbers[self.w_start[position] : self.w_start[position + 1]]
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """What one run asked, and the value it made of the answers.
 
     Kept in columns (arrays, one bytes object of answer digests): a record of
-    tens of thousands of questions is read and written on every commit, and
-    pickle's cost is per object.
+    tens of thousands of questions is read on every commit, and pickle's cost
+    is per object.
     """
 
     paths: tuple[str, ...]  # every path a question is about, and every folder listed
@@ -239,18 +270,10 @@ class RunRecord:
     q_what: bytes
     q_path: array[int]
     q_words: array[int]
-    answers: bytes  # ANSWER_SIZE bytes per question: a digest of its answer
     builds: tuple[BuildNote, ...]
     value: object
-    # Paths whose stamps vouch for some questions' answers (a path number, its
-    # stamp, and the numbers w_numbers[w_start[i]:w_start[i + 1]]), and the
-    # questions nothing vouches for, asked on every run (None: no stamps at all).
-    w_path: array[int]
-    w_stamp: tuple[bytes, ...]
-    w_start: array[int]
-    w_numbers: array[int]
-    always: array[int] | None
-    walked: array[int]  # path numbers of the folders listed to find every YAML file
+    state: RunState | None = None
+    ident: str = ""  # set by the store: the key of its state
 
     def question(self, number: int) -> Question:
         words = self.q_words[number]
@@ -262,7 +285,8 @@ class RunRecord:
         )
 
     def answer(self, number: int) -> bytes:
-        return self.answers[number * ANSWER_SIZE : (number + 1) * ANSWER_SIZE]
+        assert self.state is not None
+        return self.state.answers[number * ANSWER_SIZE : (number + 1) * ANSWER_SIZE]
 
 
 class _Columns:
@@ -277,7 +301,7 @@ class _Columns:
         self.q_what = bytearray(record.q_what if record else b"")
         self.q_path = array("I", record.q_path if record else ())
         self.q_words = array("H", record.q_words if record else ())
-        self.answers = bytearray(record.answers if record else b"")
+        self.answers = bytearray(record.state.answers if record and record.state else b"")
         self.index: dict[Question, int] = {}
 
     def path(self, path: str) -> int:
@@ -308,13 +332,17 @@ class _Columns:
     def set_answer(self, number: int, key: bytes) -> None:
         self.answers[number * ANSWER_SIZE : (number + 1) * ANSWER_SIZE] = key
 
-    def record(
-        self,
-        views: tuple[View, ...],
-        builds: tuple[BuildNote, ...],
-        value: object,
-        watch: _Watch,
-    ) -> RunRecord:
+    def record(self, views: tuple[View, ...], builds: tuple[BuildNote, ...], value: object, watch: _Watch) -> RunRecord:
+        state = RunState(
+            bytes(self.answers),
+            watch.stamp_size,
+            watch.w_path,
+            b"".join(watch.w_stamp),
+            watch.w_start,
+            watch.w_numbers,
+            watch.always,
+            watch.walked,
+        )
         return RunRecord(
             tuple(self.paths),
             tuple(self.words),
@@ -323,22 +351,17 @@ class _Columns:
             bytes(self.q_what),
             self.q_path,
             self.q_words,
-            bytes(self.answers),
             builds,
             value,
-            watch.w_path,
-            tuple(watch.w_stamp),
-            watch.w_start,
-            watch.w_numbers,
-            watch.always,
-            watch.walked,
+            state,
         )
 
 
 class _Watch:
     """The stamps that vouch for a record's answers (see :func:`_anchor`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stamp_size: int = 0) -> None:
+        self.stamp_size = stamp_size
         self.w_path = array("I")
         self.w_stamp: list[bytes] = []
         self.w_start = array("I", [0])
@@ -383,8 +406,8 @@ class RunLog:
             )
             for slot, material, view, asked, digest in self.builds
         )
-        watch = _Watch()
         repo = self.recorder.repo
+        watch = _Watch(repo.stamp_size if isinstance(repo, _StampedReader) else 0)
         if isinstance(repo, _StampedReader):
             walked = [columns.path(d) for d in repo.walked()]
             _vouch(watch, columns, range(len(columns.q_view)), repo, {}, walked)
@@ -455,25 +478,26 @@ def _anchor(repo: Stamped, columns: _Columns, number: int, kept: dict[int, bytes
 
 @dataclass(frozen=True)
 class Reuse:
-    """A recorded value that still holds, and the record to keep for the next run
-    (None when it is unchanged)."""
+    """A recorded value that still holds, and the record to keep for the next
+    run: None when it is unchanged; ``whole`` when more than its state changed."""
 
     value: object
     record: RunRecord | None
     rebuilt: int  # builds made again, each alone
+    whole: bool = False
 
 
 def reuse(record: object, repo: RepoReader, store: BuildMemo) -> Reuse | None:
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
     module doc), else None; builds made again are written to ``store``."""
-    if not isinstance(record, RunRecord):
+    if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
     views = [_view(repo, view) for view in record.views]
     answerers = [Answers(view) for view in views]
     top = Answers(repo)
     moved: set[int] = set()
     changed: dict[int, bytes] = {}
-    for number in sorted(_to_ask(record, repo, moved)):
+    for number in sorted(_to_ask(record.paths, record.state, repo, moved)):
         view, what, path, words = record.question(number)
         key = _answer_key(ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
@@ -490,20 +514,24 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo) -> Reuse | None:
         rebuilt[position] = made
     if not moved and not rebuilt:
         return Reuse(record.value, None, 0)
-    return Reuse(record.value, _updated(record, changed, rebuilt, repo, moved), len(rebuilt))
+    updated = _updated(record, changed, rebuilt, repo, moved)
+    whole = updated.builds != record.builds or len(updated.paths) != len(record.paths)
+    return Reuse(record.value, updated, len(rebuilt), whole)
 
 
-def _to_ask(record: RunRecord, repo: RepoReader, moved: set[int]) -> Iterable[int]:
+def _to_ask(paths: tuple[str, ...], state: RunState, repo: RepoReader, moved: set[int]) -> Iterable[int]:
     """The questions whose answers may have changed: those no stamp vouches for,
     and those of paths whose stamp moved (added to ``moved``)."""
-    if record.always is None or not isinstance(repo, _StampedReader):
-        return range(len(record.q_view))
-    numbers = set(record.always)
-    paths, start, vouched, stamp = record.paths, record.w_start, record.w_numbers, repo.stamp
-    for position, (path, recorded) in enumerate(zip(record.w_path, record.w_stamp, strict=True)):
-        if stamp(paths[path]) != recorded:
-            moved.add(path)
-            numbers.update(vouched[start[position] : start[position + 1]])
+    if state.always is None or not isinstance(repo, _StampedReader) or repo.stamp_size != state.stamp_size:
+        return range(len(state.answers) // ANSWER_SIZE)
+    numbers = set(state.always)
+    now = repo.stamps(paths[path] for path in state.w_path)
+    if now != state.w_stamp:  # one comparison when nothing moved
+        size = state.stamp_size
+        for position, path in enumerate(state.w_path):
+            if now[position * size : (position + 1) * size] != state.stamp(position):
+                moved.add(path)
+                numbers.update(state.vouched(position))
     return numbers
 
 
@@ -573,25 +601,25 @@ def _updated(
             ids.append(known)
         notes[position] = BuildNote(note.slot, note.material, note.view, ids, note.projection)
 
-    def vouched(position: int) -> array[int]:
-        return record.w_numbers[record.w_start[position] : record.w_start[position + 1]]
-
-    again: set[int] = set(record.always or ())
-    for position, path in enumerate(record.w_path):
+    state = record.state
+    assert state is not None
+    again: set[int] = set(state.always or ())
+    for position, path in enumerate(state.w_path):
         if path in moved:
-            again.update(vouched(position))
-    watch = _Watch()
+            again.update(state.vouched(position))
+    watch = _Watch(state.stamp_size)
     kept: dict[int, bytes] = {}
-    for position, (path, stamp) in enumerate(zip(record.w_path, record.w_stamp, strict=True)):
+    for position, path in enumerate(state.w_path):
         if path not in moved:
-            kept[path] = stamp
-            numbers = vouched(position)
+            stamp = kept[path] = state.stamp(position)
+            numbers = state.vouched(position)
             # A question vouched for again below (the list of YAML files) is not kept twice.
             watch.group(path, stamp, numbers if again.isdisjoint(numbers) else [n for n in numbers if n not in again])
     if isinstance(repo, _StampedReader):
-        walked = [columns.path(d) for d in repo.walked()] or list(record.walked)
-        watch.walked = array("I", record.walked)
+        walked = [columns.path(d) for d in repo.walked()] or list(state.walked)
+        watch.walked = state.walked
         _vouch(watch, columns, sorted(again | set(added)), repo, kept, walked)
     else:
         watch.always = None
-    return columns.record(record.views, tuple(notes), record.value, watch)
+    updated = columns.record(record.views, tuple(notes), record.value, watch)
+    return dataclasses.replace(updated, ident=record.ident)
