@@ -355,3 +355,23 @@ def test_a_file_that_is_a_link_is_asked_again(repo: Path, reuses: list[runmemo.R
     warm = _lint(repo)
     assert reuses[-1] is None
     assert warm == _lint(repo, cache=False) != before
+
+
+def test_a_build_another_command_made_since_is_not_taken_for_the_recorded_one(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """render, after the edit, keeps its build of the app in the slot lint
+    recorded: lint compares with the build it saw, not with that one."""
+    folder = _apps(repo)[0] / "app"
+    _append(
+        folder / "kustomization.yaml",
+        "patches:\n  - path: ./root-path.yaml\n    target:\n      kind: PersistentVolume\n",
+    )
+    patch = folder / "root-path.yaml"
+    patch.write_text("- op: replace\n  path: /spec/csi/volumeAttributes/rootPath\n  value: /volsync/one\n")
+    before = _lint(repo)
+    _sub(patch, "/volsync/one", "/volsync/two")
+    assert "/volsync/two" in repr(app.run_render(repo))
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False) != before

@@ -104,8 +104,6 @@ class Stored:
     resources: tuple[Resource, ...]
     problems: tuple[Problem, ...]
     files: frozenset[str]
-    # What a recorded lint run reads of it (runmemo.projection); "" until one asks.
-    projection: str = ""
     # What it was built of (the Kustomization, its variables, the artifact's
     # root), so that a recorded run can build it again alone.
     made_of: tuple[object, ...] = ()

@@ -69,7 +69,7 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import BuildMemo, RepoReader
-from volsync_kit.core.runmemo import RunLog, projection
+from volsync_kit.core.runmemo import RunLog
 from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
 from volsync_kit.core.sources import (
     BOOTSTRAP_NAME,
@@ -405,8 +405,8 @@ class Memo:
             material = self.store.key(made_of)
             found = still_valid(self.store.get(slot, material), material, self.answers)
             if found is not None:
-                if self.log is not None and not (found.projection and found.made_of):
-                    found = self._noted(found, ks, variables, root)
+                if self.log is not None and not found.made_of:  # kept by an older run
+                    found = replace(found, made_of=(ks, variables, root))
                     self.store.put(slot, material, found)
                 self._done(slot, made_of, found)
                 return list(found.resources), list(found.problems), found.files
@@ -414,20 +414,14 @@ class Memo:
         if found is None:
             recorder = RecordingReader(self.answers)
             resources, problems, files = _build(recorder, ks, variables, root)
-            found = Stored(material, tuple(recorder.asked.items()), tuple(resources), tuple(problems), files)
+            asked = tuple(recorder.asked.items())
+            found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         elif self.store is not None:
             found = replace(found, material=material)
-        if self.log is not None:
-            found = self._noted(found, ks, variables, root)
         if self.store is not None:
             self.store.put(slot, material, found)
         self._done(slot, made_of, found)
         return list(found.resources), list(found.problems), found.files
-
-    def _noted(self, found: Stored, ks: FluxKs, variables: Variables, root: str) -> Stored:
-        """``found`` with what a recorded run needs of it."""
-        digest = found.projection or projection(found.resources, found.problems, found.files)
-        return replace(found, projection=digest, made_of=(ks, variables, root))
 
     def _done(self, slot: str, made_of: tuple[object, ...], found: Stored) -> None:
         if self.log is not None and slot:

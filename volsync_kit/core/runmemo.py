@@ -14,18 +14,18 @@ run that has the disk cache records:
   ``mentions``, which of the words a file contains, not the file's digest,
   so that an edit which adds no such word leaves the answer as it was;
 * for each Flux Kustomization built, the questions its build asked (through
-  the source's view of the tree) and a digest of its *projection*: the part
-  of its output that the walk and the rules read (:func:`projection`);
+  the source's view of the tree), and where the build memo keeps the build;
 * the check's value (:class:`~volsync_kit.core.lint.Checked`).
 
-A later run asks every recorded question again (answers of unchanged files
-come from the cache's index of the tree, without reading them).  When an
-answer outside builds differs, nothing is reused.  Each build with an answer
-that differs is built again, alone, from the Kustomization and variables it
-was built from; when every such build's projection is the same as before, the
-walk would make the same apps, the same variables and the same volumes, and
-the rules would find the same: the recorded value is returned, and the
-record updated.  Otherwise the run walks the repository as usual.
+A later run asks again the questions about paths whose stamp moved (see
+:class:`Stamped`; without stamps, every question).  When an answer outside
+builds differs, nothing is reused.  Each build with an answer that differs is
+built again, alone, from the Kustomization and variables it was built from;
+when every such build's *projection* (the part of its output that the walk and
+the rules read, :func:`projection`) is the same as that of the build the record
+saw, the walk would make the same apps, the same variables and the same
+volumes, and the rules would find the same: the recorded value is returned,
+and the record updated.  Otherwise the run walks the repository as usual.
 
 Why the projection is enough: the walk reads of a build's objects the
 Flux Kustomizations, sources, ConfigMaps, Secrets and ExternalSecrets it
@@ -218,14 +218,13 @@ def _answer_key(answer: str) -> bytes:
 
 @dataclass(frozen=True)
 class BuildNote:
-    """One build of the recorded run: where the build memo keeps it, the
-    questions it asked, and its projection."""
+    """One build of the recorded run: where the build memo keeps it, and the
+    questions it asked."""
 
     slot: str
     material: str
     view: int
     asked: array[int]  # question numbers
-    projection: str
 
 
 @dataclass(frozen=True)
@@ -383,7 +382,7 @@ class RunLog:
         self.recorder = recorder
         self._views: dict[int, int] = {}
         self.views: list[View] = []
-        self.builds: list[tuple[str, str, int, tuple[tuple[BuildQuestion, str], ...], str]] = []
+        self.builds: list[tuple[str, str, int, tuple[tuple[BuildQuestion, str], ...]]] = []
 
     def view_of(self, repo: RepoReader) -> int:
         """The index of the view a build reads through."""
@@ -394,17 +393,15 @@ class RunLog:
         return self._views[id(repo)]
 
     def note_build(self, slot: str, view: int, stored: Stored) -> None:
-        self.builds.append((slot, stored.material, view, stored.asked, stored.projection))
+        self.builds.append((slot, stored.material, view, stored.asked))
 
     def record(self, value: object) -> RunRecord:
         columns = _Columns()
         for (what, path, words), answer in self.recorder.asked.items():
             columns.add((-1, what, path, words), answer)
         notes = tuple(
-            BuildNote(
-                slot, material, view, array("I", (columns.add((view, q[0], q[1], ""), a) for q, a in asked)), digest
-            )
-            for slot, material, view, asked, digest in self.builds
+            BuildNote(slot, material, view, array("I", (columns.add((view, q[0], q[1], ""), a) for q, a in asked)))
+            for slot, material, view, asked in self.builds
         )
         repo = self.recorder.repo
         watch = _Watch(repo.stamp_size if isinstance(repo, _StampedReader) else 0)
@@ -508,7 +505,7 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo) -> Reuse | None:
     for position, note in enumerate(record.builds):
         if changed.keys().isdisjoint(note.asked):
             continue
-        made = _rebuild(note, views[note.view], answerers[note.view], store)
+        made = _rebuild(record, note, views[note.view], answerers[note.view], store)
         if made is None:
             return None
         rebuilt[position] = made
@@ -544,15 +541,16 @@ def _view(repo: RepoReader, view: View) -> RepoReader:
 
 
 def _rebuild(
-    note: BuildNote, view: RepoReader, answers: Answers, store: BuildMemo
+    record: RunRecord, note: BuildNote, view: RepoReader, answers: Answers, store: BuildMemo
 ) -> tuple[tuple[BuildQuestion, str], ...] | None:
     """Build one Kustomization again from what it was built of; the questions it
-    asked when its projection is unchanged, else None."""
+    asked when its projection is the same as that of the build the record
+    saw, else None."""
     from volsync_kit.core.flux import FluxKs, rebuild
     from volsync_kit.core.variables import Variables
 
     stored = store.get(note.slot, note.material)
-    if not isinstance(stored, Stored) or len(stored.made_of) != 3:
+    if not isinstance(stored, Stored) or not _as_recorded(record, note, stored) or len(stored.made_of) != 3:
         return None
     ks, variables, root = stored.made_of
     if not isinstance(ks, FluxKs) or not isinstance(variables, Variables) or not isinstance(root, str):
@@ -562,13 +560,26 @@ def _rebuild(
         resources, problems, files = rebuild(recorder, ks, variables, root)
     except ModelError:
         return None  # it fails now: the walk says how
-    digest = projection(resources, problems, files)
-    if digest != note.projection:
+    if projection(resources, problems, files) != projection(stored.resources, stored.problems, stored.files):
         return None
     asked = tuple(recorder.asked.items())
     store.put(note.slot, note.material, Stored(note.material, asked, tuple(resources), tuple(problems), files,
-                                               digest, stored.made_of))  # fmt: skip
+                                               stored.made_of))  # fmt: skip
     return asked
+
+
+def _as_recorded(record: RunRecord, note: BuildNote, stored: Stored) -> bool:
+    """Whether ``stored`` is the build the record saw: it asked the same
+    questions and had the same answers (another command may have built the
+    Kustomization again since, after an edit, in the same slot)."""
+    numbers = {record.question(n): n for n in note.asked}
+    if len(numbers) != len(stored.asked):
+        return False
+    for (what, path), answer in stored.asked:
+        number = numbers.get((note.view, what, path, ""))
+        if number is None or record.answer(number) != _answer_key(answer):
+            return False
+    return True
 
 
 def _updated(
@@ -599,7 +610,7 @@ def _updated(
             else:
                 columns.set_answer(known, _answer_key(answer))
             ids.append(known)
-        notes[position] = BuildNote(note.slot, note.material, note.view, ids, note.projection)
+        notes[position] = BuildNote(note.slot, note.material, note.view, ids)
 
     state = record.state
     assert state is not None
