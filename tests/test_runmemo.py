@@ -168,8 +168,9 @@ def app_value(repo: Path) -> None:
 
 
 def cluster_setting(repo: Path) -> None:
-    path = repo / "kubernetes/flux/meta/settings/cluster-settings.yaml"
-    _append(path, "  CEPHFS_NAME: otherfs\n")
+    _sub(
+        repo / "kubernetes/flux/meta/settings/cluster-settings.yaml", 'CEPHFS_NAME: "cephfs"', 'CEPHFS_NAME: "otherfs"'
+    )
 
 
 def directive(repo: Path) -> None:
@@ -375,3 +376,19 @@ def test_a_build_another_command_made_since_is_not_taken_for_the_recorded_one(
     warm = _lint(repo)
     assert reuses[-1] is None, "a stale record was reused"
     assert warm == _lint(repo, cache=False) != before
+
+
+@pytest.mark.parametrize("name", sorted(REUSED) + sorted(WALKED))
+def test_render_reuses_its_record_only_when_it_shows_what_a_run_without_cache_shows(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    recorded = app.run_render(repo)
+    {**REUSED, **WALKED}[name](repo)
+    warm = app.run_render(repo)
+    assert (reuses[-1] is not None) == (name in REUSED)
+    assert warm == app.run_render(repo, cache=False)
+    if name in REUSED:
+        assert warm == recorded
+    if warm.apps:
+        first = warm.apps[0].app
+        assert app.run_render(repo, app=first).apps == tuple(a for a in warm.apps if first in (a.app, a.ks.name))

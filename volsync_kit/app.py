@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.lint import Checked
     from volsync_kit.core.model import Problem, Severity
     from volsync_kit.core.planner import Plan, Settings, Step
+    from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
     from volsync_kit.core.rules._api import Expectations
     from volsync_kit.core.runmemo import RunLog, RunRecord
@@ -140,10 +141,15 @@ def run_render(
     entry = _configured_entry(root, entry, config_file)
     files = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(files, entries, open_cache(root, cache), cluster)
-    result = _kept(render.render(model, app))
+
+    def every_app(reader: RepoReader, model: RepoModel) -> RenderResult:
+        return render.render(model)
+
+    everything = _recorded_run("render", files, entries, open_cache(root, cache), cluster, (), every_app,
+                               render.RenderResult)  # fmt: skip
+    result = _kept(render.only(everything, app))
     if app is not None and not result.apps:
-        known = sorted({a.app for a in render.render(model).apps})
+        known = sorted({a.app for a in everything.apps})
         raise UsageError(
             f"--app {app}: no app of that name renders VolSync volumes; known apps: {', '.join(known) or 'none'}"
         )
@@ -222,51 +228,67 @@ def _checked(
     expect: Expectations,
     severities: Mapping[str, Severity | None],
 ) -> Checked:
-    """What the rules find: from the run recorded last time when the tree still
-    gives it (:mod:`volsync_kit.core.runmemo`), else by walking the repository,
-    recording the run for the next one."""
-    from volsync_kit.core import lint, runmemo
+    """What the rules find (before FILES and suppressions choose what is reported)."""
+    from volsync_kit.core import lint
+
+    def check(reader: RepoReader, model: RepoModel) -> Checked:
+        return lint.check(reader, model, expect, severities)
+
+    settings = (expect, sorted(severities.items()))
+    return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, lint.Checked)
+
+
+def _recorded_run(
+    what: str,
+    files_repo: FileRepo,
+    entries: tuple[Entry, ...] | None,
+    cache: DiskCache | None,
+    cluster: str | None,
+    settings: object,
+    compute: Callable[[RepoReader, RepoModel], _T],
+    kind: type[_T],
+) -> _T:
+    """``compute`` of the Flux walk: from the run recorded last time with the
+    same ``settings`` when the tree still gives it (:mod:`volsync_kit.core.runmemo`),
+    else by walking the repository, recording the run for the next one."""
+    from volsync_kit.core import runmemo
 
     if cache is None:
-        return lint.check(files_repo, walk(files_repo, entries, None, cluster), expect, severities)
+        return compute(files_repo, walk(files_repo, entries, None, cluster))
     files_repo.cache = cache
-    inputs = cache.key(("lint-run", entries, cluster, expect, sorted(severities.items())))
-    found = runmemo.reuse(_recorded(cache, inputs), files_repo, cache)
-    if found is not None and isinstance(found.value, lint.Checked):
+    inputs = cache.key((what, entries, cluster, settings))
+    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache)
+    if found is not None and isinstance(found.value, kind):
         if found.record is not None:
-            _record(cache, inputs, found.record, whole=found.whole)
+            _record(cache, what, inputs, found.record, whole=found.whole)
         cache.flush()
         return found.value
     log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
     model = walk(files_repo, entries, cache, cluster, log=log)
-    checked = lint.check(log.recorder, model, expect, severities)
-    _record(cache, inputs, log.record(checked), whole=True)
+    value = compute(log.recorder, model)
+    _record(cache, what, inputs, log.record(value), whole=True)
     cache.flush()
-    return checked
+    return value
 
 
-_RUN_SLOT = ("lint-run",)
-_STATE_SLOT = ("lint-run-state",)
-
-
-def _recorded(cache: DiskCache, inputs: str) -> RunRecord | None:
-    """The last lint run recorded with these settings, with its state."""
+def _recorded(cache: DiskCache, what: str, inputs: str) -> RunRecord | None:
+    """The last run of ``what`` recorded with these inputs, with its state."""
     from volsync_kit.core.runmemo import RunRecord, RunState
 
-    record = cache.get(cache.key(_RUN_SLOT), inputs)
+    record = cache.get(cache.key(("run", what)), inputs)
     if not isinstance(record, RunRecord):
         return None
-    state = cache.get(cache.key(_STATE_SLOT), cache.key((inputs, record.ident)))
+    state = cache.get(cache.key(("run-state", what)), cache.key((inputs, record.ident)))
     return dataclasses.replace(record, state=state) if isinstance(state, RunState) else None
 
 
-def _record(cache: DiskCache, inputs: str, record: RunRecord, *, whole: bool) -> None:
+def _record(cache: DiskCache, what: str, inputs: str, record: RunRecord, *, whole: bool) -> None:
     """Keep ``record`` for the next run: its state, and the rest when it changed
     (under a new ident, which its state is kept under)."""
     if whole:
         record = dataclasses.replace(record, ident=os.urandom(8).hex())
-        cache.put(cache.key(_RUN_SLOT), inputs, dataclasses.replace(record, state=None))
-    cache.put(cache.key(_STATE_SLOT), cache.key((inputs, record.ident)), record.state)
+        cache.put(cache.key(("run", what)), inputs, dataclasses.replace(record, state=None))
+    cache.put(cache.key(("run-state", what)), cache.key((inputs, record.ident)), record.state)
 
 
 def _repo_relative(root: Path, file: Path) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from volsync_kit.core.flux import RepoModel
 from volsync_kit.core.model import (
@@ -101,9 +101,16 @@ def render(model: RepoModel, app: str | None = None) -> RenderResult:
     for result in model.results:
         objects = app_objects(result.resources)
         name = result.variables.get("APP") or result.ks.ref.name
-        if objects and (app is None or app in (name, result.ks.ref.name)):
+        if objects:
             apps.append(AppRender(name, result.ks.ref, objects))
-    return RenderResult(tuple(apps), problems(model), len(model.results))
+    return only(RenderResult(tuple(apps), problems(model), len(model.results)), app)
+
+
+def only(result: RenderResult, app: str | None) -> RenderResult:
+    """``result`` with the apps named ``app`` (its APP value, or its Kustomization's name)."""
+    if app is None:
+        return result
+    return replace(result, apps=tuple(a for a in result.apps if app in (a.app, a.ks.name)))
 
 
 @dataclass(frozen=True)
