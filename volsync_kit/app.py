@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import datetime
 
     from volsync_kit.adapters.cache import DiskCache
+    from volsync_kit.adapters.config import Config
     from volsync_kit.adapters.fs import FileRepo, TextReader
     from volsync_kit.core.adopt import Written
     from volsync_kit.core.buildmemo import SharedBuilds
@@ -28,12 +29,11 @@ if TYPE_CHECKING:
     from volsync_kit.core.findings import LintResult
     from volsync_kit.core.flux import Entry, KsResult, RepoModel
     from volsync_kit.core.generate import AppSpec
-    from volsync_kit.core.lint import Checked
+    from volsync_kit.core.lintreport import Checked
     from volsync_kit.core.model import Problem, Severity
     from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
-    from volsync_kit.core.rules._api import Expectations
     from volsync_kit.core.runmemo import RunLog, RunRecord
     from volsync_kit.core.scenarios import Operator
     from volsync_kit.core.tree import AppTree, LiveTrees
@@ -195,7 +195,7 @@ def run_lint(
     """Lint every static CephFS repository volume; raises UsageError."""
     from volsync_kit.adapters import config as config_adapter
     from volsync_kit.adapters.fs import FileRepo
-    from volsync_kit.core import lint
+    from volsync_kit.core import lintreport
 
     root = resolve_repo(repo)
     # A FILE that does not exist is a typo, not a clean file: say so (exit 2) rather than
@@ -209,15 +209,14 @@ def run_lint(
     entry = entry if entry is not None else config.entry
     files_repo = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
-    expect = config_adapter.expectations(config)
-    checked = _checked(files_repo, entries, disk, cluster, expect, severities)
+    checked = _checked(files_repo, entries, disk, cluster, config, severities)
     only = frozenset(_repo_relative(root, f) for f in files) if files else None
-    options = lint.LintOptions(
+    options = lintreport.LintOptions(
         severities=severities,
-        ignores=tuple(lint.Ignore(pattern, rules) for pattern, rules in ignores),
+        ignores=tuple(lintreport.Ignore(pattern, rules) for pattern, rules in ignores),
         only_files=only,
     )
-    return _kept(lint.finish(files_repo, checked, options))
+    return _kept(lintreport.finish(files_repo, checked, options))
 
 
 def _checked(
@@ -225,17 +224,22 @@ def _checked(
     entries: tuple[Entry, ...] | None,
     cache: DiskCache | None,
     cluster: str | None,
-    expect: Expectations,
+    config: Config,
     severities: Mapping[str, Severity | None],
 ) -> Checked:
     """What the rules find (before FILES and suppressions choose what is reported)."""
-    from volsync_kit.core import lint
+    from volsync_kit.adapters import config as config_adapter
+    from volsync_kit.adapters.resources import schema_text
+    from volsync_kit.core.lintreport import Checked
 
     def check(reader: RepoReader, model: RepoModel) -> Checked:
-        return lint.check(reader, model, expect, severities)
+        from volsync_kit.core import lint
 
-    settings = (expect, sorted(severities.items()))
-    return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, lint.Checked)
+        return lint.check(reader, model, config_adapter.expectations(config), severities)
+
+    # What the rules are told comes from the config and the schema's defaults.
+    settings = (config.data, schema_text("config.schema.json"))
+    return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, Checked)
 
 
 def _recorded_run(

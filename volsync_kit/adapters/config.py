@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from volsync_kit.adapters import resources
 from volsync_kit.adapters.resources import schema
-from volsync_kit.core.generate import AppSpec, ComponentFiles, RepositorySettings
 from volsync_kit.core.model import Loc, ModelError, Node, Severity, key_loc, loc_of, to_plain
-from volsync_kit.core.rules._api import Expectations
 from volsync_kit.errors import UsageError
 
+# The core's types are imported where they are made: a lint run that reuses
+# its record, on every commit, loads neither plan nor the rules nor generate.
 if TYPE_CHECKING:
     from volsync_kit.adapters.cache import DiskCache
-
-    # plan's types, imported where plan asks for them: lint, on every commit, does not pay for them.
+    from volsync_kit.core.generate import AppSpec, ComponentFiles, RepositorySettings
     from volsync_kit.core.planner import Settings
+    from volsync_kit.core.rules._api import Expectations
     from volsync_kit.core.scenarios import Operator
 
 CONFIG_NAME = ".volsync-kit.yaml"
@@ -121,6 +121,8 @@ def expectations(config: Config) -> Expectations:
     """What lint pins: ``expect:``, and for each key it leaves out, what
     ``repository:`` makes ``generate`` write (so a repository that generates
     its component does not say everything twice)."""
+    from volsync_kit.core.rules._api import Expectations
+
     expect = config.data.get("expect", {})
     secret = expect.get("nodeStageSecret")
     defaults = schema("config.schema.json")["properties"]["expect"]["properties"]
@@ -242,6 +244,8 @@ def repository_from(section: dict[str, Any]) -> RepositorySettings:
 
 
 def _repository(section: dict[str, Any]) -> RepositorySettings:
+    from volsync_kit.core.generate import RepositorySettings
+
     secret = section["nodeStageSecret"]
     return RepositorySettings(
         cluster_id=section["clusterID"],
@@ -269,6 +273,8 @@ def _repository(section: dict[str, Any]) -> RepositorySettings:
 
 
 def component_files(config: Config) -> ComponentFiles:
+    from volsync_kit.core.generate import ComponentFiles
+
     components = config.data.get("components", {})
     files = components.get("files", {})
     return ComponentFiles(
@@ -285,6 +291,8 @@ def component_folders(config: Config) -> tuple[str, str | None]:
 
 def app_specs(config: Config) -> list[AppSpec] | None:
     """The configured apps, or None for ``apps: discover`` (and when absent)."""
+    from volsync_kit.core.generate import AppSpec
+
     apps = config.data.get("apps", "discover")
     if apps == "discover":
         return None

@@ -25,18 +25,15 @@ after substitution are reported per app, at the template line.
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
-import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 
 from volsync_kit.core.findings import Finding, LintResult
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
+from volsync_kit.core.lintreport import PV_WORD, Checked, LintOptions, Reader, directives, finish
 from volsync_kit.core.model import (
-    KsRef,
     Loc,
     Map,
     ModelError,
@@ -60,25 +57,6 @@ from volsync_kit.core.rules._api import (
     is_cephfs_driver,
     is_csi_volume_id,
 )
-
-UNUSED_SUPPRESSION = ("VK901", "unused-suppression")
-DIRECTIVE = re.compile(r"#\s*volsync-kit:\s*disable=([A-Za-z0-9_,\- ]+)")
-
-
-@dataclass(frozen=True)
-class Ignore:
-    """A config ignore: findings in files matching ``pattern`` (for ``rules``, or all)."""
-
-    pattern: str
-    rules: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class LintOptions:
-    severities: Mapping[str, Severity | None] = field(default_factory=dict)  # None: rule off
-    ignores: tuple[Ignore, ...] = ()
-    only_files: frozenset[str] | None = None
-
 
 # -- views ------------------------------------------------------------------
 
@@ -187,12 +165,6 @@ def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
     return frozenset(p for p in repo.yaml_files() if p in read or any(_below(p, f) for f in folders))
 
 
-# Words asked of every file (RepoReader.mentions): only files that contain
-# them are read further.
-_PV_WORD = frozenset({"PersistentVolume"})
-_DIRECTIVE_WORD = frozenset({"volsync-kit:"})
-
-
 def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list[Problem]]:
     """Static CephFS PV documents of ``files`` (the files Flux reads), grouped by folder."""
     by_folder: dict[str, list[Resource]] = {}
@@ -201,7 +173,7 @@ def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list
         if not path.endswith((".yaml", ".yml")):
             continue  # a generator's input (an env file, an icon) is not a manifest
         try:
-            if not repo.mentions(path, _PV_WORD):
+            if not repo.mentions(path, PV_WORD):
                 continue
             docs = repo.documents(path)
         except ModelError as err:
@@ -272,90 +244,6 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return list(out.values())
 
 
-# -- suppressions ------------------------------------------------------------------
-
-
-@dataclass
-class _Directive:
-    loc: Loc
-    rules: set[str]
-    used: set[str] = field(default_factory=set)
-
-
-def _directives(repo: RepoReader, files: Iterable[str]) -> dict[tuple[str, int], _Directive]:
-    found: dict[tuple[str, int], _Directive] = {}
-    for path in files:
-        try:
-            if not repo.mentions(path, _DIRECTIVE_WORD):
-                continue
-            text = repo.text(path)
-        except ModelError:
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            match = DIRECTIVE.search(line)
-            if match:
-                rules = {r.strip() for r in match.group(1).split(",") if r.strip()}
-                found[(path, number)] = _Directive(Loc(path, number, match.start() + 1), rules)
-    return found
-
-
-def _suppressing(finding: Finding, directives: Mapping[tuple[str, int], _Directive]) -> _Directive | None:
-    if finding.loc is None:
-        return None
-    for line in (finding.loc.line, finding.loc.line - 1):
-        directive = directives.get((finding.loc.file, line))
-        if directive and (finding.rule in directive.rules or finding.name in directive.rules):
-            directive.used.update(r for r in directive.rules if r in (finding.rule, finding.name))
-            return directive
-    return None
-
-
-def _ignored(finding: Finding, ignores: Iterable[Ignore]) -> bool:
-    if finding.loc is None:
-        return False
-    for ignore in ignores:
-        if fnmatch.fnmatchcase(finding.loc.file, ignore.pattern) and (
-            not ignore.rules or finding.rule in ignore.rules or finding.name in ignore.rules
-        ):
-            return True
-    return False
-
-
-def _relevant(finding: Finding, only: frozenset[str], reads: Mapping[KsRef, frozenset[str]]) -> bool:
-    if finding.loc is not None and finding.loc.file in only:
-        return True
-    ks = finding.kustomization
-    return ks is not None and (ks.file in only or bool(reads.get(ks, frozenset()) & only))
-
-
-@dataclass(frozen=True)
-class Reader:
-    """What :func:`unchecked` needs of one Kustomization not built elsewhere:
-    whether it rendered, and the folders that may hold its files."""
-
-    status: str
-    folders: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Checked:
-    """Every finding of the rules, before FILES and suppressions choose what is
-    reported, and what choosing needs: a value of plain data, so that a run
-    that changes nothing it was made of can reuse it (volsync_kit.core.runmemo)."""
-
-    findings: tuple[Finding, ...]
-    # Suppression comments: where, which rules, and whether in a file Flux reads
-    # (else in a file only a finding is located in).
-    directives: tuple[tuple[Loc, tuple[str, ...], bool], ...]
-    reads: Mapping[KsRef, frozenset[str]]  # the files each finding's Kustomization read, its own included
-    files: int  # how many files the builds and the file view read
-    apps: int
-    unbuilt: int  # Kustomizations that failed to render
-    as_written: frozenset[str]  # files of the file view's volumes
-    rendered: frozenset[str]  # files that some rendered Kustomization read
-    readers: tuple[Reader, ...]
-
-
 def check(
     repo: RepoReader, model: RepoModel, expect: Expectations, severities: Mapping[str, Severity | None]
 ) -> Checked:
@@ -383,7 +271,7 @@ def check(
         tuple(findings),
         tuple(
             (d.loc, tuple(sorted(d.rules)), d.loc.file in view)
-            for d in _directives(repo, sorted(view | located)).values()
+            for d in directives(repo, sorted(view | located)).values()
         ),
         {r.ks.ref: frozenset(map(path, r.files | {r.ks.ref.file})) for r in model.results if r.ks.ref in refs},
         len(files),
@@ -402,109 +290,3 @@ def check(
 def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintOptions) -> LintResult:
     """Lint the repository; pure apart from reads through ``repo``."""
     return finish(repo, check(repo, model, expect, options.severities), options)
-
-
-def finish(repo: RepoReader, checked: Checked, options: LintOptions) -> LintResult:
-    """What a lint run reports of ``checked``: the findings located in FILES or
-    in the apps that read them, less those suppressed inline or by the config,
-    and the notes on what could not be checked."""
-    findings = list(checked.findings)
-    if options.only_files is not None:
-        findings = [f for f in findings if _relevant(f, options.only_files, checked.reads)]
-    # Directives count where Flux reads, and wherever a finding is (an
-    # inactive Kustomization's file): one in a Helm chart is not unused.
-    located = {f.loc.file for f in findings if f.loc}
-    directives = {
-        (loc.file, loc.line): _Directive(loc, set(rules))
-        for loc, rules, in_view in checked.directives
-        if in_view or loc.file in located
-    }
-    reported: list[Finding] = []
-    suppressed: list[Finding] = []
-    for f in findings:
-        if _suppressing(f, directives):
-            suppressed.append(_with_suppression(f, "inline"))
-        elif _ignored(f, options.ignores):
-            suppressed.append(_with_suppression(f, "config"))
-        else:
-            reported.append(f)
-    unused_severity = options.severities.get(UNUSED_SUPPRESSION[0], Severity.INFO)
-    if unused_severity is not None:
-        for directive in directives.values():
-            for rule_key in sorted(directive.rules - directive.used):
-                unused = Finding(
-                    *UNUSED_SUPPRESSION,
-                    unused_severity,
-                    f"suppression of {rule_key} is unused; remove it",
-                    directive.loc,
-                )
-                if options.only_files is None or directive.loc.file in options.only_files:
-                    reported.append(unused)
-    return LintResult(
-        tuple(sorted(reported, key=Finding.sort_key)),
-        tuple(sorted(suppressed, key=Finding.sort_key)),
-        checked.files,
-        checked.apps,
-        unchecked(repo, checked, options.only_files),
-        checked.unbuilt,
-    )
-
-
-# -- what was not checked ---------------------------------------------------------
-
-
-def unchecked(repo: RepoReader, checked: Checked, only: frozenset[str] | None) -> tuple[str, ...]:
-    """Notes on what this run could not check, so that it does not pass by accident.
-
-    A run that checked no app says so, and so does each named file (FILES,
-    as pre-commit passes them) that no rendered app read: with every app
-    that may read it failed, or with no Flux Kustomization reading it.  Named
-    files that no Flux Kustomization's folder holds and that declare no
-    PersistentVolume (a CI workflow, a Taskfile) are not Flux's input, and
-    get no note: ``--all-files`` would bury the notes that matter.
-    """
-    notes: list[str] = []
-    if checked.apps == 0:
-        tail = f", and {checked.unbuilt} failed to render" if checked.unbuilt else ""
-        notes.append(f"checked 0 apps: no Flux Kustomization rendered a VolSync volume{tail}")
-    if only is None:
-        return tuple(notes)
-    for path in sorted(only):
-        if path in checked.rendered or not path.endswith((".yaml", ".yml")):
-            continue
-        readers = _may_read(checked.readers, path)
-        if readers and all(r.status == "failed" for r in readers):
-            how = "checked only as written" if path in checked.as_written else "not checked"
-            count = f"{len(readers)} app" + ("s" if len(readers) > 1 else "")
-            notes.append(f"{path}: {how}: every app that may read it failed to render ({count})")
-        elif path not in checked.as_written and (readers or _declares_volumes(repo, path)):
-            notes.append(f"{path}: not checked: no Flux Kustomization reads it")
-    return tuple(notes)
-
-
-def _may_read(readers: tuple[Reader, ...], path: str) -> list[Reader]:
-    """The Kustomizations whose folder (spec.path or a component) holds ``path``
-    most closely: a failed build does not say which files it would read."""
-    best: list[Reader] = []
-    depth = -1
-    for result in readers:
-        for folder in result.folders:
-            if not _below(path, folder):
-                continue
-            here = folder.count("/") + 1 if folder else 0
-            if here > depth:
-                best, depth = [result], here
-            elif here == depth and all(r is not result for r in best):
-                best.append(result)
-    return best
-
-
-def _declares_volumes(repo: RepoReader, path: str) -> bool:
-    try:
-        return bool(repo.mentions(path, _PV_WORD))
-    except ModelError:
-        return False
-
-
-def _with_suppression(finding: Finding, how: str) -> Finding:
-    return replace(finding, suppressed=how)
