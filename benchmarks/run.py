@@ -214,15 +214,16 @@ def table(results: Results, runs: int) -> str:
         budget="500: ≤ 0.2 s; 2,000: ≤ 0.3 s",
         limits={500: 0.2, 2000: 0.3},
     )
+    # Issue 6 gives one render and one plan budget; both rows are held to it.
     row("`volsync-kit render --format json --no-cache`", render, budget="2,000: ≤ 1.5 s", limits={2000: 1.5})
-    row("`volsync-kit render --format json`, warm", times("render-warm"))
+    row("`volsync-kit render --format json`, warm", times("render-warm"), budget="2,000: ≤ 1.5 s", limits={2000: 1.5})
     row(
         "`volsync-kit plan --no-cache` (component change: every app)",
         plan,
         budget="2,000: ≤ 3 s",
         limits={2000: 3.0},
     )
-    row("`volsync-kit plan`, warm", times("plan-warm"))
+    row("`volsync-kit plan`, warm", times("plan-warm"), budget="2,000: ≤ 3 s", limits={2000: 3.0})
     for name in ("lint", "render", "plan"):
         rss = {s: peak(results, s, name) for s in sizes}
         row(f"peak RSS of `{name}` (as above), MB", rss, budget="2,000: ≤ 300 MB", limits={2000: 300.0})
@@ -232,7 +233,9 @@ def table(results: Results, runs: int) -> str:
             growth = {2000: big / small if big and small else None}
             row(f"`{name}`: time at 2,000 ÷ at 500", growth, "×", "≤ 4.4×", {2000: 4.4})
     row("`yamllint -d relaxed` on all YAML files (peer)", yamllint, missing="not installed")
-    row("`yamllint` ÷ `volsync-kit lint`", ratio(yamllint, lint), "×", "2,000: ≥ 30×", {2000: 30.0}, at_most=False)
+    for how, values in (("cold", lint), ("warm", times("lint-warm"))):
+        row(f"`yamllint` ÷ `volsync-kit lint`, {how}", ratio(yamllint, values), "×", "2,000: ≥ 30×", {2000: 30.0},
+            at_most=False)  # fmt: skip
     row("`kubectl kustomize` of one app with its components (peer)", kustomize, missing="not installed")
     all_apps = {s: v * s if v else None for s, v in kustomize.items()}
     row("`kubectl kustomize` × N apps, **extrapolated**", all_apps)
