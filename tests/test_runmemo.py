@@ -392,3 +392,35 @@ def test_render_reuses_its_record_only_when_it_shows_what_a_run_without_cache_sh
     if warm.apps:
         first = warm.apps[0].app
         assert app.run_render(repo, app=first).apps == tuple(a for a in warm.apps if first in (a.app, a.ks.name))
+
+
+def test_a_file_is_judged_by_the_objects_it_writes_not_its_text(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """A substituteFrom Secret that no build makes is read from wherever the
+    repository writes it, from every file that mentions Secret.  A HelmRelease
+    that mentions a Secret writes none: editing it reuses the record; editing
+    the Secret's value does not."""
+    secret = repo / "kubernetes/flux/vars/cluster-secrets.yaml"
+    secret.parent.mkdir(parents=True)
+    # Without a namespace: it takes each app's (applied by hand, SOPS-decrypted).
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\nstringData:\n  ROOT: /volsync\n"
+    )
+    _sub(
+        repo / "kubernetes/flux/cluster/ks.yaml",
+        r"(\n {14}- kind: ConfigMap\n {16}name: cluster-settings)",
+        r"\1\n              - kind: Secret\n                name: cluster-secrets",
+    )
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    _sub(pv, r"rootPath: /volsync/\$\{APP\}", "rootPath: ${ROOT:-/volsync}/${APP}")
+    release = _helmrelease(repo)
+    _append(release, "# its password comes from a Secret\n")
+    before = _lint(repo)
+    _sub(release, "comes from a Secret", "comes from another Secret")
+    assert _lint(repo) == before
+    assert reuses[-1] is not None
+    assert reuses[-1].rebuilt == 1
+    _sub(secret, "ROOT: /volsync", "ROOT: /elsewhere")
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False) != before
+    assert any("/elsewhere/" in f.message for f in warm.findings)

@@ -502,23 +502,38 @@ _OBJECT_WORDS = frozenset({"ConfigMap", "Secret"})
 
 def _written_objects(repo: RepoReader) -> Objects:
     objects: Objects = {}
+    # A recorded run notes what each file makes, not its text: a HelmRelease
+    # that names a Secret makes none, whatever else an edit changes in it.
+    derive = getattr(repo, "derived", None)
     for path in repo.yaml_files():
-        try:
-            if not repo.mentions(path, _OBJECT_WORDS):
-                continue
-            parsed = repo.documents(path)
-        except ModelError:
-            continue
-        for doc in parsed:
-            if not isinstance(doc.node, Map):
-                continue
-            made = vars_.produced(Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or ""))
-            if made is not None:
-                (kind, namespace, name), known = made
-                # Written without a namespace, it takes whichever one its
-                # kustomization or Flux gives it.
-                objects.setdefault((kind, namespace or vars_.ANY_NAMESPACE, name), []).append((path, known))
+        made = derive(WRITTEN_OBJECTS, path) if derive is not None else written_objects_of(repo, path)
+        for key, known in made:
+            objects.setdefault(key, []).append((path, known))
     return objects
+
+
+WRITTEN_OBJECTS = "written-objects"
+
+
+def written_objects_of(repo: RepoReader, path: str) -> tuple[tuple[tuple[str, str, str], vars_.Known | Resource], ...]:
+    """The ConfigMaps, Secrets and ExternalSecrets' Secrets that one file writes."""
+    try:
+        if not repo.mentions(path, _OBJECT_WORDS):
+            return ()
+        parsed = repo.documents(path)
+    except ModelError:
+        return ()
+    out: list[tuple[tuple[str, str, str], vars_.Known | Resource]] = []
+    for doc in parsed:
+        if not isinstance(doc.node, Map):
+            continue
+        made = vars_.produced(Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or ""))
+        if made is not None:
+            (kind, namespace, name), known = made
+            # Written without a namespace, it takes whichever one its
+            # kustomization or Flux gives it.
+            out.append(((kind, namespace or vars_.ANY_NAMESPACE, name), known))
+    return tuple(out)
 
 
 def _ignore_rules(repo: RepoReader, entry: Entry, found: _Scan) -> Ignore | None:

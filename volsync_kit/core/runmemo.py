@@ -43,13 +43,13 @@ import dataclasses
 import hashlib
 import posixpath
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored
 from volsync_kit.core.buildmemo import Question as BuildQuestion
-from volsync_kit.core.model import Loc, ModelError, Node, Problem, Resource, Scalar, Seq
+from volsync_kit.core.model import Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
 from volsync_kit.core.ports import BuildMemo, Document, PathKind, RepoReader
 
 if TYPE_CHECKING:
@@ -118,7 +118,37 @@ def ask(answers: Answers, what: str, path: str, words: str) -> str:
             return f"error:{err.code}:{err.message}"
     if what == "yaml_files":
         return _digest("\0".join(answers.repo.yaml_files()))
+    if what == "derived":
+        return _digest(repr(_plain(_derive(answers.repo, words, path))))
     return answers.answer((what, path))
+
+
+def _derive(repo: RepoReader, name: str, path: str) -> tuple[object, ...]:
+    """What a named, pure function of one file gives (see RunRecorder.derived)."""
+    from volsync_kit.core import flux
+
+    derivations = {flux.WRITTEN_OBJECTS: flux.written_objects_of}
+    return tuple(derivations[name](repo, path))
+
+
+def _plain(value: object) -> object:
+    """``value`` as plain tuples whose ``repr`` is the same in every process
+    (sets sorted: string hashes differ from one process to the next)."""
+    if isinstance(value, Map | Seq | Scalar):
+        return _canon(value)
+    if isinstance(value, Loc):
+        return _loc(value)
+    if isinstance(value, Resource):
+        return ("resource", _loc(value.origin), value.original_name, _canon(value.node))
+    if isinstance(value, frozenset | set):
+        return ("set", tuple(sorted(repr(_plain(v)) for v in value)))
+    if isinstance(value, Mapping):
+        return ("map", tuple((repr(k), _plain(v)) for k, v in value.items()))
+    if isinstance(value, tuple | list):
+        return tuple(_plain(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, tuple(_plain(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    return value
 
 
 class RunRecorder:
@@ -178,6 +208,16 @@ class RunRecorder:
         self._note("yaml_files", "")
         return self.repo.yaml_files()
 
+    def derived(self, name: str, path: str) -> tuple[object, ...]:
+        """What the pure function ``name`` of one file gives (flux.written_objects_of),
+        noted as its own question: its answer is a digest of the result, so an
+        edit that changes the file's text and not the result changes nothing."""
+        made = _derive(self.repo, name, path)
+        question = ("derived", path, name)
+        if not self._building and question not in self.asked:
+            self.asked[question] = _digest(repr(_plain(made)))
+        return made
+
 
 class Stamped(Protocol):
     """What a reader may add so that a run skips the questions about paths that
@@ -207,7 +247,7 @@ class _StampedReader(Stamped, Protocol):
 
 
 View = tuple[str, "Ignore | None"] | None  # a source's (root, ignore rules); None: the repository
-WHATS = ("kind", "listdir", "text", "mentions", "yaml_files")
+WHATS = ("kind", "listdir", "text", "mentions", "yaml_files", "derived")
 _WHAT_CODE = {what: code for code, what in enumerate(WHATS)}
 ANSWER_SIZE = 16
 
