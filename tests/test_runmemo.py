@@ -424,3 +424,22 @@ def test_a_file_is_judged_by_the_objects_it_writes_not_its_text(repo: Path, reus
     assert reuses[-1] is None, "a stale record was reused"
     assert warm == _lint(repo, cache=False) != before
     assert any("/elsewhere/" in f.message for f in warm.findings)
+
+
+def test_lint_and_render_each_reuse_their_record_whatever_ran_in_between(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """Each keeps the builds it made again in slots of its own: the other
+    command building the edited app again does not cost it its record."""
+    lint_before, render_before = _lint(repo), app.run_render(repo)
+    for round_ in range(2):
+        comment(repo)
+        first, second = (_lint, app.run_render) if round_ == 0 else (app.run_render, _lint)
+        first(repo)
+        assert reuses[-1] is not None
+        assert reuses[-1].rebuilt == 1
+        second(repo)
+        assert reuses[-1] is not None
+        assert reuses[-1].rebuilt == 1
+    assert _lint(repo) == lint_before == _lint(repo, cache=False)
+    assert app.run_render(repo) == render_before == app.run_render(repo, cache=False)

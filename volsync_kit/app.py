@@ -261,7 +261,7 @@ def _recorded_run(
         return compute(files_repo, walk(files_repo, entries, None, cluster))
     files_repo.cache = cache
     inputs = cache.key((what, entries, cluster, settings))
-    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache)
+    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache, what)
     if found is not None and isinstance(found.value, kind):
         if found.record is not None:
             _record(cache, what, inputs, found.record, whole=found.whole)

@@ -12,10 +12,14 @@ run that has the disk cache records:
 * every question asked *outside* a build (the scan for Flux objects, entry
   detection, source ignore files, the lint file view), with its answer: for
   ``mentions``, which of the words a file contains, not the file's digest,
-  so that an edit which adds no such word leaves the answer as it was;
+  so that an edit which adds no such word leaves the answer as it was; and
+  for the substitution sources a file writes, what it writes
+  (:meth:`RunRecorder.derived`), so that a HelmRelease naming a Secret is
+  not taken for one;
 * for each Flux Kustomization built, the questions its build asked (through
   the source's view of the tree), and where the build memo keeps the build;
-* the check's value (:class:`~volsync_kit.core.lint.Checked`).
+* the value computed from the walk: lint's
+  :class:`~volsync_kit.core.lintreport.Checked`, render's result.
 
 A later run asks again the questions about paths whose stamp moved (see
 :class:`Stamped`; without stamps, every question).  When an answer outside
@@ -524,9 +528,10 @@ class Reuse:
     whole: bool = False
 
 
-def reuse(record: object, repo: RepoReader, store: BuildMemo) -> Reuse | None:
+def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reuse | None:
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
-    module doc), else None; builds made again are written to ``store``."""
+    module doc), else None; builds made again are written to ``store``, in
+    slots of their own for the command ``name`` (see :func:`_rebuild`)."""
     if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
     views = [_view(repo, view) for view in record.views]
@@ -545,7 +550,7 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo) -> Reuse | None:
     for position, note in enumerate(record.builds):
         if changed.keys().isdisjoint(note.asked):
             continue
-        made = _rebuild(record, note, views[note.view], answerers[note.view], store)
+        made = _rebuild(record, note, views[note.view], answerers[note.view], store, name)
         if made is None:
             return None
         rebuilt[position] = made
@@ -581,16 +586,25 @@ def _view(repo: RepoReader, view: View) -> RepoReader:
 
 
 def _rebuild(
-    record: RunRecord, note: BuildNote, view: RepoReader, answers: Answers, store: BuildMemo
+    record: RunRecord, note: BuildNote, view: RepoReader, answers: Answers, store: BuildMemo, name: str
 ) -> tuple[tuple[BuildQuestion, str], ...] | None:
     """Build one Kustomization again from what it was built of; the questions it
     asked when its projection is the same as that of the build the record
-    saw, else None."""
+    saw, else None.
+
+    The build made here is kept in a slot of the command's own: the walk's
+    slot is shared by every command, and one that builds the app again after
+    the next edit (render after lint) would replace the build this record
+    saw with one it did not."""
     from volsync_kit.core.flux import FluxKs, rebuild
     from volsync_kit.core.variables import Variables
 
-    stored = store.get(note.slot, note.material)
-    if not isinstance(stored, Stored) or not _as_recorded(record, note, stored) or len(stored.made_of) != 3:
+    own = store.key(("rebuilt", name, note.slot))
+    for slot in (own, note.slot):
+        stored = store.get(slot, note.material)
+        if isinstance(stored, Stored) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
+            break
+    else:
         return None
     ks, variables, root = stored.made_of
     if not isinstance(ks, FluxKs) or not isinstance(variables, Variables) or not isinstance(root, str):
@@ -603,8 +617,8 @@ def _rebuild(
     if projection(resources, problems, files) != projection(stored.resources, stored.problems, stored.files):
         return None
     asked = tuple(recorder.asked.items())
-    store.put(note.slot, note.material, Stored(note.material, asked, tuple(resources), tuple(problems), files,
-                                               stored.made_of))  # fmt: skip
+    store.put(own, note.material, Stored(note.material, asked, tuple(resources), tuple(problems), files,
+                                         stored.made_of))  # fmt: skip
     return asked
 
 
