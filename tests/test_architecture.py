@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,35 @@ def test_lint_loads_nothing_of_plan() -> None:
     loaded = set(json.loads(out))
     assert "volsync_kit.core.lint" in loaded
     assert not loaded & {"volsync_kit.core.planner", "volsync_kit.core.checklist", "volsync_kit.core.scenarios"}
+
+
+def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: Path) -> None:
+    """The hook's run after an edit that changes no volume answers from the
+    recorded run: it loads no rule, no Flux model and neither YAML parser nor
+    jsonschema (the config was read and validated before)."""
+    import json
+    import shutil
+    import subprocess
+
+    example = tmp_path / "repo"
+    shutil.copytree(PACKAGE.parent / "examples" / "home-ops", example)
+    time.sleep(2.1)  # settled (cache.RACY_NS): stamps vouch for the files, none is read again
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from volsync_kit.cli import app\n"
+        f"result = CliRunner().invoke(app, ['lint', '--repo', {str(example)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def loaded() -> set[str]:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        return set(json.loads(out.stdout))
+
+    first = loaded()  # walks and records
+    assert {"volsync_kit.core.rules", "volsync_kit.core.flux", "jsonschema"} <= first
+    again = loaded()
+    assert "volsync_kit.core.lintreport" in again
+    assert not again & {"volsync_kit.core.rules", "volsync_kit.core.flux", "yaml", "ruamel.yaml", "jsonschema"}

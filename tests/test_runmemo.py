@@ -443,3 +443,16 @@ def test_lint_and_render_each_reuse_their_record_whatever_ran_in_between(
         assert reuses[-1].rebuilt == 1
     assert _lint(repo) == lint_before == _lint(repo, cache=False)
     assert app.run_render(repo) == render_before == app.run_render(repo, cache=False)
+
+
+def test_many_apps_to_build_again_walk_instead(
+    repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout of another branch touches many apps: beyond MAX_REBUILDS the
+    run walks (with the build memo) rather than build and compare one by one."""
+    before = _lint(repo)
+    monkeypatch.setattr(runmemo, "MAX_REBUILDS", 1)
+    two_releases(repo)
+    warm = _lint(repo)
+    assert reuses[-1] is None
+    assert warm == _lint(repo, cache=False) == before

@@ -348,7 +348,6 @@ def lint(
     def body() -> int:
         from volsync_kit import app as services
         from volsync_kit.core.model import Severity
-        from volsync_kit.core.rules import all_rules
         from volsync_kit.report import lint_out
 
         only = files or None
@@ -360,6 +359,8 @@ def lint(
         if output_format is LintFormat.json:
             sys.stdout.write(lint_out.to_json(result))
         elif output_format is LintFormat.sarif:
+            from volsync_kit.core.rules import all_rules  # the hook's text output loads no rule
+
             sys.stdout.write(lint_out.to_sarif(result, all_rules(), __version__))
         elif output_format is LintFormat.github:
             sys.stdout.write(lint_out.to_github(result, Severity(lowest.value)))

@@ -151,11 +151,11 @@ def expectations(config: Config) -> Expectations:
 
 def lint_settings(config: Config) -> tuple[dict[str, Severity | None], list[tuple[str, frozenset[str]]]]:
     """Per-rule severities keyed by rule ID, and (glob, rules) ignores."""
-    from volsync_kit.core.rules import get
-
     lint = config.data.get("lint", {})
     severities: dict[str, Severity | None] = {}
     for key, level in lint.get("rules", {}).items():
+        from volsync_kit.core.rules import get  # only a config that names rules loads them
+
         rule = get(key)
         if rule is None:
             loc = key_loc(config.node, "lint", "rules", key)

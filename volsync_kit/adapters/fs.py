@@ -19,7 +19,6 @@ from pathlib import Path
 from stat import S_IFMT, S_ISDIR, S_ISREG
 
 from volsync_kit.adapters.cache import RACY_NS, DiskCache, Facts, Look, Stamp, facts_of, text_digest
-from volsync_kit.adapters.yamlio import decode, load_documents, load_inline
 from volsync_kit.core.model import Loc, ModelError
 from volsync_kit.core.ports import Document, PathKind
 
@@ -69,6 +68,8 @@ class TextReader:
 
     def text(self, path: str) -> str:
         if path not in self._texts:
+            from volsync_kit.adapters.yamlio import decode  # PyYAML: only a run that reads a file loads it
+
             text = decode(self._read_bytes(path), path)
             known = self._facts.get(path)
             if known is not None and self.cache is not None and known.digest != text_digest(text):
@@ -107,6 +108,8 @@ class TextReader:
         return facts
 
     def documents(self, path: str) -> tuple[Document, ...]:
+        from volsync_kit.adapters.yamlio import load_documents
+
         if self.cache is not None:
             reader = type(self).__name__
             return self.cache.documents(reader, path, self.digest(path), lambda: self.text(path), load_documents)
@@ -119,6 +122,8 @@ class TextReader:
             source: str | None = self.text(origin.file)
         except ModelError:
             source = None
+        from volsync_kit.adapters.yamlio import load_inline
+
         return load_inline(text, origin, source)
 
 

@@ -254,6 +254,9 @@ View = tuple[str, "Ignore | None"] | None  # a source's (root, ignore rules); No
 WHATS = ("kind", "listdir", "text", "mentions", "yaml_files", "derived")
 _WHAT_CODE = {what: code for code, what in enumerate(WHATS)}
 ANSWER_SIZE = 16
+# Beyond this many builds to make again one by one (each also compared with the
+# build it replaces), walking the repository with the build memo costs less.
+MAX_REBUILDS = 128
 
 
 def _answer_key(answer: str) -> bytes:
@@ -546,10 +549,12 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
             if view < 0:
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
+    touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
+    if len(touched) > MAX_REBUILDS:
+        return None  # a checkout of another branch: the walk, with the build memo, is cheaper
     rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]] = {}
-    for position, note in enumerate(record.builds):
-        if changed.keys().isdisjoint(note.asked):
-            continue
+    for position in touched:
+        note = record.builds[position]
         made = _rebuild(record, note, views[note.view], answerers[note.view], store, name)
         if made is None:
             return None

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from volsync_kit.core.findings import SEVERITY_ORDER, Finding, LintResult, group_by_place
 from volsync_kit.core.model import Severity
-from volsync_kit.core.rules._api import Rule
-from volsync_kit.report import jsontext, ks_json, rules_doc, several
+from volsync_kit.report import jsontext, ks_json, several
+
+if TYPE_CHECKING:
+    # SARIF's rule descriptions only: text, JSON and GitHub output (the hook)
+    # do not load the rules.
+    from volsync_kit.core.rules._api import Rule
 
 JSON_VERSION = 2
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -157,10 +161,14 @@ def doc_section(doc: str, heading: str) -> str:
 
 def help_uri(rule: Rule) -> str:
     """The rule's section in docs/rules.md."""
+    from volsync_kit.report import rules_doc
+
     return f"{RULES_DOC_URI}#{rules_doc.anchor(rules_doc.heading(rule))}"
 
 
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    from volsync_kit.report import rules_doc
+
     full = doc_section(rule.doc, "What it does") or rules_doc.headline(rule) or rule.summary
     return {
         "id": rule.id,
