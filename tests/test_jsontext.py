@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from volsync_kit.core.model import Map, Node, Scalar, Seq, to_plain
 from volsync_kit.report import jsontext
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text()
@@ -53,3 +54,22 @@ def test_a_value_nested_deeper_is_indented_as_json_dumps_nests_it() -> None:
     value = {"objects": [{"a": [1, {"b": None}]}, []]}
     whole = json.dumps({"x": {"y": value}}, indent=2, ensure_ascii=False)
     assert '"y": ' + jsontext.dumps(value, depth=2) in whole
+
+
+NODES = st.recursive(
+    (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()).map(Scalar),
+    lambda inner: (
+        st.lists(inner, max_size=4).map(lambda items: Seq(tuple(items)))
+        | st.dictionaries(st.text(), inner, max_size=4).map(Map)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(NODES, st.integers(min_value=0, max_value=3))
+def test_a_located_tree_is_written_as_its_plain_value(node: Node, depth: int) -> None:
+    """render hands jsontext its trees without to_plain: the text is the same."""
+    assert jsontext.dumps(node, depth) == jsontext.dumps(to_plain(node), depth)
+    assert jsontext.dumps([node, {"k": node}]) == json.dumps([to_plain(node), {"k": to_plain(node)}], indent=2,
+                                                               ensure_ascii=False)  # fmt: skip

@@ -56,7 +56,7 @@ def iter_json(result: RenderResult) -> Iterator[str]:
             {
                 "app": app.app,
                 "kustomization": ks_json(app.ks),
-                "objects": [to_plain(obj.node) for obj in app.objects],
+                "objects": [obj.node for obj in app.objects],  # jsontext writes trees as to_plain would
             }
             for app in result.apps
         ),
