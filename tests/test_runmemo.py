@@ -284,9 +284,8 @@ def test_the_projection_does_not_depend_on_how_objects_are_shared(repo: Path) ->
     assert runmemo.projection([changed], [], ["a.yaml"]) != runmemo.projection([resource(True)], [], ["a.yaml"])
 
 
-def test_an_edit_only_the_projection_sees_walks_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
-    """A JSON patch file names no kind: the edit changes no answer outside the
-    build that reads it, only the volume that build renders."""
+def _root_path_patch(repo: Path) -> Path:
+    """A JSON patch file of the first app that sets its PV's rootPath to /volsync/one."""
     folder = _apps(repo)[0] / "app"
     _append(
         folder / "kustomization.yaml",
@@ -294,6 +293,13 @@ def test_an_edit_only_the_projection_sees_walks_again(repo: Path, reuses: list[r
     )
     patch = folder / "root-path.yaml"
     patch.write_text("- op: replace\n  path: /spec/csi/volumeAttributes/rootPath\n  value: /volsync/one\n")
+    return patch
+
+
+def test_an_edit_only_the_projection_sees_walks_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """A JSON patch file names no kind: the edit changes no answer outside the
+    build that reads it, only the volume that build renders."""
+    patch = _root_path_patch(repo)
     before = _lint(repo)
     assert any("/volsync/one" in f.message for f in before.findings)
     _sub(patch, "/volsync/one", "/volsync/two")
@@ -363,13 +369,7 @@ def test_a_build_another_command_made_since_is_not_taken_for_the_recorded_one(
 ) -> None:
     """render, after the edit, keeps its build of the app in the slot lint
     recorded: lint compares with the build it saw, not with that one."""
-    folder = _apps(repo)[0] / "app"
-    _append(
-        folder / "kustomization.yaml",
-        "patches:\n  - path: ./root-path.yaml\n    target:\n      kind: PersistentVolume\n",
-    )
-    patch = folder / "root-path.yaml"
-    patch.write_text("- op: replace\n  path: /spec/csi/volumeAttributes/rootPath\n  value: /volsync/one\n")
+    patch = _root_path_patch(repo)
     before = _lint(repo)
     _sub(patch, "/volsync/one", "/volsync/two")
     assert "/volsync/two" in repr(app.run_render(repo))

@@ -49,16 +49,14 @@ class Answers:
             return f"error:{err.code}:{err.message}"
 
 
-class RecordingReader:
-    """A RepoReader that notes every question a build asks (see module doc)."""
+class NotingReader:
+    """A RepoReader that passes every question to ``repo`` and notes it first
+    (``_note``): what a recording reader of builds and of whole runs share."""
 
-    def __init__(self, answers: Answers) -> None:
-        self.answers = answers
-        self.repo = answers.repo
-        self.asked: dict[Question, str] = {}
+    repo: RepoReader
 
     def _note(self, what: str, path: str) -> None:
-        self.asked[(what, path)] = self.answers.answer((what, path))
+        raise NotImplementedError
 
     def kind(self, path: str) -> PathKind:
         self._note("kind", path)
@@ -76,10 +74,6 @@ class RecordingReader:
         self._note("text", path)
         return self.repo.digest(path)
 
-    def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
-        self._note("text", path)
-        return self.repo.mentions(path, words)
-
     def documents(self, path: str) -> tuple[Document, ...]:
         self._note("text", path)
         return self.repo.documents(path)
@@ -88,6 +82,22 @@ class RecordingReader:
         # The file's text decides the column offsets of an inline patch.
         self._note("text", origin.file)
         return self.repo.parse_inline(text, origin)
+
+
+class RecordingReader(NotingReader):
+    """A RepoReader that notes every question a build asks (see module doc)."""
+
+    def __init__(self, answers: Answers) -> None:
+        self.answers = answers
+        self.repo = answers.repo
+        self.asked: dict[Question, str] = {}
+
+    def _note(self, what: str, path: str) -> None:
+        self.asked[(what, path)] = self.answers.answer((what, path))
+
+    def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
+        self._note("text", path)
+        return self.repo.mentions(path, words)
 
     def yaml_files(self) -> Iterator[str]:
         files = list(self.repo.yaml_files())

@@ -51,10 +51,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from volsync_kit.core.buildmemo import Answers, RecordingReader, Stored
+from volsync_kit.core.buildmemo import Answers, NotingReader, RecordingReader, Stored
 from volsync_kit.core.buildmemo import Question as BuildQuestion
 from volsync_kit.core.model import Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
-from volsync_kit.core.ports import BuildMemo, Document, PathKind, RepoReader
+from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
 
 if TYPE_CHECKING:
     from volsync_kit.core.sourceignore import Ignore
@@ -155,7 +155,7 @@ def _plain(value: object) -> object:
     return value
 
 
-class RunRecorder:
+class RunRecorder(NotingReader):
     """A RepoReader that notes each question asked outside a build."""
 
     def __init__(self, repo: RepoReader) -> None:
@@ -179,30 +179,6 @@ class RunRecorder:
         question = (what, path, words)
         if not self._building and question not in self.asked:
             self.asked[question] = ask(self._answers, *question)
-
-    def kind(self, path: str) -> PathKind:
-        self._note("kind", path)
-        return self.repo.kind(path)
-
-    def listdir(self, path: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        self._note("listdir", path)
-        return self.repo.listdir(path)
-
-    def documents(self, path: str) -> tuple[Document, ...]:
-        self._note("text", path)
-        return self.repo.documents(path)
-
-    def parse_inline(self, text: str, origin: Loc) -> tuple[Document, ...]:
-        self._note("text", origin.file)
-        return self.repo.parse_inline(text, origin)
-
-    def text(self, path: str) -> str:
-        self._note("text", path)
-        return self.repo.text(path)
-
-    def digest(self, path: str) -> str:
-        self._note("text", path)
-        return self.repo.digest(path)
 
     def mentions(self, path: str, words: frozenset[str]) -> frozenset[str]:
         self._note("mentions", path, "\0".join(sorted(words)))
