@@ -456,3 +456,21 @@ def test_many_apps_to_build_again_walk_instead(
     warm = _lint(repo)
     assert reuses[-1] is None
     assert warm == _lint(repo, cache=False) == before
+
+
+@pytest.mark.parametrize("broken", ["# a note\nvalues: [unclosed\n", "kind: ConfigMap\nmetadata: [\n"])
+def test_a_build_that_failed_is_walked_again_once_mended(
+    repo: Path, reuses: list[runmemo.Reuse | None], broken: str
+) -> None:
+    """A build that fails is kept nowhere; what it read still decides the
+    record: mending the file walks again, and the failure is gone."""
+    clean = _lint(repo)
+    release = _helmrelease(repo)
+    text = release.read_text(encoding="utf-8")
+    _append(release, broken)
+    failed = _lint(repo)
+    assert any(f.rule == "VK001" for f in failed.findings)
+    release.write_text(text, encoding="utf-8")
+    mended = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert mended == _lint(repo, cache=False) == clean

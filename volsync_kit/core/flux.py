@@ -413,7 +413,12 @@ class Memo:
         found = self._from_other_revision(made_of)
         if found is None:
             recorder = RecordingReader(self.answers)
-            resources, problems, files = _build(recorder, ks, variables, root)
+            try:
+                resources, problems, files = _build(recorder, ks, variables, root)
+            except ModelError:
+                if self.log is not None:  # a failed build is kept nowhere, but what it read decided it
+                    self.log.note_failed(self.log.view_of(self.repo), tuple(recorder.asked.items()))
+                raise
             asked = tuple(recorder.asked.items())
             found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         elif self.store is not None:

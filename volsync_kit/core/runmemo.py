@@ -244,7 +244,7 @@ class BuildNote:
     """One build of the recorded run: where the build memo keeps it, and the
     questions it asked."""
 
-    slot: str
+    slot: str  # "" for a build that failed
     material: str
     view: int
     asked: array[int]  # question numbers
@@ -418,6 +418,11 @@ class RunLog:
     def note_build(self, slot: str, view: int, stored: Stored) -> None:
         self.builds.append((slot, stored.material, view, stored.asked))
 
+    def note_failed(self, view: int, asked: tuple[tuple[BuildQuestion, str], ...]) -> None:
+        """A build that failed: nothing is stored, so a change to what it read
+        means walking again (its note has no slot)."""
+        self.builds.append(("", "", view, asked))
+
     def record(self, value: object) -> RunRecord:
         columns = _Columns()
         for (what, path, words), answer in self.recorder.asked.items():
@@ -526,8 +531,10 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
     touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
-    if len(touched) > MAX_REBUILDS:
-        return None  # a checkout of another branch: the walk, with the build memo, is cheaper
+    if len(touched) > MAX_REBUILDS or any(not record.builds[p].slot for p in touched):
+        # A checkout of another branch (the walk, with the build memo, is
+        # cheaper), or a build that failed and may not fail now.
+        return None
     rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]] = {}
     for position in touched:
         note = record.builds[position]
