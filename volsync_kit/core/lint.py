@@ -1,4 +1,5 @@
-"""The lint engine: views, rule dispatch, severities, suppressions, filtering.
+"""The lint engine: views and rule dispatch (:func:`check`); what is reported of
+its findings (FILES, suppressions) is :mod:`volsync_kit.core.lintreport`.
 
 Two views of the same repository are checked:
 
@@ -29,10 +30,10 @@ import posixpath
 import sys
 from collections.abc import Iterable, Mapping
 
-from volsync_kit.core.findings import Finding, LintResult
+from volsync_kit.core.findings import Finding
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
-from volsync_kit.core.lintreport import PV_WORD, Checked, LintOptions, Reader, directives, finish
+from volsync_kit.core.lintreport import PV_WORD, Checked, Reader, directives
 from volsync_kit.core.model import (
     Loc,
     Map,
@@ -285,8 +286,3 @@ def check(
             if r.status != "not-followed"
         ),
     )
-
-
-def run(repo: RepoReader, model: RepoModel, expect: Expectations, options: LintOptions) -> LintResult:
-    """Lint the repository; pure apart from reads through ``repo``."""
-    return finish(repo, check(repo, model, expect, options.severities), options)

@@ -403,7 +403,9 @@ class RunLog:
 
     def __init__(self, recorder: RunRecorder) -> None:
         self.recorder = recorder
-        self._views: dict[int, int] = {}
+        # By identity, holding the view: a walk that is dropped frees its
+        # view, and another one could otherwise be given its id.
+        self._views: dict[int, tuple[int, RepoReader]] = {}
         self.views: list[View] = []
         self.builds: list[tuple[str, str, int, tuple[tuple[BuildQuestion, str], ...]]] = []
 
@@ -411,9 +413,9 @@ class RunLog:
         """The index of the view a build reads through."""
         if id(repo) not in self._views:
             root, ignore = getattr(repo, "root", None), getattr(repo, "ignore", None)
-            self._views[id(repo)] = len(self.views)
+            self._views[id(repo)] = (len(self.views), repo)
             self.views.append((root, ignore) if isinstance(root, str) else None)
-        return self._views[id(repo)]
+        return self._views[id(repo)][0]
 
     def note_build(self, slot: str, view: int, stored: Stored) -> None:
         self.builds.append((slot, stored.material, view, stored.asked))
