@@ -318,15 +318,13 @@ class FileRepo(TextReader):
     def stamps(self, paths: Iterable[str]) -> bytes:
         """How each of ``paths`` stands now, in the terms of seen_stamp (asked
         of every path a recorded run read: one ``lstat`` each)."""
-        prefix, root, lstat, pack, empty = self._prefix, self._prefix[:-1], os.lstat, _STAMP.pack, _NO_STAMP
+        prefix, root = self._prefix, self._prefix[:-1]
         out: list[bytes] = []
         for path in paths:
             try:
-                st = lstat(prefix + path if path else root)
+                out.append(_packed(os.lstat(prefix + path if path else root)))
             except OSError:
-                out.append(empty)
-                continue
-            out.append(pack(S_IFMT(st.st_mode), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+                out.append(_NO_STAMP)
         return b"".join(out)
 
     def walked(self) -> tuple[str, ...]:
