@@ -146,7 +146,7 @@ def run_render(
         return render.render(model)
 
     everything = _recorded_run("render", files, entries, open_cache(root, cache), cluster, (), every_app,
-                               render.RenderResult)  # fmt: skip
+                               render.RenderResult, kept=render.shared)  # fmt: skip
     result = _kept(render.only(everything, app))
     if app is not None and not result.apps:
         known = sorted({a.app for a in everything.apps})
@@ -251,10 +251,12 @@ def _recorded_run(
     settings: object,
     compute: Callable[[RepoReader, RepoModel], _T],
     kind: type[_T],
+    kept: Callable[[_T], _T] | None = None,
 ) -> _T:
     """``compute`` of the Flux walk: from the run recorded last time with the
     same ``settings`` when the tree still gives it (:mod:`volsync_kit.core.runmemo`),
-    else by walking the repository, recording the run for the next one."""
+    else by walking the repository, recording the run for the next one
+    (its value as ``kept`` makes it: an equal value that pickles smaller)."""
     from volsync_kit.core import runmemo
 
     if cache is None:
@@ -270,6 +272,8 @@ def _recorded_run(
     log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
     model = walk(files_repo, entries, cache, cluster, log=log)
     value = compute(log.recorder, model)
+    if kept is not None:
+        value = kept(value)
     _record(cache, what, inputs, log.record(value), whole=True)
     cache.flush()
     return value

@@ -14,6 +14,7 @@ from volsync_kit.core.model import (
     Resource,
     Scalar,
     Severity,
+    Sharing,
     set_at,
     str_at,
 )
@@ -104,6 +105,16 @@ def render(model: RepoModel, app: str | None = None) -> RenderResult:
         if objects:
             apps.append(AppRender(name, result.ks.ref, objects))
     return only(RenderResult(tuple(apps), problems(model), len(model.results)), app)
+
+
+def shared(result: RenderResult) -> RenderResult:
+    """``result`` with equal parts as one object (:class:`~volsync_kit.core.model.Sharing`):
+    what a recorded render keeps for the next run."""
+    sharing = Sharing()
+    return replace(
+        result,
+        apps=tuple(replace(app, objects=tuple(sharing.resource(obj) for obj in app.objects)) for app in result.apps),
+    )
 
 
 def only(result: RenderResult, app: str | None) -> RenderResult:
