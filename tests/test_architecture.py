@@ -120,7 +120,8 @@ def test_lint_loads_nothing_of_plan() -> None:
 def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: Path) -> None:
     """The hook's run after an edit that changes no volume answers from the
     recorded run: it loads no rule, no Flux model and neither YAML parser nor
-    jsonschema (the config was read and validated before)."""
+    jsonschema (the config was read and validated before), nor
+    importlib.resources (the schema is read from the package folder)."""
     import json
     import shutil
     import subprocess
@@ -146,4 +147,5 @@ def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: P
     assert {"volsync_kit.core.rules", "volsync_kit.core.flux", "jsonschema"} <= first
     again = loaded()
     assert "volsync_kit.core.lintreport" in again
-    assert not again & {"volsync_kit.core.rules", "volsync_kit.core.flux", "yaml", "ruamel.yaml", "jsonschema"}
+    assert not again & {"volsync_kit.core.rules", "volsync_kit.core.flux", "yaml", "ruamel.yaml", "jsonschema",
+                         "importlib.resources"}  # fmt: skip
