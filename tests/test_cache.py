@@ -30,6 +30,7 @@ from volsync_kit.adapters.cache import RACY_NS, DiskCache, Stamp, text_digest
 from volsync_kit.adapters.fs import FileRepo, TextReader
 from volsync_kit.app import run_lint, run_plan, run_render, walk
 from volsync_kit.core import render
+from volsync_kit.core.model import Loc, Map, Scalar, Seq
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "home-ops"
@@ -523,3 +524,47 @@ def test_only_a_run_that_uses_the_cache_loads_sqlite(example: Path, tmp_path: Pa
         [sys.executable, "-c", code, str(example), str(cache)], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip() == str(cache)
+
+
+def test_a_key_is_of_the_value_not_of_which_parts_are_one_object(tmp_path: Path) -> None:
+    """A Kustomization read from a fresh parse and one read from the store are
+    equal, but share their parts differently (see cache._Shared): their
+    materials must be the same key, or every warm run builds again."""
+
+    def loc() -> Loc:  # a new object each time, down to its file name
+        return Loc("/".join(["kubernetes", "apps", "a", "ks.yaml"]), 3, 5)
+
+    def scalar() -> Scalar:
+        return Scalar("".join(["x", "y"]), loc())
+
+    at, one = loc(), scalar()
+    shared = Map({"a": one, "b": one, "c": Seq((one, one), at)}, at)
+    copies = Map({"a": scalar(), "b": scalar(), "c": Seq((scalar(), scalar()), loc())}, loc())
+    cache = DiskCache(tmp_path / "cache", tmp_path)
+    assert shared == copies
+    assert cache.key(shared) == cache.key(copies)
+    assert cache.key(shared) != cache.key(Map({"a": one, "b": one, "c": Seq((one,), at)}, at))
+
+
+def test_entries_one_run_reads_share_their_equal_locations_and_scalars(generated: Path, tmp_path: Path) -> None:
+    """Two apps' builds, each pickled on its own, come back holding one copy of
+    what they have in common, and as equal as they were."""
+    repo = tmp_path / "repo"
+    shutil.copytree(generated, repo)
+    first = walk(FileRepo(repo), None, DiskCache(tmp_path / "cache", repo))
+    warm = DiskCache(tmp_path / "cache", repo)
+    again = walk(FileRepo(repo), None, warm)
+    assert warm.writes == 0
+    assert render.render(again) == render.render(first)
+    component = "kubernetes/flux/components/volsync/repository/pv.yaml"
+    pvs = [
+        res.node
+        for result in again.results
+        for res in result.resources
+        if res.kind == "PersistentVolume" and res.origin and res.origin.file == component
+    ]
+    assert len(pvs) > 5
+    kinds = [pv.items["kind"] for pv in pvs]
+    assert all(kind is kinds[0] for kind in kinds)  # one Scalar, with one Loc
+    assert len({id(pv.loc) for pv in pvs}) == 1
+    assert len({id(pv) for pv in pvs}) == len(pvs)  # the PVs themselves differ by app

@@ -20,8 +20,8 @@ from volsync_kit import app
 from volsync_kit.core.model import Loc, Map, Node, Scalar, Seq, Sharing
 
 LOCS = st.none() | st.builds(Loc, st.sampled_from(["a.yaml", "b.yaml"]), st.integers(1, 3), st.integers(1, 2))
-# 1, 1.0 and True are equal in Python: values drawn from few of each kind meet.
-VALUES = st.sampled_from([0, 1, 1.0, True, False, 0.0, None, "1", "a", ""])
+# 1, 1.0 and True (and 0.0 and -0.0) are equal in Python: values drawn from few of each kind meet.
+VALUES = st.sampled_from([0, 1, 1.0, True, False, 0.0, -0.0, None, "1", "a", ""])
 NODES = st.recursive(
     st.builds(Scalar, VALUES, LOCS),
     lambda inner: (

@@ -99,3 +99,25 @@ def test_sharing_and_the_disk_cache_agree(repo: Path, monkeypatch: pytest.Monkey
     assert plan(repo, "--no-cache")[1] == out
     assert len(cold) == len(set(cold)) + 1
     assert warm == []  # both revisions come from the cache, each from its own slot
+
+
+def test_a_warm_base_takes_the_heads_builds_and_holds_no_copy(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """With the cache, the base's build of an app the change leaves alone is
+    the head's, in memory (not a second copy read from the base's slot), and
+    the diff knows it unchanged without comparing it."""
+    from volsync_kit import app as services
+    from volsync_kit.core import diff
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    target = next(apps(repo)).parent / "app" / "kustomization.yaml"
+    target.write_text(target.read_text() + "commonLabels:\n  edited: 'yes'\n")
+    services.run_plan(repo)  # cold: fills the cache
+    warm = services.run_plan(repo)
+    assert warm == services.run_plan(repo, cache=False)
+    base, head = (diff.tracked_objects(m) for m in (warm.diff.base_model, warm.diff.head_model))
+    edited = target.parent.parent.name
+    copies = {key for key in base if key in head and base[key][0] is not head[key][0]}
+    assert copies == {key for key, (_, owner) in head.items() if owner.ks.ref.name == edited}
+    assert len(base) - len(copies) >= 4 * (APPS - 1)

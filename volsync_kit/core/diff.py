@@ -9,8 +9,9 @@ are never reported as deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from volsync_kit.core.flux import KsResult, RepoModel
@@ -92,8 +93,15 @@ def _ks_key(ref: KsRef) -> KsKey:
     return (ref.cluster, ref.namespace, ref.name)
 
 
-def tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
-    """Volume objects and the restic Secrets/ExternalSecrets they use, by identity."""
+def tracked_objects(model: RepoModel) -> Mapping[Key, tuple[Resource, KsResult]]:
+    """Volume objects and the restic Secrets/ExternalSecrets they use, by identity
+    (found once per model: the diff, the planner and the checklist each ask)."""
+    if model.tracked is None:
+        object.__setattr__(model, "tracked", MappingProxyType(_tracked_objects(model)))
+    return model.tracked  # type: ignore[return-value]
+
+
+def _tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
     out: dict[Key, tuple[Resource, KsResult]] = {}
     for result in model.results:
         if result.status != "rendered":
@@ -210,8 +218,8 @@ BOUND_PV_REPLACED = (
 
 def _cascade_claims(
     changes: list[Change],
-    base_objects: dict[Key, tuple[Resource, KsResult]],
-    head_objects: dict[Key, tuple[Resource, KsResult]],
+    base_objects: Mapping[Key, tuple[Resource, KsResult]],
+    head_objects: Mapping[Key, tuple[Resource, KsResult]],
 ) -> list[Change]:
     """Replacing a bound PV forces replacing the claim bound to it."""
     replaced = {(c.ks.cluster, c.name) for c in changes if c.kind == "PersistentVolume" and c.action == "replace"}
@@ -303,6 +311,8 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
                 continue
             changes.append(Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, "create", head=res))
         elif b is not None and h is not None:
+            if b[0] is h[0]:
+                continue  # one build of an app the change leaves alone (buildmemo.SharedBuilds)
             fields = field_changes(key[1], b[0], h[0], expandable)
             if not fields:
                 continue

@@ -142,6 +142,8 @@ class RepoModel:
     inactive: tuple[KsRef, ...]
     problems: tuple[Problem, ...]
     clusters: tuple[Cluster, ...] = ()
+    # What diff.tracked_objects found, kept by it: plan asks five times.
+    tracked: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def detected(self) -> bool:
@@ -403,6 +405,16 @@ class Memo:
                 ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
             )
             material = self.store.key(made_of)
+        # Another revision's build first: it is in memory, where the store's
+        # would be read and unpickled again (plan's base, after its head), and
+        # both revisions then hold one copy of an app the change leaves alone.
+        # It is not written to this revision's slot: the other's holds it, and
+        # this one is needed only once the app differs (then it is built here).
+        found = self._from_other_revision(made_of)
+        if found is not None:
+            self._done(slot, made_of, found)
+            return list(found.resources), list(found.problems), found.files
+        if self.store is not None:
             found = still_valid(self.store.get(slot, material), material, self.answers)
             if found is not None:
                 if self.log is not None and not found.made_of:  # kept by an older run
@@ -410,19 +422,15 @@ class Memo:
                     self.store.put(slot, material, found)
                 self._done(slot, made_of, found)
                 return list(found.resources), list(found.problems), found.files
-        found = self._from_other_revision(made_of)
-        if found is None:
-            recorder = RecordingReader(self.answers)
-            try:
-                resources, problems, files = _build(recorder, ks, variables, root)
-            except ModelError:
-                if self.log is not None:  # a failed build is kept nowhere, but what it read decided it
-                    self.log.note_failed(self.log.view_of(self.repo), tuple(recorder.asked.items()))
-                raise
-            asked = tuple(recorder.asked.items())
-            found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
-        elif self.store is not None:
-            found = replace(found, material=material)
+        recorder = RecordingReader(self.answers)
+        try:
+            resources, problems, files = _build(recorder, ks, variables, root)
+        except ModelError:
+            if self.log is not None:  # a failed build is kept nowhere, but what it read decided it
+                self.log.note_failed(self.log.view_of(self.repo), tuple(recorder.asked.items()))
+            raise
+        asked = tuple(recorder.asked.items())
+        found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         if self.store is not None:
             self.store.put(slot, material, found)
         self._done(slot, made_of, found)

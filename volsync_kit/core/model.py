@@ -396,8 +396,9 @@ class Sharing:
         value = node.value
         if type(value) is str:
             value = self._seen.setdefault(value, value)
-        # 1, 1.0 and True are equal keys: the type keeps them apart.
-        key = ("S", type(value), value, id(loc))
+        # 1, 1.0 and True are equal keys, and so are 0.0 and -0.0: the type
+        # and a float's exact form keep them apart.
+        key = ("S", type(value), value.hex() if isinstance(value, float) else value, id(loc))
         found: Scalar | None = self._seen.get(key)
         if found is None:
             found = self._seen[key] = Scalar(value, loc)
