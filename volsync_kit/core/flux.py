@@ -399,12 +399,6 @@ class Memo:
         self, ks: FluxKs, variables: Variables, root: str
     ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
         made_of = (ks.node, ks.loc, ks.ref, root, variables)
-        slot = material = ""
-        if self.store is not None:
-            slot = self.store.key(
-                ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
-            )
-            material = self.store.key(made_of)
         # Another revision's build first: it is in memory, where the store's
         # would be read and unpickled again (plan's base, after its head), and
         # both revisions then hold one copy of an app the change leaves alone.
@@ -412,9 +406,14 @@ class Memo:
         # this one is needed only once the app differs (then it is built here).
         found = self._from_other_revision(made_of)
         if found is not None:
-            self._done(slot, made_of, found)
+            self._done("", made_of, found)
             return list(found.resources), list(found.problems), found.files
+        slot = material = ""
         if self.store is not None:
+            slot = self.store.key(
+                ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
+            )
+            material = self.store.key(made_of)
             found = still_valid(self.store.get(slot, material), material, self.answers)
             if found is not None:
                 if self.log is not None and not found.made_of:  # kept by an older run
