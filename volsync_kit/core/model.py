@@ -362,7 +362,7 @@ class Sharing:
     Apps built from one component hold equal locations, scalars and
     subtrees, but as separate objects once their builds came from the cache
     (each unpickled on its own): render's record of 2,000 apps is then 31 MB
-    and takes a second to load; shared, it is 9 MB and loads in a fifth of
+    and takes a second to load; shared, it is 11 MB and loads in a quarter of
     that.  A node built on first access (:class:`LazyMap`) is kept as it is.
     """
 
