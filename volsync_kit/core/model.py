@@ -58,7 +58,75 @@ class Map:
         return self.items.get(key)
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return (Map, (self.items, self.loc, self.key_locs, self.vars_free))
+        key_locs = self.key_locs
+        if type(key_locs) is KeyLocs:
+            return (_keyed_map, (self.items, self.loc, key_locs.file, key_locs.packed, self.vars_free))
+        if type(key_locs) is dict and key_locs:
+            packed = KeyLocs.pack(key_locs)
+            if packed is not None:
+                return (_keyed_map, (self.items, self.loc, *packed, self.vars_free))
+        return (Map, (self.items, self.loc, key_locs, self.vars_free))
+
+
+class KeyLocs(Mapping[str, Loc]):
+    """Where each key of a map is written, when all are in one file: a
+    location is made when one is asked for, and few are (a finding points at
+    its key).  The cache keeps thousands of builds, and a build's keys are
+    half of its locations: unpickling each was most of the time a warm plan
+    spent loading them.
+
+    Pickled the same way as the dict it equals (see :meth:`Map.__reduce__`),
+    so that a key of a value does not depend on which one it holds.
+    """
+
+    __slots__ = ("_positions", "file", "packed")
+
+    def __init__(self, file: str, packed: tuple[str | int, ...]) -> None:
+        self.file = file
+        self.packed = packed  # key, line, column, key, line, column, ...
+        self._positions: dict[str, tuple[int, int]] | None = None
+
+    @staticmethod
+    def pack(key_locs: Mapping[str, Loc]) -> tuple[str, tuple[str | int, ...]] | None:
+        """The file and packed positions of ``key_locs``; None when they span files."""
+        file = ""
+        packed: list[str | int] = []
+        for key, at in key_locs.items():
+            if not file:
+                file = at.file
+            elif at.file != file:
+                return None
+            packed += (key, at.line, at.col)
+        return file, tuple(packed)
+
+    def _index(self) -> dict[str, tuple[int, int]]:
+        positions = self._positions
+        if positions is None:
+            packed = self.packed
+            positions = self._positions = {
+                packed[i]: (packed[i + 1], packed[i + 2])  # type: ignore[misc]
+                for i in range(0, len(packed), 3)
+            }
+        return positions
+
+    def __getitem__(self, key: str) -> Loc:
+        line, col = self._index()[key]
+        return Loc(self.file, line, col)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.packed[0::3])  # type: ignore[arg-type]
+
+    def __len__(self) -> int:
+        return len(self.packed) // 3
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+def _keyed_map(
+    items: Mapping[str, Node], loc: Loc | None, file: str, packed: tuple[str | int, ...], vars_free: bool
+) -> Map:
+    return Map(items, loc, KeyLocs(file, packed), vars_free)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,72 @@
+"""model.KeyLocs: a map's key locations, kept packed until one is asked for.
+
+A map read back from the cache holds a KeyLocs where a fresh parse holds a
+dict; both must be the same value, give the same answers and the same cache
+key (a key that differed made every warm run build again).
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from volsync_kit.adapters.cache import DiskCache
+from volsync_kit.core.model import KeyLocs, Loc, Map, Scalar, key_loc
+
+FILE = "kubernetes/flux/components/volsync/repository/pv.yaml"
+
+
+def _pv() -> Map:
+    spec = Map(
+        {"capacity": Scalar("5Gi", Loc(FILE, 6, 13)), "volumeMode": Scalar("Filesystem", Loc(FILE, 7, 15))},
+        Loc(FILE, 6, 3),
+        {"capacity": Loc(FILE, 6, 3), "volumeMode": Loc(FILE, 7, 3)},
+    )
+    return Map({"kind": Scalar("PersistentVolume", Loc(FILE, 1, 7)), "spec": spec}, Loc(FILE, 1, 1),
+               {"kind": Loc(FILE, 1, 1), "spec": Loc(FILE, 5, 1)})  # fmt: skip
+
+
+def test_a_map_read_back_holds_its_key_locations_packed_and_answers_alike() -> None:
+    fresh = _pv()
+    back = pickle.loads(pickle.dumps(fresh))
+    assert type(back.key_locs) is KeyLocs
+    assert back == fresh
+    assert fresh == back
+    assert repr(back) == repr(fresh)
+    assert key_loc(back, "spec", "volumeMode") == key_loc(fresh, "spec", "volumeMode") == Loc(FILE, 7, 3)
+    assert dict(back.key_locs.items()) == dict(fresh.key_locs.items())  # type: ignore[union-attr]
+    assert "missing" not in back.key_locs  # type: ignore[operator]
+    assert pickle.loads(pickle.dumps(back)) == fresh
+
+
+def test_a_map_and_its_read_back_copy_have_one_cache_key(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path / "cache", tmp_path)
+    fresh = _pv()
+    back = pickle.loads(pickle.dumps(fresh))
+    assert cache.key(back) == cache.key(fresh)
+    moved = Map(fresh.items, fresh.loc, {"kind": Loc(FILE, 1, 1), "spec": Loc(FILE, 4, 1)})
+    assert cache.key(moved) != cache.key(fresh)
+
+
+def test_keys_from_several_files_stay_a_dict() -> None:
+    mixed = Map({"a": Scalar(1), "b": Scalar(2)}, None, {"a": Loc("one.yaml", 1, 1), "b": Loc("patch.yaml", 3, 1)})
+    back = pickle.loads(pickle.dumps(mixed))
+    assert type(back.key_locs) is dict
+    assert back == mixed
+
+
+LOCS = st.builds(Loc, st.sampled_from(["a.yaml", "b.yaml"]), st.integers(1, 9), st.integers(1, 9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=3), LOCS, max_size=5) | st.none())
+def test_any_key_locations_read_back_equal(key_locs: dict[str, Loc] | None) -> None:
+    node = Map({k: Scalar(k) for k in key_locs or {}}, None, key_locs)
+    back = pickle.loads(pickle.dumps(node))
+    assert back == node
+    assert repr(back) == repr(node)
+    assert list(back.key_locs or ()) == list(key_locs or ())
+    assert pickle.dumps(back) == pickle.dumps(node)
