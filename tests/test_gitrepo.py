@@ -450,3 +450,20 @@ def test_reading_every_file_spawns_a_bounded_number_of_processes(
         with pytest.raises(GitError, match=r"closed"):
             repo.text("README.md")
         assert repo.text(PV)  # what was read stays readable
+
+
+def test_a_tree_without_links_resolves_paths_as_the_link_walk_does(example: Path) -> None:
+    """Without a symbolic link in the tree, a path is resolved by normalising
+    it (the fast path plan's base takes for every question): the same answer
+    as walking it a component at a time, for every mix of ".", ".." and ""."""
+    import itertools
+
+    segments = ["kubernetes", "apps", ".", "..", "", "ks.yaml", "...", "..x"]
+    with GitTreeRepo(example, "HEAD") as tree:
+        assert not tree._links
+        paths = ["/".join(parts) for n in range(6) for parts in itertools.product(segments, repeat=n)]
+        fast = [tree._resolve(path) for path in paths]
+        tree._links = True  # the walk that follows links, which the fast path stands in for
+        assert fast == [tree._resolve(path) for path in paths]
+    assert None in fast
+    assert "" in fast
