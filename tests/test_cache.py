@@ -568,3 +568,15 @@ def test_entries_one_run_reads_share_their_equal_locations_and_scalars(generated
     assert all(kind is kinds[0] for kind in kinds)  # one Scalar, with one Loc
     assert len({id(pv.loc) for pv in pvs}) == 1
     assert len({id(pv) for pv in pvs}) == len(pvs)  # the PVs themselves differ by app
+
+
+def test_values_the_reader_shares_keep_their_type_and_sign(tmp_path: Path) -> None:
+    """1, 1.0 and True are equal in Python, and so are 0.0 and -0.0: read back
+    through the store's sharing reader, each is still what was written."""
+    at = Loc("a.yaml", 1, 1)
+    written = [Scalar(v, at) for v in (1, 1.0, True, 0, 0.0, -0.0, False, None, "1")]
+    cache = DiskCache(tmp_path / "cache", tmp_path)
+    cache.put("k", "i", written)
+    back = cache.get("k", "i")
+    assert repr(back) == repr(written)
+    assert [type(s.value) for s in back] == [type(s.value) for s in written]  # type: ignore[attr-defined, union-attr]

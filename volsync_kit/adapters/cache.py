@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from volsync_kit import __version__
-from volsync_kit.core.model import Loc, Scalar, ScalarValue
+from volsync_kit.core.model import Loc, Scalar, ScalarValue, scalar_key
 from volsync_kit.core.ports import Document
 
 if TYPE_CHECKING:
@@ -291,7 +291,7 @@ class _Shared:
 
     def __init__(self) -> None:
         self._locs: dict[tuple[str, int, int], Loc] = {}
-        self._scalars: dict[tuple[object, type, int], Scalar] = {}
+        self._scalars: dict[tuple[object, ...], Scalar] = {}
 
     def loc(self, file: str, line: int, col: int) -> Loc:
         key = (file, line, col)
@@ -301,10 +301,7 @@ class _Shared:
         return found
 
     def scalar(self, value: ScalarValue, loc: Loc | None = None) -> Scalar:
-        # 1, 1.0 and True are equal keys, and so are 0.0 and -0.0: the type
-        # and a float's exact form keep them apart.
-        kind = type(value)
-        key = (value.hex() if isinstance(value, float) else value, kind, id(loc))
+        key = scalar_key(value, loc)
         found = self._scalars.get(key)
         if found is None:
             # The location is kept alive by the scalar, so its id stays its own.

@@ -423,6 +423,14 @@ class Resource:
         return (Resource, (self.node, self.origin, self.original_name, self.original_namespace, self.aliases))
 
 
+def scalar_key(value: ScalarValue, loc: Loc | None) -> tuple[object, ...]:
+    """What makes two scalars one, for those that share them (:class:`Sharing`,
+    the cache's reader): 1, 1.0 and True are equal keys, and so are 0.0 and
+    -0.0, so the type and a float's exact form keep them apart; ``loc`` is
+    already shared, so its identity stands for it."""
+    return (type(value), value.hex() if isinstance(value, float) else value, id(loc))
+
+
 class Sharing:
     """Equal trees as one object (hash-consing), so that a value kept for the
     next run pickles each repeated part once.
@@ -464,9 +472,7 @@ class Sharing:
         value = node.value
         if type(value) is str:
             value = self._seen.setdefault(value, value)
-        # 1, 1.0 and True are equal keys, and so are 0.0 and -0.0: the type
-        # and a float's exact form keep them apart.
-        key = ("S", type(value), value.hex() if isinstance(value, float) else value, id(loc))
+        key = ("S", *scalar_key(value, loc))
         found: Scalar | None = self._seen.get(key)
         if found is None:
             found = self._seen[key] = Scalar(value, loc)
