@@ -149,3 +149,34 @@ def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: P
     assert "volsync_kit.core.lintreport" in again
     assert not again & {"volsync_kit.core.rules", "volsync_kit.core.flux", "yaml", "ruamel.yaml", "jsonschema",
                          "importlib.resources"}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [["render", "--format", "json"], ["plan"], ["tree"]])
+def test_a_warm_run_validates_an_unchanged_config_no_more(tmp_path: Path, command: list[str]) -> None:
+    """render, tree and plan read the config through the cache as lint does: once
+    validated, an unchanged config costs no jsonschema import (0.1 s) again."""
+    import json
+    import shutil
+    import subprocess
+
+    example = tmp_path / "repo"
+    shutil.copytree(PACKAGE.parent / "examples" / "home-ops", example)
+    assert (example / ".volsync-kit.yaml").is_file()
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "b"]):
+        subprocess.run(["git", *args], cwd=example, check=True, capture_output=True)
+    code = (
+        "import json, sys\n"
+        "from typer.testing import CliRunner\n"
+        "from volsync_kit.cli import app\n"
+        f"result = CliRunner().invoke(app, [*{command!r}, '--repo', {str(example)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
+
+    def loaded() -> set[str]:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        return set(json.loads(out.stdout))
+
+    assert "jsonschema" in loaded()
+    assert "jsonschema" not in loaded()

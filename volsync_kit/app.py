@@ -138,14 +138,15 @@ def run_render(
     from volsync_kit.core import render
 
     root = resolve_repo(repo)
-    entry = _configured_entry(root, entry, config_file)
+    disk = open_cache(root, cache)
+    entry = _configured_entry(root, entry, config_file, disk)
     files = FileRepo(root)
     entries = (entry_point(root, entry),) if entry is not None else None
 
     def every_app(reader: RepoReader, model: RepoModel) -> RenderResult:
         return render.render(model)
 
-    everything = _recorded_run("render", files, entries, open_cache(root, cache), cluster, (), every_app,
+    everything = _recorded_run("render", files, entries, disk, cluster, (), every_app,
                                render.RenderResult, kept=render.shared)  # fmt: skip
     result = _kept(render.only(everything, app))
     if app is not None and not result.apps:
@@ -156,12 +157,12 @@ def run_render(
     return result
 
 
-def _configured_entry(root: Path, entry: str | None, config_file: Path | None) -> str | None:
+def _configured_entry(root: Path, entry: str | None, config_file: Path | None, disk: DiskCache | None) -> str | None:
     """``--entry``, else the config's ``entry:``: render and tree read the repository as
     lint and plan do."""
     from volsync_kit.adapters import config as config_adapter
 
-    return entry if entry is not None else config_adapter.load(root, config_file).entry
+    return entry if entry is not None else config_adapter.load(root, config_file, disk).entry
 
 
 def entry_point(root: Path, entry: str) -> Entry:
@@ -335,7 +336,7 @@ def run_plan(
 
     root = resolve_repo(repo)
     disk = open_cache(root, cache)
-    config = config_adapter.load(root, config_file)
+    config = config_adapter.load(root, config_file, disk)
     entry = entry if entry is not None else config.entry
     entries = (entry_point(root, entry),) if entry is not None else None
     if staged and head is not None:
@@ -643,10 +644,11 @@ def run_doctor(
         kube.write_dump(dump, objects, moment, read)
         notes.append(f"wrote {len(objects)} objects to {dump} (Secret data removed)")
     root = resolve_repo(repo)
-    config = config_adapter.load(root, config_file)
+    disk = open_cache(root, cache)
+    config = config_adapter.load(root, config_file, disk)
     entry = entry if entry is not None else config.entry
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(FileRepo(root), entries, open_cache(root, cache), cluster)
+    model = walk(FileRepo(root), entries, disk, cluster)
     if not model.results:
         notes.append(f"{root} renders no Flux Kustomization: drift and orphans are not checked")
     report = doctor.diagnose(
@@ -697,9 +699,10 @@ def run_tree(
     from volsync_kit.core import render, tree
 
     root = resolve_repo(repo)
-    entry = _configured_entry(root, entry, config_file)
+    disk = open_cache(root, cache)
+    entry = _configured_entry(root, entry, config_file, disk)
     entries = (entry_point(root, entry),) if entry is not None else None
-    model = walk(FileRepo(root), entries, open_cache(root, cache), cluster)
+    model = walk(FileRepo(root), entries, disk, cluster)
     trees = tree.build(model, app)
     problems = list(render.problems(model))
     if app is not None and not trees:
