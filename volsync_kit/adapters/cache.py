@@ -47,6 +47,8 @@ cache under your home, do not point it at a folder others can write.
 from __future__ import annotations
 
 import contextlib
+import copyreg
+import functools
 import hashlib
 import io
 import os
@@ -60,7 +62,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from volsync_kit import __version__
-from volsync_kit.core.model import Loc, Scalar, ScalarValue, scalar_key
+from volsync_kit.core.buildmemo import Stored
+from volsync_kit.core.model import LazyMap, Loc, Map, Node, Resource, Scalar, ScalarValue, scalar_key
 from volsync_kit.core.ports import Document
 
 if TYPE_CHECKING:
@@ -228,7 +231,7 @@ class DiskCache:
         if not self._store.writable:
             return
         try:
-            data = pickle.dumps(value, protocol=_PROTOCOL)
+            data = _dumps(value)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return
         if len(data) <= MAX_ENTRY_BYTES:
@@ -320,7 +323,148 @@ class _Unpickler(pickle.Unpickler):
                 return self._shared.loc
             if name == "Scalar":
                 return self._shared.scalar
+        elif module == __name__ and name in ("_Packed", "_PackedBody"):
+            # Read back later with this run's shared locations and scalars.
+            return functools.partial(_Packed if name == "_Packed" else _PackedBody, shared=self._shared)
         return super().find_class(module, name)
+
+
+# -- builds, packed ----------------------------------------------------------
+#
+# A build is read from the store whole, yet most runs only pass most of it
+# on: plan takes an app the change leaves alone to both revisions as one
+# build and compares its objects by identity, and a walk reads the kinds and
+# names of a build's objects, not their bodies.  Unpickling every node of
+# 2,000 builds was half of a `plan --staged`.  So an entry holds the bodies
+# of the objects no walk reads, and what the build was made of, as pickles of
+# their own, read back when something first looks inside (a body is a
+# LazyMap: see volsync_kit.core.model).  Two bodies written alike are equal
+# values, which lets plan's diff pass over an unchanged object unread.
+
+
+class _Packed:
+    """A value kept as the bytes it was pickled to, until first read."""
+
+    __slots__ = ("_shared", "data")
+
+    def __init__(self, data: bytes, shared: _Shared | None = None) -> None:
+        self.data = data
+        self._shared = shared
+
+    def value(self) -> object:
+        return _Unpickler(self.data, self._shared or _Shared()).load()
+
+    def __eq__(self, other: object) -> bool:
+        # Equal bytes are equal values; unequal ones say nothing (see
+        # model.same_unbuilt), so this never stands for a value's equality.
+        return type(other) is type(self) and other.data == self.data
+
+    def __hash__(self) -> int:
+        return hash(self.data)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (type(self), (self.data,))
+
+
+class _PackedBody(_Packed):
+    """The body of an object, as the source of its LazyMap (a model.Pending)."""
+
+    __slots__ = ("_free",)
+
+    def __init__(self, data: bytes, free: bool = False, shared: _Shared | None = None) -> None:
+        super().__init__(data, shared)
+        self._free = free
+
+    def map_items(self) -> tuple[dict[str, Node], dict[str, Loc]]:
+        node = self.value()
+        if not isinstance(node, Map):
+            raise TypeError("a packed body is a map")
+        return node.items, node.key_locs  # type: ignore[return-value]
+
+    def seq_items(self) -> tuple[Node, ...]:
+        raise TypeError("a packed body is a map")
+
+    def vars_free(self) -> bool:
+        return self._free
+
+    def dollars(self) -> None:
+        return None
+
+    def strings(self) -> None:
+        return None
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (_PackedBody, (self.data, self._free))
+
+
+def _kept_whole(res: Resource) -> bool:
+    """Objects a walk or plan reads the body of in every run: Flux's own
+    (children, sources), what substitution reads (ConfigMaps, Secrets and
+    what makes them), the ReplicationSources and ReplicationDestinations
+    that name restic Secrets, and the PersistentVolumes whose rootPaths plan
+    holds against each other."""
+    group, kind = res.group, res.kind
+    if not group:
+        return kind in ("ConfigMap", "Secret", "PersistentVolume")
+    if group.endswith(".fluxcd.io"):
+        return kind != "HelmRelease"
+    return group in ("fluxcd.controlplane.io", "external-secrets.io", "volsync.backube")
+
+
+def _packed_resource(
+    head: tuple[str, str, str, str],
+    loc: Loc | None,
+    body: _PackedBody,
+    origin: Loc | None,
+    original_name: str,
+    original_namespace: str,
+    aliases: tuple[str, ...],
+) -> Resource:
+    res = Resource(LazyMap.of(body, loc), origin, original_name, original_namespace, aliases)
+    object.__setattr__(res, "_head", head)  # its identity, without reading the body
+    return res
+
+
+class _PackResource:
+    """How a Resource of a build is written: its identity, then its body apart."""
+
+    __slots__ = ("res",)
+
+    def __init__(self, res: Resource) -> None:
+        self.res = res
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        res = self.res
+        node = res.node
+        source = node.source() if type(node) is LazyMap else None
+        # A body read from the store and never opened is written as the same bytes.
+        body = source if isinstance(source, _PackedBody) else _PackedBody(_plain_dumps(node), node.vars_free)
+        head = (res.kind, res.api_version, res.name, res.namespace)
+        return (_packed_resource, (head, node.loc, body, res.origin, res.original_name, res.original_namespace,
+                                   res.aliases))  # fmt: skip
+
+
+def _reduce_stored(stored: Stored) -> tuple[Callable[..., object], tuple[object, ...]]:
+    resources = tuple(
+        res if _kept_whole(res) or type(res.node) not in (Map, LazyMap) else _PackResource(res)
+        for res in stored.resources
+    )
+    kept = stored.kept_of
+    if isinstance(kept, tuple) and kept:
+        kept = _Packed(_plain_dumps(kept))
+    return (Stored, (stored.material, stored.asked, resources, stored.problems, stored.files, kept))
+
+
+def _plain_dumps(value: object) -> bytes:
+    return pickle.dumps(value, protocol=_PROTOCOL)
+
+
+def _dumps(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=_PROTOCOL)
+    pickler.dispatch_table = {**copyreg.dispatch_table, Stored: _reduce_stored}
+    pickler.dump(value)
+    return buffer.getvalue()
 
 
 class _Store:

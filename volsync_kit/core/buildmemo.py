@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from volsync_kit.core.model import Loc, ModelError, Problem, Resource
 from volsync_kit.core.ports import Document, PathKind, RepoReader
@@ -105,6 +106,12 @@ class RecordingReader(NotingReader):
         return iter(files)
 
 
+class Deferred(Protocol):
+    """A value a store keeps as it was written until it is first read."""
+
+    def value(self) -> object: ...
+
+
 @dataclass(frozen=True)
 class Stored:
     """One remembered build: the answers it relied on and what it produced."""
@@ -115,8 +122,25 @@ class Stored:
     problems: tuple[Problem, ...]
     files: frozenset[str]
     # What it was built of (the Kustomization, its variables, the artifact's
-    # root), so that a recorded run can build it again alone.
-    made_of: tuple[object, ...] = ()
+    # root), so that a recorded run can build it again alone; read back from
+    # the store only then (see made_of), as a walk that reuses the build never
+    # looks at it.
+    kept_of: tuple[object, ...] | Deferred = field(default=(), compare=False)
+
+    @property
+    def made_of(self) -> tuple[object, ...]:
+        kept = self.kept_of
+        if not isinstance(kept, tuple):
+            value = kept.value()
+            kept = value if isinstance(value, tuple) else ()
+            object.__setattr__(self, "kept_of", kept)
+        return kept
+
+    @property
+    def knows_made_of(self) -> bool:
+        """Whether it says what it was built of, without reading that back."""
+        kept = self.kept_of
+        return bool(kept) if isinstance(kept, tuple) else True
 
 
 def still_valid(stored: object, material: str, answers: Answers) -> Stored | None:

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import KsRef, Plain, Problem, Resource, Severity, str_at, to_plain
+from volsync_kit.core.model import KsRef, Plain, Problem, Resource, Severity, same_unbuilt, str_at, to_plain
 from volsync_kit.core.mutability import classify
 from volsync_kit.core.render import repository_secret_names
 
@@ -313,6 +313,8 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
         elif b is not None and h is not None:
             if b[0] is h[0]:
                 continue  # one build of an app the change leaves alone (buildmemo.SharedBuilds)
+            if same_unbuilt(b[0].node, h[0].node):
+                continue  # both read from the store as the same bytes, and never opened
             fields = field_changes(key[1], b[0], h[0], expandable)
             if not fields:
                 continue

@@ -416,8 +416,8 @@ class Memo:
             material = self.store.key(made_of)
             found = still_valid(self.store.get(slot, material), material, self.answers)
             if found is not None:
-                if self.log is not None and not found.made_of:  # kept by an older run
-                    found = replace(found, made_of=(ks, variables, root))
+                if self.log is not None and not found.knows_made_of:  # kept by an older run
+                    found = replace(found, kept_of=(ks, variables, root))
                     self.store.put(slot, material, found)
                 self._done(slot, made_of, found)
                 return list(found.resources), list(found.problems), found.files

@@ -181,8 +181,8 @@ def _non_string_attributes(res: Resource | None) -> list[str]:
 def _shared_root_paths(diff: Diff) -> list[Danger]:
     seen: dict[tuple[str | None, str | None, str], list[str]] = {}
     for (_, kind, _, _, _), (res, result) in tracked_objects(diff.head_model).items():
-        root = _attr(res, "rootPath")
-        if kind == "PersistentVolume" and root:
+        root = _attr(res, "rootPath") if kind == "PersistentVolume" else None
+        if root:
             app = result.variables.get("APP") or result.ks.ref.name
             seen.setdefault((_attr(res, "clusterID"), _attr(res, "fsName"), root), []).append(app)
     return [

@@ -1,0 +1,160 @@
+"""Builds the store keeps with the bodies no walk reads packed apart.
+
+An entry holds the bodies of objects such as HelmReleases and claims, and
+what a build was made of, as pickles of their own, read back when something
+first looks inside (``volsync_kit.adapters.cache``: "builds, packed").  These
+tests hold what that must not change: the objects read back are equal to
+those built, their identity is known without opening them, a body passed on
+unopened is written as the same bytes, and only equal bytes pass as equal.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers_repo import committed_example, generated_repo
+from test_cache import outputs, run
+
+from volsync_kit.adapters.cache import DiskCache
+from volsync_kit.adapters.fs import FileRepo
+from volsync_kit.app import walk
+from volsync_kit.core import diff as diff_module
+from volsync_kit.core.buildmemo import Stored
+from volsync_kit.core.flux import RepoModel
+from volsync_kit.core.model import LazyMap, Loc, Map, Resource, Scalar, Sharing, same_unbuilt
+
+DATA_PVC = "kubernetes/flux/components/volsync/operations/pvc.yaml"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generated_repo(tmp_path_factory.mktemp("gen") / "repo", 12, "--defects")
+
+
+def _walks(repo: Path, cache_dir: Path) -> tuple[RepoModel, RepoModel]:
+    """A cold walk that fills the store, and a warm one that reads it."""
+    cold = walk(FileRepo(repo), None, DiskCache(cache_dir, repo))
+    return cold, walk(FileRepo(repo), None, DiskCache(cache_dir, repo))
+
+
+def _unopened(res: Resource) -> bool:
+    return type(res.node) is LazyMap and res.node.source() is not None
+
+
+def _resources(model: RepoModel) -> list[Resource]:
+    return [res for result in model.results for res in result.resources]
+
+
+def test_read_back_objects_equal_the_built_ones_and_only_the_unread_kinds_stay_packed(
+    generated: Path, tmp_path: Path
+) -> None:
+    cold, warm = _walks(generated, tmp_path / "cache")
+    read_back = _resources(warm)
+    packed = {res.kind for res in read_back if _unopened(res)}
+    assert {"HelmRelease", "PersistentVolumeClaim"} <= packed
+    # What every walk or plan reads the body of comes back whole.
+    assert not packed & {"Kustomization", "PersistentVolume", "ReplicationSource", "ReplicationDestination",
+                         "ExternalSecret", "ConfigMap", "Secret"}  # fmt: skip
+    # The identity is known without opening the body ...
+    identities = [(res.kind, res.api_version, res.name, res.namespace) for res in read_back]
+    assert all(_unopened(res) for res in read_back if res.kind in packed)
+    # ... and is the one the body says, as every object equals the one built.
+    built = _resources(cold)
+    assert identities == [(res.kind, res.api_version, res.name, res.namespace) for res in built]
+    assert read_back == built
+    assert not any(_unopened(res) for res in read_back)  # comparing opened them
+
+
+def test_what_a_build_was_made_of_is_read_back_only_when_asked(generated: Path, tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    cold, _ = _walks(generated, cache_dir)
+    store = DiskCache(cache_dir, generated)
+    at = Loc("kubernetes/apps/a/ks.yaml", 3, 5)
+    made_of = (Map({"kind": Scalar("Kustomization", at)}, at), "root")
+    store.put("slot", "inputs", Stored("material", (), tuple(_resources(cold)[:3]), (), frozenset(), made_of))
+    store.flush()
+    back = DiskCache(cache_dir, generated).get("slot", "inputs")
+    assert isinstance(back, Stored)
+    assert back.knows_made_of
+    assert not isinstance(back.kept_of, tuple)  # known, not read
+    assert back.made_of == made_of
+    assert back.kept_of == made_of  # read once
+    never = Stored("material", (), (), (), frozenset())
+    store.put("none", "inputs", never)
+    again = store.get("none", "inputs")
+    assert isinstance(again, Stored)
+    assert not again.knows_made_of
+    assert again.made_of == ()
+
+
+def test_a_body_passed_on_unopened_is_written_as_the_same_bytes(generated: Path, tmp_path: Path) -> None:
+    _, warm = _walks(generated, tmp_path / "cache")
+    claims = [res for res in _resources(warm) if res.kind == "PersistentVolumeClaim" and _unopened(res)]
+    assert claims
+    store = DiskCache(tmp_path / "other", generated)
+    store.put("slot", "inputs", Stored("m", (), tuple(claims), (), frozenset()))
+    back = store.get("slot", "inputs")
+    assert isinstance(back, Stored)
+    for before, after in zip(claims, back.resources, strict=True):
+        assert _unopened(before)
+        assert _unopened(after)
+        assert same_unbuilt(before.node, after.node)  # equal bytes, neither opened
+        assert _unopened(before)
+        assert _unopened(after)
+        assert after == before
+
+
+def test_only_bodies_written_alike_pass_as_equal_unopened(generated: Path, tmp_path: Path) -> None:
+    """A claim that differs in one field is not equal by its bytes, and the
+    diff then finds the field."""
+    _, warm = _walks(generated, tmp_path / "cache")
+    claim = next(res for res in _resources(warm) if res.kind == "PersistentVolumeClaim" and _unopened(res))
+    spec = claim.node.items["spec"]
+    assert isinstance(spec, Map)
+    changed = claim.with_node(
+        Map({**claim.node.items, "spec": Map({**spec.items, "storageClassName": Scalar("other")}, spec.loc)},
+            claim.node.loc, claim.node.key_locs)
+    )  # fmt: skip
+    store = DiskCache(tmp_path / "other", generated)
+    store.put("a", "i", Stored("m", (), (claim,), (), frozenset()))
+    store.put("b", "i", Stored("m", (), (changed,), (), frozenset()))
+    a, b = store.get("a", "i"), store.get("b", "i")
+    assert isinstance(a, Stored)
+    assert isinstance(b, Stored)
+    assert not same_unbuilt(a.resources[0].node, b.resources[0].node)
+    fields = diff_module.field_changes("PersistentVolumeClaim", a.resources[0], b.resources[0], {})
+    assert [f.path for f in fields] == ["spec.storageClassName"]
+    assert not same_unbuilt(claim.node, claim.with_node(Map(dict(claim.node.items))).node)  # built: never
+
+
+def test_what_render_keeps_holds_no_body_unopened(generated: Path, tmp_path: Path) -> None:
+    """render's record is kept shared (model.Sharing): a body the walk read
+    back unopened is opened there once, not read again on every warm run."""
+    _, warm = _walks(generated, tmp_path / "cache")
+    claim = next(res for res in _resources(warm) if _unopened(res))
+    kept = Sharing().resource(claim)
+    assert type(kept.node) is Map
+    assert kept == claim
+
+
+def test_a_change_to_a_packed_body_is_planned_as_without_the_cache(tmp_path: Path) -> None:
+    """Every app's data claim gains a label: plan reads both revisions' claims
+    back from the store, packed, opens them because their bytes differ, and
+    says what it says without the cache."""
+    repo = committed_example(tmp_path)
+    cache_dir = tmp_path / "cache"
+    pvc = repo / DATA_PVC
+    pvc.write_text(pvc.read_text().replace("  name: ${APP}\n", "  name: ${APP}\n  labels:\n    tier: data\n", 1))
+    without = outputs(repo, None)
+    first = outputs(repo, cache_dir)
+    warm = outputs(repo, cache_dir)
+    assert first == without
+    assert warm == without
+    assert without["plan"][1].count('"path": "metadata.labels.tier"') >= 3
+    subprocess.run(["git", "-C", str(repo), "add", DATA_PVC], check=True)
+    staged = [run(["plan", "--repo", str(repo), "--staged", *extra], cache_dir) for extra in ([], [], ["--no-cache"])]
+    assert staged[0].stdout == staged[1].stdout == staged[2].stdout
+    assert "metadata.labels.tier" in staged[0].stdout
+    assert staged[0].returncode == staged[2].returncode
