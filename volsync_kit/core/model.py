@@ -16,13 +16,25 @@ from typing import Any, Protocol, TypeAlias
 ScalarValue: TypeAlias = str | int | float | bool | None
 
 
-@dataclass(frozen=True, slots=True)
+# Loc, Scalar, Map and Seq are made millions of times in a large repository.
+# A frozen dataclass's own __init__ sets each field through object.__setattr__;
+# theirs set the slots through the slots' descriptors (bound below each
+# class), which makes a node in two thirds of the time.  They stay frozen:
+# assigning a field still raises.
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Loc:
     """A position in a repository file; ``line`` and ``col`` are 1-based."""
 
     file: str
     line: int
     col: int
+
+    def __init__(self, file: str, line: int, col: int) -> None:
+        _LOC_FILE(self, file)
+        _LOC_LINE(self, line)
+        _LOC_COL(self, col)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
@@ -33,16 +45,29 @@ class Loc:
         return (Loc, (self.file, self.line, self.col))
 
 
-@dataclass(frozen=True, slots=True)
+_LOC_FILE = Loc.__dict__["file"].__set__
+_LOC_LINE = Loc.__dict__["line"].__set__
+_LOC_COL = Loc.__dict__["col"].__set__
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Scalar:
     value: ScalarValue
     loc: Loc | None = None
+
+    def __init__(self, value: ScalarValue, loc: Loc | None = None) -> None:
+        _SCALAR_VALUE(self, value)
+        _SCALAR_LOC(self, loc)
 
     def __reduce__(self) -> tuple[type[Scalar], tuple[ScalarValue, Loc | None]]:
         return (Scalar, (self.value, self.loc))
 
 
-@dataclass(frozen=True, slots=True)
+_SCALAR_VALUE = Scalar.__dict__["value"].__set__
+_SCALAR_LOC = Scalar.__dict__["loc"].__set__
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class Map:
     items: Mapping[str, Node]
     loc: Loc | None = None
@@ -53,6 +78,18 @@ class Map:
     # post-build substitution then skips the subtree (most of a manifest).
     # False means "not known", so a transform never has to maintain it.
     vars_free: bool = field(default=False, compare=False)
+
+    def __init__(
+        self,
+        items: Mapping[str, Node],
+        loc: Loc | None = None,
+        key_locs: Mapping[str, Loc] | None = None,
+        vars_free: bool = False,
+    ) -> None:
+        _SET_MAP_ITEMS(self, items)
+        _SET_MAP_LOC(self, loc)
+        _SET_MAP_KEY_LOCS(self, key_locs)
+        _SET_MAP_VARS_FREE(self, vars_free)
 
     def get(self, key: str) -> Node | None:
         return self.items.get(key)
@@ -123,20 +160,36 @@ class KeyLocs(Mapping[str, Loc]):
         return repr(dict(self.items()))
 
 
+_SET_MAP_ITEMS = Map.__dict__["items"].__set__
+_SET_MAP_LOC = Map.__dict__["loc"].__set__
+_SET_MAP_KEY_LOCS = Map.__dict__["key_locs"].__set__
+_SET_MAP_VARS_FREE = Map.__dict__["vars_free"].__set__
+
+
 def _keyed_map(
     items: Mapping[str, Node], loc: Loc | None, file: str, packed: tuple[str | int, ...], vars_free: bool
 ) -> Map:
     return Map(items, loc, KeyLocs(file, packed), vars_free)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Seq:
     items: tuple[Node, ...]
     loc: Loc | None = None
     vars_free: bool = field(default=False, compare=False)  # as for Map
 
+    def __init__(self, items: tuple[Node, ...], loc: Loc | None = None, vars_free: bool = False) -> None:
+        _SET_SEQ_ITEMS(self, items)
+        _SET_SEQ_LOC(self, loc)
+        _SET_SEQ_VARS_FREE(self, vars_free)
+
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (Seq, (self.items, self.loc, self.vars_free))
+
+
+_SET_SEQ_ITEMS = Seq.__dict__["items"].__set__
+_SET_SEQ_LOC = Seq.__dict__["loc"].__set__
+_SET_SEQ_VARS_FREE = Seq.__dict__["vars_free"].__set__
 
 
 Node: TypeAlias = Scalar | Map | Seq
@@ -376,7 +429,7 @@ class ModelError(Exception):
         self.loc = loc
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Resource:
     """One Kubernetes object in a build, with where its document starts."""
 
@@ -392,6 +445,21 @@ class Resource:
     # kind, apiVersion, name and namespace, read once: rules and transforms ask
     # for them millions of times in a large repository.
     _head: tuple[str, str, str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __init__(
+        self,
+        node: Map,
+        origin: Loc | None,
+        original_name: str = "",
+        original_namespace: str = "",
+        aliases: tuple[str, ...] = (),
+    ) -> None:
+        _SET_RES_NODE(self, node)  # as for Loc: a transform makes a Resource per object it touches
+        _SET_RES_ORIGIN(self, origin)
+        _SET_RES_NAME(self, original_name)
+        _SET_RES_NAMESPACE(self, original_namespace)
+        _SET_RES_ALIASES(self, aliases)
+        _SET_RES_HEAD(self, None)
 
     def _identity(self) -> tuple[str, str, str, str]:
         head = self._head
@@ -432,6 +500,14 @@ class Resource:
 
     def __reduce__(self) -> tuple[type[Resource], tuple[object, ...]]:
         return (Resource, (self.node, self.origin, self.original_name, self.original_namespace, self.aliases))
+
+
+_SET_RES_NODE = Resource.__dict__["node"].__set__
+_SET_RES_ORIGIN = Resource.__dict__["origin"].__set__
+_SET_RES_NAME = Resource.__dict__["original_name"].__set__
+_SET_RES_NAMESPACE = Resource.__dict__["original_namespace"].__set__
+_SET_RES_ALIASES = Resource.__dict__["aliases"].__set__
+_SET_RES_HEAD = Resource.__dict__["_head"].__set__
 
 
 def scalar_key(value: ScalarValue, loc: Loc | None) -> tuple[object, ...]:
