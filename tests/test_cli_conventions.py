@@ -332,3 +332,37 @@ def test_a_command_run_in_process_turns_the_garbage_collector_back_on() -> None:
     result = CliRunner().invoke(app, ["render", "--repo", str(EXAMPLE), "--no-cache"])
     assert result.exit_code == 0
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("args", "kept"),
+    [(["lint", "--help"], 1), (["commit-msg", "-h"], 1), (["--help"], 9), (["lnt"], 9), ([], 9), (["--version"], 9)],
+)
+def test_the_console_script_builds_the_command_it_runs_and_says_what_the_whole_app_says(
+    args: list[str], kept: int
+) -> None:
+    """cli.main keeps only the subcommand it runs (typer inspects every one it
+    holds): what it prints and its exit code are those of the whole app, in
+    its help, its errors for a misspelt command, and at the top level."""
+    import sys
+
+    assert len(app.registered_commands) == 9
+
+    def run(only: bool) -> tuple[int, str, list[str]]:
+        code = (
+            "import sys\n"
+            "from volsync_kit import cli\n"
+            f"sys.argv = ['volsync-kit', *{args!r}]\n"
+            f"{'cli._only_the_command_run(sys.argv[1:2])' if only else ''}\n"
+            "print(len(cli.app.registered_commands), file=sys.stderr, flush=True)\n"
+            "cli._only_the_command_run = lambda first: None\n"  # main() as it is, past the choice
+            "cli.main()\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+        count, _, said = done.stderr.partition("\n")
+        return done.returncode, done.stdout + said, [count]
+
+    alone, whole = run(True), run(False)
+    assert alone[2] == [str(kept)]
+    assert whole[2] == ["9"]
+    assert alone[:2] == whole[:2]

@@ -825,6 +825,7 @@ def main() -> None:
     global _ENDS_PROCESS
     _ENDS_PROCESS = True
     services.KEPT_TO_EXIT = []
+    _only_the_command_run(sys.argv[1:2])
     try:
         app()
         code: object = 0
@@ -835,6 +836,25 @@ def main() -> None:
         # Python's own exit.
         raise SystemExit(code)
     _exit_now(code or 0)
+
+
+def _only_the_command_run(first: list[str]) -> None:
+    """Keep only the subcommand this process runs: typer builds a command, by
+    inspecting its function's signature, for every one it holds, which is a
+    tenth of the hook's warm run.  Anything else (a top-level option, no
+    command, a misspelt one) keeps them all, for the group's help and errors."""
+    if not first:
+        return
+    named = [info for info in app.registered_commands if _command_name(info) == first[0]]
+    if len(named) == 1:
+        app.registered_commands = named
+
+
+def _command_name(info: typer.models.CommandInfo) -> str:
+    if info.name:
+        return info.name
+    callback = info.callback
+    return callback.__name__.lower().replace("_", "-") if callback is not None else ""
 
 
 def _exit_now(code: int) -> NoReturn:
