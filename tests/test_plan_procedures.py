@@ -97,6 +97,12 @@ def test_other_workloads_mounting_a_static_pv_are_stopped_and_restarted(tmp_path
     guards = [(a.target.namespace, a.target.name) for a in delete_step.actions if a.verb == "guard" and a.target]
     assert guards == [("media", "media-share")]
     assert "pause" not in [step.kind for step in plan.steps]  # no mover mounts the media volume
+    # Each title says what its step does: workloads stopped and restored, and no mover.
+    titles = {step.kind: step.title for step in plan.steps}
+    assert titles["suspend"].endswith(", and stop the other workloads that mount them")
+    assert titles["resume"] == (
+        "Resume in reverse order; once every volume and claim is Bound, restore the workloads' replicas"
+    )
 
 
 def test_data_pvc_restored_from_a_destination_gets_a_fresh_backup_first(tmp_path: Path) -> None:

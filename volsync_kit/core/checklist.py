@@ -281,7 +281,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
             kind="preflight",
         ),
         step(
-            "Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them",
+            "Suspend the Flux Kustomizations that apply these objects"
+            + (", and stop the other workloads that mount them" if releases else ""),
             stop,
             kind="suspend",
         ),
@@ -354,8 +355,9 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
         resume += [Action("scale-up", release), Action("resume", release)]
     steps.append(
         step(
-            "Resume in reverse order; once every volume and claim is Bound, unpause the movers, run one backup each "
-            "(then clear its manual trigger, so the schedule applies again) and restore the workloads' replicas",
+            _resume_title(
+                any(a.verb == "wait-bound" for a in resume), bool(found_movers), bool(sources), bool(releases)
+            ),
             resume,
             (f"Each backup may take as long as the app's data needs; each wait gives up after {settings.timeout}.",)
             if sources
@@ -365,6 +367,21 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
     )
     steps.append(step("Data safety", [], _safety(diff, affected), kind="safety"))
     return steps
+
+
+def _resume_title(bound: bool, movers: bool, backups: bool, workloads: bool) -> str:
+    """What the resume step does, and nothing it does not (no mover, no scaled workload)."""
+    then = []
+    if movers:
+        then.append("unpause the movers")
+    if backups:
+        then.append("run one backup each (then clear its manual trigger, so the schedule applies again)")
+    if workloads:
+        then.append("restore the workloads' replicas")
+    if not then:
+        return "Resume in reverse order" + ("; wait until every volume and claim is Bound" if bound else "")
+    listed = ", ".join(then[:-1]) + (" and " if len(then) > 1 else "") + then[-1]
+    return "Resume in reverse order; " + ("once every volume and claim is Bound, " if bound else "then ") + listed
 
 
 def _volume_name(c: Change) -> str:

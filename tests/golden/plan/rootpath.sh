@@ -561,7 +561,7 @@ step_1_preflight() {
 }
 
 step_2_suspend() {
-  # Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them
+  # Suspend the Flux Kustomizations that apply these objects
   suspend_flux kustomization database cloudbeaver
   suspend_flux kustomization database pgadmin
   suspend_flux kustomization default home-assistant
@@ -656,7 +656,7 @@ step_6_push() {
 }
 
 step_7_resume() {
-  # Resume in reverse order; once every volume and claim is Bound, unpause the movers, run one backup each (then clear its manual trigger, so the schedule applies again) and restore the workloads' replicas
+  # Resume in reverse order; once every volume and claim is Bound, unpause the movers and run one backup each (then clear its manual trigger, so the schedule applies again)
   # Each backup may take as long as the app's data needs; each wait gives up after 10m.
   resume_flux kustomization media sonarr
   resume_flux kustomization media radarr
@@ -712,12 +712,12 @@ step_8_safety() {
 STEPS=(step_1_preflight step_2_suspend step_3_pause step_4_delete step_5_gate step_6_push step_7_resume step_8_safety)
 TITLES=(
   'Preflight (read-only): the volumes, the pods that mount their claims, and what is left to replace'
-  'Suspend the Flux Kustomizations that apply these objects, and stop the other workloads that mount them'
+  'Suspend the Flux Kustomizations that apply these objects'
   'Pause the VolSync movers that mount these claims and wait for their pods to go (the operator keeps running: pausing needs it)'
   'Delete the claims, then the volumes: only those that still carry the base commit'"'"'s values (Retain keeps the CephFS data)'
   'Gate the volumes: before anything resumes, check that each new place'
   'Commit and push; have the source fetch it, and confirm its revision is the pushed commit'
-  'Resume in reverse order; once every volume and claim is Bound, unpause the movers, run one backup each (then clear its manual trigger, so the schedule applies again) and restore the workloads'"'"' replicas'
+  'Resume in reverse order; once every volume and claim is Bound, unpause the movers and run one backup each (then clear its manual trigger, so the schedule applies again)'
   'Data safety'
 )
 NEEDS_FLUX=1
