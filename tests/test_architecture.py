@@ -95,24 +95,29 @@ def test_lint_help_builds_no_pydantic_adapters() -> None:
     assert not {m for m in loaded if m == "pydantic" or m.startswith("pydantic.")}
 
 
-def test_lint_loads_nothing_of_plan() -> None:
-    """The hook runs lint on every commit: plan's planner, checklist and scenarios
-    (a tenth of lint's start-up on a small repository) are imported only by the
-    commands that plan."""
+def _modules_loaded_by(args: list[str], env: dict[str, str] | None = None) -> set[str]:
+    """The modules a successful command loads, run in a fresh interpreter."""
     import json
     import subprocess
 
-    example = str(PACKAGE.parent / "examples" / "home-ops")
     code = (
         "import json, sys\n"
         "from typer.testing import CliRunner\n"
         "from volsync_kit.cli import app\n"
-        f"result = CliRunner().invoke(app, ['lint', '--repo', {example!r}, '--no-cache'])\n"
+        f"result = CliRunner().invoke(app, {args!r})\n"
         "assert result.exit_code == 0, result.output\n"
         "print(json.dumps(sorted(sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    loaded = set(json.loads(out))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return set(json.loads(out.stdout))
+
+
+def test_lint_loads_nothing_of_plan() -> None:
+    """The hook runs lint on every commit: plan's planner, checklist and scenarios
+    (a tenth of lint's start-up on a small repository) are imported only by the
+    commands that plan."""
+    example = str(PACKAGE.parent / "examples" / "home-ops")
+    loaded = _modules_loaded_by(["lint", "--repo", example, "--no-cache"])
     assert "volsync_kit.core.lint" in loaded
     assert not loaded & {"volsync_kit.core.planner", "volsync_kit.core.checklist", "volsync_kit.core.scenarios"}
 
@@ -122,30 +127,15 @@ def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: P
     recorded run: it loads no rule, no Flux model and neither YAML parser nor
     jsonschema (the config was read and validated before), nor
     importlib.resources (the schema is read from the package folder)."""
-    import json
     import shutil
-    import subprocess
 
     example = tmp_path / "repo"
     shutil.copytree(PACKAGE.parent / "examples" / "home-ops", example)
     time.sleep(2.1)  # settled (cache.RACY_NS): stamps vouch for the files, none is read again
-    code = (
-        "import json, sys\n"
-        "from typer.testing import CliRunner\n"
-        "from volsync_kit.cli import app\n"
-        f"result = CliRunner().invoke(app, ['lint', '--repo', {str(example)!r}])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "print(json.dumps(sorted(sys.modules)))"
-    )
     env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
-
-    def loaded() -> set[str]:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-        return set(json.loads(out.stdout))
-
-    first = loaded()  # walks and records
+    first = _modules_loaded_by(["lint", "--repo", str(example)], env)  # walks and records
     assert {"volsync_kit.core.rules", "volsync_kit.core.flux", "jsonschema"} <= first
-    again = loaded()
+    again = _modules_loaded_by(["lint", "--repo", str(example)], env)
     assert "volsync_kit.core.lintreport" in again
     assert not again & {"volsync_kit.core.rules", "volsync_kit.core.flux", "yaml", "ruamel.yaml", "jsonschema",
                          "importlib.resources"}  # fmt: skip
@@ -155,7 +145,6 @@ def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: P
 def test_a_warm_run_validates_an_unchanged_config_no_more(tmp_path: Path, command: list[str]) -> None:
     """render, tree and plan read the config through the cache as lint does: once
     validated, an unchanged config costs no jsonschema import (0.1 s) again."""
-    import json
     import shutil
     import subprocess
 
@@ -164,19 +153,6 @@ def test_a_warm_run_validates_an_unchanged_config_no_more(tmp_path: Path, comman
     assert (example / ".volsync-kit.yaml").is_file()
     for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "b"]):
         subprocess.run(["git", *args], cwd=example, check=True, capture_output=True)
-    code = (
-        "import json, sys\n"
-        "from typer.testing import CliRunner\n"
-        "from volsync_kit.cli import app\n"
-        f"result = CliRunner().invoke(app, [*{command!r}, '--repo', {str(example)!r}])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "print(json.dumps(sorted(sys.modules)))"
-    )
     env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
-
-    def loaded() -> set[str]:
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
-        return set(json.loads(out.stdout))
-
-    assert "jsonschema" in loaded()
-    assert "jsonschema" not in loaded()
+    assert "jsonschema" in _modules_loaded_by([*command, "--repo", str(example)], env)
+    assert "jsonschema" not in _modules_loaded_by([*command, "--repo", str(example)], env)
