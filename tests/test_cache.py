@@ -596,3 +596,20 @@ def test_the_benchmark_waits_out_the_racy_window(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "bench_run", module)  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     assert RACY_NS / 1e9 < module.RACY_SECONDS < RACY_NS / 1e9 + 1
+
+
+def test_the_index_holds_one_set_for_each_list_of_words(generated: Path, tmp_path: Path) -> None:
+    """Files of one kind ask about and hold the same words: read back, the
+    index shares one set for each list (and each file still has its own)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(generated, repo)
+    walk(FileRepo(repo), None, DiskCache(tmp_path / "cache", repo))
+    time.sleep(RACY_NS / 1e9 + 0.1)  # settled: the next run indexes every file
+    walk(FileRepo(repo), None, DiskCache(tmp_path / "cache", repo))
+    files = DiskCache(tmp_path / "cache", repo)._store._load_files()
+    facts = [f for _, f in files.values()]
+    assert len(facts) > 60
+    sets = {id(s) for f in facts for s in (f.asked, f.found)}
+    assert len(sets) == len({s for f in facts for s in (f.asked, f.found)})  # one object per distinct set
+    assert any(f.found for f in facts)
+    assert any(f.asked != f.found for f in facts)
