@@ -853,8 +853,7 @@ def _only_the_command_run(first: list[str]) -> None:
 def _command_name(info: typer.models.CommandInfo) -> str:
     if info.name:
         return info.name
-    callback = info.callback
-    return callback.__name__.lower().replace("_", "-") if callback is not None else ""
+    return typer.main.get_command_name(info.callback.__name__) if info.callback is not None else ""
 
 
 def _exit_now(code: int) -> NoReturn:

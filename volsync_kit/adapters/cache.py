@@ -445,10 +445,7 @@ class _PackResource:
 
 
 def _reduce_stored(stored: Stored) -> tuple[Callable[..., object], tuple[object, ...]]:
-    resources = tuple(
-        res if _kept_whole(res) or type(res.node) not in (Map, LazyMap) else _PackResource(res)
-        for res in stored.resources
-    )
+    resources = tuple(res if _kept_whole(res) else _PackResource(res) for res in stored.resources)
     kept = stored.kept_of
     if isinstance(kept, tuple) and kept:
         kept = _Packed(_plain_dumps(kept))

@@ -160,10 +160,16 @@ class KeyLocs(Mapping[str, Loc]):
         return repr(dict(self.items()))
 
 
-_SET_MAP_ITEMS = Map.__dict__["items"].__set__
-_SET_MAP_LOC = Map.__dict__["loc"].__set__
-_SET_MAP_KEY_LOCS = Map.__dict__["key_locs"].__set__
-_SET_MAP_VARS_FREE = Map.__dict__["vars_free"].__set__
+# The slots of Map and Seq: set by their own __init__, and reached past the
+# properties of the lazy classes below.
+_MAP_ITEMS: Any = Map.__dict__["items"]
+_MAP_LOC: Any = Map.__dict__["loc"]
+_MAP_KEY_LOCS: Any = Map.__dict__["key_locs"]
+_MAP_VARS_FREE: Any = Map.__dict__["vars_free"]
+_SET_MAP_ITEMS = _MAP_ITEMS.__set__
+_SET_MAP_LOC = _MAP_LOC.__set__
+_SET_MAP_KEY_LOCS = _MAP_KEY_LOCS.__set__
+_SET_MAP_VARS_FREE = _MAP_VARS_FREE.__set__
 
 
 def _keyed_map(
@@ -187,9 +193,12 @@ class Seq:
         return (Seq, (self.items, self.loc, self.vars_free))
 
 
-_SET_SEQ_ITEMS = Seq.__dict__["items"].__set__
-_SET_SEQ_LOC = Seq.__dict__["loc"].__set__
-_SET_SEQ_VARS_FREE = Seq.__dict__["vars_free"].__set__
+_SEQ_ITEMS: Any = Seq.__dict__["items"]
+_SEQ_LOC: Any = Seq.__dict__["loc"]
+_SEQ_VARS_FREE: Any = Seq.__dict__["vars_free"]
+_SET_SEQ_ITEMS = _SEQ_ITEMS.__set__
+_SET_SEQ_LOC = _SEQ_LOC.__set__
+_SET_SEQ_VARS_FREE = _SEQ_VARS_FREE.__set__
 
 
 Node: TypeAlias = Scalar | Map | Seq
@@ -230,16 +239,6 @@ class Pending(Protocol):
         """The text of every scalar below, as a reader would see it after
         any substitution, but untyped: a superset of the string values, read
         without building the nodes; None when not known."""
-
-
-# The slots of Map and Seq, reached past the properties of the lazy classes.
-_MAP_ITEMS: Any = Map.__dict__["items"]
-_MAP_LOC: Any = Map.__dict__["loc"]
-_MAP_KEY_LOCS: Any = Map.__dict__["key_locs"]
-_MAP_VARS_FREE: Any = Map.__dict__["vars_free"]
-_SEQ_ITEMS: Any = Seq.__dict__["items"]
-_SEQ_LOC: Any = Seq.__dict__["loc"]
-_SEQ_VARS_FREE: Any = Seq.__dict__["vars_free"]
 
 
 class LazyMap(Map):
@@ -362,7 +361,7 @@ def same_unbuilt(a: Node, b: Node) -> bool:
     if type(a) is not LazyMap or type(b) is not LazyMap:
         return False
     source = a.source()
-    return source is not None and source == b.source() and _MAP_LOC.__get__(a, Map) == _MAP_LOC.__get__(b, Map)
+    return source is not None and source == b.source() and a.loc == b.loc
 
 
 def _lazy_map(source: Pending, loc: Loc | None) -> LazyMap:
