@@ -5,7 +5,8 @@ what a build was made of, as pickles of their own, read back when something
 first looks inside (``volsync_kit.adapters.cache``: "builds, packed").  These
 tests hold what that must not change: the objects read back are equal to
 those built, their identity is known without opening them, a body passed on
-unopened is written as the same bytes, and only equal bytes pass as equal.
+unopened is written as the same bytes, only equal bytes pass as equal, and
+the bodies two revisions write alike are read as one.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from test_cache import outputs, run
 
 from volsync_kit.adapters.cache import DiskCache
 from volsync_kit.adapters.fs import FileRepo
-from volsync_kit.app import walk
+from volsync_kit.app import run_plan, walk
 from volsync_kit.core import diff as diff_module
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.flux import RepoModel
-from volsync_kit.core.model import LazyMap, Loc, Map, Resource, Scalar, Sharing, same_unbuilt
+from volsync_kit.core.model import LazyMap, Loc, Map, Resource, Scalar, Sharing, same_unbuilt, written_strings
+from volsync_kit.core.planner import Plan
 
 DATA_PVC = "kubernetes/flux/components/volsync/operations/pvc.yaml"
 
@@ -158,3 +160,53 @@ def test_a_change_to_a_packed_body_is_planned_as_without_the_cache(tmp_path: Pat
     assert staged[0].stdout == staged[1].stdout == staged[2].stdout
     assert "metadata.labels.tier" in staged[0].stdout
     assert staged[0].returncode == staged[2].returncode
+
+
+@pytest.fixture(scope="module")
+def moved(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared rootPath moved in the work tree: plan replaces every app's PV."""
+    return generated_repo(tmp_path_factory.mktemp("moved") / "repo", 6, "--plan-change")
+
+
+def _warm_plan(repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Plan:
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(cache_dir))
+    run_plan(repo)  # fills the store: both revisions' builds
+    return run_plan(repo)
+
+
+def test_plan_holds_a_body_both_revisions_write_alike_once(
+    moved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both revisions' builds of an app come from the store; each object the
+    change leaves alone is one node, and only the PV is read twice."""
+    plan = _warm_plan(moved, tmp_path / "cache", monkeypatch)
+    base = {(r.ks.ref.name, res.kind, res.name): res for r in plan.diff.base_model.results for res in r.resources}
+    head = {(r.ks.ref.name, res.kind, res.name): res for r in plan.diff.head_model.results for res in r.resources}
+    apps = {key[0] for key in head if key[1] == "PersistentVolume"}
+    assert len(apps) == 6
+    for key, res in head.items():
+        if key[0] not in apps:
+            continue
+        assert base[key] is not res  # each revision has its own objects ...
+        if key[1] == "PersistentVolume":
+            assert base[key].node is not res.node  # ... the moved rootPath is read from each
+            assert base[key].node != res.node
+        else:
+            assert base[key].node is res.node, key  # ... and the rest is one body
+    replaced = {(c.kind, c.name) for c in plan.diff.changes if c.action == "replace"}
+    assert {kind for kind, _ in replaced} == {"PersistentVolume", "PersistentVolumeClaim"}
+    assert len(replaced) == 12
+    fresh = run_plan(moved, cache=False)
+    assert (plan.diff.changes, plan.steps) == (fresh.diff.changes, fresh.steps)
+
+
+def test_asking_a_packed_body_for_its_strings_leaves_it_unopened(generated: Path, tmp_path: Path) -> None:
+    """plan asks every release whether it may name a claim (checklist.workloads):
+    the answer is read apart, and the release's body stays packed."""
+    _, warm = _walks(generated, tmp_path / "cache")
+    release = next(res for res in _resources(warm) if res.kind == "HelmRelease" and _unopened(res))
+    strings = list(written_strings(release.node))
+    assert _unopened(release)
+    assert strings == list(written_strings(Map(dict(release.node.items))))  # the same, read from the opened body
+    assert "HelmRelease" in strings
+    assert not _unopened(release)

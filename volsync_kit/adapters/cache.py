@@ -56,14 +56,24 @@ import pickle
 import sys
 import weakref
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from volsync_kit import __version__
 from volsync_kit.core.buildmemo import Stored
-from volsync_kit.core.model import LazyMap, Loc, Map, Node, Resource, Scalar, ScalarValue, scalar_key
+from volsync_kit.core.model import (
+    LazyMap,
+    Loc,
+    Map,
+    Node,
+    Resource,
+    Scalar,
+    ScalarValue,
+    scalar_key,
+    written_strings,
+)
 from volsync_kit.core.ports import Document
 
 if TYPE_CHECKING:
@@ -295,6 +305,7 @@ class _Shared:
     def __init__(self) -> None:
         self._locs: dict[tuple[str, int, int], Loc] = {}
         self._scalars: dict[tuple[object, ...], Scalar] = {}
+        self._bodies: dict[tuple[bytes, bool, int], Map] = {}
 
     def loc(self, file: str, line: int, col: int) -> Loc:
         key = (file, line, col)
@@ -309,6 +320,20 @@ class _Shared:
         if found is None:
             # The location is kept alive by the scalar, so its id stays its own.
             found = self._scalars[key] = Scalar(value, loc)
+        return found
+
+    def body(self, body: _PackedBody, loc: Loc | None, whole: bool) -> Map:
+        """The node of an object's body: one for each body written alike at
+        one location.  plan reads both revisions of an app its change touches
+        from the store, and most of their objects are written alike (all but
+        the PV, when a component's rootPath moves): as one node, each is read
+        once, held once, and passed over by the diff unread.  A body read
+        whole is built now; any other when first opened."""
+        # Keyed by a digest, not the bytes: a body built is not kept as bytes too.
+        key = (hashlib.blake2b(body.data, digest_size=16).digest(), body.free, id(loc))
+        found = self._bodies.get(key)
+        if found is None:
+            found = self._bodies[key] = body.node(self) if whole else LazyMap.of(body, loc)
         return found
 
 
@@ -335,24 +360,25 @@ class _Unpickler(pickle.Unpickler):
 # on: plan takes an app the change leaves alone to both revisions as one
 # build and compares its objects by identity, and a walk reads the kinds and
 # names of a build's objects, not their bodies.  Unpickling every node of
-# 2,000 builds was half of a `plan --staged`.  So an entry holds the bodies
-# of the objects no walk reads, and what the build was made of, as pickles of
-# their own, read back when something first looks inside (a body is a
-# LazyMap: see volsync_kit.core.model).  Two bodies written alike are equal
-# values, which lets plan's diff pass over an unchanged object unread.
+# 2,000 builds was half of a `plan --staged`.  So an entry holds each
+# object's body, and what the build was made of, as pickles of their own.
+# The bodies no walk reads are read back when something first looks inside
+# (a body is a LazyMap: see volsync_kit.core.model); the rest at once.  Two
+# bodies written alike are equal values: a run reads them as one node
+# (_Shared.body), and plan's diff passes over an unchanged object unread.
 
 
 class _Packed:
     """A value kept as the bytes it was pickled to, until first read."""
 
-    __slots__ = ("_shared", "data")
+    __slots__ = ("data", "shared")
 
     def __init__(self, data: bytes, shared: _Shared | None = None) -> None:
         self.data = data
-        self._shared = shared
+        self.shared = shared
 
     def value(self) -> object:
-        return _Unpickler(self.data, self._shared or _Shared()).load()
+        return _Unpickler(self.data, self.shared or _Shared()).load()
 
     def __eq__(self, other: object) -> bool:
         # Equal bytes are equal values; unequal ones say nothing (see
@@ -369,32 +395,38 @@ class _Packed:
 class _PackedBody(_Packed):
     """The body of an object, as the source of its LazyMap (a model.Pending)."""
 
-    __slots__ = ("_free",)
+    __slots__ = ("free",)
 
     def __init__(self, data: bytes, free: bool = False, shared: _Shared | None = None) -> None:
         super().__init__(data, shared)
-        self._free = free
+        self.free = free
 
     def map_items(self) -> tuple[dict[str, Node], dict[str, Loc]]:
-        node = self.value()
+        node = self.node(self.shared or _Shared())
+        return node.items, node.key_locs  # type: ignore[return-value]
+
+    def node(self, shared: _Shared) -> Map:
+        node = _Unpickler(self.data, shared).load()
         if not isinstance(node, Map):
             raise TypeError("a packed body is a map")
-        return node.items, node.key_locs  # type: ignore[return-value]
+        return node
 
     def seq_items(self) -> tuple[Node, ...]:
         raise TypeError("a packed body is a map")
 
     def vars_free(self) -> bool:
-        return self._free
+        return self.free
 
     def dollars(self) -> None:
         return None
 
-    def strings(self) -> None:
-        return None
+    def strings(self) -> Iterator[str]:
+        # Read apart, and the node stays unbuilt: plan asks every release in
+        # a namespace whether it names a claim, and keeps none of them.
+        return written_strings(self.node(_Shared()))
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
-        return (_PackedBody, (self.data, self._free))
+        return (_PackedBody, (self.data, self.free))
 
 
 def _kept_whole(res: Resource) -> bool:
@@ -411,22 +443,26 @@ def _kept_whole(res: Resource) -> bool:
     return group in ("fluxcd.controlplane.io", "external-secrets.io", "volsync.backube")
 
 
-def _packed_resource(
+def _stored_resource(
     head: tuple[str, str, str, str],
     loc: Loc | None,
     body: _PackedBody,
+    whole: bool,
     origin: Loc | None,
     original_name: str,
     original_namespace: str,
     aliases: tuple[str, ...],
 ) -> Resource:
-    res = Resource(LazyMap.of(body, loc), origin, original_name, original_namespace, aliases)
+    shared = body.shared
+    node = shared.body(body, loc, whole) if shared is not None else LazyMap.of(body, loc)
+    res = Resource(node, origin, original_name, original_namespace, aliases)
     object.__setattr__(res, "_head", head)  # its identity, without reading the body
     return res
 
 
 class _PackResource:
-    """How a Resource of a build is written: its identity, then its body apart."""
+    """How a Resource of a build is written: its identity, then its body
+    apart (read back whole, or when first opened: see _kept_whole)."""
 
     __slots__ = ("res",)
 
@@ -440,12 +476,12 @@ class _PackResource:
         # A body read from the store and never opened is written as the same bytes.
         body = source if isinstance(source, _PackedBody) else _PackedBody(_plain_dumps(node), node.vars_free)
         head = (res.kind, res.api_version, res.name, res.namespace)
-        return (_packed_resource, (head, node.loc, body, res.origin, res.original_name, res.original_namespace,
-                                   res.aliases))  # fmt: skip
+        return (_stored_resource, (head, node.loc, body, _kept_whole(res), res.origin, res.original_name,
+                                   res.original_namespace, res.aliases))  # fmt: skip
 
 
 def _reduce_stored(stored: Stored) -> tuple[Callable[..., object], tuple[object, ...]]:
-    resources = tuple(res if _kept_whole(res) else _PackResource(res) for res in stored.resources)
+    resources = tuple(_PackResource(res) for res in stored.resources)
     kept = stored.kept_of
     if isinstance(kept, tuple) and kept:
         kept = _Packed(_plain_dumps(kept))

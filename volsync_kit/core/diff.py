@@ -230,8 +230,10 @@ def _cascade_claims(
         out.append(c)
     listed = {(c.ks.cluster, c.kind, c.namespace, c.name): i for i, c in enumerate(out)}
     for key, (res, _) in sorted(base_objects.items()):
+        if key[1] != "PersistentVolumeClaim":
+            continue  # read no other body
         volume = str_at(res.node, "spec", "volumeName")
-        if key[1] != "PersistentVolumeClaim" or (key[4], volume) not in replaced or key not in head_objects:
+        if (key[4], volume) not in replaced or key not in head_objects:
             continue
         forced = FieldChange("spec.volumeName", volume, volume, True, BOUND_PV_REPLACED)
         at = listed.get((key[4], "PersistentVolumeClaim", res.namespace, res.name))
@@ -313,8 +315,8 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
         elif b is not None and h is not None:
             if b[0] is h[0]:
                 continue  # one build of an app the change leaves alone (buildmemo.SharedBuilds)
-            if same_unbuilt(b[0].node, h[0].node):
-                continue  # both read from the store as the same bytes, and never opened
+            if b[0].node is h[0].node or same_unbuilt(b[0].node, h[0].node):
+                continue  # one body, or equal bytes never opened: both read from the store alike
             fields = field_changes(key[1], b[0], h[0], expandable)
             if not fields:
                 continue
