@@ -309,11 +309,29 @@ def _garble(store: Path, start: float) -> None:
     store.write_bytes(bytes(data))
 
 
+def _garble_read_pages(store: Path) -> None:
+    """Flip every byte of the pages that hold the entry every warm lint reads
+    first, its run record (the row and its key's index entry).  Where a fixed
+    offset lands depends on the store's layout: it may hold only rows no run
+    reads until a file changes, which SQLite then finds damaged."""
+    key = DiskCache(store.parent, store.parent).key(("run", "lint")).encode()
+    data = bytearray(store.read_bytes())
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        [(size,)] = db.execute("PRAGMA page_size").fetchall()
+    at = data.find(key)
+    assert at >= 0, "the run record is in the store"
+    while at >= 0:
+        page = at - at % size
+        data[page : page + size] = bytes(b ^ 0xFF for b in data[page : page + size])
+        at = data.find(key, page + size)
+    store.write_bytes(bytes(data))
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "truncate": lambda store: store.write_bytes(store.read_bytes()[: store.stat().st_size // 2]),
     "garbage": lambda store: store.write_bytes(b"\\x80\\x05not a database at all" * 1000),
     "empty": lambda store: store.write_bytes(b""),
-    "garble-early-pages": lambda store: _garble(store, 0.1),
+    "garble-read-pages": _garble_read_pages,
     "garble-late-pages": lambda store: _garble(store, 0.8),
     "another-layout": lambda store: _rewrite(store, "PRAGMA user_version = 99"),
     "wrong-object": _wrong_objects,

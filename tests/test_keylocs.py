@@ -70,3 +70,38 @@ def test_any_key_locations_read_back_equal(key_locs: dict[str, Loc] | None) -> N
     assert repr(back) == repr(node)
     assert list(back.key_locs or ()) == list(key_locs or ())
     assert pickle.dumps(back) == pickle.dumps(node)
+
+
+def test_key_locations_of_other_keys_are_written_as_the_dict_they_equal(tmp_path: Path) -> None:
+    """A transform may keep a map's key locations and change its keys: the
+    locations are then written as a dict, as a fresh parse writes them."""
+    back = pickle.loads(pickle.dumps(_pv()))
+    assert type(back.key_locs) is KeyLocs
+    fewer = Map({"kind": back.items["kind"]}, back.loc, back.key_locs)
+    fresh = Map({"kind": back.items["kind"]}, back.loc, dict(back.key_locs.items()))
+    again = pickle.loads(pickle.dumps(fewer))
+    assert type(again.key_locs) is dict
+    assert again == fewer == fresh
+    cache = DiskCache(tmp_path / "cache", tmp_path)
+    assert cache.key(fewer) == cache.key(fresh)
+
+
+def test_the_store_reads_every_map_of_one_shape_with_one_set_of_keys(tmp_path: Path) -> None:
+    """Each body is a pickle of its own; read back through one store, maps of
+    one shape share their keys (the strings, and the tuple KeyLocs holds)."""
+    cache = DiskCache(tmp_path / "cache", tmp_path)
+    cache.put("a", "i", _pv())
+    cache.put("b", "i", _pv())
+    a, b = cache.get("a", "i"), cache.get("b", "i")
+    assert isinstance(a, Map)
+    assert isinstance(b, Map)
+    assert a == b == _pv()
+    assert a is not b
+    assert type(a.key_locs) is KeyLocs
+    assert type(b.key_locs) is KeyLocs
+    assert a.key_locs.names is b.key_locs.names
+    assert all(x is y for x, y in zip(a.items, b.items, strict=True))
+    spec_a, spec_b = a.items["spec"], b.items["spec"]
+    assert isinstance(spec_a, Map)
+    assert isinstance(spec_b, Map)
+    assert next(iter(spec_a.items)) is next(iter(spec_b.items))

@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING
 from volsync_kit import __version__
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.model import (
+    KeyLocs,
     LazyMap,
     Loc,
     Map,
@@ -306,6 +307,7 @@ class _Shared:
         self._locs: dict[tuple[str, int, int], Loc] = {}
         self._scalars: dict[tuple[object, ...], Scalar] = {}
         self._bodies: dict[tuple[bytes, bool, int], Map] = {}
+        self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def loc(self, file: str, line: int, col: int) -> Loc:
         key = (file, line, col)
@@ -321,6 +323,21 @@ class _Shared:
             # The location is kept alive by the scalar, so its id stays its own.
             found = self._scalars[key] = Scalar(value, loc)
         return found
+
+    def keyed_map(
+        self,
+        keys: tuple[str, ...],
+        values: tuple[Node, ...],
+        loc: Loc | None,
+        file: str,
+        at: tuple[int, ...],
+        vars_free: bool,
+    ) -> Map:
+        """model's map with key locations, its keys shared with every map of
+        one shape: each body is a pickle of its own, and would otherwise come
+        back with its own "name", "kind" and "spec" (40 MB of 2,000 apps)."""
+        keys = self._keys.setdefault(keys, keys)
+        return Map(dict(zip(keys, values, strict=True)), loc, KeyLocs(sys.intern(file), keys, at), vars_free)
 
     def body(self, body: _PackedBody, loc: Loc | None, whole: bool) -> Map:
         """The node of an object's body: one for each body written alike at
@@ -348,6 +365,8 @@ class _Unpickler(pickle.Unpickler):
                 return self._shared.loc
             if name == "Scalar":
                 return self._shared.scalar
+            if name == "_keyed_map":
+                return self._shared.keyed_map
         elif module == __name__ and name in ("_Packed", "_PackedBody"):
             # Read back later with this run's shared locations and scalars.
             return functools.partial(_Packed if name == "_Packed" else _PackedBody, shared=self._shared)

@@ -96,54 +96,64 @@ class Map:
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         key_locs = self.key_locs
-        if type(key_locs) is KeyLocs:
-            return (_keyed_map, (self.items, self.loc, key_locs.file, key_locs.packed, self.vars_free))
-        if type(key_locs) is dict and key_locs:
-            packed = KeyLocs.pack(key_locs)
+        if key_locs:
+            items = self.items
+            keys = tuple(items)
+            packed = None
+            if type(key_locs) is KeyLocs:
+                if key_locs.names == keys:
+                    packed = key_locs.file, key_locs.at
+                else:
+                    key_locs = dict(key_locs.items())  # written as a dict that equals it is
+            elif type(key_locs) is dict:
+                packed = KeyLocs.pack(keys, key_locs)
             if packed is not None:
-                return (_keyed_map, (self.items, self.loc, *packed, self.vars_free))
+                return (_keyed_map, (keys, tuple(items.values()), self.loc, *packed, self.vars_free))
         return (Map, (self.items, self.loc, key_locs, self.vars_free))
 
 
 class KeyLocs(Mapping[str, Loc]):
-    """Where each key of a map is written, when all are in one file: a
-    location is made when one is asked for, and few are (a finding points at
-    its key).  The cache keeps thousands of builds, and a build's keys are
-    half of its locations: unpickling each was most of the time a warm plan
-    spent loading them.
+    """Where each key of a map is written, when all are in one file and are
+    the map's own keys, in order: a location is made when one is asked for,
+    and few are (a finding points at its key).  The cache keeps thousands of
+    builds, and a build's keys are half of its locations: unpickling each was
+    most of the time a warm plan spent loading them.
 
-    Pickled the same way as the dict it equals (see :meth:`Map.__reduce__`),
-    so that a key of a value does not depend on which one it holds.
+    Pickled with its map, the same way as the dict it equals (see
+    :meth:`Map.__reduce__`), so that a key of a value does not depend on
+    which one it holds.  The map's keys are written once, as one tuple, which
+    the cache's reader shares between every map of one shape.
     """
 
-    __slots__ = ("_positions", "file", "packed")
+    __slots__ = ("_positions", "at", "file", "names")
 
-    def __init__(self, file: str, packed: tuple[str | int, ...]) -> None:
+    def __init__(self, file: str, keys: tuple[str, ...], at: tuple[int, ...]) -> None:
         self.file = file
-        self.packed = packed  # key, line, column, key, line, column, ...
+        self.names = keys
+        self.at = at  # line, column, line, column, ...: one pair for each key
         self._positions: dict[str, tuple[int, int]] | None = None
 
     @staticmethod
-    def pack(key_locs: Mapping[str, Loc]) -> tuple[str, tuple[str | int, ...]] | None:
-        """The file and packed positions of ``key_locs``; None when they span files."""
+    def pack(keys: tuple[str, ...], key_locs: Mapping[str, Loc]) -> tuple[str, tuple[int, ...]] | None:
+        """The file and positions of ``key_locs``; None unless they are in one
+        file and are ``keys``, in order."""
+        if tuple(key_locs) != keys:
+            return None
         file = ""
-        packed: list[str | int] = []
-        for key, at in key_locs.items():
+        at: list[int] = []
+        for loc in key_locs.values():
             if not file:
-                file = at.file
-            elif at.file != file:
+                file = loc.file
+            elif loc.file != file:
                 return None
-            packed += (key, at.line, at.col)
-        return file, tuple(packed)
+            at += (loc.line, loc.col)
+        return file, tuple(at)
 
     def _index(self) -> dict[str, tuple[int, int]]:
         positions = self._positions
         if positions is None:
-            packed = self.packed
-            positions = self._positions = {
-                packed[i]: (packed[i + 1], packed[i + 2])  # type: ignore[misc]
-                for i in range(0, len(packed), 3)
-            }
+            at = self.at
+            positions = self._positions = dict(zip(self.names, zip(at[0::2], at[1::2], strict=True), strict=True))
         return positions
 
     def __getitem__(self, key: str) -> Loc:
@@ -151,10 +161,10 @@ class KeyLocs(Mapping[str, Loc]):
         return Loc(self.file, line, col)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.packed[0::3])  # type: ignore[arg-type]
+        return iter(self.names)
 
     def __len__(self) -> int:
-        return len(self.packed) // 3
+        return len(self.names)
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
@@ -173,9 +183,14 @@ _SET_MAP_VARS_FREE = _MAP_VARS_FREE.__set__
 
 
 def _keyed_map(
-    items: Mapping[str, Node], loc: Loc | None, file: str, packed: tuple[str | int, ...], vars_free: bool
+    keys: tuple[str, ...],
+    values: tuple[Node, ...],
+    loc: Loc | None,
+    file: str,
+    at: tuple[int, ...],
+    vars_free: bool,
 ) -> Map:
-    return Map(items, loc, KeyLocs(file, packed), vars_free)
+    return Map(dict(zip(keys, values, strict=True)), loc, KeyLocs(file, keys, at), vars_free)
 
 
 @dataclass(frozen=True, slots=True, init=False)
