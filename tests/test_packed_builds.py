@@ -177,13 +177,14 @@ def _warm_plan(repo: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> 
 def test_plan_holds_a_body_both_revisions_write_alike_once(
     moved: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both revisions' builds of an app come from the store; each object the
-    change leaves alone is one node, and only the PV is read twice."""
+    """Both revisions' builds of an app come from the store; each packed body
+    the change leaves alone is one node, and the moved PV is read from each."""
     plan = _warm_plan(moved, tmp_path / "cache", monkeypatch)
     base = {(r.ks.ref.name, res.kind, res.name): res for r in plan.diff.base_model.results for res in r.resources}
     head = {(r.ks.ref.name, res.kind, res.name): res for r in plan.diff.head_model.results for res in r.resources}
     apps = {key[0] for key in head if key[1] == "PersistentVolume"}
     assert len(apps) == 6
+    shared = 0
     for key, res in head.items():
         if key[0] not in apps:
             continue
@@ -191,8 +192,10 @@ def test_plan_holds_a_body_both_revisions_write_alike_once(
         if key[1] == "PersistentVolume":
             assert base[key].node is not res.node  # ... the moved rootPath is read from each
             assert base[key].node != res.node
-        else:
-            assert base[key].node is res.node, key  # ... and the rest is one body
+        elif key[1] in ("HelmRelease", "PersistentVolumeClaim"):
+            assert base[key].node is res.node, key  # ... and a body written alike is one
+            shared += 1
+    assert shared == 18  # each app: its release, its data claim and its repository claim
     replaced = {(c.kind, c.name) for c in plan.diff.changes if c.action == "replace"}
     assert {kind for kind, _ in replaced} == {"PersistentVolume", "PersistentVolumeClaim"}
     assert len(replaced) == 12

@@ -306,7 +306,7 @@ class _Shared:
     def __init__(self) -> None:
         self._locs: dict[tuple[str, int, int], Loc] = {}
         self._scalars: dict[tuple[object, ...], Scalar] = {}
-        self._bodies: dict[tuple[bytes, bool, int], Map] = {}
+        self._bodies: dict[tuple[bytes, bool, int], LazyMap] = {}
         self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def loc(self, file: str, line: int, col: int) -> Loc:
@@ -339,18 +339,19 @@ class _Shared:
         keys = self._keys.setdefault(keys, keys)
         return Map(dict(zip(keys, values, strict=True)), loc, KeyLocs(sys.intern(file), keys, at), vars_free)
 
-    def body(self, body: _PackedBody, loc: Loc | None, whole: bool) -> Map:
-        """The node of an object's body: one for each body written alike at
-        one location.  plan reads both revisions of an app its change touches
-        from the store, and most of their objects are written alike (all but
-        the PV, when a component's rootPath moves): as one node, each is read
-        once, held once, and passed over by the diff unread.  A body read
-        whole is built now; any other when first opened."""
-        # Keyed by a digest, not the bytes: a body built is not kept as bytes too.
+    def body(self, body: _PackedBody, loc: Loc | None) -> LazyMap:
+        """The node of a packed body: one for each body written alike at one
+        location.  plan reads both revisions of an app its change touches
+        from the store, and a body both wrote alike is then opened once, held
+        once, and passed over by the diff.  (Bodies are written alike when
+        the same kind of run wrote them: the memo of a pickle follows which
+        strings are one object, which differs between a parse of the work
+        tree and one of a git tree.)"""
+        # Keyed by a digest, not the bytes: a body opened is not kept as bytes too.
         key = (hashlib.blake2b(body.data, digest_size=16).digest(), body.free, id(loc))
         found = self._bodies.get(key)
         if found is None:
-            found = self._bodies[key] = body.node(self) if whole else LazyMap.of(body, loc)
+            found = self._bodies[key] = LazyMap.of(body, loc)
         return found
 
 
@@ -379,12 +380,12 @@ class _Unpickler(pickle.Unpickler):
 # on: plan takes an app the change leaves alone to both revisions as one
 # build and compares its objects by identity, and a walk reads the kinds and
 # names of a build's objects, not their bodies.  Unpickling every node of
-# 2,000 builds was half of a `plan --staged`.  So an entry holds each
-# object's body, and what the build was made of, as pickles of their own.
-# The bodies no walk reads are read back when something first looks inside
-# (a body is a LazyMap: see volsync_kit.core.model); the rest at once.  Two
-# bodies written alike are equal values: a run reads them as one node
-# (_Shared.body), and plan's diff passes over an unchanged object unread.
+# 2,000 builds was half of a `plan --staged`.  So an entry holds the bodies
+# of the objects no walk reads, and what the build was made of, as pickles of
+# their own, read back when something first looks inside (a body is a
+# LazyMap: see volsync_kit.core.model).  Two bodies written alike are equal
+# values: a run reads them as one node (_Shared.body), and plan's diff passes
+# over an unchanged object unread.
 
 
 class _Packed:
@@ -466,22 +467,20 @@ def _stored_resource(
     head: tuple[str, str, str, str],
     loc: Loc | None,
     body: _PackedBody,
-    whole: bool,
     origin: Loc | None,
     original_name: str,
     original_namespace: str,
     aliases: tuple[str, ...],
 ) -> Resource:
     shared = body.shared
-    node = shared.body(body, loc, whole) if shared is not None else LazyMap.of(body, loc)
+    node = shared.body(body, loc) if shared is not None else LazyMap.of(body, loc)
     res = Resource(node, origin, original_name, original_namespace, aliases)
     object.__setattr__(res, "_head", head)  # its identity, without reading the body
     return res
 
 
 class _PackResource:
-    """How a Resource of a build is written: its identity, then its body
-    apart (read back whole, or when first opened: see _kept_whole)."""
+    """How a Resource of a build is written: its identity, then its body apart."""
 
     __slots__ = ("res",)
 
@@ -495,12 +494,12 @@ class _PackResource:
         # A body read from the store and never opened is written as the same bytes.
         body = source if isinstance(source, _PackedBody) else _PackedBody(_plain_dumps(node), node.vars_free)
         head = (res.kind, res.api_version, res.name, res.namespace)
-        return (_stored_resource, (head, node.loc, body, _kept_whole(res), res.origin, res.original_name,
-                                   res.original_namespace, res.aliases))  # fmt: skip
+        return (_stored_resource, (head, node.loc, body, res.origin, res.original_name, res.original_namespace,
+                                   res.aliases))  # fmt: skip
 
 
 def _reduce_stored(stored: Stored) -> tuple[Callable[..., object], tuple[object, ...]]:
-    resources = tuple(_PackResource(res) for res in stored.resources)
+    resources = tuple(res if _kept_whole(res) else _PackResource(res) for res in stored.resources)
     kept = stored.kept_of
     if isinstance(kept, tuple) and kept:
         kept = _Packed(_plain_dumps(kept))
