@@ -59,12 +59,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from volsync_kit import __version__
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.model import (
-    KeyLocs,
     LazyMap,
     Loc,
     Map,
@@ -72,6 +71,7 @@ from volsync_kit.core.model import (
     Resource,
     Scalar,
     ScalarValue,
+    keyed_map,
     scalar_key,
     written_strings,
 )
@@ -324,20 +324,11 @@ class _Shared:
             found = self._scalars[key] = Scalar(value, loc)
         return found
 
-    def keyed_map(
-        self,
-        keys: tuple[str, ...],
-        values: tuple[Node, ...],
-        loc: Loc | None,
-        file: str,
-        at: tuple[int, ...],
-        vars_free: bool,
-    ) -> Map:
-        """model's map with key locations, its keys shared with every map of
-        one shape: each body is a pickle of its own, and would otherwise come
-        back with its own "name", "kind" and "spec" (40 MB of 2,000 apps)."""
-        keys = self._keys.setdefault(keys, keys)
-        return Map(dict(zip(keys, values, strict=True)), loc, KeyLocs(sys.intern(file), keys, at), vars_free)
+    def keyed_map(self, keys: tuple[str, ...], *rest: Any) -> Map:
+        """model.keyed_map, its keys shared with every map of one shape: each
+        body is a pickle of its own, and would otherwise come back with its
+        own "name", "kind" and "spec" (40 MB of 2,000 apps)."""
+        return keyed_map(self._keys.setdefault(keys, keys), *rest)
 
     def body(self, body: _PackedBody, loc: Loc | None) -> LazyMap:
         """The node of a packed body: one for each body written alike at one
@@ -366,7 +357,7 @@ class _Unpickler(pickle.Unpickler):
                 return self._shared.loc
             if name == "Scalar":
                 return self._shared.scalar
-            if name == "_keyed_map":
+            if name == "keyed_map":
                 return self._shared.keyed_map
         elif module == __name__ and name in ("_Packed", "_PackedBody"):
             # Read back later with this run's shared locations and scalars.

@@ -9,6 +9,7 @@ immutable by convention: transforms build new nodes and share the rest.
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
@@ -108,7 +109,7 @@ class Map:
             elif type(key_locs) is dict:
                 packed = KeyLocs.pack(keys, key_locs)
             if packed is not None:
-                return (_keyed_map, (keys, tuple(items.values()), self.loc, *packed, self.vars_free))
+                return (keyed_map, (keys, tuple(items.values()), self.loc, *packed, self.vars_free))
         return (Map, (self.items, self.loc, key_locs, self.vars_free))
 
 
@@ -182,7 +183,7 @@ _SET_MAP_KEY_LOCS = _MAP_KEY_LOCS.__set__
 _SET_MAP_VARS_FREE = _MAP_VARS_FREE.__set__
 
 
-def _keyed_map(
+def keyed_map(
     keys: tuple[str, ...],
     values: tuple[Node, ...],
     loc: Loc | None,
@@ -190,7 +191,9 @@ def _keyed_map(
     at: tuple[int, ...],
     vars_free: bool,
 ) -> Map:
-    return Map(dict(zip(keys, values, strict=True)), loc, KeyLocs(file, keys, at), vars_free)
+    """A map read back with its key locations (see :meth:`Map.__reduce__`);
+    the file's name is interned: every map of a file names it."""
+    return Map(dict(zip(keys, values, strict=True)), loc, KeyLocs(sys.intern(file), keys, at), vars_free)
 
 
 @dataclass(frozen=True, slots=True, init=False)
