@@ -72,7 +72,7 @@ from volsync_kit.core.model import (
     Scalar,
     ScalarValue,
     keyed_map,
-    scalar_key,
+    value_key,
     written_strings,
 )
 from volsync_kit.core.ports import Document
@@ -304,25 +304,44 @@ class _Shared:
     """
 
     def __init__(self) -> None:
-        self._locs: dict[tuple[str, int, int], Loc] = {}
-        self._scalars: dict[tuple[object, ...], Scalar] = {}
+        self._locs: dict[str, dict[object, Loc]] = {}
+        # By the location's identity (it is shared already): the scalar written
+        # there, or a table by value once a location holds several (a
+        # template's ${APP}, one value for each app).  Most locations hold one,
+        # and a key tuple for each was 9 MB of a warm plan of 2,000 apps.
+        self._scalars: dict[int, Scalar | dict[tuple[object, object], Scalar]] = {}
         self._bodies: dict[tuple[bytes, bool, int], LazyMap] = {}
         self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def loc(self, file: str, line: int, col: int) -> Loc:
-        key = (file, line, col)
-        found = self._locs.get(key)
+        in_file = self._locs.get(file)
+        if in_file is None:
+            in_file = self._locs[file] = {}
+        # One int, not a tuple, for each location (a tuple for a column no
+        # 32 bits hold, which no int key can then equal).
+        key: object = line << 32 | col if 0 <= col < 1 << 32 else (line, col)
+        found = in_file.get(key)
         if found is None:
-            found = self._locs[key] = Loc(file, line, col)
+            found = in_file[key] = Loc(file, line, col)
         return found
 
     def scalar(self, value: ScalarValue, loc: Loc | None = None) -> Scalar:
-        key = scalar_key(value, loc)
-        found = self._scalars.get(key)
+        at = id(loc)
+        found = self._scalars.get(at)
         if found is None:
             # The location is kept alive by the scalar, so its id stays its own.
-            found = self._scalars[key] = Scalar(value, loc)
-        return found
+            made = self._scalars[at] = Scalar(value, loc)
+            return made
+        if type(found) is Scalar:
+            if value_key(found.value) == value_key(value):
+                return found
+            found = self._scalars[at] = {value_key(found.value): found}
+        table: dict[tuple[object, object], Scalar] = found  # type: ignore[assignment]
+        key = value_key(value)
+        shared = table.get(key)
+        if shared is None:
+            shared = table[key] = Scalar(value, loc)
+        return shared
 
     def keyed_map(self, keys: tuple[str, ...], *rest: Any) -> Map:
         """model.keyed_map, its keys shared with every map of one shape: each
@@ -441,17 +460,23 @@ class _PackedBody(_Packed):
 
 
 def _kept_whole(res: Resource) -> bool:
-    """Objects a walk or plan reads the body of in every run: Flux's own
-    (children, sources), what substitution reads (ConfigMaps, Secrets and
-    what makes them), the ReplicationSources and ReplicationDestinations
-    that name restic Secrets, and the PersistentVolumes whose rootPaths plan
-    holds against each other."""
+    """Objects whose bodies are kept inline in a build: Flux's own (children,
+    sources, read by every walk, and whose nodes plan compares between
+    revisions to find an app's build in the other) and the ConfigMaps and
+    Secrets substitution reads.
+
+    Every other body is packed, even of objects a walk or plan reads
+    (ExternalSecrets, VolSync's movers, PersistentVolumes): plan reads
+    both revisions from the store, and a body both wrote alike is then
+    unpickled, held and passed over by the diff once (_Shared.body).  At
+    2,000 apps, packing these made a warm plan 0.6 s faster and 15 MB
+    smaller; packing Flux's own made it 0.8 s slower and 90 MB larger."""
     group, kind = res.group, res.kind
     if not group:
-        return kind in ("ConfigMap", "Secret", "PersistentVolume")
+        return kind in ("ConfigMap", "Secret")
     if group.endswith(".fluxcd.io"):
         return kind != "HelmRelease"
-    return group in ("fluxcd.controlplane.io", "external-secrets.io", "volsync.backube")
+    return group == "fluxcd.controlplane.io"
 
 
 def _stored_resource(
