@@ -564,6 +564,36 @@ def test_a_key_is_of_the_value_not_of_which_parts_are_one_object(tmp_path: Path)
     assert cache.key(shared) != cache.key(Map({"a": one, "b": one, "c": Seq((one,), at)}, at))
 
 
+def test_a_node_in_a_material_is_digested_once_and_keys_by_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan keys each Kustomization's build by what it is made of, once per
+    revision; a node both revisions hold is pickled once, and the key is still
+    that of its value."""
+
+    def ks(path: str) -> Map:
+        at = Loc("kubernetes/apps/default/app/ks.yaml", 1, 1)
+        return Map({"kind": Scalar("Kustomization", at), "spec": Map({"path": Scalar(path, at)}, at)}, at)
+
+    pickled: list[object] = []
+    real = cache_module._fast_dumps
+
+    def counting(value: object) -> bytes:
+        pickled.append(value)
+        return real(value)
+
+    monkeypatch.setattr(cache_module, "_fast_dumps", counting)
+    cache = DiskCache(tmp_path / "cache", tmp_path)
+    node = ks("./app")
+    key = cache.key((node, "kubernetes", {"APP": "app"}))
+    assert cache.key((node, "kubernetes", {"APP": "app"})) == key
+    assert sum(part is node for part in pickled) == 1
+    assert cache.key((ks("./app"), "kubernetes", {"APP": "app"})) == key  # an equal node, another object
+    assert DiskCache(tmp_path / "cache", tmp_path).key((node, "kubernetes", {"APP": "app"})) == key  # another run
+    assert cache.key((ks("./other"), "kubernetes", {"APP": "app"})) != key
+    assert cache.key((node, "kubernetes", {"APP": "other"})) != key
+
+
 def test_entries_one_run_reads_share_their_equal_locations_and_scalars(generated: Path, tmp_path: Path) -> None:
     """Two apps' builds, each pickled on its own, come back holding one copy of
     what they have in common, and as equal as they were."""

@@ -201,6 +201,7 @@ class DiskCache:
         self.reads = 0
         self.writes = 0
         self._parsed: dict[tuple[str, str], tuple[Document, ...]] = {}
+        self._nodes: dict[int, tuple[Map, str]] = {}  # digests of the nodes of keys, by identity (kept alive)
         self._store = _Store(self)
         # Whatever is still pending when the cache is dropped (or the
         # interpreter exits) is written then; walk() flushes on its own.
@@ -226,11 +227,19 @@ class DiskCache:
         # differed between a run that parsed its file and one that read the
         # parse from here (see _Shared), and the build was made again.
         # Materials are trees, never cycles, which fast mode cannot write.
-        buffer = io.BytesIO()
-        pickler = pickle.Pickler(buffer, protocol=_PROTOCOL)
-        pickler.fast = True
-        pickler.dump(material)
-        return _digest(buffer.getvalue())
+        if type(material) is tuple:
+            # A Kustomization's node is most of what its build is made of, and
+            # plan's two revisions hold one node of each Kustomization the
+            # change leaves alone: its digest is taken once.
+            material = tuple(_Digested(self._node_digest(part)) if isinstance(part, Map) else part
+                             for part in material)  # fmt: skip
+        return _digest(_fast_dumps(material))
+
+    def _node_digest(self, node: Map) -> str:
+        found = self._nodes.get(id(node))
+        if found is None or found[0] is not node:
+            found = self._nodes[id(node)] = (node, _digest(_fast_dumps(node)))
+        return found[1]
 
     def get(self, key: str, inputs: str) -> object | None:
         value = self._store.get(key, inputs)
@@ -520,6 +529,27 @@ def _reduce_stored(stored: Stored) -> tuple[Callable[..., object], tuple[object,
     if isinstance(kept, tuple) and kept:
         kept = _Packed(_plain_dumps(kept))
     return (Stored, (stored.material, stored.asked, resources, stored.problems, stored.files, kept))
+
+
+def _fast_dumps(value: object) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+class _Digested:
+    """A node in a key's material, written as the digest of its own bytes:
+    nothing a material holds otherwise pickles as this class."""
+
+    __slots__ = ("digest",)
+
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (_Digested, (self.digest,))
 
 
 def _plain_dumps(value: object) -> bytes:
