@@ -58,6 +58,17 @@ def test_keys_from_several_files_stay_a_dict() -> None:
     assert back == mixed
 
 
+def test_a_position_no_unsigned_int_holds_stays_a_dict() -> None:
+    """Positions are packed as unsigned 32-bit ints; one beyond is written as
+    the dict it is, never wrapped round to another line."""
+    far = Map({"a": Scalar(1), "b": Scalar(2)}, None, {"a": Loc("a.yaml", 1, 1), "b": Loc("a.yaml", 2**32 + 3, 1)})
+    back = pickle.loads(pickle.dumps(far))
+    assert type(back.key_locs) is dict
+    assert back == far
+    near = Map(far.items, None, {"a": Loc("a.yaml", 1, 1), "b": Loc("a.yaml", 2**32 - 1, 7)})
+    assert key_loc(pickle.loads(pickle.dumps(near)), "b") == Loc("a.yaml", 2**32 - 1, 7)
+
+
 LOCS = st.builds(Loc, st.sampled_from(["a.yaml", "b.yaml"]), st.integers(1, 9), st.integers(1, 9))
 
 

@@ -145,17 +145,18 @@ class KeyLocs(Mapping[str, Loc]):
         if tuple(key_locs) != keys:
             return None
         file = ""
-        at = array("I")
+        at: list[int] = []
+        for loc in key_locs.values():
+            if not file:
+                file = loc.file
+            elif loc.file != file:
+                return None
+            at += (loc.line, loc.col)
         try:
-            for loc in key_locs.values():
-                if not file:
-                    file = loc.file
-                elif loc.file != file:
-                    return None
-                at += array("I", (loc.line, loc.col))
-        except OverflowError:  # a position no array of unsigned ints holds: kept as a dict
+            packed = array("I", at)
+        except OverflowError:  # a position no unsigned int holds: kept as a dict
             return None
-        return file, at.tobytes()
+        return file, packed.tobytes()
 
     def _index(self) -> dict[str, tuple[int, int]]:
         positions = self._positions
