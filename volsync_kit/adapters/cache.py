@@ -342,9 +342,15 @@ class _Shared:
             made = self._scalars[at] = Scalar(value, loc)
             return made
         if type(found) is Scalar:
-            if value_key(found.value) == value_key(value):
+            held = found.value
+            # value_key(held) == value_key(value), without making the tuples
+            # but for a float (0.0 == -0.0): this is most scalars of a load.
+            same = type(held) is type(value) and held == value
+            if same and type(value) is float:
+                same = value_key(held) == value_key(value)
+            if same:
                 return found
-            found = self._scalars[at] = {value_key(found.value): found}
+            found = self._scalars[at] = {value_key(held): found}
         table: dict[tuple[object, object], Scalar] = found  # type: ignore[assignment]
         key = value_key(value)
         shared = table.get(key)
