@@ -121,3 +121,27 @@ def test_a_warm_base_takes_the_heads_builds_and_holds_no_copy(
     copies = {key for key in base if key in head and base[key][0] is not head[key][0]}
     assert copies == {key for key, (_, owner) in head.items() if owner.ks.ref.name == edited}
     assert len(base) - len(copies) >= 4 * (APPS - 1)
+
+
+def test_an_app_built_again_holds_the_other_revisions_tree_of_each_unchanged_object(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared component's change builds every app again at the base, yet
+    leaves every object but the PV as it was: without the cache too, the
+    base takes the head's tree of each, and the diff passes over it."""
+    from volsync_kit import app as services
+    from volsync_kit.core import diff
+
+    pv = repo / "kubernetes/flux/components/volsync/repository/pv.yaml"
+    pv.write_text(pv.read_text().replace("/volsync/${APP}", "/volsync/repos/${APP}"))
+    planned = services.run_plan(repo, cache=False)
+    base, head = (diff.tracked_objects(m) for m in (planned.diff.base_model, planned.diff.head_model))
+    both = [key for key in head if key in base and base[key][0] is not head[key][0]]
+    moved = {key for key in both if key[1] == "PersistentVolume"}
+    assert len(moved) == APPS
+    assert all(base[key][0].node is not head[key][0].node for key in moved)
+    assert len(both) - len(moved) >= 3 * APPS  # claims, movers and their Secrets' makers
+    assert all(base[key][0].node is head[key][0].node for key in both if key not in moved)
+    with monkeypatch.context() as off:
+        off.setattr(buildmemo.SharedBuilds, "offers", lambda self, ref: [])
+        assert services.run_plan(repo, cache=False) == planned

@@ -178,9 +178,17 @@ class SharedBuilds:
 
     def __init__(self) -> None:
         self._offers: dict[object, list[Offer]] = {}
+        self._built: set[int] = set()  # ids of the builds made in this process (offers keep them alive)
 
-    def offer(self, ref: object, offer: Offer) -> None:
+    def offer(self, ref: object, offer: Offer, *, built: bool = False) -> None:
+        """Offer a build to the other walks; ``built``: made here, not read from a store."""
         self._offers.setdefault(ref, []).append(offer)
+        if built:
+            self._built.add(id(offer[2]))
+
+    def built(self, stored: Stored) -> bool:
+        """Whether ``stored`` was offered as built in this process."""
+        return id(stored) in self._built
 
     def offers(self, ref: object) -> list[Offer]:
         return self._offers.get(ref, [])

@@ -64,6 +64,7 @@ from volsync_kit.core.model import (
     loc_of,
     map_at,
     node_at,
+    same_tree,
     seq_at,
     set_at,
     str_at,
@@ -429,17 +430,45 @@ class Memo:
                 self.log.note_failed(self.log.view_of(self.repo), tuple(recorder.asked.items()))
             raise
         asked = tuple(recorder.asked.items())
+        if self.shared is not None:
+            resources = self._as_other_revision(made_of[2], resources)
         found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         if self.store is not None:
             self.store.put(slot, material, found)
-        self._done(slot, made_of, found)
+        self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files
 
-    def _done(self, slot: str, made_of: tuple[object, ...], found: Stored) -> None:
+    def _done(self, slot: str, made_of: tuple[object, ...], found: Stored, *, built: bool = False) -> None:
         if self.log is not None and slot:
             self.log.note_build(slot, self.log.view_of(self.repo), found)
         if self.shared is not None:
-            self.shared.offer(made_of[2], (self.reader, made_of, found))
+            self.shared.offer(made_of[2], (self.reader, made_of, found), built=built)
+
+    def _as_other_revision(self, ref: object, resources: list[Resource]) -> list[Resource]:
+        """``resources``, each object the other revision's build of this
+        Kustomization holds as the same tree taking that tree: a change to a
+        shared component builds every app again, yet leaves most of each
+        app's objects as they were, and plan then holds one copy of those
+        (without the store, 60 MB less at 2,000 apps) and its diff passes
+        over them."""
+        if self.shared is None:
+            return resources
+        for reader, _, stored in self.shared.offers(ref):
+            # Only a tree built here: one read from the store would be stored
+            # again with this build, as other bytes (a pickle's memo follows
+            # which of its parts are one object), and the next run's two
+            # revisions would no longer read it as one (cache._Shared.body).
+            if reader == self.reader or not self.shared.built(stored):
+                continue
+            theirs = {(r.group, r.kind, r.namespace, r.name): r.node for r in stored.resources}
+            out: list[Resource] = []
+            for res in resources:
+                node = theirs.get((res.group, res.kind, res.namespace, res.name))
+                if node is not None and node is not res.node and same_tree(res.node, node):
+                    res = res.with_node(node)
+                out.append(res)
+            return out
+        return resources
 
     def _from_other_revision(self, made_of: tuple[object, ...]) -> Stored | None:
         """The build another revision's walk made of the same Kustomization,

@@ -391,6 +391,35 @@ def same_unbuilt(a: Node, b: Node) -> bool:
     return source is not None and source == b.source() and a.loc == b.loc
 
 
+def same_tree(a: Node, b: Node) -> bool:
+    """Whether ``a`` and ``b`` are the same tree: equal, and written alike
+    (keys in the same order, scalars of the same type, so 1 is not True),
+    read without building a node not built yet (such a node is the same only
+    as one :func:`same_unbuilt` says is).  Stricter than ``==``, which the
+    output would tell apart."""
+    pending: list[tuple[Node, Node]] = [(a, b)]
+    while pending:
+        x, y = pending.pop()
+        if x is y:
+            continue
+        if type(x) is not type(y) or x.loc != y.loc:
+            return False
+        if type(x) is Scalar and type(y) is Scalar:
+            if value_key(x.value) != value_key(y.value):
+                return False
+        elif type(x) is Map and type(y) is Map:
+            if tuple(x.items) != tuple(y.items) or x.key_locs != y.key_locs:
+                return False
+            pending.extend(zip(x.items.values(), y.items.values(), strict=True))
+        elif type(x) is Seq and type(y) is Seq:
+            if len(x.items) != len(y.items):
+                return False
+            pending.extend(zip(x.items, y.items, strict=True))
+        elif not same_unbuilt(x, y):
+            return False
+    return True
+
+
 def _lazy_map(source: Pending, loc: Loc | None) -> LazyMap:
     return LazyMap.of(source, loc)
 
