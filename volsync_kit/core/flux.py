@@ -445,12 +445,12 @@ class Memo:
             self.shared.offer(made_of[2], (self.reader, made_of, found), built=built)
 
     def _as_other_revision(self, ref: object, resources: list[Resource]) -> list[Resource]:
-        """``resources``, each object the other revision's build of this
-        Kustomization holds as the same tree taking that tree: a change to a
-        shared component builds every app again, yet leaves most of each
-        app's objects as they were, and plan then holds one copy of those
-        (without the store, 60 MB less at 2,000 apps) and its diff passes
-        over them."""
+        """``resources``, where the other revision's build of this
+        Kustomization holds an object as the same tree, with that tree.  A
+        change to a shared component builds every app again, yet leaves most
+        of each app's objects as they were: plan then holds one copy of
+        those (without the store, 50 MB less at 2,000 apps), and its diff
+        passes over them."""
         if self.shared is None:
             return resources
         for reader, _, stored in self.shared.offers(ref):
