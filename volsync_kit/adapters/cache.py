@@ -236,8 +236,9 @@ class DiskCache:
         return _digest(_fast_dumps(material))
 
     def _node_digest(self, node: Map) -> str:
+        # Kept with its node, so that no other object takes its id this run.
         found = self._nodes.get(id(node))
-        if found is None or found[0] is not node:
+        if found is None:
             found = self._nodes[id(node)] = (node, _digest(_fast_dumps(node)))
         return found[1]
 
@@ -303,8 +304,8 @@ class DiskCache:
 
 
 class _Shared:
-    """Equal locations and scalars as one object, across every entry one run
-    reads.
+    """Equal locations, scalars, key tuples and packed bodies as one object,
+    across every entry one run reads.
 
     Each entry is unpickled on its own, so the component that 2,000 builds
     share would come back as 2,000 copies of its locations and scalars, each
@@ -368,10 +369,10 @@ class _Shared:
         """The node of a packed body: one for each body written alike at one
         location.  plan reads both revisions of an app its change touches
         from the store, and a body both wrote alike is then opened once, held
-        once, and passed over by the diff.  (Bodies are written alike when
-        the same kind of run wrote them: the memo of a pickle follows which
-        strings are one object, which differs between a parse of the work
-        tree and one of a git tree.)"""
+        once, and passed over by the diff, whether lint or plan wrote it.
+        (A tree read back from here and pickled again may not be written
+        alike: the memo of a pickle follows which of its parts are one
+        object.  flux.Memo shares between revisions only trees it built.)"""
         # Keyed by a digest, not the bytes: a body opened is not kept as bytes too.
         key = (hashlib.blake2b(body.data, digest_size=16).digest(), body.free, id(loc))
         found = self._bodies.get(key)
@@ -406,8 +407,8 @@ class _Unpickler(pickle.Unpickler):
 # build and compares its objects by identity, and a walk reads the kinds and
 # names of a build's objects, not their bodies.  Unpickling every node of
 # 2,000 builds was half of a `plan --staged`.  So an entry holds the bodies
-# of the objects no walk reads, and what the build was made of, as pickles of
-# their own, read back when something first looks inside (a body is a
+# of its objects (all but those _kept_whole), and what the build was made of,
+# as pickles of their own, read back when something first looks inside (a body is a
 # LazyMap: see volsync_kit.core.model).  Two bodies written alike are equal
 # values: a run reads them as one node (_Shared.body), and plan's diff passes
 # over an unchanged object unread.
