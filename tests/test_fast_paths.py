@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from volsync_kit.adapters import yamlio
 from volsync_kit.adapters.fs import FileRepo
@@ -170,3 +172,30 @@ def test_streamed_render_json_is_byte_for_byte_json_dumps(root: Path) -> None:
     for case in (result, RenderResult((), (), 0), RenderResult(result.apps, (), 1)):
         text = render_out.to_json(case)
         assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+# A name, and text made of its pieces and of characters at a word's edge.
+_NAMES = st.sampled_from(["a", "sonarr", "app-1", "x.y", "aa", "a-a"])
+_TEXTS = st.lists(st.sampled_from(["a", "sonarr", "app-1", "x.y", "aa", "-", "/", "1", "Z", " ", "${APP}", "."]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TEXTS.map("".join), _NAMES)
+def test_templated_equals_the_word_bounded_regex_it_replaces(text: str, app: str) -> None:
+    import re
+
+    from volsync_kit.core.names import templated
+
+    expected = re.sub(rf"(?<![A-Za-z0-9]){re.escape(app)}(?![A-Za-z0-9])", "${APP}", text)
+    assert templated(text, app) == expected
+
+
+def test_templated_writes_the_app_as_a_variable_only_where_it_stands_as_a_word() -> None:
+    from volsync_kit.core.names import templated
+
+    assert templated("/volsync/sonarr", "sonarr") == "/volsync/${APP}"
+    assert templated("sonarr2 sonarr-x xsonarr", "sonarr") == "sonarr2 ${APP}-x xsonarr"
+    assert templated("aaa", "aa") == "aaa"
+    assert templated("Za-a-a", "a-a") == "Za-${APP}"
+    assert templated("a.a", "a") == "${APP}.${APP}"
+    assert templated("/volsync/sonarr", None) == "/volsync/sonarr"

@@ -13,6 +13,8 @@ import pickle
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from helpers_repo import committed_example, generated_repo
 from typer.testing import CliRunner
 
@@ -297,3 +299,81 @@ def test_the_quick_test_before_reading_a_release_agrees_with_reading_it(values: 
     assert (
         _may_name(Resource(TreeSubstituter({"APP": "radarr"}, strict=True).tree(lean.node)[0], None), names) is mounts
     )
+
+
+# How a claim's name may be written in a release's values: every scalar style,
+# anchors, flow and block collections, substitution with and without defaults,
+# app-template's release name, escapes, and values folded over lines.
+_CLAIM_SPELLINGS = st.sampled_from(
+    [
+        "radarr-config", "'radarr-config'", '"radarr-config"', '"radarr\\x2dconfig"', '"radarr\\u002Dconfig"',
+        "'${APP}-config'", "${APP}-config", '"${APP}\\x2dconfig"', "${NONE:=radarr-config}",
+        "'${NONE:-radarr}-config'", "$${APP}-config", "'{{ .Release.Name }}-config'", "'{{.Release.Name}}-config'",
+        "'{{ .Release.Name\n        }}-config'", "radarr-\n        config", '"radarr-\\\n        config"',
+        "|-\n        radarr-config", ">-\n        radarr-config", "&c radarr-config", "x-radarr-config",
+        "radarr-config-x", "'radarr.config'", "volsync-${APP}-repo", "'volsync-{{ .Release.Name }}-repo'",
+        "${APP}", "radarr_config", "[radarr-config]", "{c: radarr-config}", '{"c":radarr-config}',
+        "!!str radarr-config", "# radarr-config\n        other",
+    ]
+)  # fmt: skip
+_PLACES = st.sampled_from(["persistence: {config: {existingClaim: %s}}", "x:\n  y: %s", "l:\n  - %s"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_PLACES, _CLAIM_SPELLINGS), min_size=1, max_size=3), st.booleans())
+def test_reading_a_releases_text_never_misses_a_claim_its_values_name(
+    written: list[tuple[str, str]], packed: bool
+) -> None:
+    """checklist._may_name answers from the release's text when it can
+    (model.written_texts): it may say yes where the values name no claim,
+    never no where they do."""
+    from volsync_kit.core.checklist import _claim_value, _may_name
+    from volsync_kit.core.model import Resource, written_texts
+
+    values = "\n".join(f"v{i}:\n  " + (place % spelling).replace("\n", "\n  ") for i, (place, spelling) in
+                       enumerate(written))  # fmt: skip
+    text = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: radarr, namespace: media}\n"
+        "spec:\n  values:\n    " + values.replace("\n", "\n    ") + "\n"
+    )
+    try:
+        (lean,) = yamlio._load(text, "hr.yaml", 0, 0, True)
+        (full,) = yamlio._load(text, "hr.yaml", 0, 0, False)
+    except ModelError:
+        return  # not YAML (an anchor's spelling twice, ...): no release to read
+    names = {name for _, name in CLAIMS}
+
+    def substituted(node: Node) -> Map:
+        out = TreeSubstituter({"APP": "radarr"}, strict=False).tree(node)[0]
+        assert isinstance(out, Map)
+        return out
+
+    node = substituted(lean.node)
+    if packed:
+        node = pickle.loads(pickle.dumps(node, protocol=5))
+    quick = _may_name(Resource(node, None), names)
+    assert type(node.items["spec"]) is LazyMap or written_texts(node) is None  # asked without building
+    read = any(_claim_value(s, "radarr") in names for _, s in iter_scalars(substituted(full.node)))
+    assert quick or not read
+
+
+def test_a_release_that_names_no_claim_is_told_from_its_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common release (app-template, its own data claim, the release's
+    name in a host) is answered without composing its file again."""
+    from volsync_kit.core.checklist import _may_name
+    from volsync_kit.core.model import Resource
+
+    text = (
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: radarr, namespace: media}\n"
+        "spec:\n  values:\n    persistence: {config: {existingClaim: '${APP}'}}\n"
+        "    route: {app: {hostnames: ['{{ .Release.Name }}.${DOMAIN}']}}\n"
+    )
+    (lean,) = yamlio._load(text, "hr.yaml", 0, 0, True)
+    node = TreeSubstituter({"APP": "radarr", "DOMAIN": "example.com"}, strict=True).tree(lean.node)[0]
+    assert isinstance(node, Map)
+    node = pickle.loads(pickle.dumps(node, protocol=5))
+    monkeypatch.setattr(yamlio, "_composed", None)  # composing again would raise
+    names = {name for _, name in CLAIMS}
+    assert _may_name(Resource(node, None), names) is False
+    assert _may_name(Resource(node, None), names | {"radarr"}) is True
+    assert type(node.items["spec"]) is LazyMap

@@ -74,6 +74,7 @@ from volsync_kit.core.model import (
     keyed_map,
     value_key,
     written_strings,
+    written_texts,
 )
 from volsync_kit.core.ports import Document
 
@@ -470,6 +471,9 @@ class _PackedBody(_Packed):
         # Read apart, and the node stays unbuilt: plan asks every release in
         # a namespace whether it names a claim, and keeps none of them.
         return written_strings(self.node(_Shared()))
+
+    def texts(self) -> list[str] | None:
+        return written_texts(self.node(_Shared()))
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (_PackedBody, (self.data, self.free))

@@ -610,6 +610,12 @@ class _Pending:
             else:
                 pending.extend(node.value)
 
+    def texts(self) -> tuple[str, ...] | None:
+        # The file's text: a superset of the document's.  An escape writes a
+        # value that the text does not hold as written.
+        text = self.source.text
+        return None if "\\" in text else (text,)
+
     def dollars(self) -> tuple[Dollar, ...]:
         if self.dollar_list is None:
             composed = _composed(self.source, self.index)

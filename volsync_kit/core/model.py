@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import sys
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias
 
@@ -266,6 +266,11 @@ class Pending(Protocol):
         """The text of every scalar below, as a reader would see it after
         any substitution, but untyped: a superset of the string values, read
         without building the nodes; None when not known."""
+
+    def texts(self) -> Sequence[str] | None:
+        """Texts that hold every string value below as written (see
+        :func:`written_texts`), read without building or composing anything;
+        None when not known."""
 
 
 class LazyMap(Map):
@@ -764,6 +769,42 @@ def written_strings(node: Node) -> Iterator[str]:
     children = node.items.values() if isinstance(node, Map) else node.items
     for child in children:
         yield from written_strings(child)
+
+
+def written_texts(node: Node) -> list[str] | None:
+    """Texts that hold every string value below ``node`` as it is written:
+    the YAML text of each document a part not built yet comes from, when it
+    holds no escape (no backslash), and, whole, every string value built or
+    changed by substitution.  None when some part cannot say (an escape, or a
+    source that keeps no text); nothing is built either way.
+
+    What a reader may conclude: a string value on one line that is a run of
+    letters, digits, ``_``, ``.`` and ``-`` stands in one of the texts as a
+    whole run of those characters, since YAML ends a scalar only at a space,
+    a quote, a flow indicator, ``:`` or the line's end, none of them in such
+    a run (YAML 1.2.2, 7.3 "Flow Scalar Styles").  A value written over several
+    lines is folded with spaces, so it is no such run.  That lets plan tell
+    that a HelmRelease names no claim from its file's text alone
+    (``checklist._may_name``).
+    """
+    out: list[str] = []
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Scalar):
+            if isinstance(item.value, str):
+                out.append(item.value)
+            continue
+        if type(item) is LazyMap or type(item) is LazySeq:
+            source = item.source()
+            if source is not None:
+                texts = source.texts()
+                if texts is None:
+                    return None
+                out.extend(texts)
+                continue
+        pending.extend(item.items.values() if isinstance(item, Map) else item.items)
+    return out
 
 
 def iter_scalars(node: Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Scalar]]:

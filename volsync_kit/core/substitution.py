@@ -592,5 +592,19 @@ class _Deferred:
         text = self.substituter.text
         return (text(s, base.loc) if "$" in s else s for s in strings)
 
+    def texts(self) -> tuple[str, ...] | None:
+        """The base's texts, and each string value holding a "$" as
+        substitution writes it (read back as a scalar from there: an escape
+        in it makes the answer unknown)."""
+        base = self.base
+        source = base.source() if type(base) is LazyMap or type(base) is LazySeq else None
+        texts = source.texts() if source is not None else None
+        dollars = source.dollars() if source is not None else None
+        if texts is None or dollars is None:
+            return None
+        text = self.substituter.text
+        changed = tuple(text(value, base.loc) for value, _, is_key in dollars if not is_key)
+        return None if any("\\" in value for value in changed) else (*texts, *changed)
+
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (_Deferred, (self.base, self.substituter))
