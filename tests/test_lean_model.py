@@ -13,9 +13,9 @@ import pickle
 from pathlib import Path
 
 import pytest
+from helpers_repo import committed_example, generated_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from helpers_repo import committed_example, generated_repo
 from typer.testing import CliRunner
 
 from volsync_kit.adapters import yamlio
@@ -297,7 +297,8 @@ def test_the_quick_test_before_reading_a_release_agrees_with_reading_it(values: 
     read = any(_claim_value(s, "radarr") in names for _, s in iter_scalars(release.node))
     assert read is mounts
     assert (
-        _may_name(Resource(TreeSubstituter({"APP": "radarr"}, strict=True).tree(lean.node)[0], None), names) is mounts
+        _may_name(Resource(TreeSubstituter({"APP": "radarr"}, strict=True).tree(lean.node)[0], None), names, True)
+        is mounts
     )
 
 
@@ -351,7 +352,7 @@ def test_reading_a_releases_text_never_misses_a_claim_its_values_name(
     node = substituted(lean.node)
     if packed:
         node = pickle.loads(pickle.dumps(node, protocol=5))
-    quick = _may_name(Resource(node, None), names)
+    quick = _may_name(Resource(node, None), names, True)
     assert type(node.items["spec"]) is LazyMap or written_texts(node) is None  # asked without building
     read = any(_claim_value(s, "radarr") in names for _, s in iter_scalars(substituted(full.node)))
     assert quick or not read
@@ -374,6 +375,6 @@ def test_a_release_that_names_no_claim_is_told_from_its_text(monkeypatch: pytest
     node = pickle.loads(pickle.dumps(node, protocol=5))
     monkeypatch.setattr(yamlio, "_composed", None)  # composing again would raise
     names = {name for _, name in CLAIMS}
-    assert _may_name(Resource(node, None), names) is False
-    assert _may_name(Resource(node, None), names | {"radarr"}) is True
+    assert _may_name(Resource(node, None), names, True) is False
+    assert _may_name(Resource(node, None), names | {"radarr"}, True) is True
     assert type(node.items["spec"]) is LazyMap

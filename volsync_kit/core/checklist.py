@@ -190,23 +190,25 @@ def workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
     by_namespace: dict[str, set[str]] = {}
     for namespace, name in claims:
         by_namespace.setdefault(namespace, set()).add(name)
+    as_runs = {namespace: all(map(_RUN.fullmatch, names)) for namespace, names in by_namespace.items()}
     out: list[Resource] = []
     for result in diff.base_model.results:
         for res in result.resources:
             names = by_namespace.get(res.namespace)
             if res.kind != "HelmRelease" or not names:
                 continue
-            if not _may_name(res, names):
+            if not _may_name(res, names, as_runs[res.namespace]):
                 continue  # most releases: read without building their values
             if any(_claim_value(s, res.name) in names for _, s in iter_scalars(res.node)):
                 out.append(res)
     return out
 
 
-def _may_name(res: Resource, names: set[str]) -> bool:
-    """Whether some scalar of the release, as written (untyped), could name a claim."""
+def _may_name(res: Resource, names: set[str], as_runs: bool) -> bool:
+    """Whether some scalar of the release, as written (untyped), could name a
+    claim; ``as_runs``: every name is a run of name characters (:data:`_RUN`)."""
     release = res.name
-    texts = written_texts(res.node) if all(_RUN.fullmatch(name) for name in names) else None
+    texts = written_texts(res.node) if as_runs else None
     if texts is not None:
         # The release's file, read as text: most name no claim, and composing
         # each one again costs a warm plan of 2,000 apps a third of a second.
