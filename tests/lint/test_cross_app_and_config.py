@@ -110,6 +110,24 @@ def test_vk301_passes_on_shared_data_volumes(tmp_path: Path) -> None:
     assert hits(result, "VK303") == []
 
 
+def test_vk301_reads_movers_only_where_kustomizations_share_a_root_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which PV holds a repository is read from the app's movers, and only
+    asked of PVs whose rootPath another Kustomization's PV has."""
+    from volsync_kit.core.rules import vk301_unique_root_path as vk301
+
+    asked: list[str | None] = []
+    original = vk301._repository_pvs
+    monkeypatch.setattr(vk301, "_repository_pvs", lambda group, ctx: asked.append(group.app) or original(group, ctx))
+    assert hits(lint(EXAMPLE), "VK301") == []
+    assert asked == []
+    root = example_copy(tmp_path)
+    duplicate_radarr(root)
+    assert len(hits(lint(root), "VK301")) == 2
+    assert asked == ["radarr", "radarr"]
+
+
 # -- VK302 unique-volume-handle ---------------------------------------------------------
 
 

@@ -109,20 +109,26 @@ def _describe(other: Subject, me: Subject) -> str:
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    found: dict[Key, list[Subject]] = {}
-    repository: set[tuple[object, str]] = set()
+    found: dict[Key, list[tuple[Subject, Group]]] = {}
     for group in ctx.rendered:
-        repo_names = _repository_pvs(group, ctx)
         for pv in group.pvs:
             root = _text(pv, "rootPath")
             cluster, fs = _text(pv, "clusterID"), _text(pv, "fsName")
             if not root or any(has_placeholder(v) for v in (root, cluster, fs)):
                 continue
-            found.setdefault((cluster, fs, posixpath.normpath(root)), []).append(pv)
-            if pv.name in repo_names:
-                repository.add((pv.ks, pv.name))
-    for (cluster, fs, root), pvs in found.items():
-        if len({pv.ks for pv in pvs}) < 2 or not any((pv.ks, pv.name) in repository for pv in pvs):
+            found.setdefault((cluster, fs, posixpath.normpath(root)), []).append((pv, group))
+    # Which PVs hold a repository is asked only where Kustomizations share a
+    # rootPath: it reads every mover of the app, and most repositories have
+    # no such PV at all.
+    repo_names: dict[int, set[str]] = {}
+    for (cluster, fs, root), entries in found.items():
+        pvs = [pv for pv, _group in entries]
+        if len({pv.ks for pv in pvs}) < 2:
+            continue
+        for _pv, group in entries:
+            if id(group) not in repo_names:
+                repo_names[id(group)] = _repository_pvs(group, ctx)
+        if not any(pv.name in repo_names[id(group)] for pv, group in entries):
             continue
         for pv in pvs:
             others = [_describe(o, pv) for o in pvs if o.ks != pv.ks]
