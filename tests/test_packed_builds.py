@@ -57,7 +57,7 @@ def test_read_back_objects_equal_the_built_ones_and_only_the_unread_kinds_stay_p
     packed = {res.kind for res in read_back if _unopened(res)}
     # A walk reads no body of these: each is still packed after it.
     assert {"HelmRelease", "PersistentVolumeClaim", "PersistentVolume", "ReplicationSource",
-            "ReplicationDestination"} <= packed  # fmt: skip
+            "ReplicationDestination", "ExternalSecret"} <= packed  # fmt: skip
     # Flux's own and what substitution reads come back whole (cache._kept_whole).
     assert not packed & {"Kustomization", "ConfigMap", "Secret"}
     # The identity is known without opening the body ...
@@ -68,6 +68,22 @@ def test_read_back_objects_equal_the_built_ones_and_only_the_unread_kinds_stay_p
     assert identities == [(res.kind, res.api_version, res.name, res.namespace) for res in built]
     assert read_back == built
     assert not any(_unopened(res) for res in read_back)  # comparing opened them
+
+
+def test_a_walk_knows_the_secret_an_external_secret_makes_without_opening_it(generated: Path, tmp_path: Path) -> None:
+    """The store keeps what each ExternalSecret makes (Resource.made) with its
+    packed body: the walk indexes it for substituteFrom unopened, and it is
+    what the opened body says."""
+    from volsync_kit.core import variables
+
+    cold, warm = _walks(generated, tmp_path / "cache")
+    secrets = [res for res in _resources(warm) if res.kind == "ExternalSecret"]
+    assert secrets
+    assert all(_unopened(res) and res.made for res in secrets)
+    for res in secrets:
+        opened = Resource(Map(dict(res.node.items), res.node.loc, res.node.key_locs), res.origin)
+        assert res.made == variables.produced(opened)
+    assert warm == cold
 
 
 def test_what_a_build_was_made_of_is_read_back_only_when_asked(generated: Path, tmp_path: Path) -> None:

@@ -434,6 +434,8 @@ class Memo:
             resources = self._as_other_revision(made_of[2], resources)
         found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         if self.store is not None:
+            for res in resources:
+                vars_.produced(res)  # kept with it (Resource.made): read back, its body need not be opened
             self.store.put(slot, material, found)
         self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files

@@ -505,6 +505,10 @@ class Resource:
     # kind, apiVersion, name and namespace, read once: rules and transforms ask
     # for them millions of times in a large repository.
     _head: tuple[str, str, str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    # What the object makes for post-build substitution (variables.produced),
+    # once asked; the store keeps it with a packed body, so that a walk
+    # reading the build back need not open every ExternalSecret.
+    made: object = field(default=None, init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -520,6 +524,7 @@ class Resource:
         _SET_RES_NAMESPACE(self, original_namespace)
         _SET_RES_ALIASES(self, aliases)
         _SET_RES_HEAD(self, None)
+        _SET_RES_MADE(self, None)
 
     def _identity(self) -> tuple[str, str, str, str]:
         head = self._head
@@ -568,6 +573,7 @@ _SET_RES_NAME = Resource.__dict__["original_name"].__set__
 _SET_RES_NAMESPACE = Resource.__dict__["original_namespace"].__set__
 _SET_RES_ALIASES = Resource.__dict__["aliases"].__set__
 _SET_RES_HEAD = Resource.__dict__["_head"].__set__
+_SET_RES_MADE = Resource.__dict__["made"].__set__
 
 
 def scalar_key(value: ScalarValue, loc: Loc | None) -> tuple[object, ...]:

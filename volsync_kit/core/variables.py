@@ -162,6 +162,15 @@ def produced(res: Resource) -> tuple[tuple[str, str, str], Known | Resource] | N
         return (res.kind, res.namespace, res.name), res
     if res.group != ES_GROUP:
         return None
+    # Read from the body once, and kept with the object (Resource.made).
+    made = res.made
+    if made is None:
+        made = _made_by_external_secret(res) or ()
+        object.__setattr__(res, "made", made)
+    return made or None  # type: ignore[return-value]
+
+
+def _made_by_external_secret(res: Resource) -> tuple[tuple[str, str, str], Known] | None:
     if res.kind == "ExternalSecret":
         target = str_at(res.node, "spec", "target", "name") or res.name
         why = f"is made by ExternalSecret {res.namespace}/{res.name}"
