@@ -594,6 +594,34 @@ def test_a_node_in_a_material_is_digested_once_and_keys_by_its_value(
     assert cache.key((node, "kubernetes", {"APP": "other"})) != key
 
 
+def test_a_walk_reading_builds_back_keys_their_children_by_the_digests_kept_with_them(
+    generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build's child Kustomizations are stored with the digests of their
+    nodes (cache._KeptKs): a walk reading it back keys each child's build
+    without pickling the node again, and finds every build it keyed."""
+    repo = tmp_path / "repo"
+    shutil.copytree(generated, repo)
+    first = walk(FileRepo(repo), None, DiskCache(tmp_path / "cache", repo))
+    pickled: list[object] = []
+    real = cache_module._fast_dumps
+
+    def counting(value: object) -> bytes:
+        pickled.append(value)
+        return real(value)
+
+    monkeypatch.setattr(cache_module, "_fast_dumps", counting)
+    warm = DiskCache(tmp_path / "cache", repo)
+    again = walk(FileRepo(repo), None, warm)
+    assert warm.writes == 0  # every build found under the key its node gives
+    roots = [id(result.ks.node) for result in again.results if result.parent is None]
+    assert [id(value) for value in pickled if isinstance(value, Map)] == roots  # the entry points' own, no child's
+    assert len(again.results) - len(roots) > 10
+    children = [result.ks.node for result in again.results if result.parent is not None]
+    assert all(warm._node_digest(node) == cache_module._digest(real(node)) for node in children)  # its own digest
+    assert again == first
+
+
 def test_entries_one_run_reads_share_their_equal_locations_and_scalars(generated: Path, tmp_path: Path) -> None:
     """Two apps' builds, each pickled on its own, come back holding one copy of
     what they have in common, and as equal as they were."""
