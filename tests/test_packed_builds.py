@@ -80,6 +80,9 @@ def test_a_walk_knows_the_secret_an_external_secret_makes_without_opening_it(gen
     secrets = [res for res in _resources(warm) if res.kind == "ExternalSecret"]
     assert secrets
     assert all(_unopened(res) and res.made for res in secrets)
+    tracked = diff_module.tracked_objects(warm)  # which restic Secrets' makers plan compares ...
+    assert any(res.kind == "ExternalSecret" for res, _ in tracked.values())
+    assert all(_unopened(res) for res in secrets)  # ... is known unopened too
     for res in secrets:
         opened = Resource(Map(dict(res.node.items), res.node.loc, res.node.key_locs), res.origin)
         assert res.made == variables.produced(opened)

@@ -18,6 +18,7 @@ from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import KsRef, Plain, Problem, Resource, Severity, same_unbuilt, str_at, to_plain
 from volsync_kit.core.mutability import classify
 from volsync_kit.core.render import repository_secret_names
+from volsync_kit.core.variables import external_secret_target
 
 Action = Literal["create", "update", "replace", "delete"]
 Key = tuple[str, str, str, str, str]  # group, kind, namespace, name, cluster
@@ -112,8 +113,7 @@ def _tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
             if res.kind == "Secret" and not res.group:
                 wanted = (res.namespace, res.name) in secrets
             elif res.kind == "ExternalSecret":
-                target = str_at(res.node, "spec", "target", "name") or res.name
-                wanted = (res.namespace, target) in secrets
+                wanted = (res.namespace, external_secret_target(res)) in secrets
             if wanted:
                 out.setdefault(_ident(res, result.ks.ref.cluster), (res, result))
     return out

@@ -18,6 +18,7 @@ from volsync_kit.core.model import (
     set_at,
     str_at,
 )
+from volsync_kit.core.variables import external_secret_target
 
 VOLUME_KINDS = frozenset(
     {
@@ -85,10 +86,12 @@ def app_objects(resources: tuple[Resource, ...]) -> tuple[Resource, ...]:
     for res in resources:
         if res.kind == "Secret" and not res.group and (res.namespace, res.name) in wanted:
             secrets.append(_redact(res))
-        elif res.kind == "ExternalSecret" and res.group == "external-secrets.io":
-            target = str_at(res.node, "spec", "target", "name") or res.name
-            if (res.namespace, target) in wanted:
-                secrets.append(res)
+        elif (
+            res.kind == "ExternalSecret"
+            and res.group == "external-secrets.io"
+            and (res.namespace, external_secret_target(res)) in wanted
+        ):
+            secrets.append(res)
     return (*volumes, *secrets)
 
 

@@ -170,6 +170,16 @@ def produced(res: Resource) -> tuple[tuple[str, str, str], Known | Resource] | N
     return made or None  # type: ignore[return-value]
 
 
+def external_secret_target(res: Resource) -> str:
+    """The Secret an ExternalSecret writes: from what it makes (read back with
+    it from the store, see Resource.made) for external-secrets.io's, else from
+    its body."""
+    made = produced(res) if res.group == ES_GROUP and res.kind == "ExternalSecret" else None
+    if made is not None:
+        return made[0][2]
+    return str_at(res.node, "spec", "target", "name") or res.name
+
+
 def _made_by_external_secret(res: Resource) -> tuple[tuple[str, str, str], Known] | None:
     if res.kind == "ExternalSecret":
         target = str_at(res.node, "spec", "target", "name") or res.name
