@@ -70,22 +70,37 @@ def test_read_back_objects_equal_the_built_ones_and_only_the_unread_kinds_stay_p
     assert not any(_unopened(res) for res in read_back)  # comparing opened them
 
 
-def test_a_walk_knows_the_secret_an_external_secret_makes_without_opening_it(generated: Path, tmp_path: Path) -> None:
-    """The store keeps what each ExternalSecret makes (Resource.made) with its
-    packed body: the walk indexes it for substituteFrom unopened, and it is
-    what the opened body says."""
-    from volsync_kit.core import variables
+def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_unopened(
+    generated: Path, tmp_path: Path
+) -> None:
+    """The store keeps what each ExternalSecret makes and what each mover
+    names (volsync_kit.core.facts) with its packed body: the walk indexes the
+    Secrets for substituteFrom, and plan finds the restic Secrets and the
+    movers of a claim, without opening one; each fact is what the opened body
+    says."""
+    from volsync_kit.core import facts, variables
+    from volsync_kit.core.checklist import movers
 
     cold, warm = _walks(generated, tmp_path / "cache")
-    secrets = [res for res in _resources(warm) if res.kind == "ExternalSecret"]
-    assert secrets
-    assert all(_unopened(res) and res.made for res in secrets)
-    tracked = diff_module.tracked_objects(warm)  # which restic Secrets' makers plan compares ...
+    kinds = ("ExternalSecret", "ReplicationSource", "ReplicationDestination")
+    read_back = [res for res in _resources(warm) if res.kind in kinds]
+    assert {res.kind for res in read_back} == set(kinds)
+    assert all(_unopened(res) and res.facts for res in read_back)
+    tracked = diff_module.tracked_objects(warm)  # which restic Secrets' makers plan compares
     assert any(res.kind == "ExternalSecret" for res, _ in tracked.values())
-    assert all(_unopened(res) for res in secrets)  # ... is known unopened too
-    for res in secrets:
+    claims = {
+        (res.namespace, claim)
+        for res in read_back
+        for claim in (facts.mover_facts(res) or facts.MoverFacts((), (), ())).mounted
+    }
+    assert claims
+    changes = diff_module.Diff((), (), warm, warm)
+    assert {res.kind for res in movers(changes, claims)} == {"ReplicationSource", "ReplicationDestination"}
+    assert all(_unopened(res) for res in read_back)
+    for res in read_back:
         opened = Resource(Map(dict(res.node.items), res.node.loc, res.node.key_locs), res.origin)
-        assert res.made == variables.produced(opened)
+        assert variables.produced(opened) == variables.produced(res)
+        assert facts.mover_facts(opened) == facts.mover_facts(res)
     assert warm == cold
 
 

@@ -513,13 +513,13 @@ def _stored_resource(
     original_name: str,
     original_namespace: str,
     aliases: tuple[str, ...],
-    made: object = None,
+    facts: dict[str, object] | None = None,
 ) -> Resource:
     shared = body.shared
     node = shared.body(body, loc) if shared is not None else LazyMap.of(body, loc)
     res = Resource(node, origin, original_name, original_namespace, aliases)
     object.__setattr__(res, "_head", head)  # its identity, without reading the body
-    object.__setattr__(res, "made", made)  # and what it makes, if a walk asked
+    object.__setattr__(res, "facts", facts)  # and what was read of it (core.facts)
     return res
 
 
@@ -539,7 +539,7 @@ class _PackResource:
         body = source if isinstance(source, _PackedBody) else _PackedBody(_plain_dumps(node), node.vars_free)
         head = (res.kind, res.api_version, res.name, res.namespace)
         return (_stored_resource, (head, node.loc, body, res.origin, res.original_name, res.original_namespace,
-                                   res.aliases, res.made))  # fmt: skip
+                                   res.aliases, res.facts))  # fmt: skip
 
 
 class _KeptKs:

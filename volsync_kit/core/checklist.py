@@ -24,13 +24,12 @@ import re
 from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
+from volsync_kit.core.facts import VOLSYNC, mover_facts
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
 from volsync_kit.core.names import mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
 from volsync_kit.core.volumes import (
-    MOVERS,
     REPOSITORY_ATTRIBUTES,
-    VOLSYNC,
     attr,
     is_repository_volume,
     mover_claims,
@@ -178,9 +177,8 @@ def movers(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
 
 def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:
     """The source's data PVC, or the destination's PVC, is one of ``claims``."""
-    names = [str_at(res.node, "spec", "sourcePVC")]
-    names += [str_at(res.node, "spec", m, "destinationPVC") for m in MOVERS]
-    return any(name and (res.namespace, name) in claims for name in names)
+    facts = mover_facts(res)
+    return facts is not None and any((res.namespace, name) in claims for name in facts.data)
 
 
 def workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from volsync_kit.core import facts
 from volsync_kit.core import variables as vars_
 from volsync_kit.core.buildmemo import Answers, RecordingReader, SharedBuilds, Stored, answers_hold, still_valid
 from volsync_kit.core.clusters import (
@@ -435,7 +436,7 @@ class Memo:
         found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         if self.store is not None:
             for res in resources:
-                vars_.produced(res)  # kept with it (Resource.made): read back, its body need not be opened
+                facts.learn(res)  # kept with it: read back, its body need not be opened
             self.store.put(slot, material, found)
         self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files

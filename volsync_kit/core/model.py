@@ -11,9 +11,9 @@ from __future__ import annotations
 import enum
 import sys
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 ScalarValue: TypeAlias = str | int | float | bool | None
 
@@ -505,10 +505,9 @@ class Resource:
     # kind, apiVersion, name and namespace, read once: rules and transforms ask
     # for them millions of times in a large repository.
     _head: tuple[str, str, str, str] | None = field(default=None, init=False, repr=False, compare=False)
-    # What the object makes for post-build substitution (variables.produced),
-    # once asked; the store keeps it with a packed body, so that a walk
-    # reading the build back need not open every ExternalSecret.
-    made: object = field(default=None, init=False, repr=False, compare=False)
+    # Facts read of its body once (see remembered); the store keeps them with
+    # a packed body, so that a run reading the build back need not open it.
+    facts: dict[str, object] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __init__(
         self,
@@ -524,7 +523,7 @@ class Resource:
         _SET_RES_NAMESPACE(self, original_namespace)
         _SET_RES_ALIASES(self, aliases)
         _SET_RES_HEAD(self, None)
-        _SET_RES_MADE(self, None)
+        _SET_RES_FACTS(self, None)
 
     def _identity(self) -> tuple[str, str, str, str]:
         head = self._head
@@ -573,7 +572,22 @@ _SET_RES_NAME = Resource.__dict__["original_name"].__set__
 _SET_RES_NAMESPACE = Resource.__dict__["original_namespace"].__set__
 _SET_RES_ALIASES = Resource.__dict__["aliases"].__set__
 _SET_RES_HEAD = Resource.__dict__["_head"].__set__
-_SET_RES_MADE = Resource.__dict__["made"].__set__
+_SET_RES_FACTS = Resource.__dict__["facts"].__set__
+_F = TypeVar("_F")
+
+
+def remembered(res: Resource, name: str, read: Callable[[Resource], _F]) -> _F:
+    """``read(res)``, read of the object once and kept with it as its fact
+    ``name``.  A fact is a pure function of the object, and small: the store
+    writes an object's facts with its packed body (volsync_kit.core.facts)."""
+    facts = res.facts
+    if facts is None:
+        facts = {}
+        object.__setattr__(res, "facts", facts)
+    if name in facts:
+        return facts[name]  # type: ignore[return-value]
+    value = facts[name] = read(res)
+    return value
 
 
 def scalar_key(value: ScalarValue, loc: Loc | None) -> tuple[object, ...]:

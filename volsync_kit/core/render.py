@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from volsync_kit.core.facts import mover_facts
 from volsync_kit.core.flux import RepoModel
 from volsync_kit.core.model import (
     NAMED_FOLDER_CODES,
@@ -16,7 +17,6 @@ from volsync_kit.core.model import (
     Severity,
     Sharing,
     set_at,
-    str_at,
 )
 from volsync_kit.core.variables import external_secret_target
 
@@ -28,7 +28,6 @@ VOLUME_KINDS = frozenset(
         ("volsync.backube", "ReplicationDestination"),
     }
 )
-MOVERS = ("restic", "kopia", "rclone")
 REDACTED = "<redacted>"
 
 
@@ -58,11 +57,9 @@ def repository_secret_names(resources: tuple[Resource, ...]) -> set[tuple[str, s
     """(namespace, name) of the mover Secrets named by ReplicationSources/Destinations."""
     names: set[tuple[str, str]] = set()
     for res in resources:
-        if res.group == "volsync.backube" and res.kind in ("ReplicationSource", "ReplicationDestination"):
-            for mover in MOVERS:
-                secret = str_at(res.node, "spec", mover, "repository")
-                if secret:
-                    names.add((res.namespace, secret))
+        facts = mover_facts(res)
+        if facts is not None:
+            names.update((res.namespace, secret) for secret in facts.repositories)
     return names
 
 

@@ -31,7 +31,20 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from volsync_kit.core.model import Loc, Map, ModelError, Node, Resource, Scalar, loc_of, map_at, node_at, seq_at, str_at
+from volsync_kit.core.model import (
+    Loc,
+    Map,
+    ModelError,
+    Node,
+    Resource,
+    Scalar,
+    loc_of,
+    map_at,
+    node_at,
+    remembered,
+    seq_at,
+    str_at,
+)
 from volsync_kit.core.substitution import VAR_NAME
 
 ES_GROUP = "external-secrets.io"
@@ -162,17 +175,13 @@ def produced(res: Resource) -> tuple[tuple[str, str, str], Known | Resource] | N
         return (res.kind, res.namespace, res.name), res
     if res.group != ES_GROUP:
         return None
-    # Read from the body once, and kept with the object (Resource.made).
-    made = res.made
-    if made is None:
-        made = _made_by_external_secret(res) or ()
-        object.__setattr__(res, "made", made)
-    return made or None  # type: ignore[return-value]
+    # Read from the body once, and kept with the object (volsync_kit.core.facts).
+    return remembered(res, "made", _made_by_external_secret)
 
 
 def external_secret_target(res: Resource) -> str:
     """The Secret an ExternalSecret writes: from what it makes (read back with
-    it from the store, see Resource.made) for external-secrets.io's, else from
+    it from the store, see volsync_kit.core.facts) for external-secrets.io's, else from
     its body."""
     made = produced(res) if res.group == ES_GROUP and res.kind == "ExternalSecret" else None
     if made is not None:

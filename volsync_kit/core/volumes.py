@@ -17,11 +17,11 @@ import re
 from collections.abc import Iterable
 
 from volsync_kit.core.diff import Change, Diff
-from volsync_kit.core.model import Resource, seq_at, str_at
+from volsync_kit.core.facts import mover_facts
+from volsync_kit.core.model import Resource, str_at
 
 REPOSITORY_ATTRIBUTES = ("rootPath", "fsName", "clusterID")
-MOVERS = ("restic", "kopia", "rclone")
-VOLSYNC = "volsync.backube"
+
 # The convention every layout we know follows for repository objects.
 REPOSITORY_NAME = re.compile(r"^volsync-.+-repo(-pv)?$")
 
@@ -44,15 +44,12 @@ def mover_claims(resources: Iterable[Resource]) -> set[tuple[str, str]]:
     """(namespace, claim) of every claim a VolSync mover mounts as its repository."""
     out: set[tuple[str, str]] = set()
     for res in resources:
-        if res.group != VOLSYNC or res.kind not in ("ReplicationSource", "ReplicationDestination"):
+        facts = mover_facts(res)
+        if facts is None:
             continue
-        for mover in MOVERS:
-            for volume in seq_at(res.node, "spec", mover, "moverVolumes"):
-                claim = str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName")
-                if claim:
-                    out.add((res.namespace, claim))
+        out.update((res.namespace, claim) for claim in facts.mounted)
         app = res.name.removesuffix("-dst") if res.kind == "ReplicationDestination" else res.name
-        if any((str_at(res.node, "spec", m, "repository") or "") for m in MOVERS):
+        if facts.repositories:
             out.add((res.namespace, f"volsync-{app}-repo"))
     return out
 
