@@ -104,6 +104,28 @@ def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_uno
     assert warm == cold
 
 
+def test_the_scan_reads_its_files_back_packed_and_opens_only_the_entry_points(generated: Path, tmp_path: Path) -> None:
+    """The scan for entry points keeps each file's objects in the store packed,
+    with their facts (flux._scanned): read back, it finds what parsing every
+    file finds, and opens only the Kustomizations that sync their own folder."""
+    from volsync_kit.core import flux
+
+    fresh = flux._scan(FileRepo(generated))
+    cache_dir = tmp_path / "cache"
+    _walks(generated, cache_dir)
+    store = DiskCache(cache_dir, generated)
+    repo = FileRepo(generated)
+    repo.cache = store
+    found = flux._scan(repo, store)
+    assert store.writes == 0
+    declared = [res for _, res in found.declared]
+    assert len(declared) > 10
+    opened = {id(res) for res in declared if not _unopened(res)}
+    assert opened <= {id(entry.ks) for entry in found.selfsync}
+    assert (found.declared, found.problems) == (fresh.declared, fresh.problems)
+    assert (found.instances, found.selfsync, found.sources) == (fresh.instances, fresh.selfsync, fresh.sources)
+
+
 def test_what_a_build_was_made_of_is_read_back_only_when_asked(generated: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     cold, _ = _walks(generated, cache_dir)

@@ -145,3 +145,51 @@ def test_an_app_built_again_holds_the_other_revisions_tree_of_each_unchanged_obj
     with monkeypatch.context() as off:
         off.setattr(buildmemo.SharedBuilds, "offers", lambda self, ref: [])
         assert services.run_plan(repo, cache=False) == planned
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_the_base_scans_only_the_files_the_change_touched(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: bool
+) -> None:
+    """The scan for entry points reads each Kustomization file once: the base
+    takes the head's objects of a file that is the same at both revisions."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    edited = next(apps(repo))
+    edited.write_text(edited.read_text().replace("interval: 1h", "interval: 2h"))
+    flags = () if cache else ("--no-cache",)
+    if cache:
+        plan(repo)  # the store is filled: the next run reads each file's objects from it
+    scanned: dict[str, list[tuple[object, ...]]] = {}
+    real = flux._scanned
+
+    def kept(reader, path, memo, shared):  # type: ignore[no-untyped-def]
+        found = real(reader, path, memo, shared)
+        scanned.setdefault(path, []).append(found)
+        return found
+
+    monkeypatch.setattr(flux, "_scanned", kept)
+    code, out = plan(repo, *flags)
+    assert code == 0
+    assert len(scanned) > APPS
+    assert all(len(found) == 2 for found in scanned.values())  # each file, at each revision
+    apart = {path for path, (head, base) in scanned.items() if head is not base}
+    assert apart == {str(edited.relative_to(repo))}  # one file differs; the base took the head's objects of every other
+    monkeypatch.setattr(flux, "_scanned", real)
+    with monkeypatch.context() as off:
+        off.setattr(buildmemo.SharedBuilds, "__init__", _no_scan_sharing(buildmemo.SharedBuilds.__init__))
+        assert plan(repo, *flags) == (code, out)
+
+
+def _no_scan_sharing(init):  # type: ignore[no-untyped-def]
+    def without(self):  # type: ignore[no-untyped-def]
+        init(self)
+        self.scanned = _Forgetful()
+
+    return without
+
+
+class _Forgetful(dict):  # type: ignore[type-arg]
+    """A memo that keeps nothing: every walk scans every file itself."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass

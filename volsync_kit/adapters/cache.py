@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from volsync_kit import __version__
-from volsync_kit.core.buildmemo import Stored
+from volsync_kit.core.buildmemo import Scanned, Stored
 from volsync_kit.core.model import (
     LazyMap,
     Loc,
@@ -592,6 +592,11 @@ def _reduce_stored(
     return (Stored, (stored.material, stored.asked, resources, stored.problems, stored.files, kept))
 
 
+def _reduce_scanned(scanned: Scanned) -> tuple[Callable[..., object], tuple[object, ...]]:
+    # Every body packed, Flux's own too: the scan reads their facts, not them.
+    return (Scanned, (tuple(_PackResource(res) for res in scanned.resources),))
+
+
 def _fast_dumps(value: object) -> bytes:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=_PROTOCOL)
@@ -623,6 +628,7 @@ def _dumps(value: object, node_digest: Callable[[Map], str]) -> bytes:
     pickler.dispatch_table = {
         **copyreg.dispatch_table,
         Stored: functools.partial(_reduce_stored, node_digest=node_digest),
+        Scanned: _reduce_scanned,
     }
     pickler.dump(value)
     return buffer.getvalue()

@@ -143,6 +143,14 @@ class Stored:
         return bool(kept) if isinstance(kept, tuple) else True
 
 
+@dataclass(frozen=True)
+class Scanned:
+    """The objects of one file as the scan for entry points reads them (see
+    flux._scanned); the store keeps their bodies packed, with their facts."""
+
+    resources: tuple[Resource, ...]
+
+
 def still_valid(stored: object, material: str, answers: Answers) -> Stored | None:
     """``stored`` when it is a build of ``material`` whose answers all still hold."""
     if not isinstance(stored, Stored) or stored.material != material:
@@ -179,6 +187,9 @@ class SharedBuilds:
     def __init__(self) -> None:
         self._offers: dict[object, list[Offer]] = {}
         self._built: set[int] = set()  # ids of the builds made in this process (offers keep them alive)
+        # The objects of each file the scan for entry points read, by (path,
+        # digest): a file the change leaves alone is scanned once.
+        self.scanned: dict[tuple[str, str], tuple[Resource, ...]] = {}
 
     def offer(self, ref: object, offer: Offer, *, built: bool = False) -> None:
         """Offer a build to the other walks; ``built``: made here, not read from a store."""

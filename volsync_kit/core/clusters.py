@@ -30,12 +30,11 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from volsync_kit.core.facts import FLUX_GROUP, sync_facts
 from volsync_kit.core.kustomize import join
 from volsync_kit.core.model import Loc, Map, ModelError, Resource, iter_scalars, loc_of, node_at, str_at
 from volsync_kit.core.ports import RepoReader
-from volsync_kit.core.sources import BOOTSTRAP_NAME, SOURCE_GROUP, SOURCE_KINDS, SourceId, source_ref
-
-FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+from volsync_kit.core.sources import BOOTSTRAP_NAME, SOURCE_GROUP, SOURCE_KINDS, SourceId
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +120,13 @@ def instance_entry(res: Resource) -> Entry | None:
 
 def self_syncing(res: Resource, file: str) -> Entry | None:
     """A Flux Kustomization declared inside the folder it builds (see module doc)."""
-    if not (res.kind == "Kustomization" and res.group == FLUX_GROUP):
+    sync = sync_facts(res)  # the scan asks every Kustomization: read without opening a stored one
+    if sync is None:
         return None
-    source = source_ref(res.node, res.namespace or BOOTSTRAP_NAME)
+    source = sync.source
     if source is None or source.kind not in SOURCE_KINDS:
         return None
-    raw = str_at(res.node, "spec", "path") or "."
+    raw = sync.path or "."
     try:
         folder = join("", raw.strip().lstrip("/"))
     except ValueError:

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 
 from volsync_kit.core import variables
 from volsync_kit.core.model import Resource, remembered, seq_at, str_at
+from volsync_kit.core.sources import BOOTSTRAP_NAME, SourceId, source_ref
 
 MOVERS = ("restic", "kopia", "rclone")
 VOLSYNC = "volsync.backube"
 MOVER_KINDS = ("ReplicationSource", "ReplicationDestination")
+FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +60,29 @@ def _read_mover(res: Resource) -> MoverFacts:
     return MoverFacts(repositories, mounted, tuple(name for name in data if name))
 
 
+@dataclass(frozen=True, slots=True)
+class SyncFacts:
+    """What a Flux Kustomization syncs: the source, and ``spec.path`` as written."""
+
+    source: SourceId | None
+    path: str | None
+
+
+def sync_facts(res: Resource) -> SyncFacts | None:
+    """What a Flux Kustomization syncs (None for any other object): the scan
+    for entry points asks it of every Kustomization of every file."""
+    if res.kind != "Kustomization" or res.group != FLUX_GROUP:
+        return None
+    return remembered(res, "sync", _read_sync)
+
+
+def _read_sync(res: Resource) -> SyncFacts:
+    return SyncFacts(source_ref(res.node, res.namespace or BOOTSTRAP_NAME), str_at(res.node, "spec", "path"))
+
+
 def learn(res: Resource) -> None:
-    """Read every fact of ``res`` now: before its build is stored, so that the
-    store writes them with its body."""
+    """Read every fact of ``res`` now: before it is stored, so that the store
+    writes them with its body."""
     variables.produced(res)
     mover_facts(res)
+    sync_facts(res)

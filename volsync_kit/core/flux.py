@@ -35,10 +35,17 @@ from typing import Literal
 
 from volsync_kit.core import facts
 from volsync_kit.core import variables as vars_
-from volsync_kit.core.buildmemo import Answers, RecordingReader, SharedBuilds, Stored, answers_hold, still_valid
+from volsync_kit.core.buildmemo import (
+    Answers,
+    RecordingReader,
+    Scanned,
+    SharedBuilds,
+    Stored,
+    answers_hold,
+    still_valid,
+)
 from volsync_kit.core.clusters import (
     DECLARE_WORDS,
-    FLUX_GROUP,
     Cluster,
     Declared,
     Entry,
@@ -50,6 +57,7 @@ from volsync_kit.core.clusters import (
     scan,
     strict_substitution,
 )
+from volsync_kit.core.facts import FLUX_GROUP
 from volsync_kit.core.kustomize import Overlay, build_directory, join
 from volsync_kit.core.model import (
     KsRef,
@@ -514,7 +522,7 @@ class _Scan:
         return self._objects
 
 
-def _scan(repo: RepoReader) -> _Scan:
+def _scan(repo: RepoReader, memo: BuildMemo | None = None, shared: SharedBuilds | None = None) -> _Scan:
     declared: list[tuple[str, Resource]] = []
     problems: list[Problem] = []
     docs: list[tuple[str, Resource]] = []
@@ -526,19 +534,50 @@ def _scan(repo: RepoReader) -> _Scan:
         if not may_declare(found):
             continue
         try:
-            parsed = repo.documents(path)
+            parsed = _scanned(repo, path, memo, shared)
         except ModelError as err:
             if FLUX_GROUP in found:
                 problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
             continue
-        for doc in parsed:
-            if isinstance(doc.node, Map):
-                res = Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
-                docs.append((path, res))
-                if is_flux_kustomization(res):
-                    declared.append((path, res))
+        for res in parsed:
+            docs.append((path, res))
+            if is_flux_kustomization(res):
+                declared.append((path, res))
     instances, selfsync, sources = scan(docs)
     return _Scan(repo, declared, problems, instances, selfsync, sources)
+
+
+def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: SharedBuilds | None) -> tuple[Resource, ...]:
+    """The objects of one file, as the scan for entry points reads them; raises
+    ModelError.  With a store, kept there with their bodies packed and their
+    facts (core.facts): 2,000 ks.yaml read back build no tree, as the scan
+    opens only a self-syncing Kustomization, a source or an instance.  plan's
+    base takes the head's objects of a file that is the same at both."""
+    slot = ""
+    digest = repo.digest(path) if memo is not None or shared is not None else ""
+    if shared is not None and (path, digest) in shared.scanned:
+        return shared.scanned[(path, digest)]
+    if memo is not None:
+        slot = memo.key(("scanned", getattr(repo, "label", type(repo).__name__), path))
+        stored = memo.get(slot, digest)
+        if isinstance(stored, Scanned):
+            if shared is not None:
+                shared.scanned[(path, digest)] = stored.resources
+            return stored.resources
+    resources = tuple(
+        Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
+        for doc in repo.documents(path)
+        if isinstance(doc.node, Map)
+    )
+    if memo is not None:
+        for res in resources:
+            facts.learn(res)
+        # Under the digest asked first: a file that changed since is read
+        # again, and the reader then writes nothing more this run.
+        memo.put(slot, digest, Scanned(resources))
+    if shared is not None:
+        shared.scanned[(path, digest)] = resources
+    return resources
 
 
 _OBJECT_WORDS = frozenset({"ConfigMap", "Secret"})
@@ -926,7 +965,7 @@ def walk(
     """
     if log is not None:
         repo = log.recorder
-    found = _scan(repo)
+    found = _scan(repo, memo, shared)
     instances, candidates = _candidates(repo, found)
     reuse = (memo, shared, log)
     if entries is not None:

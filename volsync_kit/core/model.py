@@ -34,7 +34,10 @@ class Loc:
     col: int
 
     def __init__(self, file: str, line: int, col: int) -> None:
-        _LOC_FILE(self, file)
+        # One string for each path, however it was read: a pickle writes a
+        # string it has seen once, so whether two locations shared theirs
+        # would otherwise change the bytes of a body written alike.
+        _LOC_FILE(self, _intern(file))
         _LOC_LINE(self, line)
         _LOC_COL(self, col)
 
@@ -48,6 +51,7 @@ class Loc:
 
 
 _LOC_FILE = Loc.__dict__["file"].__set__
+_intern = sys.intern
 _LOC_LINE = Loc.__dict__["line"].__set__
 _LOC_COL = Loc.__dict__["col"].__set__
 
