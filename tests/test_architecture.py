@@ -138,7 +138,8 @@ def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: P
     again = _modules_loaded_by(["lint", "--repo", str(example)], env)
     assert "volsync_kit.core.lintreport" in again
     assert not again & {"volsync_kit.core.rules", "volsync_kit.core.flux", "yaml", "ruamel.yaml", "jsonschema",
-                         "importlib.resources"}  # fmt: skip
+                         "importlib.resources", "volsync_kit.core.facts", "volsync_kit.core.variables",
+                         "volsync_kit.core.substitution"}  # fmt: skip
 
 
 @pytest.mark.parametrize("command", [["render", "--format", "json"], ["plan"], ["tree"]])

@@ -77,6 +77,7 @@ from volsync_kit.core.model import (
     written_texts,
 )
 from volsync_kit.core.ports import Document
+from volsync_kit.core.sources import FLUX_GROUP
 
 if TYPE_CHECKING:
     import sqlite3
@@ -576,7 +577,7 @@ def _kept_ks(
 
 
 def _is_flux_ks(res: Resource) -> bool:
-    return res.kind == "Kustomization" and res.group == "kustomize.toolkit.fluxcd.io"
+    return res.kind == "Kustomization" and res.group == FLUX_GROUP
 
 
 def _reduce_stored(

@@ -30,11 +30,11 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from volsync_kit.core.facts import FLUX_GROUP, sync_facts
+from volsync_kit.core.facts import sync_facts
 from volsync_kit.core.kustomize import join
 from volsync_kit.core.model import Loc, Map, ModelError, Resource, iter_scalars, loc_of, node_at, str_at
 from volsync_kit.core.ports import RepoReader
-from volsync_kit.core.sources import BOOTSTRAP_NAME, SOURCE_GROUP, SOURCE_KINDS, SourceId
+from volsync_kit.core.sources import BOOTSTRAP_NAME, FLUX_GROUP, SOURCE_GROUP, SOURCE_KINDS, SourceId
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 
 from volsync_kit.core import variables
 from volsync_kit.core.model import Resource, remembered, seq_at, str_at
-from volsync_kit.core.sources import BOOTSTRAP_NAME, SourceId, source_ref
+from volsync_kit.core.sources import BOOTSTRAP_NAME, FLUX_GROUP, SourceId, source_ref
 
 MOVERS = ("restic", "kopia", "rclone")
 VOLSYNC = "volsync.backube"
 MOVER_KINDS = ("ReplicationSource", "ReplicationDestination")
-FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,7 +57,6 @@ from volsync_kit.core.clusters import (
     scan,
     strict_substitution,
 )
-from volsync_kit.core.facts import FLUX_GROUP
 from volsync_kit.core.kustomize import Overlay, build_directory, join
 from volsync_kit.core.model import (
     KsRef,
@@ -83,6 +82,7 @@ from volsync_kit.core.runmemo import RunLog
 from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
 from volsync_kit.core.sources import (
     BOOTSTRAP_NAME,
+    FLUX_GROUP,
     SOURCE_KINDS,
     SourceId,
     SourceView,

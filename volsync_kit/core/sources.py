@@ -25,6 +25,7 @@ from volsync_kit.core.model import Loc, Map, str_at
 from volsync_kit.core.ports import Document, PathKind, RepoReader
 
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
+FLUX_GROUP = "kustomize.toolkit.fluxcd.io"  # Flux Kustomizations
 SOURCE_KINDS = frozenset({"GitRepository", "OCIRepository", "Bucket"})
 BOOTSTRAP_NAME = "flux-system"  # flux bootstrap's and flux-operator's name for the root source
 
