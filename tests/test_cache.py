@@ -564,6 +564,19 @@ def test_a_key_is_of_the_value_not_of_which_parts_are_one_object(tmp_path: Path)
     assert cache.key(shared) != cache.key(Map({"a": one, "b": one, "c": Seq((one,), at)}, at))
 
 
+def _count_fast_dumps(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What the cache pickles to digest a key's material, from now on."""
+    pickled: list[object] = []
+    real = cache_module._fast_dumps
+
+    def counting(value: object) -> bytes:
+        pickled.append(value)
+        return real(value)
+
+    monkeypatch.setattr(cache_module, "_fast_dumps", counting)
+    return pickled
+
+
 def test_a_node_in_a_material_is_digested_once_and_keys_by_its_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -575,14 +588,7 @@ def test_a_node_in_a_material_is_digested_once_and_keys_by_its_value(
         at = Loc("kubernetes/apps/default/app/ks.yaml", 1, 1)
         return Map({"kind": Scalar("Kustomization", at), "spec": Map({"path": Scalar(path, at)}, at)}, at)
 
-    pickled: list[object] = []
-    real = cache_module._fast_dumps
-
-    def counting(value: object) -> bytes:
-        pickled.append(value)
-        return real(value)
-
-    monkeypatch.setattr(cache_module, "_fast_dumps", counting)
+    pickled = _count_fast_dumps(monkeypatch)
     cache = DiskCache(tmp_path / "cache", tmp_path)
     node = ks("./app")
     key = cache.key((node, "kubernetes", {"APP": "app"}))
@@ -603,14 +609,8 @@ def test_a_walk_reading_builds_back_keys_their_children_by_the_digests_kept_with
     repo = tmp_path / "repo"
     shutil.copytree(generated, repo)
     first = walk(FileRepo(repo), None, DiskCache(tmp_path / "cache", repo))
-    pickled: list[object] = []
     real = cache_module._fast_dumps
-
-    def counting(value: object) -> bytes:
-        pickled.append(value)
-        return real(value)
-
-    monkeypatch.setattr(cache_module, "_fast_dumps", counting)
+    pickled = _count_fast_dumps(monkeypatch)
     warm = DiskCache(tmp_path / "cache", repo)
     again = walk(FileRepo(repo), None, warm)
     assert warm.writes == 0  # every build found under the key its node gives

@@ -38,6 +38,11 @@ class MoverFacts:
     mounted: tuple[str, ...]  # spec.<mover>.moverVolumes[].volumeSource.persistentVolumeClaim.claimName
     data: tuple[str, ...]  # spec.sourcePVC and spec.<mover>.destinationPVC
 
+    # The store pickles one with many objects: through the constructor, not
+    # the slotted dataclass's __setstate__, which looks its fields up each time.
+    def __reduce__(self) -> tuple[type[MoverFacts], tuple[object, ...]]:
+        return (MoverFacts, (self.repositories, self.mounted, self.data))
+
 
 def mover_facts(res: Resource) -> MoverFacts | None:
     """What a VolSync mover names (None for any other object)."""
@@ -65,6 +70,11 @@ class SyncFacts:
 
     source: SourceId | None
     path: str | None
+
+    # The store pickles one with many objects: through the constructor, not
+    # the slotted dataclass's __setstate__, which looks its fields up each time.
+    def __reduce__(self) -> tuple[type[SyncFacts], tuple[object, ...]]:
+        return (SyncFacts, (self.source, self.path))
 
 
 def sync_facts(res: Resource) -> SyncFacts | None:

@@ -39,6 +39,11 @@ class SourceId:
     def __str__(self) -> str:
         return f"{self.kind}/{self.namespace}/{self.name}"
 
+    # The store pickles one with many objects: through the constructor, not
+    # the slotted dataclass's __setstate__, which looks its fields up each time.
+    def __reduce__(self) -> tuple[type[SourceId], tuple[object, ...]]:
+        return (SourceId, (self.kind, self.namespace, self.name))
+
 
 BOOTSTRAP = SourceId("GitRepository", BOOTSTRAP_NAME, BOOTSTRAP_NAME)
 

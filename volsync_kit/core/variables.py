@@ -80,6 +80,11 @@ class Known:
     # ExternalSecret): the one place every Kustomization reading it shares.
     where: Loc | None = None
 
+    # The store pickles one with many objects: through the constructor, not
+    # the slotted dataclass's __setstate__, which looks its fields up each time.
+    def __reduce__(self) -> tuple[type[Known], tuple[object, ...]]:
+        return (Known, (self.values, self.keys, self.open, self.why, self.where))
+
 
 UNKNOWN = Known({}, open=True, why="is not in the repository")
 
