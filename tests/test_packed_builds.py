@@ -11,6 +11,7 @@ the bodies two revisions write alike are read as one.
 
 from __future__ import annotations
 
+import gc
 import subprocess
 from pathlib import Path
 
@@ -24,7 +25,17 @@ from volsync_kit.app import run_lint, run_plan, walk
 from volsync_kit.core import diff as diff_module
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.flux import RepoModel
-from volsync_kit.core.model import LazyMap, Loc, Map, Resource, Scalar, Sharing, same_unbuilt, written_strings
+from volsync_kit.core.model import (
+    LazyMap,
+    Loc,
+    Map,
+    Resource,
+    Scalar,
+    Sharing,
+    same_unbuilt,
+    written_strings,
+    written_texts,
+)
 from volsync_kit.core.planner import Plan
 
 DATA_PVC = "kubernetes/flux/components/volsync/operations/pvc.yaml"
@@ -278,3 +289,24 @@ def test_asking_a_packed_body_for_its_strings_leaves_it_unopened(generated: Path
     assert strings == list(written_strings(Map(dict(release.node.items))))  # the same, read from the opened body
     assert "HelmRelease" in strings
     assert not _unopened(release)
+
+
+def test_reading_a_body_apart_leaves_nothing_for_the_collector(generated: Path, tmp_path: Path) -> None:
+    """The CLI runs without the cyclic collector (cli.py): a release's text,
+    read apart from the run's shared tables (plan asks it of every release),
+    is freed by its count alone.  (A table of unpickling's globals kept on
+    cache._Shared held each such _Shared in a cycle with its bound methods.)"""
+    _, warm = _walks(generated, tmp_path / "cache")
+    releases = [res for res in _resources(warm) if res.kind == "HelmRelease" and _unopened(res)]
+    assert releases
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        assert all(written_texts(res.node) is not None for res in releases)
+        assert all(list(written_strings(res.node)) for res in releases)
+        assert all(_unopened(res) for res in releases)
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()
