@@ -314,7 +314,8 @@ _CLAIM_SPELLINGS = st.sampled_from(
         "|-\n        radarr-config", ">-\n        radarr-config", "&c radarr-config", "x-radarr-config",
         "radarr-config-x", "'radarr.config'", "volsync-${APP}-repo", "'volsync-{{ .Release.Name }}-repo'",
         "${APP}", "radarr_config", "[radarr-config]", "{c: radarr-config}", '{"c":radarr-config}',
-        "!!str radarr-config", "# radarr-config\n        other",
+        "!!str radarr-config", "# radarr-config\n        other", "éradarr-config", "radarr-configé",
+        "'radarr-config\u00b5'", "ünits-radarr-config",
     ]
 )  # fmt: skip
 _PLACES = st.sampled_from(["persistence: {config: {existingClaim: %s}}", "x:\n  y: %s", "l:\n  - %s"])
@@ -378,3 +379,18 @@ def test_a_release_that_names_no_claim_is_told_from_its_text(monkeypatch: pytest
     assert _may_name(Resource(node, None), names, True) is False
     assert _may_name(Resource(node, None), names | {"radarr"}, True) is True
     assert type(node.items["spec"]) is LazyMap
+
+
+def test_only_ascii_names_are_looked_for_in_a_releases_text() -> None:
+    """A release's text is split into ASCII runs (checklist._ascii_runs): a
+    claim named with another letter, which no such run can equal, is looked
+    for in the values instead; other letters only split runs, so an ASCII
+    name is found wherever the pattern's runs find it."""
+    from volsync_kit.core.checklist import _RUN, _ascii_runs, _is_run
+
+    assert _is_run("radarr-config")
+    assert not _is_run("rädarr-config")
+    text = "a: éradarr-config\nb: [x.y_z, 'q-1']\nc: radarr-configé µ {{ .Release.Name }}"
+    ascii_runs = set(_ascii_runs(text))
+    assert {run for run in _RUN.findall(text) if run.isascii()} <= ascii_runs
+    assert "radarr-config" in ascii_runs  # a piece: may say yes, never no

@@ -225,3 +225,18 @@ def test_a_kubectl_that_fails_stops_the_script_and_never_reads_as_absent(tmp_pat
     logged = calls.read_text()
     assert " delete " not in logged
     assert not any(line.startswith(("flux resume", "flux suspend")) for line in logged.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("name", "namespace"), [("a;rm -rf ~", "media"), ("$(id)", ""), ("radarr", "me dia"), ("radarr", "a/b")]
+)
+def test_a_target_refuses_an_unsafe_name_each_time(name: str, namespace: str) -> None:
+    """Names that pass are remembered (procedure._check_names); one that
+    does not is refused again on every target, after a safe one too."""
+    from volsync_kit.core.names import UnsafeName
+    from volsync_kit.core.procedure import Target
+
+    assert Target("pvc", "radarr", "media").name == "radarr"
+    for _ in range(2):
+        with pytest.raises(UnsafeName):
+            Target("pvc", name, namespace)

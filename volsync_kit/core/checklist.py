@@ -188,7 +188,7 @@ def workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
     by_namespace: dict[str, set[str]] = {}
     for namespace, name in claims:
         by_namespace.setdefault(namespace, set()).add(name)
-    as_runs = {namespace: all(map(_RUN.fullmatch, names)) for namespace, names in by_namespace.items()}
+    as_runs = {namespace: all(map(_is_run, names)) for namespace, names in by_namespace.items()}
     out: list[Resource] = []
     for result in diff.base_model.results:
         for res in result.resources:
@@ -221,21 +221,34 @@ def _may_name(res: Resource, names: set[str], as_runs: bool) -> bool:
 
 # A claim's name stands in a text as a whole run of these (model.written_texts).
 _RUN = re.compile(r"[\w.-]+")
+# Each byte of an ASCII run character as it is, every other byte a space.
+_ASCII_RUNS = bytes(b if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "_.-") else 32 for b in range(256))
+
+
+def _is_run(name: str) -> bool:
+    return name.isascii() and _RUN.fullmatch(name) is not None
 
 
 def _runs_naming(texts: Iterable[str], release: str) -> set[str] | None:
     """Every run of name characters in ``texts``, app-template's release name
     written in; None when a spelling of it is split over lines (then only the
-    values, read one by one, can say)."""
+    values, read one by one, can say).  Only the ASCII runs: any other letter
+    (``\\w`` is Unicode) splits a run in pieces that are runs of their own,
+    which may equal more of the (ASCII) names, never fewer."""
     runs: set[str] = set()
     for text in texts:
-        runs.update(_RUN.findall(text))
+        runs.update(_ascii_runs(text))
         if "Release.Name" in text:
             text = _release_named(text, release)
             if "Release.Name" in text:
                 return None
-            runs.update(_RUN.findall(text))
+            runs.update(_ascii_runs(text))
     return runs
+
+
+def _ascii_runs(text: str) -> list[str]:
+    # A third of the time of _RUN.findall: 2,000 releases at each plan.
+    return text.encode("utf-8", "surrogatepass").translate(_ASCII_RUNS).decode("ascii").split()
 
 
 def _release_named(text: str, release: str) -> str:

@@ -560,8 +560,11 @@ class Resource:
 
     @property
     def group(self) -> str:
-        av = self.api_version
-        return av.split("/", 1)[0] if "/" in av else ""
+        av = self._identity()[1]
+        group = _GROUPS.get(av)
+        if group is None:
+            group = _GROUPS[av] = av.split("/", 1)[0] if "/" in av else ""
+        return group
 
     def with_node(self, node: Map) -> Resource:
         return Resource(node, self.origin, self.original_name, self.original_namespace, self.aliases)
@@ -570,6 +573,9 @@ class Resource:
         return (Resource, (self.node, self.origin, self.original_name, self.original_namespace, self.aliases))
 
 
+# The group of each apiVersion: a repository writes a few dozen, and a plan
+# asks the group of its objects hundreds of thousands of times.
+_GROUPS: dict[str, str] = {}
 _SET_RES_NODE = Resource.__dict__["node"].__set__
 _SET_RES_ORIGIN = Resource.__dict__["origin"].__set__
 _SET_RES_NAME = Resource.__dict__["original_name"].__set__

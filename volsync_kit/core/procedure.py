@@ -18,6 +18,7 @@ What makes a procedure safe to run on a production cluster lives here:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -83,9 +84,7 @@ class Target:
 
     def __post_init__(self) -> None:
         # Every name that reaches a shell command is a Kubernetes name.
-        subdomain(self.name)
-        if self.namespace:
-            label(self.namespace)
+        _check_names(self.name, self.namespace)
 
     @property
     def ns(self) -> str:
@@ -94,6 +93,15 @@ class Target:
     def __str__(self) -> str:
         where = f"{self.namespace}/" if self.namespace else ""
         return f"{self.resource} {where}{self.name}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_names(name: str, namespace: str) -> None:
+    """Raises UnsafeName.  Kept for names that pass: a checklist of 2,000 apps
+    makes 46,000 targets of 8,000 objects."""
+    subdomain(name)
+    if namespace:
+        label(namespace)
 
 
 @dataclass(frozen=True, slots=True)
