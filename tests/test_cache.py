@@ -689,3 +689,20 @@ def test_the_index_holds_one_set_for_each_list_of_words(generated: Path, tmp_pat
     assert len(sets) == len({s for f in facts for s in (f.asked, f.found)})  # one object per distinct set
     assert any(f.found for f in facts)
     assert any(f.asked != f.found for f in facts)
+
+
+def test_the_inputs_of_every_entry_are_read_from_an_index_without_the_values(example: Path, tmp_path: Path) -> None:
+    """A warm run reads the inputs of every entry at once (_Store._load_inputs):
+    from an index that holds keys and inputs alone, not by reading a page of
+    each entry, and the index answers what the table does."""
+    from volsync_kit.adapters.cache import INPUTS_QUERY
+
+    done = run(["lint", "--repo", str(example)], tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    [store] = stores(tmp_path / "cache")
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        plan = " ".join(str(row[-1]) for row in db.execute(f"EXPLAIN QUERY PLAN {INPUTS_QUERY}"))
+        assert "COVERING INDEX entries_inputs" in plan
+        from_index = sorted(db.execute(INPUTS_QUERY).fetchall())
+    assert from_index == sorted((key, inputs) for key, inputs, _, _ in rows(tmp_path / "cache"))
+    assert len(from_index) > 10

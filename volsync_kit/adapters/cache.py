@@ -95,14 +95,19 @@ BUSY_SECONDS = 5.0
 # this close to the moment it was looked at may change again unseen.
 RACY_NS = 2_000_000_000
 # The layout of the tables; a store of another layout is recreated.
-_LAYOUT = 1
+_LAYOUT = 2
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, inputs TEXT NOT NULL,"
     " checksum INTEGER NOT NULL, value BLOB NOT NULL)",
+    # What _Store._load_inputs reads, apart from the values: scanning the table
+    # for it reads a page of each entry (0.46 s of a store of 26,000 entries
+    # out of the page cache, 0.03 s from this index).
+    "CREATE INDEX IF NOT EXISTS entries_inputs ON entries (key, inputs)",
     "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL,"
     " asked TEXT NOT NULL, found TEXT NOT NULL, checksum INTEGER NOT NULL)",
     f"PRAGMA user_version = {_LAYOUT}",
 )
+INPUTS_QUERY = "SELECT key, inputs FROM entries"
 # How many rows of a table a run reads one by one before it reads the table whole.
 SINGLE_ROWS = 64
 # SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF).
@@ -716,7 +721,7 @@ class _Store:
         if db is None:
             return {}
         try:
-            return dict(db.execute("SELECT key, inputs FROM entries").fetchall())
+            return dict(db.execute(INPUTS_QUERY).fetchall())
         except self.errors as err:
             self._failed(err)
             return {}
