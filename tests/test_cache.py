@@ -656,6 +656,13 @@ def test_values_the_reader_shares_keep_their_type_and_sign(tmp_path: Path) -> No
     back = cache.get("k", "i")
     assert repr(back) == repr(written)
     assert [type(s.value) for s in back] == [type(s.value) for s in written]  # type: ignore[attr-defined, union-attr]
+    # Read again, in an entry of its own, each is the scalar read first
+    # (cache._Shared.scalar_at): one table of values at the location.
+    cache.put("k2", "i", list(reversed(written)))
+    again = cache.get("k2", "i")
+    assert isinstance(again, list)
+    assert isinstance(back, list)
+    assert all(a is b for a, b in zip(reversed(again), back, strict=True))
 
 
 def test_the_benchmark_waits_out_the_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -370,6 +370,32 @@ class _Shared:
             shared = table[key] = Scalar(value, loc)
         return shared
 
+    def scalar_at(self, value: ScalarValue, file: str, line: int, col: int) -> Scalar:
+        """scalar(value, loc(file, line, col)), most of it without a call:
+        the cache's reader makes a scalar in one of these for each it reads."""
+        in_file = self._locs.get(file)
+        if in_file is None:
+            in_file = self._locs[file] = {}
+        key: object = line << 32 | col if 0 <= col < 1 << 32 else (line, col)
+        loc = in_file.get(key)
+        if loc is None:
+            loc = in_file[key] = Loc(file, line, col)
+            # A new location (kept here for the run, so its id is its own) holds no scalar yet.
+            made = self._scalars[id(loc)] = Scalar(value, loc)
+            return made
+        found = self._scalars.get(id(loc))
+        if type(value) is not float:  # else value_key below: 0.0 == -0.0
+            if type(found) is Scalar:
+                held = found.value
+                if type(held) is type(value) and held == value:
+                    return found
+            elif found is not None:
+                # A table: a component's ${APP}, one value for each app.
+                shared = found.get((type(value), value))  # type: ignore[union-attr]
+                if shared is not None:
+                    return shared
+        return self.scalar(value, loc)
+
     def keyed_map(self, keys: tuple[str, ...], *rest: Any) -> Map:
         """model.keyed_map, its keys shared with every map of one shape: each
         body is a pickle of its own, and would otherwise come back with its
@@ -403,6 +429,8 @@ class _Unpickler(pickle.Unpickler):
         if module == Loc.__module__:
             if name == "Loc":
                 return self._shared.loc
+            if name == "scalar_at":
+                return self._shared.scalar_at
             if name == "Scalar":
                 return self._shared.scalar
             if name == "keyed_map":

@@ -65,8 +65,18 @@ class Scalar:
         _SCALAR_VALUE(self, value)
         _SCALAR_LOC(self, loc)
 
-    def __reduce__(self) -> tuple[type[Scalar], tuple[ScalarValue, Loc | None]]:
-        return (Scalar, (self.value, self.loc))
+    def __reduce__(self) -> tuple[Callable[..., Scalar], tuple[object, ...]]:
+        loc = self.loc
+        if loc is None:
+            return (Scalar, (self.value, None))
+        # Its location inline: one call reads both back, where a warm plan
+        # reads hundreds of thousands of scalars from the cache.
+        return (scalar_at, (self.value, loc.file, loc.line, loc.col))
+
+
+def scalar_at(value: ScalarValue, file: str, line: int, col: int) -> Scalar:
+    """A Scalar at ``file:line:col``, as a pickle reads one back."""
+    return Scalar(value, Loc(file, line, col))
 
 
 _SCALAR_VALUE = Scalar.__dict__["value"].__set__
