@@ -651,6 +651,9 @@ def test_values_the_reader_shares_keep_their_type_and_sign(tmp_path: Path) -> No
     through the store's sharing reader, each is still what was written."""
     at = Loc("a.yaml", 1, 1)
     written = [Scalar(v, at) for v in (1, 1.0, True, 0, 0.0, -0.0, False, None, "1")]
+    # Without a float between them (which the reader tells apart on its own path).
+    written += [Scalar(v, Loc("b.yaml", 1, 1)) for v in (1, True)]
+    written += [Scalar(v, Loc("c.yaml", 1, 1)) for v in (False, 0)]
     cache = DiskCache(tmp_path / "cache", tmp_path)
     cache.put("k", "i", written)
     back = cache.get("k", "i")
