@@ -95,7 +95,7 @@ class Target:
         return f"{self.resource} {where}{self.name}"
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1 << 16)
 def _check_names(name: str, namespace: str) -> None:
     """Raises UnsafeName.  Kept for names that pass: a checklist of 2,000 apps
     makes 46,000 targets of 8,000 objects."""
