@@ -168,6 +168,40 @@ def test_resolving_paths_one_folder_at_a_time_equals_realpath(tmp_path: Path) ->
     assert listing == (("b", "link-to-b"), ("chain.yaml", "link-to-f.yaml"))
 
 
+def test_listing_every_yaml_file_first_lists_and_kinds_folders_as_listdir_does(tmp_path: Path) -> None:
+    """FileRepo.yaml_files keeps each folder's listing and its entries' kinds
+    (the search for .sourceignore files lists every folder again): a folder
+    holding a link is listed by listdir as before, and every answer equals
+    one from a FileRepo that never listed the YAML files."""
+    root = tmp_path / "repo"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / ".hidden").mkdir()
+    (root / "a" / ".hidden" / "h.yaml").write_text("x: 1\n")
+    (root / "a" / "b" / "f.yaml").write_text("x: 1\n")
+    (root / "a" / "b" / ".sourceignore").write_text("*.txt\n")
+    (root / "a" / "b" / "notes.txt").write_text("x\n")
+    (root / "a" / "b" / "g.yml").write_text("x: 1\n")
+    (root / "c").mkdir()
+    os.symlink("../a/b", root / "c" / "to-b")
+    os.symlink("../a/b/f.yaml", root / "c" / "to-f.yaml")
+    os.symlink("nowhere.yaml", root / "c" / "broken.yaml")
+    os.mkfifo(root / "a" / "pipe.yaml")
+    (root / "top.yaml").write_text("x: 1\n")
+    scanned = FileRepo(root)
+    files = list(scanned.yaml_files())
+    assert files == ["top.yaml", "a/pipe.yaml", "a/b/f.yaml", "a/b/g.yml", "c/broken.yaml", "c/to-f.yaml"]
+    assert set(scanned._listings) == {"", "a", "a/b"}  # c holds links: listed by listdir, as before
+    paths = ["", "a", "a/b", "a/.hidden", "a/.hidden/h.yaml", "c", "c/to-b", "c/to-b/f.yaml", "top.yaml",
+             "a/pipe.yaml", "a/b/notes.txt", "a/b/.sourceignore", *files]  # fmt: skip
+    for path in paths:
+        fresh = FileRepo(root)
+        assert scanned.kind(path) == fresh.kind(path), path
+        assert scanned._real(path) == fresh._real(path), path
+        if fresh.kind(path) == "dir":
+            assert scanned.listdir(path) == FileRepo(root).listdir(path), path
+    assert scanned.listdir("a") == ((".hidden", "b"), ())  # the pipe is no file
+
+
 @pytest.mark.parametrize(
     "root", [ROOT / "examples" / "home-ops", *sorted((ROOT / "tests" / "fixtures" / "render").iterdir())], ids=str
 )

@@ -273,22 +273,38 @@ class FileRepo(TextReader):
         except OSError:
             return
         folders: list[os.DirEntry[str]] = []
+        # The folder's listing, as listdir gives it (the search for
+        # .sourceignore files lists every folder again), when no entry is a link.
+        dirs: list[str] = []
+        files: list[str] = []
+        plain = True
         for entry in entries:
             try:
                 is_dir = entry.is_dir()
+                is_link = entry.is_symlink()
+                is_file = not is_dir and entry.is_file()
             except OSError:
-                is_dir = False
+                is_dir = is_link = is_file = False
+                plain = False
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            if is_link:
+                plain = False
+            else:
+                # A plain entry of a folder reached without a link: its real
+                # path and kind need no stat of their own (see _real and
+                # kind), 6,000 files in a repository of 2,000 apps.
+                self._reals.setdefault(path, entry.path)
+                self._kinds.setdefault(path, "dir" if is_dir else "file" if is_file else "missing")
             if is_dir:
+                dirs.append(entry.name)
                 if not entry.name.startswith("."):
                     folders.append(entry)
-            elif entry.name.endswith(YAML_SUFFIXES):
-                path = f"{rel}/{entry.name}" if rel else entry.name
+            elif is_file:
+                files.append(entry.name)
+            if not is_dir and entry.name.endswith(YAML_SUFFIXES):
                 found.append(path)
-                if not entry.is_symlink():
-                    # A plain file of a folder reached without a link: its real
-                    # path needs no lstat of its own (see _real), 6,000 of them
-                    # in a repository of 2,000 apps.
-                    self._reals.setdefault(path, entry.path)
+        if plain:
+            self._listings.setdefault(rel, (tuple(dirs), tuple(files)))
         for entry in folders:
             if not entry.is_symlink():
                 self._scan_yaml_files(f"{rel}/{entry.name}" if rel else entry.name, entry.path, found, walked)
