@@ -381,7 +381,7 @@ def test_bad_files_raise_model_errors_and_the_reader_stays_in_step(
     git(root, "commit", "-q", "-m", "bad")
     monkeypatch.setattr(gitrepo, "MAX_FILE_BYTES", 100)
     with GitTreeRepo(root, "HEAD") as tree, IndexRepo(root) as index:
-        for repo in (tree, index):  # the tree knows sizes up front; the index learns them from cat-file
+        for repo in (tree, index):  # each learns the size from cat-file, and reads on past the blob
             with pytest.raises(ModelError) as err:
                 repo.text("big.yaml")
             assert (err.value.code, err.value.message) == (

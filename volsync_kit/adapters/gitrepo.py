@@ -51,7 +51,6 @@ class GitError(Exception):
 class _Entry:
     mode: str
     oid: str
-    size: int | None  # known from ls-tree -l; None from the index
 
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -338,16 +337,13 @@ class _GitView(TextReader):
                 "the file has unresolved merge conflicts: resolve them and git add it",
                 Loc(path, 1, 1),
             )
-        if entry.size is not None and entry.size > MAX_FILE_BYTES:
-            size: int = entry.size
-            data: bytes | None = None
-        else:
-            try:
-                size, data = self._cat.read(entry.oid, MAX_FILE_BYTES)
-            except KeyError:
-                raise ModelError(
-                    "file-unreadable", f"git object {entry.oid} is missing: fetch it (git fetch)", Loc(path, 1, 1)
-                ) from None
+        try:
+            # A blob over the limit is passed over unread; cat-file says its size first.
+            size, data = self._cat.read(entry.oid, MAX_FILE_BYTES)
+        except KeyError:
+            raise ModelError(
+                "file-unreadable", f"git object {entry.oid} is missing: fetch it (git fetch)", Loc(path, 1, 1)
+            ) from None
         if data is None:
             raise too_large(path, size, MAX_FILE_BYTES)
         return data
@@ -393,7 +389,9 @@ class GitTreeRepo(_GitView):
     def __init__(self, root: Path, rev: str) -> None:
         root = root.resolve()
         self.sha, prefix = _locate(root, rev)
-        args = ["ls-tree", "-r", "-z", "-l", "--full-tree", self.sha]
+        # Without -l: git then reads no blob's size, a third of the time of the
+        # listing (0.1 s at 6,000 files); reading a blob says its size first.
+        args = ["ls-tree", "-r", "-z", "--full-tree", self.sha]
         if prefix:
             args += ["--", prefix]
         out = _run(root, *args)
@@ -401,10 +399,10 @@ class GitTreeRepo(_GitView):
             raise _failure(root, out)
         entries: dict[str, _Entry] = {}
         for fields, path in _records(out.stdout):
-            if len(fields) != 4 or not path.startswith(prefix):
+            if len(fields) != 3 or not path.startswith(prefix):
                 continue
-            mode, _, oid, size = fields
-            entries[path[len(prefix) :]] = _Entry(mode, oid, int(size) if size.isdigit() else None)
+            mode, _, oid = fields
+            entries[path[len(prefix) :]] = _Entry(mode, oid)
         super().__init__(root, entries)
 
 
@@ -424,7 +422,7 @@ class IndexRepo(_GitView):
                 continue
             mode, oid, stage = fields
             if stage == "0":
-                entries[path] = _Entry(mode, oid, None)
+                entries[path] = _Entry(mode, oid)
             elif path not in entries:
-                entries[path] = _Entry(MODE_CONFLICT, oid, None)
+                entries[path] = _Entry(MODE_CONFLICT, oid)
         super().__init__(root, entries)
