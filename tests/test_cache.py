@@ -716,3 +716,17 @@ def test_the_inputs_of_every_entry_are_read_from_an_index_without_the_values(exa
         from_index = sorted(db.execute(INPUTS_QUERY).fetchall())
     assert from_index == sorted((key, inputs) for key, inputs, _, _ in rows(tmp_path / "cache"))
     assert len(from_index) > 10
+
+
+def test_a_new_store_has_pages_of_the_size_chosen(example: Path, tmp_path: Path) -> None:
+    """Builds are read one by one, each about 22 KB at 2,000 apps: pages of
+    PAGE_SIZE keep each in a few reads (see _Store._open)."""
+    from volsync_kit.adapters.cache import PAGE_SIZE
+
+    done = run(["lint", "--repo", str(example)], tmp_path / "cache")
+    assert done.returncode == 0, done.stderr
+    [store] = stores(tmp_path / "cache")
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        assert db.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert PAGE_SIZE == 16384

@@ -108,6 +108,7 @@ _SCHEMA = (
     f"PRAGMA user_version = {_LAYOUT}",
 )
 INPUTS_QUERY = "SELECT key, inputs FROM entries"
+PAGE_SIZE = 16384
 # How many rows of a table a run reads one by one before it reads the table whole.
 SINGLE_ROWS = 64
 # SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xFF).
@@ -852,6 +853,11 @@ class _Store:
         self._prepare()
         db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
         try:
+            # Set before anything is written (a store's pages keep their size):
+            # a build of an app is about 22 KB, and reading 4,000 of them from
+            # pages of 4 KB out of the page cache took 0.30 s, from 16 KB 0.15 s
+            # (0.057 s and 0.044 s from the page cache).
+            db.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             # WAL: readers see whole transactions and never wait for a writer.
             # NORMAL: a power cut may lose the last transactions, never
             # corrupt the store; a cache needs no more.
