@@ -284,8 +284,9 @@ class FileRepo(TextReader):
                 is_link = entry.is_symlink()
                 is_file = not is_dir and entry.is_file()
             except OSError:
-                is_dir = is_link = is_file = False
-                plain = False
+                # Neither listed nor known here: listdir and kind look again.
+                is_dir = is_file = False
+                is_link = True
             path = f"{rel}/{entry.name}" if rel else entry.name
             if is_link:
                 plain = False

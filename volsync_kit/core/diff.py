@@ -109,10 +109,11 @@ def _tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
             continue
         secrets = repository_secret_names(result.resources)
         for res in result.resources:
-            wanted = (res.group, res.kind) in TRACKED
-            if res.kind == "Secret" and not res.group:
+            group, kind = res.group, res.kind  # read once: 40,000 objects at 2,000 apps
+            wanted = (group, kind) in TRACKED
+            if kind == "Secret" and not group:
                 wanted = (res.namespace, res.name) in secrets
-            elif res.kind == "ExternalSecret":
+            elif kind == "ExternalSecret":
                 wanted = (res.namespace, external_secret_target(res)) in secrets
             if wanted:
                 out.setdefault(_ident(res, result.ks.ref.cluster), (res, result))
