@@ -366,10 +366,12 @@ def test_a_submodule_reads_as_a_missing_folder(tmp_path: Path, git: Git) -> None
 # -- contents -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("drain", [True, False], ids=["read-through", "reader-restarted"])
 def test_bad_files_raise_model_errors_and_the_reader_stays_in_step(
     tmp_path: Path,
     git: Git,
     monkeypatch: pytest.MonkeyPatch,
+    drain: bool,
 ) -> None:
     root = tmp_path / "bad"
     root.mkdir()
@@ -380,6 +382,9 @@ def test_bad_files_raise_model_errors_and_the_reader_stays_in_step(
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "bad")
     monkeypatch.setattr(gitrepo, "MAX_FILE_BYTES", 100)
+    # A blob over the limit is read through and dropped, or, past _DRAIN_BYTES,
+    # ends the cat-file process, and the next read starts another.
+    monkeypatch.setattr(gitrepo, "_DRAIN_BYTES", 1 << 20 if drain else 200)
     with GitTreeRepo(root, "HEAD") as tree, IndexRepo(root) as index:
         for repo in (tree, index):  # each learns the size from cat-file, and reads on past the blob
             with pytest.raises(ModelError) as err:
@@ -388,6 +393,7 @@ def test_bad_files_raise_model_errors_and_the_reader_stays_in_step(
                 "file-too-large",
                 "file is 504 bytes, over the 100-byte limit",
             )
+            assert (repo._cat._process is None) is not drain  # ended, to be started again
             with pytest.raises(ModelError) as err:
                 repo.text("latin1.yaml")
             assert err.value.code == "encoding"

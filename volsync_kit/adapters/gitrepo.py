@@ -16,6 +16,7 @@ thousands of files costs three processes, not thousands.
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import subprocess
 import weakref
@@ -41,6 +42,9 @@ MODE_GITLINK = "160000"
 MODE_CONFLICT = "conflict"  # an index path with merge stages and no stage 0
 MAX_SYMLINK_HOPS = 40  # what Linux allows before ELOOP
 _CHUNK = 1 << 16
+# A blob over the size limit is read through and dropped up to this size; a
+# larger one ends the cat-file process instead (see _CatFile.read).
+_DRAIN_BYTES = 32 << 20
 
 
 class GitError(Exception):
@@ -171,6 +175,11 @@ class _CatFile:
             self.close()
             raise GitError(f"git cat-file stopped answering in {self.root}: check the repository with git fsck")
         size = int(fields[2])
+        if size > limit and size > _DRAIN_BYTES:
+            # Cheaper to end this reader than to read the blob through: the next
+            # read starts another (ls-tree no longer gives sizes up front).
+            self._end_process()
+            return size, None
         if size > limit:
             remaining = size + 1
             while remaining:
@@ -189,6 +198,18 @@ class _CatFile:
         self._closed = True
         if self._finalizer is not None:
             self._finalizer()
+
+    def _end_process(self) -> None:
+        process, finalizer = self._process, self._finalizer
+        self._process = self._finalizer = None
+        if process is not None and finalizer is not None:
+            finalizer.detach()
+            process.kill()  # it is writing the rest of the blob: closing its input would not stop it
+            process.wait()
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
 
 
 class _GitView(TextReader):
