@@ -373,7 +373,9 @@ class _Shared:
 
     def scalar_at(self, value: ScalarValue, file: str, line: int, col: int) -> Scalar:
         """scalar(value, loc(file, line, col)), most of it without a call:
-        the cache's reader makes a scalar in one of these for each it reads."""
+        the cache's reader makes a scalar in one of these for each it reads.
+        The lookup of loc() is written out here: a change to how it keys a
+        location changes both."""
         in_file = self._locs.get(file)
         if in_file is None:
             in_file = self._locs[file] = {}

@@ -16,7 +16,6 @@ thousands of files costs three processes, not thousands.
 
 from __future__ import annotations
 
-import contextlib
 import posixpath
 import subprocess
 import weakref
@@ -205,11 +204,7 @@ class _CatFile:
         if process is not None and finalizer is not None:
             finalizer.detach()
             process.kill()  # it is writing the rest of the blob: closing its input would not stop it
-            process.wait()
-            for stream in (process.stdin, process.stdout):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+            _close_process(process)
 
 
 class _GitView(TextReader):
