@@ -73,6 +73,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def stores(cache_dir: Path) -> list[Path]:
+    """The stores under ``cache_dir``, once the runs' detached writers are done
+    (a reader of the tables is not a run, which waits on its own)."""
+    cache_module.wait_for_writers(cache_dir)
     return sorted(cache_dir.glob("v-*/*.sqlite3"))
 
 
@@ -381,6 +384,74 @@ def test_a_full_store_turns_writing_off_for_the_run(example: Path, tmp_path: Pat
     assert (store.writable, store.writes) == (False, 1)
     assert render.render(model) == render.render(walk(FileRepo(example), None, None))
     assert store.get("first", "in") == "a small entry"
+
+
+class _PickledBy:
+    """A value that notes which process pickled it, and reads back as "value"."""
+
+    def __init__(self, note: Path, seconds: float = 0.0) -> None:
+        self.note = note
+        self.seconds = seconds  # a slow writer, for a reader to wait for
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        time.sleep(self.seconds)
+        self.note.write_text(str(os.getpid()))
+        return (str, ("value",))
+
+
+DETACHES = cache_module._can_detach()
+
+
+@pytest.mark.skipif(not DETACHES, reason="no fork or flock here: every run writes before it exits")
+def test_a_detached_store_is_written_after_close_by_another_process(tmp_path: Path) -> None:
+    """The console script's cache (detach=True) pickles and writes nothing
+    while the command runs, and hands everything to a process of its own when
+    it closes; the next run waits for that writer and then reads it all."""
+    note = tmp_path / "pickled-by"
+    store = DiskCache(tmp_path / "cache", tmp_path, detach=True)
+    store.put("a", "in", _PickledBy(note, seconds=0.5))
+    store.put("b", "in", "plain")
+    assert not note.exists()  # nothing pickled while the command runs
+    store.close()
+    assert store.writes == 2
+    again = DiskCache(tmp_path / "cache", tmp_path)
+    assert (again.get("a", "in"), again.get("b", "in")) == ("value", "plain")  # waited for the writer
+    assert int(note.read_text()) != os.getpid()
+    [version] = (tmp_path / "cache").glob("v-*")
+    assert {p.name.rpartition(".")[2]: oct(p.stat().st_mode & 0o777) for p in version.iterdir()}["writing"] == "0o600"
+
+
+def test_a_store_that_may_not_detach_writes_in_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(cache_module.DETACH_ENV, "0")
+    note = tmp_path / "pickled-by"
+    store = DiskCache(tmp_path / "cache", tmp_path, detach=True)
+    store.put("a", "in", _PickledBy(note))
+    store.close()
+    assert int(note.read_text()) == os.getpid()
+    assert DiskCache(tmp_path / "cache", tmp_path).get("a", "in") == "value"
+
+
+def test_an_entry_put_for_later_reads_back_as_one_written_at_once(example: Path, tmp_path: Path) -> None:
+    """A detached store pickles an entry when it is first read back in the run,
+    so that the run sees what it would have read from a store that wrote it."""
+    model = walk(FileRepo(example), None, None)
+    value = tuple(model.results[0].resources)
+    at_once, later = DiskCache(tmp_path / "one", example), DiskCache(tmp_path / "two", example, detach=True)
+    for store in (at_once, later):
+        store.put("slot", "in", value)
+    read = [store.get("slot", "in") for store in (at_once, later)]
+    assert read[0] == read[1] == value
+    assert later.get("slot", "other inputs") is None
+
+
+def test_a_detached_store_that_stops_writing_writes_nothing(tmp_path: Path) -> None:
+    store = DiskCache(tmp_path / "cache", tmp_path, detach=True)
+    store.put("a", "in", "first")
+    store.stop_writing()  # a file changed while the run read it
+    store.put("b", "in", "second")
+    store.close()
+    again = DiskCache(tmp_path / "cache", tmp_path)
+    assert (again.get("a", "in"), again.get("b", "in"), store.writes) == (None, None, 0)
 
 
 def test_the_cache_is_private(example: Path, tmp_path: Path) -> None:

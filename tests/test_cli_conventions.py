@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.helpers_repo import EXAMPLE, REPO_COMPONENT, committed_example, git, run_cli
+from volsync_kit.adapters.cache import wait_for_writers
 from volsync_kit.cli import app
 
 # -- -o/--output -------------------------------------------------------------------------
@@ -305,7 +306,8 @@ def test_a_closed_pipe_is_not_an_internal_error(command: list[str]) -> None:
 def test_the_console_script_exits_with_everything_written(tmp_path: Path) -> None:
     """cli.main ends the process with os._exit (nothing is freed object by
     object): standard output is still complete, the cache's pending rows are
-    still written (atexit ran), and each exit code is the command's."""
+    still written (atexit ran, and handed them to the store's detached
+    writer), and each exit code is the command's."""
     import sys
 
     env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
@@ -315,6 +317,7 @@ def test_the_console_script_exits_with_everything_written(tmp_path: Path) -> Non
     )
     assert rendered.returncode == 0, rendered.stderr
     assert json.loads(rendered.stdout)["apps"]  # the whole document, flushed
+    wait_for_writers(tmp_path / "cache")
     [store] = list((tmp_path / "cache").glob("v-*/*.sqlite3"))
     assert store.stat().st_size > 0
     assert not Path(f"{store}-wal").exists()  # written and checkpointed before the end

@@ -72,7 +72,7 @@ def open_cache(root: Path, enabled: bool) -> DiskCache | None:
         return None
     from volsync_kit.adapters.cache import DiskCache, default_dir
 
-    return DiskCache(default_dir(), root)
+    return DiskCache(default_dir(), root, detach=DETACH_WRITES)
 
 
 NO_ENTRY = (
@@ -88,6 +88,9 @@ _T = TypeVar("_T")
 # freeing what a run built (see volsync_kit.cli.main): every model walked is
 # kept here until then.  None in a library or test process, which frees them.
 KEPT_TO_EXIT: list[object] | None = None
+# Set by the command-line entry point too: the cache is written by a process
+# of its own once the command's output is out (see adapters.cache._Store.close).
+DETACH_WRITES = False
 
 
 def walk(

@@ -825,6 +825,7 @@ def main() -> None:
     global _ENDS_PROCESS
     _ENDS_PROCESS = True
     services.KEPT_TO_EXIT = []
+    services.DETACH_WRITES = True
     _only_the_command_run(sys.argv[1:2])
     try:
         app()
@@ -860,8 +861,9 @@ def _exit_now(code: int) -> NoReturn:
     import atexit
     import os
 
-    atexit._run_exitfuncs()  # the cache's finalizer writes what is still pending
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+    # Then the cache's finalizer: it hands what is pending to a writer of its own.
+    atexit._run_exitfuncs()
     os._exit(code)

@@ -32,7 +32,9 @@ work tree) do not evict each other's.
 Safety: the store runs in WAL mode, so readers never block and never see a
 half-written transaction; each run keeps what it made in memory and writes
 it in a few short transactions (``BEGIN IMMEDIATE``), at the end of each walk
-and whenever :data:`FLUSH_BYTES` are pending.  Two runs writing at once both succeed,
+and whenever :data:`FLUSH_BYTES` are pending; or, for the console script,
+all at once, after the command's output, by a detached writer process
+(:meth:`_Store.close`).  Two runs writing at once both succeed,
 or one waits up to :data:`BUSY_SECONDS` and then drops its batch (a miss for
 the next run).  Anything unreadable is a miss: a row whose checksum, inputs
 or type do not match is ignored and rewritten, and a store SQLite calls
@@ -54,12 +56,13 @@ import io
 import os
 import pickle
 import sys
+import time
 import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from volsync_kit import __version__
 from volsync_kit.core.buildmemo import Scanned, Stored
@@ -91,6 +94,11 @@ MAX_ENTRY_BYTES = 32 * 1024 * 1024
 FLUSH_BYTES = 8 * 1024 * 1024
 # How long a writer waits for another one before it drops its batch.
 BUSY_SECONDS = 5.0
+# Set to 0, the process writes its cache before it exits (see _Store.close).
+DETACH_ENV = "VOLSYNC_KIT_CACHE_DETACH"
+# How long a run waits for the detached writer of the run before.
+WRITER_WAIT_SECONDS = 30.0
+_LOCK_SUFFIX = ".writing"  # beside the store: held by its detached writer
 # Coarser than any file system's timestamps (FAT's are 2 s): a file modified
 # this close to the moment it was looked at may change again unseen.
 RACY_NS = 2_000_000_000
@@ -200,7 +208,7 @@ def facts_of(text: str, words: frozenset[str]) -> Facts:
 class DiskCache:
     """The cache of one repository, for one fingerprint of the tool."""
 
-    def __init__(self, base: Path, repo_root: Path, fingerprint: str | None = None) -> None:
+    def __init__(self, base: Path, repo_root: Path, fingerprint: str | None = None, *, detach: bool = False) -> None:
         self.base = base
         self.version_dir = base / f"v-{fingerprint or tool_fingerprint()}"
         self.path = self.version_dir / f"{_digest(str(repo_root.resolve()).encode())[:16]}.sqlite3"
@@ -210,6 +218,9 @@ class DiskCache:
         self.writes = 0
         self._parsed: dict[tuple[str, str], tuple[Document, ...]] = {}
         self._store = _Store(self)
+        # See _Store.close: what a run made is written by a process of its own
+        # once the command's output is out (the console script asks for it).
+        self._store.detach = detach and _can_detach()
         # Whatever is still pending when the cache is dropped (or the
         # interpreter exits) is written then; walk() flushes on its own.
         self._finalizer = weakref.finalize(self, self._store.close)
@@ -243,12 +254,7 @@ class DiskCache:
         return _digest(_fast_dumps(material))
 
     def _node_digest(self, node: Map) -> str:
-        # Kept with its node, so that no other object takes its id this run.
-        digests = self._store.shared.digests
-        found = digests.get(id(node))
-        if found is None:
-            found = digests[id(node)] = (node, _digest(_fast_dumps(node)))
-        return found[1]
+        return _node_digest(self._store.shared, node)
 
     def get(self, key: str, inputs: str) -> object | None:
         value = self._store.get(key, inputs)
@@ -257,14 +263,7 @@ class DiskCache:
         return value
 
     def put(self, key: str, inputs: str, value: object) -> None:
-        if not self._store.writable:
-            return
-        try:
-            data = _dumps(value, self._node_digest)
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
-            return
-        if len(data) <= MAX_ENTRY_BYTES:
-            self._store.put(key, inputs, data)
+        self._store.put_value(key, inputs, value)
 
     # -- parsed files ------------------------------------------------------------
 
@@ -309,6 +308,7 @@ class DiskCache:
         self._store.writable = False
         self._store.pending_entries.clear()
         self._store.pending_files.clear()
+        self._store.deferred.clear()
 
 
 class _Shared:
@@ -629,9 +629,21 @@ def _is_flux_ks(res: Resource) -> bool:
     return res.kind == "Kustomization" and res.group == FLUX_GROUP
 
 
+def _learned(resources: tuple[Resource, ...]) -> None:
+    """Read every fact of each object (core.facts) as it is written, so that
+    the store keeps them with its body: here, where pickling is, rather than
+    before each put, as a detached writer does both after the command
+    returned (a fifth of what a cold run spent on its cache)."""
+    from volsync_kit.core.facts import learn  # a run that writes nothing never loads it
+
+    for res in resources:
+        learn(res)
+
+
 def _reduce_stored(
     stored: Stored, node_digest: Callable[[Map], str]
 ) -> tuple[Callable[..., object], tuple[object, ...]]:
+    _learned(stored.resources)
     resources = tuple(
         (_KeptKs(res, node_digest(res.node)) if _is_flux_ks(res) else res) if _kept_whole(res) else _PackResource(res)
         for res in stored.resources
@@ -644,7 +656,16 @@ def _reduce_stored(
 
 def _reduce_scanned(scanned: Scanned) -> tuple[Callable[..., object], tuple[object, ...]]:
     # Every body packed, Flux's own too: the scan reads their facts, not them.
+    _learned(scanned.resources)
     return (Scanned, (tuple(_PackResource(res) for res in scanned.resources),))
+
+
+def _node_digest(shared: _Shared, node: Map) -> str:
+    # Kept with its node, so that no other object takes its id this run.
+    found = shared.digests.get(id(node))
+    if found is None:
+        found = shared.digests[id(node)] = (node, _digest(_fast_dumps(node)))
+    return found[1]
 
 
 def _fast_dumps(value: object) -> bytes:
@@ -699,6 +720,10 @@ class _Store:
         self.pending_entries: dict[str, tuple[str, str, int, bytes]] = {}
         self.pending_files: dict[str, tuple[str, str, str, str, str, int]] = {}
         self.pending_bytes = 0
+        # Entries put while writing is left to the end (see close): pickled then.
+        self.detach = False
+        self.deferred: dict[str, tuple[str, object]] = {}
+        self.holds_writer_lock = False  # the detached writer: it waits for no one
         self.shared = _Shared()  # what the entries read share (see _Shared)
         self.files: dict[str, tuple[str, Facts]] | None = None
         # The inputs of every entry, read in one query: a miss costs no query.
@@ -715,6 +740,10 @@ class _Store:
     # -- reading ------------------------------------------------------------------
 
     def get(self, key: str, inputs: str) -> object | None:
+        deferred = self.deferred.pop(key, None)
+        if deferred is not None:
+            # Read back as a value put without deferring would be: from its bytes.
+            self._pack(key, *deferred)
         pending = self.pending_entries.get(key)
         if pending is not None:
             row: tuple[object, object, object] | None = pending[1:]
@@ -791,12 +820,32 @@ class _Store:
 
     # -- writing ------------------------------------------------------------------
 
+    def put_value(self, key: str, inputs: str, value: object) -> None:
+        if not self.writable:
+            return
+        if not self.detach:
+            self._pack(key, inputs, value)
+            return
+        # The values a run keeps are never changed after (frozen dataclasses of
+        # tuples and located trees), so pickling one later writes the same.
+        self.deferred[key] = (inputs, value)
+        if self.inputs is not None:
+            self.inputs[key] = inputs
+
+    def _pack(self, key: str, inputs: str, value: object) -> None:
+        try:
+            data = _dumps(value, functools.partial(_node_digest, self.shared))
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            return
+        if len(data) <= MAX_ENTRY_BYTES:
+            self.put(key, inputs, data)
+
     def put(self, key: str, inputs: str, data: bytes) -> None:
         self.pending_entries[key] = (key, inputs, zlib.crc32(data, _check(key, inputs)), data)
         if self.inputs is not None:
             self.inputs[key] = inputs
         self.pending_bytes += len(data)
-        if self.pending_bytes >= FLUSH_BYTES:
+        if self.pending_bytes >= FLUSH_BYTES and not self.detach:
             self.flush()
 
     def index(self, row: str, stamp: str, facts: Facts) -> None:
@@ -807,6 +856,20 @@ class _Store:
             self.pending_files[row] = (*fields, _check(*fields))
 
     def flush(self) -> None:
+        if self.detach:
+            return  # all at once, at the end (see close)
+        while self.deferred:
+            self._pack(*self._next_deferred())
+            if self.pending_bytes >= FLUSH_BYTES:
+                self._write()
+        self._write()
+
+    def _next_deferred(self) -> tuple[str, str, object]:
+        key = next(iter(self.deferred))
+        inputs, value = self.deferred.pop(key)
+        return key, inputs, value
+
+    def _write(self) -> None:
         entries, files = list(self.pending_entries.values()), list(self.pending_files.values())
         self.pending_entries.clear()
         self.pending_files.clear()
@@ -835,8 +898,84 @@ class _Store:
             return
 
     def close(self) -> None:
+        """Write what is pending and close the store.  A store that may detach
+        (the console script's) leaves the writing to a process of its own,
+        started here, and returns at once: the command's output is out by
+        then, and pickling and writing what a cold run of 2,000 apps made
+        (2.5 s) would otherwise keep the hook from returning.  As git's
+        ``gc --auto`` does, the writer detaches from the terminal and from the
+        command's pipes; a run that opens the store while it writes waits for
+        it (_wait_for_writer) and then reads every entry.  Where it cannot
+        detach (no fork, another writer at work), the run writes as before."""
+        if self.detach and self._hand_off():
+            return
+        self.detach = False
         self.flush()
         self._close_db()
+
+    def _hand_off(self) -> bool:
+        if not self.writable or not (self.deferred or self.pending_entries or self.pending_files):
+            return False
+        lock = self._take_writer_lock()
+        if lock is None:
+            return False
+        count = len(self.deferred) + len(self.pending_entries)
+        # The writer opens a connection of its own: SQLite's must not cross a fork.
+        self._close_db()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(lock)
+            return False
+        if pid == 0:
+            self._start_writer()
+        os.close(lock)  # the writer holds the lock until it exits
+        # The first child leaves at once: the writer is nobody's child here,
+        # and a process that goes on (a library's) keeps no zombie.
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+        cache = self._cache()
+        if cache is not None:
+            cache.writes += count
+        return True
+
+    def _start_writer(self) -> NoReturn:
+        try:
+            os.setsid()  # no terminal's signals, no wait by the caller's process group
+            null = os.open(os.devnull, os.O_RDWR)
+            for stream in (0, 1, 2):
+                os.dup2(null, stream)  # pre-commit waits until the hook's pipes close
+            try:
+                writer = os.fork()
+            except OSError:
+                writer = 0  # then this child writes, and the caller waits for it
+            if writer == 0:
+                self.detach = False
+                self.holds_writer_lock = True
+                self.flush()
+                self._close_db()
+        finally:
+            os._exit(0)  # nothing of the command runs again in either child
+
+    def _lock_path(self) -> str:
+        return str(self.path.with_suffix(_LOCK_SUFFIX))
+
+    def _take_writer_lock(self) -> int | None:
+        """A descriptor holding the store's writer lock, or None when another
+        writer holds it or locking cannot be done here."""
+        import fcntl
+
+        try:
+            self._prepare()
+            lock = os.open(self._lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(lock)
+            return None
+        return lock
 
     # -- the file -----------------------------------------------------------------
 
@@ -853,6 +992,8 @@ class _Store:
 
         self.errors = (sqlite3.Error, OSError)
         self._prepare()
+        if not self.holds_writer_lock:
+            _wait_for_writer(self._lock_path(), WRITER_WAIT_SECONDS)
         db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
         try:
             # Set before anything is written (a store's pages keep their size):
@@ -925,6 +1066,7 @@ class _Store:
         self.writable = False
         self.pending_entries.clear()
         self.pending_files.clear()
+        self.deferred.clear()
         if corrupt or not writing:
             self._close_db()
             self.off = True
@@ -935,6 +1077,54 @@ class _Store:
             with contextlib.suppress(*self.errors):
                 self.db.close()
             self.db = None
+
+
+def _can_detach() -> bool:
+    if os.environ.get(DETACH_ENV) == "0" or not hasattr(os, "fork"):
+        return False
+    try:
+        import fcntl  # noqa: F401  (POSIX only: elsewhere the run writes before it exits)
+    except ImportError:
+        return False
+    return True
+
+
+def wait_for_writers(base: Path, seconds: float = WRITER_WAIT_SECONDS) -> None:
+    """Wait for the detached writer of every store under the cache folder
+    ``base`` (see _Store.close): for what reads a store other than through
+    a run (the benchmarks, tests reading its tables)."""
+    for lock in sorted(base.glob(f"v-*/*{_LOCK_SUFFIX}")):
+        _wait_for_writer(str(lock), seconds)
+
+
+def _wait_for_writer(path: str, seconds: float) -> None:
+    """Wait, up to ``seconds``, for the detached writer of an earlier run (see
+    _Store.close) to finish: a run started while it writes would otherwise
+    find half of what the last run made, and make it again.  Nothing waits
+    for a writer that holds on longer (its store is read as it stands, as
+    with any other writer), and a store no writer ever locked costs one open."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    try:
+        lock = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.005)
+            except OSError:
+                return
+    finally:
+        os.close(lock)  # and with it the shared lock
 
 
 def _check(*fields: str) -> int:

@@ -11,7 +11,7 @@ third of a warm plan at 2,000 apps, for objects the change left alone.
 
 Each fact is read of the body once (:func:`volsync_kit.core.model.remembered`)
 and kept with the :class:`~volsync_kit.core.model.Resource`; :func:`learn`
-reads them all before a build is stored, and the store writes them with the
+reads them all as the store writes a build, and it keeps them with the
 packed body.  A fact is a pure function of the object, so one read back
 with its body is the fact that reading the body gives; ``tests/test_packed_builds.py``
 compares the two.
@@ -90,8 +90,8 @@ def _read_sync(res: Resource) -> SyncFacts:
 
 
 def learn(res: Resource) -> None:
-    """Read every fact of ``res`` now: before it is stored, so that the store
-    writes them with its body."""
+    """Read every fact of ``res`` now: the store does as it writes ``res``, so
+    that it keeps them with its body."""
     variables.produced(res)
     mover_facts(res)
     sync_facts(res)

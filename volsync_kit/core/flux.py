@@ -33,7 +33,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from volsync_kit.core import facts
 from volsync_kit.core import variables as vars_
 from volsync_kit.core.buildmemo import (
     Answers,
@@ -443,9 +442,7 @@ class Memo:
             resources = self._as_other_revision(made_of[2], resources)
         found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
         if self.store is not None:
-            for res in resources:
-                facts.learn(res)  # kept with it: read back, its body need not be opened
-            self.store.put(slot, material, found)
+            self.store.put(slot, material, found)  # with its objects' facts (core.facts.learn)
         self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files
 
@@ -570,8 +567,6 @@ def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: Shared
         if isinstance(doc.node, Map)
     )
     if memo is not None:
-        for res in resources:
-            facts.learn(res)
         # Under the digest asked first: a file that changed since is read
         # again, and the reader then writes nothing more this run.
         memo.put(slot, digest, Scanned(resources))
