@@ -52,3 +52,27 @@ def test_defaults_and_hashes_are_the_declared_ones() -> None:
     assert hash(Scalar("v", AT)) == hash(Scalar("v", AT))
     assert hash(Seq((Scalar(1),), AT)) == hash(Seq((Scalar(1),), AT))
     assert Map({}, vars_free=True) == Map({}, vars_free=False)  # vars_free is not compared
+
+
+ODD_VALUES = [Scalar("v"), Scalar(""), Scalar(7), Scalar(1.5), Scalar(True), Scalar(None), Map({}), Seq((Scalar("x"),))]
+
+
+@pytest.mark.parametrize("odd", ODD_VALUES, ids=repr)
+def test_an_identity_reads_as_str_at_does(odd: Scalar | Map | Seq) -> None:
+    """Resource's identity reads its four fields directly (a cold walk asks for
+    60,000): each is what ``str_at(node, ...) or ""`` gives, for any value."""
+    from volsync_kit.core.model import str_at
+
+    shapes = [
+        Map({"kind": odd, "apiVersion": odd, "metadata": Map({"name": odd, "namespace": odd})}),
+        Map({"kind": odd, "metadata": odd}),
+        Map({"metadata": Seq((Map({"name": Scalar("n")}),))}),
+        Map({}),
+    ]
+    for node in shapes:
+        res = Resource(node, None)
+        expected = tuple(
+            str_at(node, *path) or "" for path in (("kind",), ("apiVersion",), ("metadata", "name"),
+                                                   ("metadata", "namespace"))
+        )  # fmt: skip
+        assert (res.kind, res.api_version, res.name, res.namespace) == expected

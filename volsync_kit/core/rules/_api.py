@@ -186,11 +186,12 @@ class Group:
     ks: KsRef | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
 
-    @property
+    # Read by most rules of every group: kept once made (the group is frozen).
+    @cached_property
     def pvs(self) -> tuple[Subject, ...]:
         return tuple(s for s in self.subjects if s.kind == "PersistentVolume")
 
-    @property
+    @cached_property
     def pvcs(self) -> tuple[Subject, ...]:
         return tuple(s for s in self.subjects if s.kind == "PersistentVolumeClaim")
 
