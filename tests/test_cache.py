@@ -421,6 +421,34 @@ def test_a_detached_store_is_written_after_close_by_another_process(tmp_path: Pa
     assert {p.name.rpartition(".")[2]: oct(p.stat().st_mode & 0o777) for p in version.iterdir()}["writing"] == "0o600"
 
 
+@pytest.mark.skipif(not DETACHES, reason="no fork or flock here: every run writes before it exits")
+def test_a_writer_started_while_another_writes_waits_its_turn(tmp_path: Path) -> None:
+    """Two commands in quick succession: the second's writer does not write
+    while the first's holds the lock, and the second command does not wait
+    for either (its writer does)."""
+    import fcntl
+
+    note = tmp_path / "pickled-by"
+    store = DiskCache(tmp_path / "cache", tmp_path, detach=True)
+    store.put("a", "in", _PickledBy(note))
+    store._store._prepare()
+    other = os.open(store._store._lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_EX)  # the first command's writer, still at work
+    try:
+        store.close()
+        assert store.writes == 1  # handed off, not written here
+        time.sleep(0.3)
+        assert not note.exists()  # the writer waits for the lock before it pickles
+    finally:
+        os.close(other)
+    for _ in range(400):
+        if note.exists():
+            break
+        time.sleep(0.025)
+    assert int(note.read_text()) != os.getpid()
+    assert DiskCache(tmp_path / "cache", tmp_path).get("a", "in") == "value"
+
+
 def test_a_store_that_may_not_detach_writes_in_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cache_module.DETACH_ENV, "0")
     note = tmp_path / "pickled-by"

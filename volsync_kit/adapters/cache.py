@@ -905,8 +905,9 @@ class _Store:
         (2.5 s) would otherwise keep the hook from returning.  As git's
         ``gc --auto`` does, the writer detaches from the terminal and from the
         command's pipes; a run that opens the store while it writes waits for
-        it (_wait_for_writer) and then reads every entry.  Where it cannot
-        detach (no fork, another writer at work), the run writes as before."""
+        it (_wait_for_writer) and then reads every entry.  A writer started
+        while another one writes waits for it before it writes.  Where it
+        cannot detach (no fork, no flock), the run writes as before."""
         if self.detach and self._hand_off():
             return
         self.detach = False
@@ -916,9 +917,10 @@ class _Store:
     def _hand_off(self) -> bool:
         if not self.writable or not (self.deferred or self.pending_entries or self.pending_files):
             return False
-        lock = self._take_writer_lock()
-        if lock is None:
+        taken = self._writer_lock()
+        if taken is None:
             return False
+        lock, held = taken
         count = len(self.deferred) + len(self.pending_entries)
         # The writer opens a connection of its own: SQLite's must not cross a fork.
         self._close_db()
@@ -928,7 +930,7 @@ class _Store:
             os.close(lock)
             return False
         if pid == 0:
-            self._start_writer()
+            self._start_writer(lock, held)
         os.close(lock)  # the writer holds the lock until it exits
         # The first child leaves at once: the writer is nobody's child here,
         # and a process that goes on (a library's) keeps no zombie.
@@ -939,7 +941,7 @@ class _Store:
             cache.writes += count
         return True
 
-    def _start_writer(self) -> NoReturn:
+    def _start_writer(self, lock: int, held: bool) -> NoReturn:
         try:
             os.setsid()  # no terminal's signals, no wait by the caller's process group
             null = os.open(os.devnull, os.O_RDWR)
@@ -950,6 +952,17 @@ class _Store:
             except OSError:
                 writer = 0  # then this child writes, and the caller waits for it
             if writer == 0:
+                # Nothing else of the command's stays open here: a pipe that
+                # a caller waits on, another lock on this store (which would
+                # then never be released), a subprocess's stdin.  No object
+                # that owns one is freed while the writer runs.
+                os.closerange(3, lock)
+                os.closerange(lock + 1, _max_fd())
+                if not held:
+                    import fcntl
+
+                    # The writer of a run before still writes: this one waits its turn.
+                    fcntl.flock(lock, fcntl.LOCK_EX)
                 self.detach = False
                 self.holds_writer_lock = True
                 self.flush()
@@ -960,9 +973,9 @@ class _Store:
     def _lock_path(self) -> str:
         return str(self.path.with_suffix(_LOCK_SUFFIX))
 
-    def _take_writer_lock(self) -> int | None:
-        """A descriptor holding the store's writer lock, or None when another
-        writer holds it or locking cannot be done here."""
+    def _writer_lock(self) -> tuple[int, bool] | None:
+        """A descriptor of the store's writer lock, and whether it now holds
+        it (False: another writer does); None where it cannot be locked."""
         import fcntl
 
         try:
@@ -972,10 +985,12 @@ class _Store:
             return None
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return lock, False
         except OSError:
             os.close(lock)
             return None
-        return lock
+        return lock, True
 
     # -- the file -----------------------------------------------------------------
 
@@ -1077,6 +1092,14 @@ class _Store:
             with contextlib.suppress(*self.errors):
                 self.db.close()
             self.db = None
+
+
+def _max_fd() -> int:
+    """One past the highest descriptor a process may hold (as subprocess does)."""
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 65536
 
 
 def _can_detach() -> bool:
