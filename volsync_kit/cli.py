@@ -139,7 +139,8 @@ NoCacheOption = Annotated[
     typer.Option(
         "--no-cache",
         help="Neither read nor write the cache of parsed files and builds "
-        "($VOLSYNC_KIT_CACHE_DIR, else $XDG_CACHE_HOME/volsync-kit).",
+        "($VOLSYNC_KIT_CACHE_DIR, else $XDG_CACHE_HOME/volsync-kit). Without it, a detached "
+        "process writes the cache after the command returns ($VOLSYNC_KIT_CACHE_DETACH=0: before).",
     ),
 ]
 

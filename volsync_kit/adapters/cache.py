@@ -825,6 +825,8 @@ class _Store:
             return
         if not self.detach:
             self._pack(key, inputs, value)
+            if self.pending_bytes >= FLUSH_BYTES:
+                self.flush()
             return
         # The values a run keeps are never changed after (frozen dataclasses of
         # tuples and located trees), so pickling one later writes the same.
@@ -845,8 +847,6 @@ class _Store:
         if self.inputs is not None:
             self.inputs[key] = inputs
         self.pending_bytes += len(data)
-        if self.pending_bytes >= FLUSH_BYTES and not self.detach:
-            self.flush()
 
     def index(self, row: str, stamp: str, facts: Facts) -> None:
         if self.files is not None:
