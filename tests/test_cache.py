@@ -463,6 +463,28 @@ def test_a_store_writes_every_entry_in_batches(tmp_path: Path, monkeypatch: pyte
     assert [again.get(f"key-{number}", "in") for number in range(1500)] == [("value", n) for n in range(1500)]
 
 
+@pytest.mark.skipif(not DETACHES, reason="no fork or flock here: every run writes before it exits")
+def test_a_command_started_without_standard_streams_still_locks_its_writer(tmp_path: Path) -> None:
+    """With descriptors 0 to 2 closed, the lock is opened as one of them; the
+    writer's /dev/null must not replace it, or the next run reads a store
+    that is still being written."""
+    script = (
+        "import os, sys, time\n"
+        "for fd in (0, 1, 2): os.close(fd)\n"
+        "from pathlib import Path\n"
+        "from volsync_kit.adapters.cache import DiskCache\n"
+        "class Slow:\n"
+        "    def __reduce__(self):\n"
+        "        time.sleep(0.5)\n"
+        "        return (str, ('value',))\n"
+        "store = DiskCache(Path(sys.argv[1]), Path(sys.argv[1]), detach=True)\n"
+        "store.put('a', 'in', Slow())\n"
+        "store.close()\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache")], check=True, timeout=60)
+    assert DiskCache(tmp_path / "cache", tmp_path / "cache").get("a", "in") == "value"
+
+
 def test_a_store_that_may_not_detach_writes_in_this_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(cache_module.DETACH_ENV, "0")
     note = tmp_path / "pickled-by"

@@ -981,6 +981,11 @@ class _Store:
         try:
             self._prepare()
             lock = os.open(self._lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+            if lock < 3:
+                # A process started without its standard streams: the writer
+                # puts /dev/null on 0 to 2, which must not close the lock.
+                low, lock = lock, fcntl.fcntl(lock, fcntl.F_DUPFD_CLOEXEC, 3)
+                os.close(low)
         except OSError:
             return None
         try:
