@@ -305,10 +305,7 @@ class DiskCache:
 
     def stop_writing(self) -> None:
         """Write nothing more this run (a file changed while it was read)."""
-        self._store.writable = False
-        self._store.pending_entries.clear()
-        self._store.pending_files.clear()
-        self._store.deferred.clear()
+        self._store.stop_writing()
 
 
 class _Shared:
@@ -820,6 +817,13 @@ class _Store:
 
     # -- writing ------------------------------------------------------------------
 
+    def stop_writing(self) -> None:
+        """Write nothing more this run, and drop what is pending."""
+        self.writable = False
+        self.pending_entries.clear()
+        self.pending_files.clear()
+        self.deferred.clear()
+
     def put_value(self, key: str, inputs: str, value: object) -> None:
         if not self.writable:
             return
@@ -1083,10 +1087,7 @@ class _Store:
                 with contextlib.suppress(OSError):
                     os.unlink(f"{self.path}{suffix}")
             return True  # the next use opens a new, empty store
-        self.writable = False
-        self.pending_entries.clear()
-        self.pending_files.clear()
-        self.deferred.clear()
+        self.stop_writing()
         if corrupt or not writing:
             self._close_db()
             self.off = True
