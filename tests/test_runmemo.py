@@ -131,6 +131,39 @@ REUSED: dict[str, Edit] = {
 }
 
 
+# -- edits of when Flux reconciles an app (runmemo.SCHEDULING_FIELDS), which neither lint
+# nor render reads: answered from the record, though the build of every ks.yaml is made again
+
+
+def _ks(repo: Path) -> Path:
+    return _apps(repo)[1] / "ks.yaml"
+
+
+def ks_interval(repo: Path) -> None:
+    _sub(_ks(repo), r"interval: \S+", "interval: 42m")
+
+
+def ks_timeout_and_wait(repo: Path) -> None:
+    _sub(_ks(repo), r"timeout: \S+", "timeout: 15m")
+    _sub(_ks(repo), r"wait: \S+", "wait: true")
+
+
+def ks_depends_on_renamed(repo: Path) -> None:
+    _sub(_ks(repo), r"(dependsOn:\n\s*- name:) \S+", r"\1 rook-ceph-cluster")
+
+
+def root_interval(repo: Path) -> None:
+    _sub(repo / "kubernetes/flux/cluster/ks.yaml", r"interval: 1h", "interval: 2h")
+
+
+SCHEDULED: dict[str, Edit] = {
+    "ks-interval": ks_interval,
+    "ks-timeout-and-wait": ks_timeout_and_wait,
+    "ks-depends-on-renamed": ks_depends_on_renamed,
+    "root-interval": root_interval,
+}
+
+
 # -- edits lint sees, or may: walked again ----------------------------------------------
 
 
@@ -194,6 +227,21 @@ def stray_file(repo: Path) -> None:
     (_apps(repo)[0] / "app/notes.yaml").write_text("kind: PersistentVolume\n", encoding="utf-8")
 
 
+def ks_depends_on_added(repo: Path) -> None:
+    """Lines move: every location after them in the file may be read."""
+    _sub(_ks(repo), r"(dependsOn:\n)", r"\1    - name: rook-ceph-cluster\n      namespace: rook-ceph\n")
+
+
+def ks_prune(repo: Path) -> None:
+    """plan reads prune: it is no scheduling field."""
+    _sub(_ks(repo), r"prune: true", "prune: false")
+
+
+def ks_interval_broken(repo: Path) -> None:
+    """The build that holds the ks.yaml substitutes into the interval too, and fails."""
+    _sub(_ks(repo), r"interval: \S+", 'interval: "${BROKEN"')
+
+
 WALKED: dict[str, Edit] = {
     "release-adds-claim": release_adds_claim,
     "release-breaks": release_breaks,
@@ -206,6 +254,9 @@ WALKED: dict[str, Edit] = {
     "directive": directive,
     "new-app": new_app,
     "stray-file": stray_file,
+    "ks-depends-on-added": ks_depends_on_added,
+    "ks-prune": ks_prune,
+    "ks-interval-broken": ks_interval_broken,
 }
 
 
@@ -232,6 +283,77 @@ def test_an_edit_lint_does_not_see_is_answered_from_the_record(
     assert reuses[-1] is not None
     assert reuses[-1].rebuilt == 0
     assert again == warm
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULED))
+def test_an_edit_of_when_flux_reconciles_is_answered_from_the_record(
+    repo: Path, reuses: list[runmemo.Reuse | None], reads: list[str], clock: str, name: str
+) -> None:
+    """The scan for entry points and the build that holds the ks.yaml both read
+    it: each is judged by what it takes of it (runmemo._same_scan, and the
+    projection), not by its text."""
+    recorded = _lint(repo)
+    SCHEDULED[name](repo)
+    reads.clear()
+    warm = _lint(repo)
+    root = "kubernetes/flux/cluster/ks.yaml"
+    if clock == "settled":
+        # The edited file, and the file whose inline patches cluster-apps parses
+        # (building it again): nothing else, each once.
+        edited = root if name == "root-interval" else str(_ks(repo).relative_to(repo))
+        assert sorted(reads) == sorted({edited, root})
+    assert reuses[-1] is not None, "the record was not reused"
+    # Every build that read the file: cluster-apps, and for the root's file the root too.
+    assert reuses[-1].rebuilt == (2 if name == "root-interval" else 1)
+    assert warm == _lint(repo, cache=False) == recorded
+    again = _lint(repo)
+    assert reuses[-1] is not None
+    assert reuses[-1].rebuilt == 0
+    assert again == warm
+    SCHEDULED[name](repo)  # and again: the scan kept what it took of the edited text
+    assert _lint(repo) == warm
+    assert reuses[-1] is not None
+
+
+def test_the_scan_without_what_it_took_before_walks_again(
+    repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the scan took of the text before the edit is read back from the
+    store; when the store no longer holds it, the run cannot tell, and walks."""
+    from volsync_kit.core import flux
+
+    recorded = _lint(repo)
+    ks_interval(repo)
+    real = flux.scanned_objects
+
+    def forgotten(*args: object, stored_only: bool = False, **kwargs: object) -> object:
+        return None if stored_only else real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flux, "scanned_objects", forgotten)
+    warm = _lint(repo)
+    assert reuses[-1] is None
+    assert warm == _lint(repo, cache=False) == recorded
+
+
+def test_scheduling_fields_leave_the_projection_of_a_flux_kustomization_only(repo: Path) -> None:
+    from volsync_kit.core.model import Loc, Map, Resource, Scalar
+
+    def resource(api: str, interval: str, path: str = "./a") -> Resource:
+        loc = Loc("ks.yaml", 1, 1)
+        spec = Map({"interval": Scalar(interval, Loc("ks.yaml", 5, 13)), "path": Scalar(path, Loc("ks.yaml", 6, 9))})
+        node = Map({"apiVersion": Scalar(api), "kind": Scalar("Kustomization"), "metadata": Map({"name": Scalar("a")}),
+                    "spec": spec}, loc)  # fmt: skip
+        return Resource(node, loc, "a")
+
+    flux_api, kustomize_api = "kustomize.toolkit.fluxcd.io/v1", "kustomize.config.k8s.io/v1beta1"
+
+    def shown(res: Resource) -> str:
+        return runmemo.projection([res], [], ["ks.yaml"])
+
+    assert shown(resource(flux_api, "1h")) == shown(resource(flux_api, "30m"))
+    assert shown(resource(flux_api, "1h")) != shown(resource(flux_api, "1h", "./b"))
+    # Another API group's Kustomization is no Flux object: every field counts.
+    assert shown(resource(kustomize_api, "1h")) != shown(resource(kustomize_api, "30m"))
 
 
 @pytest.mark.parametrize("name", sorted(WALKED))
@@ -378,16 +500,16 @@ def test_a_build_another_command_made_since_is_not_taken_for_the_recorded_one(
     assert warm == _lint(repo, cache=False) != before
 
 
-@pytest.mark.parametrize("name", sorted(REUSED) + sorted(WALKED))
+@pytest.mark.parametrize("name", sorted(REUSED) + sorted(SCHEDULED) + sorted(WALKED))
 def test_render_reuses_its_record_only_when_it_shows_what_a_run_without_cache_shows(
     repo: Path, reuses: list[runmemo.Reuse | None], name: str
 ) -> None:
     recorded = app.run_render(repo)
-    {**REUSED, **WALKED}[name](repo)
+    {**REUSED, **SCHEDULED, **WALKED}[name](repo)
     warm = app.run_render(repo)
-    assert (reuses[-1] is not None) == (name in REUSED)
+    assert (reuses[-1] is not None) == (name not in WALKED)
     assert warm == app.run_render(repo, cache=False)
-    if name in REUSED:
+    if name not in WALKED:
         assert warm == recorded
     if warm.apps:
         first = warm.apps[0].app

@@ -26,6 +26,7 @@ and kustomize-controller's reconcile loop:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import posixpath
 from collections import deque
@@ -549,18 +550,34 @@ def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: Shared
     ModelError.  With a store, kept there with their bodies packed and their
     facts (core.facts): 2,000 ks.yaml read back build no tree, as the scan
     opens only a self-syncing Kustomization, a source or an instance.  plan's
-    base takes the head's objects of a file that is the same at both."""
+    base takes the head's objects of a file that is the same at both.  A
+    recorded run notes the read as one question (RunRecorder.scanning)."""
+    scanning = getattr(repo, "scanning", None)
+    with scanning(path) if scanning is not None else contextlib.nullcontext():
+        digest = repo.digest(path) if memo is not None or shared is not None else ""
+        if shared is not None and (path, digest) in shared.scanned:
+            return shared.scanned[(path, digest)]
+        resources = scanned_objects(repo, path, memo, digest)
+        assert resources is not None
+        if shared is not None:
+            shared.scanned[(path, digest)] = resources
+        return resources
+
+
+def scanned_objects(
+    repo: RepoReader, path: str, memo: BuildMemo | None, digest: str, *, stored_only: bool = False
+) -> tuple[Resource, ...] | None:
+    """The objects the scan takes of ``path`` whose text has ``digest``: kept
+    in ``memo`` (when it has them), else read (unless ``stored_only``: None)
+    and kept there; raises ModelError."""
     slot = ""
-    digest = repo.digest(path) if memo is not None or shared is not None else ""
-    if shared is not None and (path, digest) in shared.scanned:
-        return shared.scanned[(path, digest)]
     if memo is not None:
         slot = memo.key(("scanned", getattr(repo, "label", type(repo).__name__), path))
         stored = memo.get(slot, digest)
         if isinstance(stored, Scanned):
-            if shared is not None:
-                shared.scanned[(path, digest)] = stored.resources
             return stored.resources
+    if stored_only:
+        return None
     resources = tuple(
         Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
         for doc in repo.documents(path)
@@ -570,8 +587,6 @@ def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: Shared
         # Under the digest asked first: a file that changed since is read
         # again, and the reader then writes nothing more this run.
         memo.put(slot, digest, Scanned(resources))
-    if shared is not None:
-        shared.scanned[(path, digest)] = resources
     return resources
 
 

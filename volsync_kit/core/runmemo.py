@@ -31,6 +31,14 @@ saw, the walk would make the same apps, the same variables and the same
 volumes, and the rules would find the same: the recorded value is returned,
 and the record updated.  Otherwise the run walks the repository as usual.
 
+An app's ``ks.yaml`` is read outside builds by the scan for entry points,
+and inside the build that holds it (cluster-apps).  The scan's read is one
+"scanned" question, judged by what the scan takes of the file
+(:func:`_same_scan`); both it and the projection leave out a Flux
+Kustomization's scheduling fields (:data:`SCHEDULING_FIELDS`).  So an edit
+of when Flux reconciles an app (its interval, timeout, dependsOn) builds
+cluster-apps again and reuses the rest; any other ks.yaml edit walks.
+
 Why the projection is enough: the walk reads of a build's objects the
 Flux Kustomizations, sources, ConfigMaps, Secrets and ExternalSecrets it
 makes; the rules read PersistentVolumes, their claims, and VolSync movers,
@@ -99,12 +107,42 @@ def _canon(node: Node) -> object:
     )
 
 
+# The spec fields of a Flux Kustomization that say when and how
+# kustomize-controller reconciles it, not what it applies: how often
+# (interval, retryInterval), how long it waits and for what (timeout, wait,
+# healthChecks, healthCheckExprs), after what (dependsOn), and whether it
+# recreates an object it cannot patch (force).  See the Kustomization API,
+# https://fluxcd.io/flux/components/kustomize/kustomizations/.  The walk and
+# the rules read none of them (plan reads prune, deletionPolicy and suspend,
+# which stay in), so an edit of one alone changes nothing a recorded run's
+# value says; tests/test_runmemo.py edits each and compares with a run
+# without the cache.  Their keys and values go; every other key keeps its
+# location, so an edit that moves a line still counts.
+SCHEDULING_FIELDS = frozenset(
+    {"interval", "retryInterval", "timeout", "wait", "healthChecks", "healthCheckExprs", "dependsOn", "force"}
+)
+_FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+
+
+def _canon_object(res: Resource) -> object:
+    """``res`` as :func:`_canon` gives it; of a Flux Kustomization, without the
+    spec fields that only schedule it (SCHEDULING_FIELDS)."""
+    node = res.node
+    spec = node.items.get("spec")
+    if res.kind != "Kustomization" or res.group != _FLUX_GROUP or not isinstance(spec, Map):
+        return _canon(node)
+    kept = {key: value for key, value in spec.items.items() if key not in SCHEDULING_FIELDS}
+    key_locs = spec.key_locs or {}
+    lean = Map(kept, spec.loc, {key: loc for key in kept if (loc := key_locs.get(key)) is not None})
+    return _canon(Map({**node.items, "spec": lean}, node.loc, node.key_locs))
+
+
 def projection(resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str]) -> str:
     """A digest of what the walk and the rules read of one build (see module doc)."""
     parts: list[object] = []
     for res in resources:
         head = (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name)
-        parts.append((head, _canon(res.node)) if res.kind in READ_KINDS else head)
+        parts.append((head, _canon_object(res)) if res.kind in READ_KINDS else head)
     parts.append(tuple(repr(p) for p in problems))
     parts.append(tuple(sorted(files)))
     return _digest(repr(parts))
@@ -124,6 +162,8 @@ def ask(answers: Answers, what: str, path: str, words: str) -> str:
         return _digest("\0".join(answers.repo.yaml_files()))
     if what == "derived":
         return _digest(repr(_plain(_derive(answers.repo, words, path))))
+    if what == "scanned":
+        return answers.answer(("text", path))
     return answers.answer((what, path))
 
 
@@ -188,6 +228,19 @@ class RunRecorder(NotingReader):
         self._note("yaml_files", "")
         return self.repo.yaml_files()
 
+    @contextlib.contextmanager
+    def scanning(self, path: str) -> Iterator[None]:
+        """The scan for Flux objects reads ``path`` inside: noted as one
+        "scanned" question, whose answer is the file's digest like a "text"
+        question's, but which a later run may find still holds when the text
+        changed and what the scan takes of it did not (see :func:`_same_scan`)."""
+        self._note("scanned", path)
+        self._building += 1
+        try:
+            yield
+        finally:
+            self._building -= 1
+
     def derived(self, name: str, path: str) -> tuple[object, ...]:
         """What the pure function ``name`` of one file gives (flux.written_objects_of),
         noted as its own question: its answer is a digest of the result, so an
@@ -227,7 +280,7 @@ class _StampedReader(Stamped, Protocol):
 
 
 View = tuple[str, "Ignore | None"] | None  # a source's (root, ignore rules); None: the repository
-WHATS = ("kind", "listdir", "text", "mentions", "yaml_files", "derived")
+WHATS = ("kind", "listdir", "text", "mentions", "yaml_files", "derived", "scanned")
 _WHAT_CODE = {what: code for code, what in enumerate(WHATS)}
 ANSWER_SIZE = 16
 # Beyond this many builds to make again one by one (each also compared with the
@@ -237,6 +290,16 @@ MAX_REBUILDS = 128
 
 def _answer_key(answer: str) -> bytes:
     return hashlib.blake2b(answer.encode("utf-8", "surrogatepass"), digest_size=ANSWER_SIZE).digest()
+
+
+def _key_of(what: str, answer: str) -> bytes:
+    """How a record keeps an answer: a digest of it, except that a "scanned"
+    answer (a file's digest, ANSWER_SIZE bytes in hex) is kept as it is, so
+    that a later run can find what the scan made of that text in the store."""
+    if what == "scanned" and len(answer) == 2 * ANSWER_SIZE:
+        with contextlib.suppress(ValueError):
+            return bytes.fromhex(answer)
+    return _answer_key(answer)
 
 
 @dataclass(frozen=True)
@@ -348,7 +411,7 @@ class _Columns:
         self.q_what.append(_WHAT_CODE[what])
         self.q_path.append(self.path(path))
         self.q_words.append(word_id)
-        self.answers += _answer_key(answer)
+        self.answers += _key_of(what, answer)
         return number
 
     def set_answer(self, number: int, key: bytes) -> None:
@@ -527,9 +590,9 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     changed: dict[int, bytes] = {}
     for number in sorted(_to_ask(record.paths, record.state, repo, moved)):
         view, what, path, words = record.question(number)
-        key = _answer_key(ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
+        key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
-            if view < 0:
+            if view < 0 and not (what == "scanned" and _same_scan(store, repo, path, record.answer(number))):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
     touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
@@ -549,6 +612,37 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     updated = _updated(record, changed, rebuilt, repo, moved)
     whole = updated.builds != record.builds or len(updated.paths) != len(record.paths)
     return Reuse(record.value, updated, len(rebuilt), whole)
+
+
+def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes) -> bool:
+    """Whether the scan for Flux objects takes the same of ``path`` now as it
+    took of the text whose digest ``was``: the same objects, each the same
+    but for a Flux Kustomization's scheduling fields (SCHEDULING_FIELDS).
+    What it took then is read back from where the scan keeps it
+    (flux.scanned_objects); when the store no longer holds it, no.  What it
+    takes now is kept there in turn, for the next edit."""
+    from volsync_kit.core.flux import scanned_objects
+
+    try:
+        before = scanned_objects(repo, path, store, was.hex(), stored_only=True)
+        if before is None:
+            return False
+        now = scanned_objects(repo, path, store, repo.digest(path))
+    except ModelError:
+        return False
+    return now is not None and _scan_view(before) == _scan_view(now)
+
+
+def _scan_view(resources: Iterable[Resource]) -> str:
+    return _digest(
+        repr(
+            [
+                (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name,
+                 _canon_object(res))
+                for res in resources
+            ]
+        )
+    )  # fmt: skip
 
 
 def _to_ask(paths: tuple[str, ...], state: RunState, repo: RepoReader, moved: set[int]) -> Iterable[int]:
