@@ -548,14 +548,22 @@ def test_a_file_is_judged_by_the_objects_it_writes_not_its_text(repo: Path, reus
     assert any("/elsewhere/" in f.message for f in warm.findings)
 
 
+def _next_interval(repo: Path) -> None:
+    text = _ks(repo).read_text(encoding="utf-8")
+    minutes = int(re.search(r"interval: (\d+)", text).group(1)) if re.search(r"interval: \d+m", text) else 0  # type: ignore[union-attr]
+    _sub(_ks(repo), r"interval: \S+", f"interval: {minutes + 1}m")
+
+
+@pytest.mark.parametrize("edit", [comment, _next_interval], ids=["comment", "ks-interval"])
 def test_lint_and_render_each_reuse_their_record_whatever_ran_in_between(
-    repo: Path, reuses: list[runmemo.Reuse | None]
+    repo: Path, reuses: list[runmemo.Reuse | None], edit: Edit
 ) -> None:
-    """Each keeps the builds it made again in slots of its own: the other
-    command building the edited app again does not cost it its record."""
+    """Each keeps the builds it made again, and what the scan took of an
+    edited ks.yaml, in slots of its own: the other command reusing its
+    record after the same edit does not cost it its own."""
     lint_before, render_before = _lint(repo), app.run_render(repo)
     for round_ in range(2):
-        comment(repo)
+        edit(repo)
         first, second = (_lint, app.run_render) if round_ == 0 else (app.run_render, _lint)
         first(repo)
         assert reuses[-1] is not None

@@ -184,6 +184,12 @@ class KeyLocs(Mapping[str, Loc]):
         line, col = self._index()[key]
         return Loc(self.file, line, col)
 
+    def positions(self) -> Iterator[tuple[int, int]]:
+        """(line, column) of each key, in the order of ``names``."""
+        at = array("I")
+        at.frombytes(self.at)
+        return zip(at[0::2], at[1::2], strict=True)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.names)
 

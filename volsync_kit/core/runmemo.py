@@ -53,15 +53,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
+import pickle
 import posixpath
 from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from volsync_kit.core.buildmemo import Answers, NotingReader, RecordingReader, Stored
+from volsync_kit.core.buildmemo import Answers, NotingReader, RecordingReader, Scanned, Stored
 from volsync_kit.core.buildmemo import Question as BuildQuestion
-from volsync_kit.core.model import Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
+from volsync_kit.core.model import KeyLocs, Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
 from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
 
 if TYPE_CHECKING:
@@ -96,15 +98,40 @@ def _canon(node: Node) -> object:
     """``node`` as plain tuples, locations included: equal trees give equal
     text, however their objects are shared."""
     if isinstance(node, Scalar):
-        return (type(node.value).__name__, node.value, _loc(node.loc))
+        value, loc = node.value, node.loc
+        return (type(value).__name__, value, None if loc is None else (loc.file, loc.line, loc.col))
+    loc = node.loc
+    at = None if loc is None else (loc.file, loc.line, loc.col)
     if isinstance(node, Seq):
-        return ("seq", _loc(node.loc), tuple(_canon(item) for item in node.items))
-    key_locs = node.key_locs or {}
-    return (
-        "map",
-        _loc(node.loc),
-        tuple((key, _loc(key_locs.get(key)), _canon(value)) for key, value in node.items.items()),
-    )
+        return ("seq", at, tuple([_canon(item) for item in node.items]))
+    return ("map", at, _canon_items(node))
+
+
+def _canon_items(node: Map) -> tuple[object, ...]:
+    items = node.items
+    key_locs = node.key_locs
+    if type(key_locs) is KeyLocs and key_locs.names == tuple(items):
+        # Packed positions, read in order: a projection of cluster-apps reads
+        # 2,000 Kustomizations, and a Loc made per key was a third of it.
+        file = key_locs.file
+        return tuple(
+            [
+                (key, (file, line, col), _canon(value))
+                for (key, value), (line, col) in zip(items.items(), key_locs.positions(), strict=True)
+            ]
+        )
+    key_locs = key_locs or {}
+    return tuple([(key, _loc(key_locs.get(key)), _canon(value)) for key, value in items.items()])
+
+
+def _tree_digest(parts: object) -> str:
+    """A digest of plain tuples (of :func:`_canon`): pickled without its memo,
+    equal values give equal bytes, and faster than their repr."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.fast = True  # no memo: a string seen twice is written twice
+    pickler.dump(parts)
+    return hashlib.blake2b(out.getbuffer(), digest_size=16).hexdigest()
 
 
 # The spec fields of a Flux Kustomization that say when and how
@@ -145,7 +172,7 @@ def projection(resources: Iterable[Resource], problems: Iterable[Problem], files
         parts.append((head, _canon_object(res)) if res.kind in READ_KINDS else head)
     parts.append(tuple(repr(p) for p in problems))
     parts.append(tuple(sorted(files)))
-    return _digest(repr(parts))
+    return _tree_digest(parts)
 
 
 # -- recording a run ---------------------------------------------------------------------
@@ -592,7 +619,7 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
         view, what, path, words = record.question(number)
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
-            if view < 0 and not (what == "scanned" and _same_scan(store, repo, path, record.answer(number))):
+            if view < 0 and not (what == "scanned" and _same_scan(store, repo, path, record.answer(number), name)):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
     touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
@@ -614,28 +641,38 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     return Reuse(record.value, updated, len(rebuilt), whole)
 
 
-def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes) -> bool:
+def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: str) -> bool:
     """Whether the scan for Flux objects takes the same of ``path`` now as it
     took of the text whose digest ``was``: the same objects, each the same
     but for a Flux Kustomization's scheduling fields (SCHEDULING_FIELDS).
-    What it took then is read back from where the scan keeps it
-    (flux.scanned_objects); when the store no longer holds it, no.  What it
-    takes now is kept there in turn, for the next edit."""
+
+    What it took then is read back from the store: from the command's own
+    slot, where this kept it after the last edit, else from the scan's, where
+    the walk kept it (flux.scanned_objects); when neither holds it, no.  What
+    it takes now goes to the command's own slot only: lint and render each
+    keep the text their own record saw, whichever ran last."""
     from volsync_kit.core.flux import scanned_objects
 
+    own = store.key(("scanned-for", name, getattr(repo, "label", type(repo).__name__), path))
     try:
-        before = scanned_objects(repo, path, store, was.hex(), stored_only=True)
-        if before is None:
-            return False
-        now = scanned_objects(repo, path, store, repo.digest(path))
+        before = store.get(own, was.hex())
+        if not isinstance(before, Scanned):
+            found = scanned_objects(repo, path, store, was.hex(), stored_only=True)
+            if found is None:
+                return False
+            before = Scanned(found)
+        now = scanned_objects(repo, path, None, "")
     except ModelError:
         return False
-    return now is not None and _scan_view(before) == _scan_view(now)
+    if now is None or _scan_view(before.resources) != _scan_view(now):
+        return False
+    store.put(own, repo.digest(path), Scanned(now))
+    return True
 
 
 def _scan_view(resources: Iterable[Resource]) -> str:
-    return _digest(
-        repr(
+    return _tree_digest(
+        tuple(
             [
                 (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name,
                  _canon_object(res))
@@ -686,7 +723,7 @@ def _rebuild(
     own = store.key(("rebuilt", name, note.slot))
     for slot in (own, note.slot):
         stored = store.get(slot, note.material)
-        if isinstance(stored, Stored) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
+        if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
             break
     else:
         return None
@@ -698,15 +735,33 @@ def _rebuild(
         resources, problems, files = rebuild(recorder, ks, variables, root)
     except ModelError:
         return None  # it fails now: the walk says how
-    if projection(resources, problems, files) != projection(stored.resources, stored.problems, stored.files):
+    shown = projection(resources, problems, files)
+    if shown != (stored.shown if isinstance(stored, Rebuilt) else _shown(stored)):
         return None
     asked = tuple(recorder.asked.items())
-    store.put(own, note.material, Stored(note.material, asked, tuple(resources), tuple(problems), files,
-                                         stored.made_of))  # fmt: skip
+    store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown))
     return asked
 
 
-def _as_recorded(record: RunRecord, note: BuildNote, stored: Stored) -> bool:
+def _shown(stored: Stored) -> str:
+    return projection(stored.resources, stored.problems, stored.files)
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """A build made again alone by :func:`_rebuild`: what it asked, what it was
+    made of, and its projection's digest; all that the next edit's rebuild
+    compares with.  Its objects are not kept: cluster-apps holds every app's
+    Kustomization, and reading those back to project them again cost as much
+    as building them."""
+
+    material: str
+    asked: tuple[tuple[BuildQuestion, str], ...]
+    made_of: tuple[object, ...]
+    shown: str
+
+
+def _as_recorded(record: RunRecord, note: BuildNote, stored: Stored | Rebuilt) -> bool:
     """Whether ``stored`` is the build the record saw: it asked the same
     questions and had the same answers (another command may have built the
     Kustomization again since, after an edit, in the same slot)."""
