@@ -604,3 +604,47 @@ def test_a_build_that_failed_is_walked_again_once_mended(
     mended = _lint(repo)
     assert reuses[-1] is None, "a stale record was reused"
     assert mended == _lint(repo, cache=False) == clean
+
+
+def test_a_kept_value_is_made_as_the_record_is_pickled_and_read_back_as_made() -> None:
+    """render keeps its value with equal parts shared (render.shared): that runs
+    when the record is written (by the detached writer), not before the output."""
+    import pickle
+
+    made: list[tuple[int, ...]] = []
+
+    def keep(value: tuple[int, ...]) -> tuple[int, ...]:
+        made.append(value)
+        return tuple(sorted(value))
+
+    kept = runmemo.Kept((3, 1, 2), keep)
+    assert made == []
+    assert pickle.loads(pickle.dumps(kept)) == (1, 2, 3)
+    assert made == [(3, 1, 2)]
+
+
+def test_render_records_its_value_as_kept_once_and_reads_that_back(
+    repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The value a walk made is returned as it is; what the record holds is
+    what render.shared made of it, once, as the record was written."""
+    import dataclasses
+
+    from volsync_kit.core import render
+
+    calls: list[int] = []
+    real = render.shared
+
+    def marked(result: render.RenderResult) -> render.RenderResult:
+        calls.append(1)
+        return dataclasses.replace(real(result), kustomizations=result.kustomizations + 1000)
+
+    monkeypatch.setattr(render, "shared", marked)
+    walked = app.run_render(repo)
+    assert reuses[-1] is None
+    assert calls == [1]
+    reused = app.run_render(repo)
+    assert reuses[-1] is not None
+    assert calls == [1]
+    assert reused.kustomizations == walked.kustomizations + 1000
+    assert reused.apps == walked.apps

@@ -260,7 +260,8 @@ def _recorded_run(
     """``compute`` of the Flux walk: from the run recorded last time with the
     same ``settings`` when the tree still gives it (:mod:`volsync_kit.core.runmemo`),
     else by walking the repository, recording the run for the next one
-    (its value as ``kept`` makes it: an equal value that pickles smaller)."""
+    (its value as ``kept`` makes it, when the record is written: an equal
+    value that pickles smaller; see :class:`~volsync_kit.core.runmemo.Kept`)."""
     from volsync_kit.core import runmemo
 
     if cache is None:
@@ -276,9 +277,9 @@ def _recorded_run(
     log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
     model = walk(files_repo, entries, cache, cluster, log=log)
     value = compute(log.recorder, model)
-    if kept is not None:
-        value = kept(value)
-    _record(cache, what, inputs, log.record(value), whole=True)
+    # Made smaller as the record is written (by the detached writer, after the output).
+    recorded = value if kept is None else runmemo.Kept(value, kept)
+    _record(cache, what, inputs, log.record(recorded), whole=True)
     cache.flush()
     return value
 
