@@ -648,3 +648,29 @@ def test_render_records_its_value_as_kept_once_and_reads_that_back(
     assert calls == [1]
     assert reused.kustomizations == walked.kustomizations + 1000
     assert reused.apps == walked.apps
+
+
+def test_the_first_interval_edit_after_a_walk_projects_cluster_apps_once(
+    repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store takes the projection of a build holding many apps'
+    Kustomizations as it writes it (cache.SHOWN_FROM), so the edit's rebuild
+    compares the build made now with it, and projects only that one."""
+    from volsync_kit.adapters import cache
+
+    assert len(_apps(repo)) >= cache.SHOWN_FROM
+    recorded = _lint(repo)
+    counted: list[int] = []
+    real = runmemo.projection
+
+    def projection(*args: object) -> str:
+        counted.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runmemo, "projection", projection)
+    ks_interval(repo)
+    warm = _lint(repo)
+    assert reuses[-1] is not None
+    assert reuses[-1].rebuilt == 1
+    assert len(counted) == 1
+    assert warm == _lint(repo, cache=False) == recorded

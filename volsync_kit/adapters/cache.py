@@ -637,6 +637,12 @@ def _learned(resources: tuple[Resource, ...]) -> None:
         learn(res)
 
 
+# A build holding this many Flux Kustomizations is stored with its projection
+# (Stored.shown): taken here, where the detached writer pickles, not on the
+# command's time.
+SHOWN_FROM = 8
+
+
 def _reduce_stored(
     stored: Stored, node_digest: Callable[[Map], str]
 ) -> tuple[Callable[..., object], tuple[object, ...]]:
@@ -648,7 +654,12 @@ def _reduce_stored(
     kept = stored.kept_of
     if isinstance(kept, tuple) and kept:
         kept = _Packed(_plain_dumps(kept))
-    return (Stored, (stored.material, stored.asked, resources, stored.problems, stored.files, kept))
+    shown = stored.shown
+    if not shown and sum(1 for res in stored.resources if _is_flux_ks(res)) >= SHOWN_FROM:
+        from volsync_kit.core.runmemo import projection
+
+        shown = projection(stored.resources, stored.problems, stored.files)
+    return (Stored, (stored.material, stored.asked, resources, stored.problems, stored.files, kept, shown))
 
 
 def _reduce_scanned(scanned: Scanned) -> tuple[Callable[..., object], tuple[object, ...]]:

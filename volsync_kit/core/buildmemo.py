@@ -126,6 +126,11 @@ class Stored:
     # the store only then (see made_of), as a walk that reuses the build never
     # looks at it.
     kept_of: tuple[object, ...] | Deferred = field(default=(), compare=False)
+    # A digest of what a recorded run reads of it (runmemo.projection), when
+    # the store took it as it wrote a build that holds many apps' Kustomizations:
+    # the first edit of one app's ks.yaml after a walk then projects that build
+    # once, as it is now, rather than twice.
+    shown: str = field(default="", compare=False)
 
     @property
     def made_of(self) -> tuple[object, ...]:

@@ -768,7 +768,7 @@ def _rebuild(
 
 
 def _shown(stored: Stored) -> str:
-    return projection(stored.resources, stored.problems, stored.files)
+    return stored.shown or projection(stored.resources, stored.problems, stored.files)
 
 
 @dataclass(frozen=True)
