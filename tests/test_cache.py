@@ -865,3 +865,20 @@ def test_a_new_store_has_pages_of_the_size_chosen(example: Path, tmp_path: Path)
         assert db.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert PAGE_SIZE == 16384
+
+
+class _FailsToKeep:
+    def __reduce__(self) -> tuple[object, ...]:
+        raise ValueError("a keeping that fails")
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_a_value_that_fails_as_it_is_pickled_is_a_miss_not_an_error(tmp_path: Path, detach: bool) -> None:
+    store = DiskCache(tmp_path / "cache", tmp_path, detach=detach)
+    store.put("bad", "in", _FailsToKeep())
+    store.put("good", "in", "value")
+    store.flush()
+    store.close()
+    cache_module.wait_for_writers(tmp_path / "cache")
+    again = DiskCache(tmp_path / "cache", tmp_path)
+    assert (again.get("bad", "in"), again.get("good", "in")) == (None, "value")

@@ -852,7 +852,10 @@ class _Store:
     def _pack(self, key: str, inputs: str, value: object) -> None:
         try:
             data = _dumps(value, functools.partial(_node_digest, self.shared))
-        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        except Exception:
+            # A value that does not pickle, or whose keeping fails as it is
+            # pickled (runmemo.Kept, a build's projection), is not stored: the
+            # cache never fails a command, and a missing entry is a miss.
             return
         if len(data) <= MAX_ENTRY_BYTES:
             self.put(key, inputs, data)
