@@ -674,3 +674,38 @@ def test_the_first_interval_edit_after_a_walk_projects_cluster_apps_once(
     assert reuses[-1].rebuilt == 1
     assert len(counted) == 1
     assert warm == _lint(repo, cache=False) == recorded
+
+
+# Modules only plan runs (it records no run): they may read any field.
+PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
+
+
+def test_no_code_lint_or_render_runs_names_a_scheduling_field() -> None:
+    """A recorded run is reused across an edit of SCHEDULING_FIELDS because
+    nothing lint or render runs reads them.  A rule or a walk that starts
+    reading one (a string literal naming it, docstrings aside) must take it
+    out of that set, or its edits would be answered stale."""
+    import ast
+
+    package = Path(runmemo.__file__).resolve().parents[1]
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in PLAN_ONLY | {"runmemo.py"} or path.name.startswith("plan_"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Constant)
+                and node.value in runmemo.SCHEDULING_FIELDS
+                and id(node) not in docstrings
+            ):
+                found.append(f"{path.relative_to(package)}:{node.lineno}: {node.value!r}")
+    assert found == []
