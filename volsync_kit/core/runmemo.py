@@ -494,8 +494,8 @@ class Kept:
 
     ``keep`` runs when the record is pickled, which the console script leaves
     to its detached cache writer, after the output: sharing the equal parts
-    of 2,000 apps' volumes took 2.5 s of a render that walked, and doubled
-    its memory.  What is read back is ``keep(value)`` itself.
+    of 2,000 apps' volumes took about 1.5 s of a render that walked, and
+    doubled its memory.  What is read back is ``keep(value)`` itself.
     """
 
     __slots__ = ("keep", "value")
