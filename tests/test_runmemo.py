@@ -131,8 +131,9 @@ REUSED: dict[str, Edit] = {
 }
 
 
-# -- edits of when Flux reconciles an app (runmemo.SCHEDULING_FIELDS), which neither lint
-# nor render reads: answered from the record, though the build of every ks.yaml is made again
+# -- edits of when and whether Flux reconciles an app, and of what it prunes
+# (runmemo.UNREAD_FIELDS), which neither lint nor render reads: answered from the
+# record, though the build of every ks.yaml is made again
 
 
 def _ks(repo: Path) -> Path:
@@ -152,6 +153,23 @@ def ks_depends_on_renamed(repo: Path) -> None:
     _sub(_ks(repo), r"(dependsOn:\n\s*- name:) \S+", r"\1 rook-ceph-cluster")
 
 
+def ks_prune(repo: Path) -> None:
+    """Turned off, then on again."""
+    if "prune: true" in _ks(repo).read_text(encoding="utf-8"):
+        _sub(_ks(repo), r"prune: true", "prune: false")
+    else:
+        _sub(_ks(repo), r"prune: false", "prune: true")
+
+
+def ks_suspended(repo: Path) -> None:
+    """Suspended by a key added after the last one (no other line of the file
+    moves), then resumed."""
+    if "suspend: true" in _ks(repo).read_text(encoding="utf-8"):
+        _sub(_ks(repo), r"suspend: true", "suspend: false")
+    else:
+        _sub(_ks(repo), r"(\n  wait: \S+\n)$", r"\1  suspend: true\n")
+
+
 def root_interval(repo: Path) -> None:
     _sub(repo / "kubernetes/flux/cluster/ks.yaml", r"interval: 1h", "interval: 2h")
 
@@ -160,6 +178,8 @@ SCHEDULED: dict[str, Edit] = {
     "ks-interval": ks_interval,
     "ks-timeout-and-wait": ks_timeout_and_wait,
     "ks-depends-on-renamed": ks_depends_on_renamed,
+    "ks-prune": ks_prune,
+    "ks-suspended": ks_suspended,
     "root-interval": root_interval,
 }
 
@@ -232,11 +252,6 @@ def ks_depends_on_added(repo: Path) -> None:
     _sub(_ks(repo), r"(dependsOn:\n)", r"\1    - name: rook-ceph-cluster\n      namespace: rook-ceph\n")
 
 
-def ks_prune(repo: Path) -> None:
-    """plan reads prune: it is no scheduling field."""
-    _sub(_ks(repo), r"prune: true", "prune: false")
-
-
 def ks_interval_broken(repo: Path) -> None:
     """The build that holds the ks.yaml substitutes into the interval too, and fails."""
     _sub(_ks(repo), r"interval: \S+", 'interval: "${BROKEN"')
@@ -255,7 +270,6 @@ WALKED: dict[str, Edit] = {
     "new-app": new_app,
     "stray-file": stray_file,
     "ks-depends-on-added": ks_depends_on_added,
-    "ks-prune": ks_prune,
     "ks-interval-broken": ks_interval_broken,
 }
 
@@ -681,7 +695,7 @@ PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios
 
 
 def test_no_code_lint_or_render_runs_names_a_scheduling_field() -> None:
-    """A recorded run is reused across an edit of SCHEDULING_FIELDS because
+    """A recorded run is reused across an edit of UNREAD_FIELDS because
     nothing lint or render runs reads them.  A rule or a walk that starts
     reading one (a string literal naming it, docstrings aside) must take it
     out of that set, or its edits would be answered stale."""
@@ -702,10 +716,6 @@ def test_no_code_lint_or_render_runs_names_a_scheduling_field() -> None:
             and isinstance(node.body[0].value, ast.Constant)
         }
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Constant)
-                and node.value in runmemo.SCHEDULING_FIELDS
-                and id(node) not in docstrings
-            ):
+            if isinstance(node, ast.Constant) and node.value in runmemo.UNREAD_FIELDS and id(node) not in docstrings:
                 found.append(f"{path.relative_to(package)}:{node.lineno}: {node.value!r}")
     assert found == []

@@ -35,9 +35,10 @@ An app's ``ks.yaml`` is read outside builds by the scan for entry points,
 and inside the build that holds it (cluster-apps).  The scan's read is one
 "scanned" question, judged by what the scan takes of the file
 (:func:`_same_scan`); both it and the projection leave out a Flux
-Kustomization's scheduling fields (:data:`SCHEDULING_FIELDS`).  So an edit
-of when Flux reconciles an app (its interval, timeout, dependsOn) builds
-cluster-apps again and reuses the rest; any other ks.yaml edit walks.
+Kustomization's fields that lint and render do not read
+(:data:`UNREAD_FIELDS`).  So an edit of when Flux reconciles an app (its
+interval, timeout, dependsOn, suspend, prune) builds cluster-apps again
+and reuses the rest; any other ks.yaml edit walks.
 
 Why the projection is enough: the walk reads of a build's objects the
 Flux Kustomizations, sources, ConfigMaps, Secrets and ExternalSecrets it
@@ -134,31 +135,36 @@ def _tree_digest(parts: object) -> str:
     return hashlib.blake2b(out.getbuffer(), digest_size=16).hexdigest()
 
 
-# The spec fields of a Flux Kustomization that say when and how
-# kustomize-controller reconciles it, not what it applies: how often
-# (interval, retryInterval), how long it waits and for what (timeout, wait,
-# healthChecks, healthCheckExprs), after what (dependsOn), and whether it
-# recreates an object it cannot patch (force).  See the Kustomization API,
-# https://fluxcd.io/flux/components/kustomize/kustomizations/.  The walk and
-# the rules read none of them (plan reads prune, deletionPolicy and suspend,
-# which stay in), so an edit of one alone changes nothing a recorded run's
-# value says; tests/test_runmemo.py edits each and compares with a run
-# without the cache.  Their keys and values go; every other key keeps its
-# location, so an edit that moves a line still counts.
-SCHEDULING_FIELDS = frozenset(
-    {"interval", "retryInterval", "timeout", "wait", "healthChecks", "healthCheckExprs", "dependsOn", "force"}
-)
+# The spec fields of a Flux Kustomization that neither the walk nor the rules
+# (nor render) read: when and how kustomize-controller reconciles it, how
+# often (interval, retryInterval), how long it waits and for what (timeout,
+# wait, healthChecks, healthCheckExprs), after what (dependsOn), whether it
+# recreates an object it cannot patch (force); whether it reconciles at all
+# (suspend); and what becomes of the objects it stops applying (prune,
+# deletionPolicy), which plan reads and records no run for.  See the
+# Kustomization API, https://fluxcd.io/flux/components/kustomize/kustomizations/.
+# An edit of one alone changes nothing a recorded run's value says:
+# tests/test_runmemo.py edits them and compares with a run without the cache,
+# and fails when code lint or render runs names one.  Their keys and values
+# go; every other key keeps its location, so an edit that moves a line still
+# counts.
+UNREAD_FIELDS = frozenset(
+    {
+        "interval", "retryInterval", "timeout", "wait", "healthChecks", "healthCheckExprs", "dependsOn", "force",
+        "suspend", "prune", "deletionPolicy",
+    }
+)  # fmt: skip
 _FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 
 def _canon_object(res: Resource) -> object:
     """``res`` as :func:`_canon` gives it; of a Flux Kustomization, without the
-    spec fields that only schedule it (SCHEDULING_FIELDS)."""
+    spec fields that lint and render do not read (UNREAD_FIELDS)."""
     node = res.node
     spec = node.items.get("spec")
     if res.kind != "Kustomization" or res.group != _FLUX_GROUP or not isinstance(spec, Map):
         return _canon(node)
-    kept = {key: value for key, value in spec.items.items() if key not in SCHEDULING_FIELDS}
+    kept = {key: value for key, value in spec.items.items() if key not in UNREAD_FIELDS}
     key_locs = spec.key_locs or {}
     lean = Map(kept, spec.loc, {key: loc for key in kept if (loc := key_locs.get(key)) is not None})
     return _canon(Map({**node.items, "spec": lean}, node.loc, node.key_locs))
@@ -668,7 +674,8 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
 def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: str) -> bool:
     """Whether the scan for Flux objects takes the same of ``path`` now as it
     took of the text whose digest ``was``: the same objects, each the same
-    but for a Flux Kustomization's scheduling fields (SCHEDULING_FIELDS).
+    but for the fields of a Flux Kustomization that lint and render do not read
+    (UNREAD_FIELDS).
 
     What it took then is read back from the store: from the command's own
     slot, where this kept it after the last edit, else from the scan's, where
