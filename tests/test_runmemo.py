@@ -174,7 +174,7 @@ def root_interval(repo: Path) -> None:
     _sub(repo / "kubernetes/flux/cluster/ks.yaml", r"interval: 1h", "interval: 2h")
 
 
-SCHEDULED: dict[str, Edit] = {
+UNREAD_EDITS: dict[str, Edit] = {
     "ks-interval": ks_interval,
     "ks-timeout-and-wait": ks_timeout_and_wait,
     "ks-depends-on-renamed": ks_depends_on_renamed,
@@ -299,7 +299,7 @@ def test_an_edit_lint_does_not_see_is_answered_from_the_record(
     assert again == warm
 
 
-@pytest.mark.parametrize("name", sorted(SCHEDULED))
+@pytest.mark.parametrize("name", sorted(UNREAD_EDITS))
 def test_an_edit_of_when_flux_reconciles_is_answered_from_the_record(
     repo: Path, reuses: list[runmemo.Reuse | None], reads: list[str], clock: str, name: str
 ) -> None:
@@ -307,7 +307,7 @@ def test_an_edit_of_when_flux_reconciles_is_answered_from_the_record(
     it: each is judged by what it takes of it (runmemo._same_scan, and the
     projection), not by its text."""
     recorded = _lint(repo)
-    SCHEDULED[name](repo)
+    UNREAD_EDITS[name](repo)
     reads.clear()
     warm = _lint(repo)
     root = "kubernetes/flux/cluster/ks.yaml"
@@ -324,7 +324,7 @@ def test_an_edit_of_when_flux_reconciles_is_answered_from_the_record(
     assert reuses[-1] is not None
     assert reuses[-1].rebuilt == 0
     assert again == warm
-    SCHEDULED[name](repo)  # and again: the scan kept what it took of the edited text
+    UNREAD_EDITS[name](repo)  # and again: the scan kept what it took of the edited text
     assert _lint(repo) == warm
     assert reuses[-1] is not None
 
@@ -338,12 +338,7 @@ def test_the_scan_without_what_it_took_before_walks_again(
 
     recorded = _lint(repo)
     ks_interval(repo)
-    real = flux.scanned_objects
-
-    def forgotten(*args: object, stored_only: bool = False, **kwargs: object) -> object:
-        return None if stored_only else real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(flux, "scanned_objects", forgotten)
+    monkeypatch.setattr(flux, "kept_scan", lambda *args: None)
     warm = _lint(repo)
     assert reuses[-1] is None
     assert warm == _lint(repo, cache=False) == recorded
@@ -514,12 +509,12 @@ def test_a_build_another_command_made_since_is_not_taken_for_the_recorded_one(
     assert warm == _lint(repo, cache=False) != before
 
 
-@pytest.mark.parametrize("name", sorted(REUSED) + sorted(SCHEDULED) + sorted(WALKED))
+@pytest.mark.parametrize("name", sorted(REUSED) + sorted(UNREAD_EDITS) + sorted(WALKED))
 def test_render_reuses_its_record_only_when_it_shows_what_a_run_without_cache_shows(
     repo: Path, reuses: list[runmemo.Reuse | None], name: str
 ) -> None:
     recorded = app.run_render(repo)
-    {**REUSED, **SCHEDULED, **WALKED}[name](repo)
+    {**REUSED, **UNREAD_EDITS, **WALKED}[name](repo)
     warm = app.run_render(repo)
     assert (reuses[-1] is not None) == (name not in WALKED)
     assert warm == app.run_render(repo, cache=False)

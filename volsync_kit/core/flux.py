@@ -557,37 +557,41 @@ def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: Shared
         digest = repo.digest(path) if memo is not None or shared is not None else ""
         if shared is not None and (path, digest) in shared.scanned:
             return shared.scanned[(path, digest)]
-        resources = scanned_objects(repo, path, memo, digest)
-        assert resources is not None
+        slot = _scan_slot(memo, repo, path) if memo is not None else ""
+        resources = _kept_at(memo, slot, digest) if memo is not None else None
+        if resources is None:
+            resources = scan_objects(repo, path)
+            if memo is not None:
+                # Under the digest asked first: a file that changed since is read
+                # again, and the reader then writes nothing more this run.
+                memo.put(slot, digest, Scanned(resources))
         if shared is not None:
             shared.scanned[(path, digest)] = resources
         return resources
 
 
-def scanned_objects(
-    repo: RepoReader, path: str, memo: BuildMemo | None, digest: str, *, stored_only: bool = False
-) -> tuple[Resource, ...] | None:
-    """The objects the scan takes of ``path`` whose text has ``digest``: kept
-    in ``memo`` (when it has them), else read (unless ``stored_only``: None)
-    and kept there; raises ModelError."""
-    slot = ""
-    if memo is not None:
-        slot = memo.key(("scanned", getattr(repo, "label", type(repo).__name__), path))
-        stored = memo.get(slot, digest)
-        if isinstance(stored, Scanned):
-            return stored.resources
-    if stored_only:
-        return None
-    resources = tuple(
+def _scan_slot(memo: BuildMemo, repo: RepoReader, path: str) -> str:
+    return memo.key(("scanned", getattr(repo, "label", type(repo).__name__), path))
+
+
+def kept_scan(repo: RepoReader, path: str, memo: BuildMemo, digest: str) -> tuple[Resource, ...] | None:
+    """The objects the scan took of ``path`` when its text had ``digest``, as
+    ``memo`` keeps them; None when it does not."""
+    return _kept_at(memo, _scan_slot(memo, repo, path), digest)
+
+
+def _kept_at(memo: BuildMemo, slot: str, digest: str) -> tuple[Resource, ...] | None:
+    stored = memo.get(slot, digest)
+    return stored.resources if isinstance(stored, Scanned) else None
+
+
+def scan_objects(repo: RepoReader, path: str) -> tuple[Resource, ...]:
+    """The objects the scan takes of ``path`` (its mapping documents); raises ModelError."""
+    return tuple(
         Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
         for doc in repo.documents(path)
         if isinstance(doc.node, Map)
     )
-    if memo is not None:
-        # Under the digest asked first: a file that changed since is read
-        # again, and the reader then writes nothing more this run.
-        memo.put(slot, digest, Scanned(resources))
-    return resources
 
 
 _OBJECT_WORDS = frozenset({"ConfigMap", "Secret"})

@@ -679,23 +679,23 @@ def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: 
 
     What it took then is read back from the store: from the command's own
     slot, where this kept it after the last edit, else from the scan's, where
-    the walk kept it (flux.scanned_objects); when neither holds it, no.  What
+    the walk kept it (flux.kept_scan); when neither holds it, no.  What
     it takes now goes to the command's own slot only: lint and render each
     keep the text their own record saw, whichever ran last."""
-    from volsync_kit.core.flux import scanned_objects
+    from volsync_kit.core.flux import kept_scan, scan_objects
 
     own = store.key(("scanned-for", name, getattr(repo, "label", type(repo).__name__), path))
     try:
         before = store.get(own, was.hex())
         if not isinstance(before, Scanned):
-            found = scanned_objects(repo, path, store, was.hex(), stored_only=True)
+            found = kept_scan(repo, path, store, was.hex())
             if found is None:
                 return False
             before = Scanned(found)
-        now = scanned_objects(repo, path, None, "")
+        now = scan_objects(repo, path)
     except ModelError:
         return False
-    if now is None or _scan_view(before.resources) != _scan_view(now):
+    if _scan_view(before.resources) != _scan_view(now):
         return False
     store.put(own, repo.digest(path), Scanned(now))
     return True
