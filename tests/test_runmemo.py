@@ -174,6 +174,11 @@ def root_interval(repo: Path) -> None:
     _sub(repo / "kubernetes/flux/cluster/ks.yaml", r"interval: 1h", "interval: 2h")
 
 
+def ks_substituted_interval(repo: Path) -> None:
+    """cluster-apps' post-build substitution reads it: that build is made again."""
+    _sub(_ks(repo), r"interval: \S+", "interval: ${APP_INTERVAL:-42m}")
+
+
 UNREAD_EDITS: dict[str, Edit] = {
     "ks-interval": ks_interval,
     "ks-timeout-and-wait": ks_timeout_and_wait,
@@ -181,7 +186,11 @@ UNREAD_EDITS: dict[str, Edit] = {
     "ks-prune": ks_prune,
     "ks-suspended": ks_suspended,
     "root-interval": root_interval,
+    "ks-substituted-interval": ks_substituted_interval,
 }
+# Builds made again, and builds that only carry the edited fields through
+# (runmemo._passed), after each edit; (0, 1) for the others: cluster-apps.
+MADE_AND_PASSED = {"root-interval": (1, 1), "ks-substituted-interval": (1, 0)}
 
 
 # -- edits lint sees, or may: walked again ----------------------------------------------
@@ -304,29 +313,139 @@ def test_an_edit_of_when_flux_reconciles_is_answered_from_the_record(
     repo: Path, reuses: list[runmemo.Reuse | None], reads: list[str], clock: str, name: str
 ) -> None:
     """The scan for entry points and the build that holds the ks.yaml both read
-    it: each is judged by what it takes of it (runmemo._same_scan, and the
-    projection), not by its text."""
+    it: the scan is judged by what it takes of it (runmemo._same_scan), and a
+    build that reads it only as objects, and reads none of those fields, is
+    not made again (runmemo._passed)."""
     recorded = _lint(repo)
     UNREAD_EDITS[name](repo)
     reads.clear()
     warm = _lint(repo)
+    made, passed = MADE_AND_PASSED.get(name, (0, 1))
     root = "kubernetes/flux/cluster/ks.yaml"
     if clock == "settled":
-        # The edited file, and the file whose inline patches cluster-apps parses
-        # (building it again): nothing else, each once.
+        # The edited file, and the file whose inline patches cluster-apps
+        # parses when it is built: nothing else, each once.
         edited = root if name == "root-interval" else str(_ks(repo).relative_to(repo))
-        assert sorted(reads) == sorted({edited, root})
+        assert sorted(reads) == sorted({edited, root} if made else {edited})
     assert reuses[-1] is not None, "the record was not reused"
-    # Every build that read the file: cluster-apps, and for the root's file the root too.
-    assert reuses[-1].rebuilt == (2 if name == "root-interval" else 1)
+    # Every build that read the file: cluster-apps holds an app's ks.yaml, and
+    # only carries its interval through.  The root's file is held by the
+    # root's build, and cluster-apps reads its own inline patches from it:
+    # that one is built.
+    assert (reuses[-1].rebuilt, reuses[-1].passed) == (made, passed)
     assert warm == _lint(repo, cache=False) == recorded
     again = _lint(repo)
     assert reuses[-1] is not None
-    assert reuses[-1].rebuilt == 0
+    assert reuses[-1].rebuilt == reuses[-1].passed == 0
     assert again == warm
     UNREAD_EDITS[name](repo)  # and again: the scan kept what it took of the edited text
     assert _lint(repo) == warm
     assert reuses[-1] is not None
+
+
+# -- builds that may read the edited fields of a ks.yaml: made again, or walked ---------
+
+
+def _interval(repo: Path) -> str:
+    found = re.search(r"\n  interval: (\S+)", _ks(repo).read_text(encoding="utf-8"))
+    assert found is not None
+    return found.group(1)
+
+
+def _ops_on_the_app(repo: Path, *ops: str) -> None:
+    """A JSON 6902 patch of cluster-apps' (the file's last object), on the edited app's Kustomization."""
+    name = re.search(r"name: &app (\S+)", _ks(repo).read_text(encoding="utf-8"))
+    assert name is not None
+    body = "".join(f"        - {op}\n" for op in ops)
+    _append(
+        repo / "kubernetes/flux/cluster/ks.yaml",
+        f"    - patch: |-\n{body}      target:\n        kind: Kustomization\n        name: {name.group(1)}\n",
+    )
+
+
+def _in_namespace(repo: Path, text: str) -> None:
+    """Appended to the kustomization that lists the edited app's ks.yaml."""
+    _append(_ks(repo).parent.parent / "kustomization.yaml", text)
+
+
+def _app(repo: Path) -> str:
+    return _ks(repo).parent.name
+
+
+def _nothing(repo: Path) -> None:
+    pass
+
+
+def _interval_tested(repo: Path) -> None:
+    _ops_on_the_app(repo, f"{{op: test, path: /spec/interval, value: {_interval(repo)}}}")
+
+
+def _interval_copied(repo: Path) -> None:
+    _ops_on_the_app(repo, "{op: copy, from: /spec/interval, path: /spec/postBuild/substitute/APP}")
+
+
+def _interval_replaced(repo: Path) -> None:
+    _ops_on_the_app(repo, "{op: replace, path: /spec/interval, value: 5m}")
+
+
+def _variable_added(repo: Path) -> None:
+    _ops_on_the_app(repo, "{op: add, path: /spec/postBuild/substitute/EXTRA, value: x}")
+
+
+def _interval_replacing(repo: Path) -> None:
+    app_ = _app(repo)
+    _in_namespace(
+        repo,
+        f"replacements:\n  - source: {{kind: Kustomization, name: {app_}, fieldPath: spec.interval}}\n"
+        f"    targets:\n      - select: {{kind: Kustomization, name: {app_}}}\n"
+        "        fieldPaths: [spec.postBuild.substitute.APP]\n",
+    )
+
+
+def _ks_generated_from(repo: Path) -> None:
+    _in_namespace(repo, f"configMapGenerator:\n  - name: copied\n    files: [./{_app(repo)}/ks.yaml]\n")
+
+
+def ks_list_document(repo: Path) -> None:
+    """A document after the last, which no scan takes and a build fails on."""
+    _append(_ks(repo), "---\n- not an object\n")
+
+
+# (what the repository holds, the edit, what a warm run does: walks, makes the
+# build again, or passes it through; and whether lint or render then say
+# something else than before the edit, which a build passed through would not)
+GUARDED: dict[str, tuple[Edit, Edit, str, bool]] = {
+    "json6902-test": (_interval_tested, ks_interval, "walks", True),
+    "json6902-copy": (_interval_copied, ks_interval, "walks", True),
+    "json6902-replace": (_interval_replaced, ks_interval, "made", False),
+    "json6902-on-read-field": (_variable_added, ks_interval, "passed", False),
+    "replacements": (_interval_replacing, ks_interval, "walks", True),
+    "generator-source": (_ks_generated_from, ks_interval, "walks", False),
+    "list-document": (_nothing, ks_list_document, "walks", True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED))
+def test_a_build_that_may_read_the_edited_fields_is_not_passed_through(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    """runmemo._passed: a build that reads the ks.yaml otherwise than as objects,
+    or whose transforms read or require one of UNREAD_FIELDS, is made again;
+    lint and render then say what a run without the cache says."""
+    setup, edit, outcome, differs = GUARDED[name]
+    setup(repo)
+    before = (_lint(repo), app.run_render(repo))
+    edit(repo)
+    warm = _lint(repo)
+    found = reuses[-1]
+    if outcome == "walks":
+        assert found is None, "a build that read the edit was reused"
+    else:
+        assert found is not None
+        assert (found.rebuilt, found.passed) == ((1, 0) if outcome == "made" else (0, 1))
+    now = (warm, app.run_render(repo))
+    assert now == (_lint(repo, cache=False), app.run_render(repo, cache=False))
+    assert (now != before) == differs
 
 
 def test_the_scan_without_what_it_took_before_walks_again(
@@ -571,15 +690,17 @@ def test_lint_and_render_each_reuse_their_record_whatever_ran_in_between(
     edited ks.yaml, in slots of its own: the other command reusing its
     record after the same edit does not cost it its own."""
     lint_before, render_before = _lint(repo), app.run_render(repo)
+    # The HelmRelease's build is made again; cluster-apps only carries the interval.
+    expected = (1, 0) if edit is comment else (0, 1)
     for round_ in range(2):
         edit(repo)
         first, second = (_lint, app.run_render) if round_ == 0 else (app.run_render, _lint)
         first(repo)
         assert reuses[-1] is not None
-        assert reuses[-1].rebuilt == 1
+        assert (reuses[-1].rebuilt, reuses[-1].passed) == expected
         second(repo)
         assert reuses[-1] is not None
-        assert reuses[-1].rebuilt == 1
+        assert (reuses[-1].rebuilt, reuses[-1].passed) == expected
     assert _lint(repo) == lint_before == _lint(repo, cache=False)
     assert app.run_render(repo) == render_before == app.run_render(repo, cache=False)
 
@@ -659,12 +780,13 @@ def test_render_records_its_value_as_kept_once_and_reads_that_back(
     assert reused.apps == walked.apps
 
 
-def test_the_first_interval_edit_after_a_walk_projects_cluster_apps_once(
+def test_the_first_substituted_interval_after_a_walk_projects_cluster_apps_once(
     repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store takes the projection of a build holding many apps'
     Kustomizations as it writes it (cache.SHOWN_FROM), so the edit's rebuild
-    compares the build made now with it, and projects only that one."""
+    compares the build made now with it, and projects only that one.  (An
+    interval with a variable in it is built again: see _passed.)"""
     from volsync_kit.adapters import cache
 
     assert len(_apps(repo)) >= cache.SHOWN_FROM
@@ -677,10 +799,10 @@ def test_the_first_interval_edit_after_a_walk_projects_cluster_apps_once(
         return real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runmemo, "projection", projection)
-    ks_interval(repo)
+    ks_substituted_interval(repo)
     warm = _lint(repo)
     assert reuses[-1] is not None
-    assert reuses[-1].rebuilt == 1
+    assert (reuses[-1].rebuilt, reuses[-1].passed) == (1, 0)
     assert len(counted) == 1
     assert warm == _lint(repo, cache=False) == recorded
 

@@ -659,7 +659,10 @@ def _reduce_stored(
         from volsync_kit.core.runmemo import projection
 
         shown = projection(stored.resources, stored.problems, stored.files)
-    return (Stored, (stored.material, stored.asked, resources, stored.problems, stored.files, kept, shown))
+    return (
+        Stored,
+        (stored.material, stored.asked, resources, stored.problems, stored.files, kept, shown, stored.passing),
+    )
 
 
 def _reduce_scanned(scanned: Scanned) -> tuple[Callable[..., object], tuple[object, ...]]:

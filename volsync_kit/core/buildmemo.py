@@ -113,6 +113,17 @@ class Deferred(Protocol):
 
 
 @dataclass(frozen=True)
+class Passing:
+    """How one build read the files it read as objects (kustomize.Build): a
+    recorded run asks it whether an edit of such a file, in fields nothing
+    reads, can change the build in anything else (runmemo._passed)."""
+
+    object_files: frozenset[str]  # read as objects, and in no other way
+    ks_operations: frozenset[tuple[str, str, str]]  # JSON 6902 (op, path, from) applied to Flux Kustomizations
+    replaced: bool  # replacements ran
+
+
+@dataclass(frozen=True)
 class Stored:
     """One remembered build: the answers it relied on and what it produced."""
 
@@ -131,6 +142,7 @@ class Stored:
     # the first edit of one app's ks.yaml after a walk then projects that build
     # once, as it is now, rather than twice.
     shown: str = field(default="", compare=False)
+    passing: Passing | None = field(default=None, compare=False)
 
     @property
     def made_of(self) -> tuple[object, ...]:

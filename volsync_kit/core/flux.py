@@ -37,6 +37,7 @@ from typing import Literal
 from volsync_kit.core import variables as vars_
 from volsync_kit.core.buildmemo import (
     Answers,
+    Passing,
     RecordingReader,
     Scanned,
     SharedBuilds,
@@ -77,7 +78,7 @@ from volsync_kit.core.model import (
     set_at,
     str_at,
 )
-from volsync_kit.core.ports import BuildMemo, RepoReader
+from volsync_kit.core.ports import BuildMemo, Document, RepoReader
 from volsync_kit.core.runmemo import RunLog
 from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
 from volsync_kit.core.sources import (
@@ -350,6 +351,16 @@ def _build(
     repo: RepoReader, ks: FluxKs, variables: Variables, root: str = ""
 ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
     """Build ``spec.path`` with the overlay and post-build; raises ModelError."""
+    resources, problems, files, _ = rebuild(repo, ks, variables, root)
+    return resources, problems, files
+
+
+def rebuild(
+    repo: RepoReader, ks: FluxKs, variables: Variables, root: str = ""
+) -> tuple[list[Resource], list[Problem], frozenset[str], Passing]:
+    """:func:`_build`, and how the build read the files it read (for a
+    recorded run, which also builds one Kustomization again alone with it:
+    core.runmemo); raises ModelError."""
     raw = ks.spec_str("path") or ""
     try:
         # kustomize-controller joins spec.path under the artifact's root
@@ -373,11 +384,8 @@ def _build(
     build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
     resources, notes = post_build(ks, build.resources, variables)
     problems = [Problem(p.severity, p.code, p.message, p.loc, ks.ref) for p in build.notes] + notes
-    return resources, problems, frozenset(build.files)
-
-
-# A build made again alone, by a recorded run (volsync_kit.core.runmemo).
-rebuild = _build
+    passing = Passing(frozenset(build.object_files - build.other_reads), frozenset(build.ks_operations), build.replaced)
+    return resources, problems, frozenset(build.files), passing
 
 
 class Memo:
@@ -433,7 +441,7 @@ class Memo:
                 return list(found.resources), list(found.problems), found.files
         recorder = RecordingReader(self.answers)
         try:
-            resources, problems, files = _build(recorder, ks, variables, root)
+            resources, problems, files, passing = rebuild(recorder, ks, variables, root)
         except ModelError:
             if self.log is not None:  # a failed build is kept nowhere, but what it read decided it
                 self.log.note_failed(self.log.view_of(self.repo), tuple(recorder.asked.items()))
@@ -441,7 +449,9 @@ class Memo:
         asked = tuple(recorder.asked.items())
         if self.shared is not None:
             resources = self._as_other_revision(made_of[2], resources)
-        found = Stored(material, asked, tuple(resources), tuple(problems), files, (ks, variables, root))
+        found = Stored(
+            material, asked, tuple(resources), tuple(problems), files, (ks, variables, root), passing=passing
+        )
         if self.store is not None:
             self.store.put(slot, material, found)  # with its objects' facts (core.facts.learn)
         self._done(slot, made_of, found, built=True)
@@ -586,10 +596,15 @@ def _kept_at(memo: BuildMemo, slot: str, digest: str) -> tuple[Resource, ...] | 
 
 
 def scan_objects(repo: RepoReader, path: str) -> tuple[Resource, ...]:
-    """The objects the scan takes of ``path`` (its mapping documents); raises ModelError."""
+    """The objects the scan takes of ``path``; raises ModelError."""
+    return objects_of(repo.documents(path))
+
+
+def objects_of(documents: Iterable[Document]) -> tuple[Resource, ...]:
+    """The objects the scan takes of a file's documents: its mappings."""
     return tuple(
         Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
-        for doc in repo.documents(path)
+        for doc in documents
         if isinstance(doc.node, Map)
     )
 

@@ -41,6 +41,7 @@ from volsync_kit.core.model import (
 )
 from volsync_kit.core.ports import RepoReader
 
+FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 COMPONENT_KIND = "Component"
 
@@ -128,11 +129,23 @@ class Overlay:
 
 @dataclass
 class Build:
-    """One kustomize build: the resources, the files read, and what was noted."""
+    """One kustomize build: the resources, the files read, and what was noted.
+
+    It also says how it read them, for a recorded run that asks whether an
+    edit of one file can change anything but what the file's objects carry
+    through (runmemo): the files read as objects, those read any other way,
+    the JSON 6902 operations applied to Flux Kustomizations (the only
+    transform that reads or requires a field's value; a strategic merge is
+    key by key), and whether replacements ran.
+    """
 
     resources: list[Resource] = field(default_factory=list)
     files: set[str] = field(default_factory=set)
     notes: list[Problem] = field(default_factory=list)
+    object_files: set[str] = field(default_factory=set)
+    other_reads: set[str] = field(default_factory=set)
+    ks_operations: set[tuple[str, str, str]] = field(default_factory=set)  # (op, path, from)
+    replaced: bool = False
 
 
 class Builder:
@@ -162,6 +175,7 @@ class Builder:
                 referenced_at,
             )
         self.build.files.add(path)
+        self.build.other_reads.add(path)
         docs = [d for d in self.repo.documents(path) if d.node is not None]
         if len(docs) != 1 or not isinstance(docs[0].node, Map):
             raise ModelError("kustomization-invalid", "a kustomization must be one YAML mapping", Loc(path, 1, 1))
@@ -191,6 +205,7 @@ class Builder:
 
     def load_resources(self, path: str, *, strict_objects: bool) -> list[Resource]:
         self.build.files.add(path)
+        self.build.object_files.add(path)
         out: list[Resource] = []
         for doc in self.repo.documents(path):
             if doc.node is None:
@@ -268,6 +283,7 @@ class Builder:
         if self.repo.kind(path) != "file":
             raise ModelError("resource-missing", f"generator source '{path}': no such file", loc)
         self.build.files.add(path)
+        self.build.other_reads.add(path)
         try:
             return self.repo.text(path)
         except ModelError as err:
@@ -369,6 +385,7 @@ class Builder:
             acc = self.json6902_entry(kf, node, acc)
         # kustomize runs the replacement transformer after the built-in ones.
         for replacement in self.replacement_list(kf):
+            self.build.replaced = True
             acc = replacements.apply(acc, replacement)
         return fix_name_references(acc)
 
@@ -385,6 +402,7 @@ class Builder:
             if self.repo.kind(target) != "file":
                 raise ModelError("resource-missing", f"replacements: no such file '{target}'", loc_of(node, "path"))
             self.build.files.add(target)
+            self.build.other_reads.add(target)
             for doc in self.repo.documents(target):
                 items = doc.node.items if isinstance(doc.node, Seq) else (doc.node,)
                 out.extend(item for item in items if isinstance(item, Map))
@@ -418,6 +436,7 @@ class Builder:
         body = inline.items.get("patch")
         if isinstance(body, Scalar) and isinstance(body.value, str):
             origin = body.loc or kf.loc("patches")
+            self.build.other_reads.add(origin.file)
             return [d.node for d in self.repo.parse_inline(body.value, origin) if d.node is not None], origin
         path = str_at(inline, "path")
         if path:
@@ -429,6 +448,7 @@ class Builder:
         if self.repo.kind(path) != "file":
             raise ModelError("patch-missing", f"patch file '{entry}' does not exist", loc)
         self.build.files.add(path)
+        self.build.other_reads.add(path)
         return [d.node for d in self.repo.documents(path) if d.node is not None], loc
 
     def patch_entry(self, kf: KFile, entry: Node, acc: list[Resource]) -> list[Resource]:
@@ -438,9 +458,7 @@ class Builder:
             if isinstance(doc, Seq):
                 if target is None:
                     raise ModelError("patch-invalid", "a JSON 6902 patch must specify a target", loc)
-                acc = [
-                    r.with_node(patches.apply_json6902(r.node, doc)) if patches.matches(target, r) else r for r in acc
-                ]
+                acc = self.json6902(doc, target, acc)
             elif isinstance(doc, Map):
                 acc = self.strategic(doc, target, acc, loc)
         return acc
@@ -483,8 +501,20 @@ class Builder:
         for doc in docs:
             if not isinstance(doc, Seq):
                 raise ModelError("patch-invalid", "a JSON 6902 patch must be a list of operations", loc)
-            acc = [r.with_node(patches.apply_json6902(r.node, doc)) if patches.matches(target, r) else r for r in acc]
+            acc = self.json6902(doc, target, acc)
         return acc
+
+    def json6902(self, ops: Seq, target: Map, acc: list[Resource]) -> list[Resource]:
+        out: list[Resource] = []
+        for res in acc:
+            if patches.matches(target, res):
+                if res.kind == "Kustomization" and res.group == FLUX_KS_GROUP:
+                    self.build.ks_operations.update(
+                        (str_at(op, "op") or "", str_at(op, "path") or "", str_at(op, "from") or "") for op in ops.items
+                    )
+                res = res.with_node(patches.apply_json6902(res.node, ops))
+            out.append(res)
+        return out
 
 
 def _is_null(node: Node | None) -> bool:

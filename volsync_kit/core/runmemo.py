@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from volsync_kit.core.buildmemo import Answers, NotingReader, RecordingReader, Scanned, Stored
+from volsync_kit.core.buildmemo import Answers, NotingReader, Passing, RecordingReader, Scanned, Stored
 from volsync_kit.core.buildmemo import Question as BuildQuestion
 from volsync_kit.core.model import KeyLocs, Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
 from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
@@ -632,6 +632,7 @@ class Reuse:
     record: RunRecord | None
     rebuilt: int  # builds made again, each alone
     whole: bool = False
+    passed: int = 0  # builds that only carry the edited fields through (_passed): not made again
 
 
 def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reuse | None:
@@ -645,11 +646,14 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     top = Answers(repo)
     moved: set[int] = set()
     changed: dict[int, bytes] = {}
+    plain: set[str] = set()
     for number in sorted(_to_ask(record.paths, record.state, repo, moved)):
         view, what, path, words = record.question(number)
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
-            if view < 0 and not (what == "scanned" and _same_scan(store, repo, path, record.answer(number), name)):
+            if view < 0 and not (
+                what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain)
+            ):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
     touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
@@ -658,31 +662,35 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
         # cheaper), or a build that failed and may not fail now.
         return None
     rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]] = {}
+    passed = 0
     for position in touched:
         note = record.builds[position]
-        made = _rebuild(record, note, views[note.view], answerers[note.view], store, name)
+        made = _rebuild(record, note, views[note.view], answerers[note.view], store, name, plain)
         if made is None:
             return None
-        rebuilt[position] = made
+        rebuilt[position], built = made
+        passed += not built
     if not moved and not rebuilt:
         return Reuse(record.value, None, 0)
     updated = _updated(record, changed, rebuilt, repo, moved)
     whole = updated.builds != record.builds or len(updated.paths) != len(record.paths)
-    return Reuse(record.value, updated, len(rebuilt), whole)
+    return Reuse(record.value, updated, len(rebuilt) - passed, whole, passed)
 
 
-def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: str) -> bool:
+def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: str, plain: set[str]) -> bool:
     """Whether the scan for Flux objects takes the same of ``path`` now as it
     took of the text whose digest ``was``: the same objects, each the same
     but for the fields of a Flux Kustomization that lint and render do not read
-    (UNREAD_FIELDS).
+    (UNREAD_FIELDS).  When it does, and those fields held no ``$`` then and
+    hold none now, and every document is an object, ``path`` joins ``plain``
+    (see _passed).
 
     What it took then is read back from the store: from the command's own
     slot, where this kept it after the last edit, else from the scan's, where
     the walk kept it (flux.kept_scan); when neither holds it, no.  What
     it takes now goes to the command's own slot only: lint and render each
     keep the text their own record saw, whichever ran last."""
-    from volsync_kit.core.flux import kept_scan, scan_objects
+    from volsync_kit.core.flux import kept_scan, objects_of
 
     own = store.key(("scanned-for", name, getattr(repo, "label", type(repo).__name__), path))
     try:
@@ -692,13 +700,43 @@ def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: 
             if found is None:
                 return False
             before = Scanned(found)
-        now = scan_objects(repo, path)
+        documents = repo.documents(path)
     except ModelError:
         return False
+    now = objects_of(documents)
     if _scan_view(before.resources) != _scan_view(now):
         return False
     store.put(own, repo.digest(path), Scanned(now))
+    if (
+        all(doc.node is None or isinstance(doc.node, Map) for doc in documents)
+        and _unread_plain(before.resources)
+        and _unread_plain(now)
+    ):
+        plain.add(path)
     return True
+
+
+def _unread_plain(resources: Iterable[Resource]) -> bool:
+    """Whether no Flux Kustomization of ``resources`` has a ``$`` in a field
+    of UNREAD_FIELDS: post-build substitution then leaves them as they are."""
+    for res in resources:
+        spec = res.node.items.get("spec")
+        if (
+            res.kind == "Kustomization"
+            and res.group == _FLUX_GROUP
+            and isinstance(spec, Map)
+            and any(key in UNREAD_FIELDS and _has_dollar(value) for key, value in spec.items.items())
+        ):
+            return False
+    return True
+
+
+def _has_dollar(node: Node) -> bool:
+    if isinstance(node, Scalar):
+        return isinstance(node.value, str) and "$" in node.value
+    if isinstance(node, Seq):
+        return any(_has_dollar(item) for item in node.items)
+    return any("$" in key or _has_dollar(value) for key, value in node.items.items())
 
 
 def _scan_view(resources: Iterable[Resource]) -> str:
@@ -738,13 +776,20 @@ def _view(repo: RepoReader, view: View) -> RepoReader:
 
 
 def _rebuild(
-    record: RunRecord, note: BuildNote, view: RepoReader, answers: Answers, store: BuildMemo, name: str
-) -> tuple[tuple[BuildQuestion, str], ...] | None:
+    record: RunRecord,
+    note: BuildNote,
+    view: RepoReader,
+    answers: Answers,
+    store: BuildMemo,
+    name: str,
+    plain: set[str],
+) -> tuple[tuple[tuple[BuildQuestion, str], ...], bool] | None:
     """Build one Kustomization again from what it was built of; the questions it
-    asked when its projection is the same as that of the build the record
-    saw, else None.
+    asked, and True, when its projection is the same as that of the build the
+    record saw, else None.  When the edit changed only what the build carries
+    through (_passed), it is not built: its questions, and False.
 
-    The build made here is kept in a slot of the command's own: the walk's
+    What is made here is kept in a slot of the command's own: the walk's
     slot is shared by every command, and one that builds the app again after
     the next edit (render after lint) would replace the build this record
     saw with one it did not."""
@@ -758,20 +803,81 @@ def _rebuild(
             break
     else:
         return None
+    was = stored.shown if isinstance(stored, Rebuilt) else _shown(stored)
+    asked = _passed(stored, answers, plain)
+    if asked is not None:
+        store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
+        return asked, False
     ks, variables, root = stored.made_of
     if not isinstance(ks, FluxKs) or not isinstance(variables, Variables) or not isinstance(root, str):
         return None
     recorder = RecordingReader(answers)
     try:
-        resources, problems, files = rebuild(recorder, ks, variables, root)
+        resources, problems, files, passing = rebuild(recorder, ks, variables, root)
     except ModelError:
         return None  # it fails now: the walk says how
     shown = projection(resources, problems, files)
-    if shown != (stored.shown if isinstance(stored, Rebuilt) else _shown(stored)):
+    if shown != was:
         return None
     asked = tuple(recorder.asked.items())
-    store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown))
-    return asked
+    store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown, passing))
+    return asked, True
+
+
+def _passed(
+    stored: Stored | Rebuilt, answers: Answers, plain: set[str]
+) -> tuple[tuple[BuildQuestion, str], ...] | None:
+    """The questions ``stored`` asked, with today's answers, when the edit
+    changed only what the build carries through: else None.
+
+    That is when every file whose answer changed is one it read only as
+    objects (the scan found them the same but for UNREAD_FIELDS, which held
+    no ``$`` before or after: ``plain``), and no transform of the build read
+    or required one of those fields (_blind).  Each step of a build then
+    leaves them where they were, as they were: a strategic merge goes key by
+    key, the namespace, prefix, suffix, label and annotation transformers
+    set metadata, name references and the post-build substitution touch no
+    value without a ``$``.  The build's output differs from the one the
+    record saw in those fields only, which its projection leaves out, and it
+    read the same files: at 2,000 apps, building cluster-apps again to learn
+    so was most of the reuse."""
+    passing = stored.passing
+    if passing is None or not _blind(passing):
+        return None
+    out: list[tuple[BuildQuestion, str]] = []
+    for question, answer in stored.asked:
+        # Asked again only when its path's stamp moved (reuse: _to_ask).
+        now = answers.known.get(question, answer)
+        if now != answer and (
+            question[0] != "text" or question[1] not in passing.object_files or question[1] not in plain
+        ):
+            return None
+        out.append((question, now))
+    return tuple(out)
+
+
+def _blind(passing: Passing) -> bool:
+    """Whether no transform of a build read a field of UNREAD_FIELDS, or
+    required it to be there: no replacements, and no JSON 6902 operation on a
+    Flux Kustomization that tests, copies or moves one, or that adds, replaces
+    or removes at or inside one."""
+    if passing.replaced:
+        return False
+    for op, path, source in passing.ks_operations:
+        if _inside_unread(path, whole=op in ("test", "copy", "move")):
+            return False
+        if op in ("copy", "move") and _inside_unread(source, whole=True):
+            return False
+    return True
+
+
+def _inside_unread(pointer: str, *, whole: bool) -> bool:
+    """Whether the JSON pointer is a field of UNREAD_FIELDS or inside one; with
+    ``whole``, also when it holds one (the object, its spec)."""
+    parts = pointer.split("/")[1:] if pointer.startswith("/") else []
+    if len(parts) >= 2 and parts[0] == "spec":
+        return parts[1].replace("~1", "/").replace("~0", "~") in UNREAD_FIELDS
+    return whole and (not parts or parts == ["spec"])
 
 
 def _shown(stored: Stored) -> str:
@@ -790,6 +896,7 @@ class Rebuilt:
     asked: tuple[tuple[BuildQuestion, str], ...]
     made_of: tuple[object, ...]
     shown: str
+    passing: Passing | None = None
 
 
 def _as_recorded(record: RunRecord, note: BuildNote, stored: Stored | Rebuilt) -> bool:
