@@ -26,6 +26,7 @@ from volsync_kit.adapters import fs
 from volsync_kit.adapters.cache import RACY_NS
 from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core import runmemo
+from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.findings import LintResult
 
 Edit = Callable[[Path], None]
@@ -784,12 +785,10 @@ def test_the_first_substituted_interval_after_a_walk_projects_cluster_apps_once(
     repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The store takes the projection of a build holding many apps'
-    Kustomizations as it writes it (cache.SHOWN_FROM), so the edit's rebuild
+    Kustomizations as it writes it (runmemo.SHOWN_FROM), so the edit's rebuild
     compares the build made now with it, and projects only that one.  (An
     interval with a variable in it is built again: see _passed.)"""
-    from volsync_kit.adapters import cache
-
-    assert len(_apps(repo)) >= cache.SHOWN_FROM
+    assert len(_apps(repo)) >= runmemo.SHOWN_FROM
     recorded = _lint(repo)
     counted: list[int] = []
     real = runmemo.projection
@@ -809,6 +808,34 @@ def test_the_first_substituted_interval_after_a_walk_projects_cluster_apps_once(
 
 # Modules only plan runs (it records no run): they may read any field.
 PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
+
+
+@pytest.mark.parametrize("command", ["lint", "render"])
+def test_the_first_interval_edit_after_a_walk_reads_no_build_of_every_app_back(
+    repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The walk kept a summary of cluster-apps (runmemo.summary): passing it
+    through reads that, not the build's objects."""
+    from volsync_kit.adapters import cache
+
+    run = _lint if command == "lint" else app.run_render
+    recorded = run(repo)
+    got: list[object] = []
+    real = cache.DiskCache.get
+
+    def spy(self: cache.DiskCache, key: str, inputs: str) -> object | None:
+        found = real(self, key, inputs)
+        got.append(found)
+        return found
+
+    monkeypatch.setattr(cache.DiskCache, "get", spy)
+    ks_interval(repo)
+    warm = run(repo)
+    assert reuses[-1] is not None
+    assert (reuses[-1].rebuilt, reuses[-1].passed) == (0, 1)
+    assert any(isinstance(value, runmemo.Rebuilt) for value in got)
+    assert not any(isinstance(value, Stored) and runmemo.holds_many_apps(value) for value in got)
+    assert warm == run(repo, cache=False) == recorded
 
 
 def test_no_code_lint_or_render_runs_names_a_scheduling_field() -> None:

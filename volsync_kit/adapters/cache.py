@@ -637,12 +637,6 @@ def _learned(resources: tuple[Resource, ...]) -> None:
         learn(res)
 
 
-# A build holding this many Flux Kustomizations is stored with its projection
-# (Stored.shown): taken here, where the detached writer pickles, not on the
-# command's time.
-SHOWN_FROM = 8
-
-
 def _reduce_stored(
     stored: Stored, node_digest: Callable[[Map], str]
 ) -> tuple[Callable[..., object], tuple[object, ...]]:
@@ -655,10 +649,11 @@ def _reduce_stored(
     if isinstance(kept, tuple) and kept:
         kept = _Packed(_plain_dumps(kept))
     shown = stored.shown
-    if not shown and sum(1 for res in stored.resources if _is_flux_ks(res)) >= SHOWN_FROM:
-        from volsync_kit.core.runmemo import projection
+    if not shown:
+        # Taken here, where the detached writer pickles, not on the command's time.
+        from volsync_kit.core.runmemo import holds_many_apps, shown_of
 
-        shown = projection(stored.resources, stored.problems, stored.files)
+        shown = shown_of(stored) if holds_many_apps(stored) else ""
     return (
         Stored,
         (stored.material, stored.asked, resources, stored.problems, stored.files, kept, shown, stored.passing),

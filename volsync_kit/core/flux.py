@@ -454,6 +454,8 @@ class Memo:
         )
         if self.store is not None:
             self.store.put(slot, material, found)  # with its objects' facts (core.facts.learn)
+            if self.log is not None:
+                self.log.summarize(self.store, slot, found)
         self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files
 

@@ -540,6 +540,12 @@ class RunLog:
     def note_build(self, slot: str, view: int, stored: Stored) -> None:
         self.builds.append((slot, stored.material, view, stored.asked))
 
+    def summarize(self, store: BuildMemo, slot: str, stored: Stored) -> None:
+        """Keep a summary of a build that holds many apps (see SHOWN_FROM)."""
+        kept = summary(stored)
+        if kept is not None:
+            store.put(summary_slot(store, slot), stored.material, kept)
+
     def note_failed(self, view: int, asked: tuple[tuple[BuildQuestion, str], ...]) -> None:
         """A build that failed: nothing is stored, so a change to what it read
         means walking again (its note has no slot)."""
@@ -797,13 +803,13 @@ def _rebuild(
     from volsync_kit.core.variables import Variables
 
     own = store.key(("rebuilt", name, note.slot))
-    for slot in (own, note.slot):
+    for slot in (own, summary_slot(store, note.slot), note.slot):
         stored = store.get(slot, note.material)
         if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
             break
     else:
         return None
-    was = stored.shown if isinstance(stored, Rebuilt) else _shown(stored)
+    was = stored.shown if isinstance(stored, Rebuilt) else shown_of(stored)
     asked = _passed(stored, answers, plain)
     if asked is not None:
         store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
@@ -880,8 +886,37 @@ def _inside_unread(pointer: str, *, whole: bool) -> bool:
     return whole and (not parts or parts == ["spec"])
 
 
-def _shown(stored: Stored) -> str:
-    return stored.shown or projection(stored.resources, stored.problems, stored.files)
+def shown_of(stored: Stored) -> str:
+    """The projection of ``stored``, taken once (see SHOWN_FROM)."""
+    if not stored.shown:
+        object.__setattr__(stored, "shown", projection(stored.resources, stored.problems, stored.files))
+    return stored.shown
+
+
+# A build holding this many Flux Kustomizations (cluster-apps) is written with
+# its projection (Stored.shown), and with a summary (a Rebuilt) in a slot of
+# its own: the first edit of an app's ks.yaml after a walk then reads what it
+# compares with, not the build's 2,000 objects (0.15 s at 2,000 apps).  Both
+# are taken where the store pickles, which the console script leaves to its
+# detached writer.
+SHOWN_FROM = 8
+
+
+def holds_many_apps(stored: Stored) -> bool:
+    return sum(1 for res in stored.resources if res.kind == "Kustomization" and res.group == _FLUX_GROUP) >= SHOWN_FROM
+
+
+def summary_slot(store: BuildMemo, slot: str) -> str:
+    return store.key(("summary", slot))
+
+
+def summary(stored: Stored) -> Kept | None:
+    """What to keep in the summary slot of a build a walk made, if any."""
+    return Kept(stored, _summarized) if holds_many_apps(stored) else None
+
+
+def _summarized(stored: Stored) -> Rebuilt:
+    return Rebuilt(stored.material, stored.asked, stored.made_of, shown_of(stored), stored.passing)
 
 
 @dataclass(frozen=True)
