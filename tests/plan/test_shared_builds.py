@@ -30,17 +30,18 @@ def repo(tmp_path: Path) -> Path:
 
 
 class Builds:
-    """Which Kustomizations ``flux._build`` built, walk by walk (instrumentation, not a stand-in)."""
+    """Which Kustomizations ``flux.rebuild`` (every build goes through it) built,
+    walk by walk (instrumentation, not a stand-in)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.names: list[str] = []
-        real = flux._build
+        real = flux.rebuild
 
         def counted(repo, ks, variables, root=""):  # type: ignore[no-untyped-def]
             self.names.append(ks.ref.name)
             return real(repo, ks, variables, root)
 
-        monkeypatch.setattr(flux, "_build", counted)
+        monkeypatch.setattr(flux, "rebuild", counted)
 
 
 def plan(repo: Path, *extra: str) -> tuple[int, str]:
