@@ -1,0 +1,126 @@
+"""Edits of real ks.yaml files: a run that reuses its record says what a run without the cache says.
+
+For each repository of ``repos.yaml`` (cloned as README.md says), at its pinned
+commit, in a temporary checkout with a cache of its own: lint and render once
+with the cache, then, for up to three files that hold a Flux Kustomization
+with an ``interval``, edit one field in place and run lint and render with
+the cache and without it.  Every pair must be equal.  The edits are of fields
+neither command reads (``runmemo.UNREAD_FIELDS``), so each run should be
+answered from the record; the counts say how many were, and how many builds
+were passed through (``runmemo._passed``), made again, or walked.
+
+    python benchmarks/corpus/edits.py CLONES [--edit interval|prune]
+
+Exit 0 when every pair is equal, 1 when one differs, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import yaml
+
+from volsync_kit import app
+from volsync_kit.core import runmemo
+
+HERE = Path(__file__).resolve().parent
+INTERVAL = re.compile(r"^  interval: \S+$", re.M)
+
+
+def checkout(clones: Path, entry: dict[str, str], work: Path) -> Path:
+    """A checkout of the pinned commit that shares the clone's objects."""
+    source = clones / entry["repo"].replace("/", "+")
+    repo = work / "repo"
+    subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", str(source), str(repo)], check=True)
+    sparse = source / ".git" / "info" / "sparse-checkout"
+    if sparse.exists():
+        subprocess.run(["git", "-C", str(repo), "config", "core.sparseCheckout", "true"], check=True)
+        (repo / ".git" / "info").mkdir(exist_ok=True)
+        shutil.copy(sparse, repo / ".git" / "info" / "sparse-checkout")
+    checkout_cmd = ["git", "-C", str(repo), "-c", "advice.detachedHead=false", "checkout", "-q", entry["commit"]]
+    subprocess.run(checkout_cmd, check=True)
+    return repo
+
+
+def flux_files(repo: Path) -> Iterator[Path]:
+    for path in sorted(repo.rglob("*.yaml")):
+        if ".git" not in path.parts:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if "kustomize.toolkit.fluxcd.io" in text and INTERVAL.search(text):
+                yield path
+
+
+def new_interval(text: str, number: int) -> str:
+    return INTERVAL.sub(f"  interval: {17 + number}m", text, count=1)
+
+
+def toggled_prune(text: str, number: int) -> str:
+    """prune turned off where it is on; else another interval."""
+    if re.search(r"^  prune: true$", text, re.M):
+        return re.sub(r"^  prune: true$", "  prune: false", text, count=1, flags=re.M)
+    return new_interval(text, number)
+
+
+EDITS: dict[str, Callable[[str, int], str]] = {"interval": new_interval, "prune": toggled_prune}
+
+
+def outcome(run: Callable[..., object], repo: Path, *, cache: bool) -> object:
+    try:
+        return run(repo, cache=cache)
+    except Exception as err:  # compared as a value: both runs must fail alike
+        return (type(err).__name__, str(err))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("clones", type=Path)
+    parser.add_argument("--edit", choices=sorted(EDITS), default="interval")
+    args = parser.parse_args()
+    entries = yaml.safe_load((HERE / "repos.yaml").read_text(encoding="utf-8"))["repos"]
+    seen: list[runmemo.Reuse | None] = []
+    real = runmemo.reuse
+
+    def spy(*a: object, **k: object) -> runmemo.Reuse | None:
+        found = real(*a, **k)  # type: ignore[arg-type]
+        seen.append(found)
+        return found
+
+    runmemo.reuse = spy
+    counts: Counter[str] = Counter()
+    for entry in entries:
+        with tempfile.TemporaryDirectory() as folder:
+            work = Path(folder)
+            os.environ["VOLSYNC_KIT_CACHE_DIR"] = str(work / "cache")
+            repo = checkout(args.clones, entry, work)
+            for run in (app.run_lint, app.run_render):
+                outcome(run, repo, cache=True)
+            for number, path in enumerate(list(flux_files(repo))[:3]):
+                path.write_text(EDITS[args.edit](path.read_text(encoding="utf-8"), number), encoding="utf-8")
+                for run in (app.run_lint, app.run_render):
+                    seen.clear()
+                    warm = outcome(run, repo, cache=True)
+                    found = seen[-1] if seen else None
+                    same = warm == outcome(run, repo, cache=False)
+                    counts["same" if same else "DIFFERENT"] += 1
+                    counts["reused" if found is not None else "walked"] += 1
+                    if found is not None:
+                        counts["builds passed through"] += found.passed
+                        counts["builds made again"] += found.rebuilt
+                    if not same:
+                        print(f"DIFFERENT: {entry['repo']} {path.relative_to(repo)} {run.__name__}", flush=True)
+        print(entry["repo"], dict(counts), flush=True)
+    print(dict(counts))
+    return 1 if counts["DIFFERENT"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
