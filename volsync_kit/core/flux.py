@@ -384,8 +384,7 @@ def rebuild(
     build = build_directory(repo, path, overlay_for(ks, repo, path), flux_root=True)
     resources, notes = post_build(ks, build.resources, variables)
     problems = [Problem(p.severity, p.code, p.message, p.loc, ks.ref) for p in build.notes] + notes
-    passing = Passing(frozenset(build.object_files - build.other_reads), frozenset(build.ks_operations), build.replaced)
-    return resources, problems, frozenset(build.files), passing
+    return resources, problems, frozenset(build.files), build.passing()
 
 
 class Memo:

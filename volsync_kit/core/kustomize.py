@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from volsync_kit.core import patches, replacements
+from volsync_kit.core.buildmemo import Passing
 from volsync_kit.core.generators import GENERATORS, generate
 from volsync_kit.core.generators import entries as generator_entries
 from volsync_kit.core.model import (
@@ -40,8 +41,8 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import RepoReader
+from volsync_kit.core.sources import FLUX_GROUP
 
-FLUX_KS_GROUP = "kustomize.toolkit.fluxcd.io"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 COMPONENT_KIND = "Component"
 
@@ -147,6 +148,14 @@ class Build:
     ks_operations: set[tuple[str, str, str]] = field(default_factory=set)  # (op, path, from)
     replaced: bool = False
 
+    def read(self, path: str, *, objects: bool = False) -> None:
+        """Note a file the build reads: as objects, or any other way."""
+        self.files.add(path)
+        (self.object_files if objects else self.other_reads).add(path)
+
+    def passing(self) -> Passing:
+        return Passing(frozenset(self.object_files - self.other_reads), frozenset(self.ks_operations), self.replaced)
+
 
 class Builder:
     def __init__(self, repo: RepoReader) -> None:
@@ -174,8 +183,7 @@ class Builder:
                 f"in directory '{directory or '.'}'",
                 referenced_at,
             )
-        self.build.files.add(path)
-        self.build.other_reads.add(path)
+        self.build.read(path)
         docs = [d for d in self.repo.documents(path) if d.node is not None]
         if len(docs) != 1 or not isinstance(docs[0].node, Map):
             raise ModelError("kustomization-invalid", "a kustomization must be one YAML mapping", Loc(path, 1, 1))
@@ -204,8 +212,7 @@ class Builder:
         return KFile(directory, join(directory, "kustomization.yaml"), node, generated=True)
 
     def load_resources(self, path: str, *, strict_objects: bool) -> list[Resource]:
-        self.build.files.add(path)
-        self.build.object_files.add(path)
+        self.build.read(path, objects=True)
         out: list[Resource] = []
         for doc in self.repo.documents(path):
             if doc.node is None:
@@ -282,8 +289,7 @@ class Builder:
         path = join(directory, entry)
         if self.repo.kind(path) != "file":
             raise ModelError("resource-missing", f"generator source '{path}': no such file", loc)
-        self.build.files.add(path)
-        self.build.other_reads.add(path)
+        self.build.read(path)
         try:
             return self.repo.text(path)
         except ModelError as err:
@@ -401,8 +407,7 @@ class Builder:
             target = self.resolve(kf, path, loc_of(node, "path"))
             if self.repo.kind(target) != "file":
                 raise ModelError("resource-missing", f"replacements: no such file '{target}'", loc_of(node, "path"))
-            self.build.files.add(target)
-            self.build.other_reads.add(target)
+            self.build.read(target)
             for doc in self.repo.documents(target):
                 items = doc.node.items if isinstance(doc.node, Seq) else (doc.node,)
                 out.extend(item for item in items if isinstance(item, Map))
@@ -447,8 +452,7 @@ class Builder:
         path = self.resolve(kf, entry, loc)
         if self.repo.kind(path) != "file":
             raise ModelError("patch-missing", f"patch file '{entry}' does not exist", loc)
-        self.build.files.add(path)
-        self.build.other_reads.add(path)
+        self.build.read(path)
         return [d.node for d in self.repo.documents(path) if d.node is not None], loc
 
     def patch_entry(self, kf: KFile, entry: Node, acc: list[Resource]) -> list[Resource]:
@@ -508,7 +512,7 @@ class Builder:
         out: list[Resource] = []
         for res in acc:
             if patches.matches(target, res):
-                if res.kind == "Kustomization" and res.group == FLUX_KS_GROUP:
+                if res.kind == "Kustomization" and res.group == FLUX_GROUP:
                     self.build.ks_operations.update(
                         (str_at(op, "op") or "", str_at(op, "path") or "", str_at(op, "from") or "") for op in ops.items
                     )

@@ -69,6 +69,7 @@ from volsync_kit.core.buildmemo import Answers, NotingReader, Passing, Recording
 from volsync_kit.core.buildmemo import Question as BuildQuestion
 from volsync_kit.core.model import KeyLocs, Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
 from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
+from volsync_kit.core.sources import FLUX_GROUP
 
 if TYPE_CHECKING:
     from volsync_kit.core.sourceignore import Ignore
@@ -157,15 +158,24 @@ UNREAD_FIELDS = frozenset(
         "suspend", "prune", "deletionPolicy",
     }
 )  # fmt: skip
-_FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+
+
+def _is_flux_ks(res: Resource) -> bool:
+    return res.kind == "Kustomization" and res.group == FLUX_GROUP
+
+
+def _flux_spec(res: Resource) -> Map | None:
+    """The spec of a Flux Kustomization, else None."""
+    spec = res.node.items.get("spec") if _is_flux_ks(res) else None
+    return spec if isinstance(spec, Map) else None
 
 
 def _canon_object(res: Resource) -> object:
     """``res`` as :func:`_canon` gives it; of a Flux Kustomization, without the
     spec fields that lint and render do not read (UNREAD_FIELDS)."""
     node = res.node
-    spec = node.items.get("spec")
-    if res.kind != "Kustomization" or res.group != _FLUX_GROUP or not isinstance(spec, Map):
+    spec = _flux_spec(res)
+    if spec is None:
         return _canon(node)
     kept = {key: value for key, value in spec.items.items() if key not in UNREAD_FIELDS}
     key_locs = spec.key_locs or {}
@@ -729,13 +739,8 @@ def _unread_plain(resources: Iterable[Resource]) -> bool:
     """Whether no Flux Kustomization of ``resources`` has a ``$`` in a field
     of UNREAD_FIELDS: post-build substitution then leaves them as they are."""
     for res in resources:
-        spec = res.node.items.get("spec")
-        if (
-            res.kind == "Kustomization"
-            and res.group == _FLUX_GROUP
-            and isinstance(spec, Map)
-            and any(key in UNREAD_FIELDS and _has_dollar(value) for key, value in spec.items.items())
-        ):
+        spec = _flux_spec(res)
+        if spec is not None and any(key in UNREAD_FIELDS and _has_dollar(v) for key, v in spec.items.items()):
             return False
     return True
 
@@ -906,7 +911,7 @@ SHOWN_FROM = 8
 
 
 def holds_many_apps(stored: Stored) -> bool:
-    return sum(1 for res in stored.resources if res.kind == "Kustomization" and res.group == _FLUX_GROUP) >= SHOWN_FROM
+    return sum(1 for res in stored.resources if _is_flux_ks(res)) >= SHOWN_FROM
 
 
 def summary_slot(store: BuildMemo, slot: str) -> str:
