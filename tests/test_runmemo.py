@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -28,6 +29,8 @@ from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core import runmemo
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.findings import LintResult
+from volsync_kit.core.planner import Plan
+from volsync_kit.report import plan_out, plan_shell
 
 Edit = Callable[[Path], None]
 
@@ -793,9 +796,9 @@ def test_the_first_substituted_interval_after_a_walk_projects_cluster_apps_once(
     counted: list[int] = []
     real = runmemo.projection
 
-    def projection(*args: object) -> str:
+    def projection(*args: object, **kwargs: bool) -> str:
         counted.append(1)
-        return real(*args)  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runmemo, "projection", projection)
     ks_substituted_interval(repo)
@@ -806,7 +809,7 @@ def test_the_first_substituted_interval_after_a_walk_projects_cluster_apps_once(
     assert warm == _lint(repo, cache=False) == recorded
 
 
-# Modules only plan runs (it records no run): they may read any field.
+# Modules only plan runs (its record compares whole builds: runmemo.WHOLE): they may read any field.
 PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
 
 
@@ -863,3 +866,87 @@ def test_no_code_lint_or_render_runs_names_a_scheduling_field() -> None:
             if isinstance(node, ast.Constant) and node.value in runmemo.UNREAD_FIELDS and id(node) not in docstrings:
                 found.append(f"{path.relative_to(package)}:{node.lineno}: {node.value!r}")
     assert found == []
+
+
+# -- plan: its record holds only while every build is the same, whole -------------------
+
+
+def _plan_reports(plan: Plan) -> tuple[str, ...]:
+    """Everything a plan prints: what a reused plan must say as one made now does."""
+    return (
+        plan_out.to_json(plan),
+        plan_out.to_markdown(plan),
+        plan_out.to_commit_message(plan),
+        plan_shell.to_shell(plan),
+    )
+
+
+# The only edits that leave every object of every build as it was, where it was.
+PLAN_REUSED = {"comment", "touch"}
+
+
+@pytest.mark.parametrize("name", sorted(REUSED) + sorted(UNREAD_EDITS) + sorted(WALKED))
+def test_plan_reuses_its_record_only_when_every_build_is_the_same_whole(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    """plan reads what lint and render do not (any object of an app, the
+    prune and suspend of its Kustomization), so its record (runmemo.WHOLE)
+    holds only across an edit that changes no object: a comment, a touch."""
+    recorded = app.run_plan(repo)
+    {**REUSED, **UNREAD_EDITS, **WALKED}[name](repo)
+    warm = app.run_plan(repo)
+    assert (reuses[-1] is not None) == (name in PLAN_REUSED)
+    assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False))
+    if name in PLAN_REUSED:
+        assert _plan_reports(warm) == _plan_reports(recorded)
+        assert reuses[-1] is not None
+        # The commented release's app is built again, alone; a touch leaves every text as it was.
+        assert (reuses[-1].rebuilt, reuses[-1].passed) == ((1, 0) if name == "comment" else (0, 0))
+
+
+def _components_dropped(repo: Path) -> None:
+    _sub(_ks(repo), r"\n\s*- \.\./\.\./\.\./\.\./flux/components/volsync/repository", "")
+
+
+def test_a_plan_after_a_prune_edit_is_made_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """An app drops the repository component, so Flux prunes its volume and
+    claim; turning prune off then changes the plan (nothing is pruned, the
+    objects are left behind).  Lint's record would answer that edit (prune is
+    one of UNREAD_FIELDS); plan's must not."""
+    _components_dropped(repo)
+    pruned = app.run_plan(repo)
+    assert any(c.action == "delete" and c.prune for c in pruned.changes)
+    ks_prune(repo)
+    warm = app.run_plan(repo)
+    assert reuses[-1] is None, "a stale plan was reused"
+    made = app.run_plan(repo, cache=False)
+    assert _plan_reports(warm) == _plan_reports(made) != _plan_reports(pruned)
+    assert not any(c.prune for c in warm.changes)
+
+
+def test_a_plan_against_another_commit_is_another_record(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """The base is part of what the record is kept under: committing the
+    edit moves HEAD, and the plan against it is made again (empty)."""
+    _components_dropped(repo)
+    before = app.run_plan(repo)
+    assert before.changes
+    subprocess.run(["git", "-C", str(repo), "commit", "-qam", "drop the component"], check=True)
+    after = app.run_plan(repo)
+    assert reuses[-1] is None
+    assert after.base != before.base
+    assert after.changes == ()
+    assert _plan_reports(after) == _plan_reports(app.run_plan(repo, cache=False))
+
+
+def test_a_reused_plan_keeps_what_its_reports_read_only(repo: Path) -> None:
+    """The record keeps planner.reported(plan), without the models and each
+    change's objects: every report of it is the report of the plan made."""
+    from volsync_kit.core import planner
+
+    root_path(repo)  # every app's repository volume is replaced
+    made = app.run_plan(repo, cache=False)
+    lean = planner.reported(made)
+    assert made.changes
+    assert lean.diff.base_model.results == ()
+    assert all(c.base is None and c.head is None for c in lean.changes)
+    assert _plan_reports(lean) == _plan_reports(made)

@@ -256,6 +256,7 @@ def _recorded_run(
     compute: Callable[[RepoReader, RepoModel], _T],
     kind: type[_T],
     kept: Callable[[_T], _T] | None = None,
+    shared: SharedBuilds | None = None,
 ) -> _T:
     """``compute`` of the Flux walk: from the run recorded last time with the
     same ``settings`` when the tree still gives it (:mod:`volsync_kit.core.runmemo`),
@@ -275,7 +276,7 @@ def _recorded_run(
         cache.flush()
         return found.value
     log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
-    model = walk(files_repo, entries, cache, cluster, log=log)
+    model = walk(files_repo, entries, cache, cluster, shared=shared, log=log)
     value = compute(log.recorder, model)
     # Made smaller as the record is written (by the detached writer, after the output).
     recorded = value if kept is None else runmemo.Kept(value, kept)
@@ -334,6 +335,7 @@ def run_plan(
     from volsync_kit.adapters import config as config_adapter
     from volsync_kit.adapters import gitrepo
     from volsync_kit.adapters.fs import FileRepo
+    from volsync_kit.adapters.resources import schema_text
     from volsync_kit.core import diff, planner
     from volsync_kit.core.buildmemo import SharedBuilds
     from volsync_kit.core.names import UnsafeName
@@ -355,45 +357,55 @@ def run_plan(
                 head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
             else:
                 head_label, head_reader = WORKTREE, FileRepo(root)
+            settings = config_adapter.plan_settings(config)
+            if context is not None:
+                from volsync_kit.core.names import KUBE_CONTEXT
+
+                if not KUBE_CONTEXT.match(context):
+                    raise UsageError(f"--context {context!r}: not a context name volsync-kit puts on a command line")
             shared = SharedBuilds()  # an app the change leaves alone is built once
-            head_model = walk(head_reader, entries, disk, cluster, shared=shared)
-            if scenario is None:
-                base_sha = gitrepo.resolve_rev(root, base)
-                base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
-                base_model = walk(base_reader, entries, disk, cluster, at=f" at the base {base}", shared=shared)
+            if scenario is not None:
+                head_model = walk(head_reader, entries, disk, cluster, shared=shared)
+                steps = _scenario_steps(scenario, head_model, config_adapter.operator(config), settings)
+                empty = diff.Diff((), (), head_model, head_model)
+                result = planner.Plan("-", head_label, empty, (), tuple(steps), settings, scenario)
             else:
-                base_sha, base_model = "-", head_model  # a scenario needs no base
+                base_sha = gitrepo.resolve_rev(root, base)
+
+                def against_base(reader: RepoReader, head_model: RepoModel) -> planner.Plan:
+                    base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
+                    at = f" at the base {base}"
+                    base_model = walk(base_reader, entries, disk, cluster, at=at, shared=shared)
+                    return planner.plan(
+                        diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings
+                    )
+
+                if isinstance(head_reader, FileRepo) and disk is not None:
+                    # The work tree: the last plan against the same commit, when the tree
+                    # still gives it (runmemo.WHOLE); the commit's own tree never moves.
+                    what = (config.data, schema_text("config.schema.json"), base_sha)
+                    result = _recorded_run("plan", head_reader, entries, disk, cluster, what, against_base,
+                                           planner.Plan, kept=planner.reported, shared=shared)  # fmt: skip
+                else:
+                    result = against_base(head_reader, walk(head_reader, entries, disk, cluster, shared=shared))
+            return _kept(planner.pinned(result, context) if context is not None else result)
         except gitrepo.GitError as err:
             raise UsageError(str(err)) from None
-    settings = config_adapter.plan_settings(config)
-    if context is not None:
-        from volsync_kit.core.names import KUBE_CONTEXT
-
-        if not KUBE_CONTEXT.match(context):
-            raise UsageError(f"--context {context!r}: not a context name volsync-kit puts on a command line")
-    try:
-        if scenario is not None:
-            steps = _scenario_steps(scenario, head_model, config_adapter.operator(config), settings)
-            empty = diff.Diff((), (), head_model, head_model)
-            result = planner.Plan(base_sha, head_label, empty, (), tuple(steps), settings, scenario)
-        else:
-            result = planner.plan(diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings)
-        return _kept(planner.pinned(result, context) if context is not None else result)
-    except UnsafeName as err:
-        if str(err) == "":
+        except UnsafeName as err:
+            if str(err) == "":
+                raise UsageError(
+                    "refusing to plan: an object has no name that is a string (after Flux's substitution, "
+                    "a name such as n, y, on or off is a YAML boolean); quote ${APP} in the template "
+                    "or rename the app"
+                ) from None
+            # ascii() escapes control characters (a newline never vanishes from the
+            # message) and non-ASCII ones (a Cyrillic 'о' in 'sоnarr' shows as \u043e).
+            where = f"{err.where}: " if err.where else ""
+            written = f" (written {err.written!a}; Flux drops a value's newlines)" if err.written else ""
             raise UsageError(
-                "refusing to plan: an object has no name that is a string (after Flux's substitution, "
-                "a name such as n, y, on or off is a YAML boolean); quote ${APP} in the template "
-                "or rename the app"
+                f"refusing to plan: {where}{err.name!a}{written} is not a valid Kubernetes name, so no command is "
+                "emitted for it; fix the name there"
             ) from None
-        # ascii() escapes control characters (a newline never vanishes from the
-        # message) and non-ASCII ones (a Cyrillic 'о' in 'sоnarr' shows as \u043e).
-        where = f"{err.where}: " if err.where else ""
-        written = f" (written {err.written!a}; Flux drops a value's newlines)" if err.written else ""
-        raise UsageError(
-            f"refusing to plan: {where}{err.name!a}{written} is not a valid Kubernetes name, so no command is "
-            "emitted for it; fix the name there"
-        ) from None
 
 
 def _scenario_steps(name: str, model: RepoModel, operator: Operator, settings: Settings) -> list[Step]:

@@ -19,7 +19,7 @@ from helpers_repo import generated_repo
 from typer.testing import CliRunner
 
 from volsync_kit.cli import app
-from volsync_kit.core import buildmemo, flux
+from volsync_kit.core import buildmemo, flux, runmemo
 
 APPS = 12
 
@@ -27,6 +27,14 @@ APPS = 12
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return generated_repo(tmp_path / "repo", APPS)
+
+
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every plan walks: a plan repeated on an unchanged work tree is otherwise
+    answered from its run record (tests/test_runmemo.py), and these tests
+    count what the walks build."""
+    monkeypatch.setattr(runmemo, "reuse", lambda *args, **kwargs: None)
 
 
 class Builds:
@@ -91,7 +99,9 @@ def test_a_shared_component_change_builds_every_app_again(repo: Path, monkeypatc
     assert [c["action"] for c in json.loads(out)["changes"]] == ["replace"] * 2 * APPS
 
 
-def test_sharing_and_the_disk_cache_agree(repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_sharing_and_the_disk_cache_agree(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, walks: None
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     target = next(apps(repo)).parent / "app" / "kustomization.yaml"
     target.write_text(target.read_text() + "commonLabels:\n  edited: 'yes'\n")
@@ -103,7 +113,7 @@ def test_sharing_and_the_disk_cache_agree(repo: Path, monkeypatch: pytest.Monkey
 
 
 def test_a_warm_base_takes_the_heads_builds_and_holds_no_copy(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, walks: None
 ) -> None:
     """With the cache, the base's build of an app the change leaves alone is
     the head's, in memory (not a second copy read from the base's slot), and
@@ -150,7 +160,7 @@ def test_an_app_built_again_holds_the_other_revisions_tree_of_each_unchanged_obj
 
 @pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
 def test_the_base_scans_only_the_files_the_change_touched(
-    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: bool
+    repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, cache: bool, walks: None
 ) -> None:
     """The scan for entry points reads each Kustomization file once: the base
     takes the head's objects of a file that is the same at both revisions."""

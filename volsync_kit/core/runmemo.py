@@ -50,6 +50,12 @@ and of the build its problems and the files it read.  Those kinds are
 digested whole, locations included; every other object by its identity and
 location.  ``tests/test_runmemo.py`` edits repositories in the ways that
 matter and compares every reuse with a run without the cache.
+
+plan of the work tree records its run too, under the commit it compares with
+(whose tree never moves).  It reads more than the projection: any object of
+an app, and a Kustomization's prune and suspend.  So for it (WHOLE) a build
+made again must be the same object for object, locations included, and a
+changed scan walks: a comment or a touch is answered, anything else walks.
 """
 
 from __future__ import annotations
@@ -183,12 +189,18 @@ def _canon_object(res: Resource) -> object:
     return _canon(Map({**node.items, "spec": lean}, node.loc, node.key_locs))
 
 
-def projection(resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str]) -> str:
-    """A digest of what the walk and the rules read of one build (see module doc)."""
+def projection(
+    resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str], *, whole: bool = False
+) -> str:
+    """A digest of what the walk and the rules read of one build (see module
+    doc); with ``whole``, of every object as it is (see WHOLE)."""
     parts: list[object] = []
     for res in resources:
         head = (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name)
-        parts.append((head, _canon_object(res)) if res.kind in READ_KINDS else head)
+        if whole:
+            parts.append((head, _canon(res.node)))
+        else:
+            parts.append((head, _canon_object(res)) if res.kind in READ_KINDS else head)
     parts.append(tuple(repr(p) for p in problems))
     parts.append(tuple(sorted(files)))
     return _tree_digest(parts)
@@ -332,6 +344,14 @@ ANSWER_SIZE = 16
 # Beyond this many builds to make again one by one (each also compared with the
 # build it replaces), walking the repository with the build memo costs less.
 MAX_REBUILDS = 128
+
+# Commands whose value may read any object of a build, and any field of a
+# Flux Kustomization: plan, whose diff compares every volume object and whose
+# checklist reads an app's HelmReleases, and its Kustomization's prune.  Their
+# record is reused only when each build made again is the same object for
+# object, locations included, and the scan read the same text: a comment, a
+# touch, an edit that leaves every object where and as it was.
+WHOLE = frozenset({"plan"})
 
 
 def _answer_key(answer: str) -> bytes:
@@ -657,7 +677,8 @@ class Reuse:
 def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reuse | None:
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
     module doc), else None; builds made again are written to ``store``, in
-    slots of their own for the command ``name`` (see :func:`_rebuild`)."""
+    slots of their own for the command ``name`` (see :func:`_rebuild`).  A
+    command of WHOLE compares whole builds and whole scans."""
     if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
     views = [_view(repo, view) for view in record.views]
@@ -670,8 +691,9 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
         view, what, path, words = record.question(number)
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
-            if view < 0 and not (
-                what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain)
+            if view < 0 and (
+                name in WHOLE
+                or not (what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain))
             ):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
@@ -810,15 +832,21 @@ def _rebuild(
     from volsync_kit.core.flux import FluxKs, rebuild
     from volsync_kit.core.variables import Variables
 
+    whole = name in WHOLE
     own = store.key(("rebuilt", name, note.slot))
-    for slot in (own, summary_slot(store, note.slot), note.slot):
+    # The summary holds the projection lint and render compare: not a whole one.
+    slots = (own, note.slot) if whole else (own, summary_slot(store, note.slot), note.slot)
+    for slot in slots:
         stored = store.get(slot, note.material)
         if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
             break
     else:
         return None
-    was = stored.shown if isinstance(stored, Rebuilt) else shown_of(stored)
-    asked = _passed(stored, answers, plain)
+    if isinstance(stored, Rebuilt):
+        was = stored.shown
+    else:
+        was = projection(stored.resources, stored.problems, stored.files, whole=True) if whole else shown_of(stored)
+    asked = None if whole else _passed(stored, answers, plain)
     if asked is not None:
         store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
         return asked, False
@@ -830,7 +858,7 @@ def _rebuild(
         resources, problems, files, passing = rebuild(recorder, ks, variables, root)
     except ModelError:
         return None  # it fails now: the walk says how
-    shown = projection(resources, problems, files)
+    shown = projection(resources, problems, files, whole=whole)
     if shown != was:
         return None
     asked = tuple(recorder.asked.items())
