@@ -1,15 +1,18 @@
-"""Edits of real ks.yaml files: a run that reuses its record says what a run without the cache says.
+"""Edits of real files: a run that reuses its record says what a run without the cache says.
 
 For each repository of ``repos.yaml`` (cloned as README.md says), at its pinned
-commit, in a temporary checkout with a cache of its own: lint and render once
-with the cache, then, for up to three files that hold a Flux Kustomization
-with an ``interval``, edit one field in place and run lint and render with
-the cache and without it.  Every pair must be equal.  The edits are of fields
-neither command reads (``runmemo.UNREAD_FIELDS``), so each run should be
-answered from the record; the counts say how many were, and how many builds
-were passed through (``runmemo._passed``), made again, or walked.
+commit, in a temporary checkout with a cache of its own: lint, render and plan
+once with the cache, then, for up to three files, edit them in place and run
+each command with the cache and without it.  Every pair must be equal (a plan
+as its reports read it: ``planner.reported``).  ``interval`` and ``prune`` edit
+a Flux Kustomization's field that neither lint nor render reads
+(``runmemo.UNREAD_FIELDS``), so their runs should be answered from the record,
+and plan's walk (it reads prune: ``runmemo.WHOLE``); ``comment`` appends a
+comment to a HelmRelease's file, which every command's record should answer.
+The counts say how many runs were answered, per command, and how many builds
+were passed through (``runmemo._passed``) or made again.
 
-    python benchmarks/corpus/edits.py CLONES [--edit interval|prune]
+    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment]
 
 Exit 0 when every pair is equal, 1 when one differs, 2 on bad usage.
 """
@@ -59,6 +62,12 @@ def flux_files(repo: Path) -> Iterator[Path]:
                 yield path
 
 
+def release_files(repo: Path) -> Iterator[Path]:
+    for path in sorted(repo.rglob("*.yaml")):
+        if ".git" not in path.parts and "kind: HelmRelease" in path.read_text(encoding="utf-8", errors="replace"):
+            yield path
+
+
 def new_interval(text: str, number: int) -> str:
     return INTERVAL.sub(f"  interval: {17 + number}m", text, count=1)
 
@@ -70,7 +79,18 @@ def toggled_prune(text: str, number: int) -> str:
     return new_interval(text, number)
 
 
-EDITS: dict[str, Callable[[str, int], str]] = {"interval": new_interval, "prune": toggled_prune}
+def comment(text: str, number: int) -> str:
+    return f"{text.rstrip()}\n# edited {number}\n"
+
+
+EDITS: dict[str, Callable[[str, int], str]] = {"interval": new_interval, "prune": toggled_prune, "comment": comment}
+
+
+def plan(repo: Path, *, cache: bool) -> object:
+    """The plan as its reports read it: one reused from its record keeps no models."""
+    from volsync_kit.core.planner import reported
+
+    return reported(app.run_plan(repo, cache=cache))
 
 
 def outcome(run: Callable[..., object], repo: Path, *, cache: bool) -> object:
@@ -101,17 +121,19 @@ def main() -> int:
             work = Path(folder)
             os.environ["VOLSYNC_KIT_CACHE_DIR"] = str(work / "cache")
             repo = checkout(args.clones, entry, work)
-            for run in (app.run_lint, app.run_render):
+            for run in (app.run_lint, app.run_render, plan):
                 outcome(run, repo, cache=True)
-            for number, path in enumerate(list(flux_files(repo))[:3]):
+            files = release_files(repo) if args.edit == "comment" else flux_files(repo)
+            for number, path in enumerate(list(files)[:3]):
                 path.write_text(EDITS[args.edit](path.read_text(encoding="utf-8"), number), encoding="utf-8")
-                for run in (app.run_lint, app.run_render):
+                for run in (app.run_lint, app.run_render, plan):
                     seen.clear()
                     warm = outcome(run, repo, cache=True)
                     found = seen[-1] if seen else None
                     same = warm == outcome(run, repo, cache=False)
                     counts["same" if same else "DIFFERENT"] += 1
-                    counts["reused" if found is not None else "walked"] += 1
+                    command = run.__name__.removeprefix("run_")
+                    counts[f"{command} reused" if found is not None else f"{command} walked"] += 1
                     if found is not None:
                         counts["builds passed through"] += found.passed
                         counts["builds made again"] += found.rebuilt

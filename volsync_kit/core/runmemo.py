@@ -151,9 +151,9 @@ def _tree_digest(parts: object) -> str:
 # wait, healthChecks, healthCheckExprs), after what (dependsOn), whether it
 # recreates an object it cannot patch (force); whether it reconciles at all
 # (suspend); and what becomes of the objects it stops applying (prune,
-# deletionPolicy), which plan reads and records no run for.  See the
-# Kustomization API, https://fluxcd.io/flux/components/kustomize/kustomizations/.
-# An edit of one alone changes nothing a recorded run's value says:
+# deletionPolicy), which plan reads (its record compares whole builds: WHOLE).
+# See the Kustomization API, https://fluxcd.io/flux/components/kustomize/kustomizations/.
+# An edit of one alone changes nothing lint's or render's recorded value says:
 # tests/test_runmemo.py edits them and compares with a run without the cache,
 # and fails when code lint or render runs names one.  Their keys and values
 # go; every other key keeps its location, so an edit that moves a line still
