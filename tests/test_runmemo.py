@@ -904,6 +904,54 @@ def test_plan_reuses_its_record_only_when_every_build_is_the_same_whole(
         assert (reuses[-1].rebuilt, reuses[-1].passed) == ((1, 0) if name == "comment" else (0, 0))
 
 
+def ks_comment(repo: Path) -> None:
+    _append(_ks(repo), "# reconciled by cluster-apps\n")
+
+
+def test_a_plan_after_a_comment_in_a_file_the_scan_reads_is_answered_from_the_record(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """The scan for entry points reads every ks.yaml (and a release's file
+    that holds an OCIRepository too): for plan, it takes the same of the
+    file when its objects are the same whole, and the build that holds the
+    file is made again and compared whole."""
+    recorded = app.run_plan(repo)
+    ks_comment(repo)
+    warm = app.run_plan(repo)
+    assert reuses[-1] is not None
+    assert (reuses[-1].rebuilt, reuses[-1].passed) == (1, 0)
+    assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False)) == _plan_reports(recorded)
+
+
+def test_plan_takes_a_scanned_file_the_same_only_when_its_objects_are_the_same_whole(repo: Path) -> None:
+    """What the scan takes of a file outside every build (a root Kustomization
+    applied by hand, a FluxInstance) decides a plan too: for plan, a prune
+    edit makes it another file; for lint, which does not read prune, the same."""
+    from volsync_kit.core.model import Loc, Map, Resource, Scalar
+
+    def resource(prune: str) -> Resource:
+        loc = Loc("ks.yaml", 1, 1)
+        spec = Map({"prune": Scalar(prune, Loc("ks.yaml", 5, 10)), "path": Scalar("./a", Loc("ks.yaml", 6, 9))})
+        node = Map({"apiVersion": Scalar("kustomize.toolkit.fluxcd.io/v1"), "kind": Scalar("Kustomization"),
+                    "metadata": Map({"name": Scalar("a")}), "spec": spec}, loc)  # fmt: skip
+        return Resource(node, loc, "a")
+
+    on, off = [resource("true")], [resource("false")]
+    assert runmemo._scan_view(on) == runmemo._scan_view(off)
+    assert runmemo._scan_view(on, whole=True) != runmemo._scan_view(off, whole=True)
+
+    app.run_lint(repo)  # the walk keeps what the scan took of each file
+    reader = FileRepo(repo)
+    store = app.open_cache(repo, True)
+    assert store is not None
+    reader.cache = store
+    path = str(_ks(repo).relative_to(repo))
+    was = bytes.fromhex(reader.digest(path))
+    ks_prune(repo)
+    seen = {name: runmemo._same_scan(store, FileRepo(repo), path, was, name, set()) for name in ("lint", "plan")}
+    assert seen == {"lint": True, "plan": False}
+
+
 def _components_dropped(repo: Path) -> None:
     _sub(_ks(repo), r"\n\s*- \.\./\.\./\.\./\.\./flux/components/volsync/repository", "")
 

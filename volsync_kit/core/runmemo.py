@@ -678,7 +678,7 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
     module doc), else None; builds made again are written to ``store``, in
     slots of their own for the command ``name`` (see :func:`_rebuild`).  A
-    command of WHOLE compares whole builds and whole scans."""
+    command of WHOLE compares whole builds, and the scan's whole objects."""
     if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
     views = [_view(repo, view) for view in record.views]
@@ -691,9 +691,8 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
         view, what, path, words = record.question(number)
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
-            if view < 0 and (
-                name in WHOLE
-                or not (what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain))
+            if view < 0 and not (
+                what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain)
             ):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
@@ -722,9 +721,10 @@ def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: 
     """Whether the scan for Flux objects takes the same of ``path`` now as it
     took of the text whose digest ``was``: the same objects, each the same
     but for the fields of a Flux Kustomization that lint and render do not read
-    (UNREAD_FIELDS).  When it does, and those fields held no ``$`` then and
-    hold none now, and every document is an object, ``path`` joins ``plain``
-    (see _passed).
+    (UNREAD_FIELDS); for a command of WHOLE, each the same whole.  When it
+    does, and those fields held no ``$`` then and hold none now, and every
+    document is an object, ``path`` joins ``plain`` (see _passed; never for
+    a command of WHOLE, which reads those fields).
 
     What it took then is read back from the store: from the command's own
     slot, where this kept it after the last edit, else from the scan's, where
@@ -745,11 +745,13 @@ def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: 
     except ModelError:
         return False
     now = objects_of(documents)
-    if _scan_view(before.resources) != _scan_view(now):
+    whole = name in WHOLE
+    if _scan_view(before.resources, whole=whole) != _scan_view(now, whole=whole):
         return False
     store.put(own, repo.digest(path), Scanned(now))
     if (
-        all(doc.node is None or isinstance(doc.node, Map) for doc in documents)
+        not whole
+        and all(doc.node is None or isinstance(doc.node, Map) for doc in documents)
         and _unread_plain(before.resources)
         and _unread_plain(now)
     ):
@@ -775,12 +777,13 @@ def _has_dollar(node: Node) -> bool:
     return any("$" in key or _has_dollar(value) for key, value in node.items.items())
 
 
-def _scan_view(resources: Iterable[Resource]) -> str:
+def _scan_view(resources: Iterable[Resource], *, whole: bool = False) -> str:
+    """What the scan takes of a file's objects: for a command of WHOLE, all of each."""
     return _tree_digest(
         tuple(
             [
                 (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name,
-                 _canon_object(res))
+                 _canon(res.node) if whole else _canon_object(res))
                 for res in resources
             ]
         )
