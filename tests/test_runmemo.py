@@ -809,6 +809,128 @@ def test_the_first_substituted_interval_after_a_walk_projects_cluster_apps_once(
     assert warm == _lint(repo, cache=False) == recorded
 
 
+# -- an edit of a postBuild.substitute value: the app is built again alone ---------------
+
+
+def _set_variable(path: Path, key: str, value: str) -> None:
+    """``key: "value"`` in the ks.yaml's postBuild.substitute, in place when it is there."""
+    text = path.read_text(encoding="utf-8")
+    if re.search(rf"\n\s+{key}: ", text):
+        _sub(path, rf"(\n\s+{key}:) .*", rf'\1 "{value}"')
+    else:
+        _sub(path, r"(\n(\s+)APP: .*)", rf'\1\n\2{key}: "{value}"')
+
+
+def _note_read_by_the_claim(repo: Path) -> None:
+    """The app's repository claim carries VK_NOTE as a label: a value its build reads."""
+    claim = repo / "kubernetes/flux/components/volsync/repository/pvc.yaml"
+    _sub(claim, r"(\nmetadata:\n)", r'\1  labels:\n    note: "${VK_NOTE:=none}"\n')
+
+
+@pytest.mark.parametrize("command", ["lint", "render"])
+def test_a_substitute_value_no_object_reads_builds_the_app_again_alone(
+    repo: Path, reuses: list[runmemo.Reuse | None], command: str
+) -> None:
+    """Another value of a variable no template of the app reads: cluster-apps
+    carries it through (runmemo._passed), and the app is built again alone
+    with its variables changed (runmemo._resubstitute)."""
+    run = _lint if command == "lint" else app.run_render
+    _set_variable(_ks(repo), "VK_NOTE", "first")  # the key is new: lines move, and the run walks
+    recorded = run(repo)
+    for value in ("second", "third"):
+        _set_variable(_ks(repo), "VK_NOTE", value)
+        warm = run(repo)
+        assert reuses[-1] is not None
+        assert (reuses[-1].rebuilt, reuses[-1].passed) == (1, 1)
+        assert warm == run(repo, cache=False) == recorded
+
+
+def _substitute_edits() -> dict[str, Edit]:
+    def read_by_a_template(repo: Path) -> None:
+        _note_read_by_the_claim(repo)
+        _set_variable(_ks(repo), "VK_NOTE", "first")
+
+    def patched_by_cluster_apps(repo: Path) -> None:
+        """cluster-apps sets the variable on every app: the file's value is not the app's."""
+        _set_variable(_ks(repo), "VK_NOTE", "first")
+        _sub(
+            repo / "kubernetes/flux/cluster/ks.yaml",
+            r"(\n  patches:\n)",
+            r"\1    - patch: |-\n        apiVersion: kustomize.toolkit.fluxcd.io/v1\n        kind: Kustomization\n"
+            r"        metadata:\n          name: any\n        spec:\n          postBuild:\n            substitute:\n"
+            r"              VK_NOTE: first\n      target:\n        group: kustomize.toolkit.fluxcd.io\n"
+            r"        kind: Kustomization\n",
+        )
+
+    def app_name(repo: Path) -> None:
+        _set_variable(_ks(repo), "APP", "first")
+
+    def with_a_variable(repo: Path) -> None:
+        _set_variable(_ks(repo), "VK_NOTE", "first")
+
+    def named_by_the_expectations(repo: Path) -> None:
+        """lint expects the rootPath the config's template makes of the app's variables."""
+        _sub(repo / ".volsync-kit.yaml", r"rootPath: /volsync/\$\{APP\}", "rootPath: /volsync/${VK_NOTE}${APP}")
+        _set_variable(_ks(repo), "VK_NOTE", "")
+
+    return {
+        "named-by-the-expectations": named_by_the_expectations,
+        "read-by-a-template": read_by_a_template,
+        "patched-by-cluster-apps": patched_by_cluster_apps,
+        "app-name": app_name,
+        "with-a-variable": with_a_variable,
+    }
+
+
+SUBSTITUTE_SETUPS = _substitute_edits()
+# The second value, for each setup: the run must walk, and say what a run without the cache says.
+SECOND = {"read-by-a-template": ("VK_NOTE", "second"), "patched-by-cluster-apps": ("VK_NOTE", "second"),
+          "app-name": ("APP", "second"), "with-a-variable": ("VK_NOTE", "${OTHER:=second}"),
+          "named-by-the-expectations": ("VK_NOTE", "elsewhere/")}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["lint", "render"])
+@pytest.mark.parametrize("setup", sorted(SUBSTITUTE_SETUPS))
+def test_a_substitute_value_the_run_may_read_walks(
+    repo: Path, reuses: list[runmemo.Reuse | None], command: str, setup: str
+) -> None:
+    """A value a template reads (the app renders otherwise), one cluster-apps
+    may set itself, APP (lint and render read it of the app), a value with a
+    variable in it (cluster-apps' own substitution reads it), one the config's
+    expectations name (lint reads it; render does not): each walks."""
+    run = _lint if command == "lint" else app.run_render
+    SUBSTITUTE_SETUPS[setup](repo)
+    recorded = run(repo)
+    key, value = SECOND[setup]
+    _set_variable(_ks(repo), key, value)
+    warm = run(repo)
+    if command == "render" and setup == "named-by-the-expectations":
+        assert reuses[-1] is not None  # render reads no expectation: the app renders the same
+    else:
+        assert reuses[-1] is None, "a stale record was reused"
+    assert warm == run(repo, cache=False)
+    if command == "render" and setup in ("read-by-a-template", "app-name"):
+        assert warm != recorded  # the claim's label, the app's name
+    if command == "lint" and setup == "named-by-the-expectations":
+        assert warm != recorded  # VK402: the rootPath is not the one expected
+
+
+def test_a_variable_the_expectations_name_is_read_by_lint_itself() -> None:
+    from volsync_kit.core.rules._api import Expectations, variables_read
+
+    assert variables_read(Expectations()) == {"APP"}
+    assert variables_read(Expectations(root_path="/volsync/${CLUSTER:-main}/${APP}")) == {"APP", "CLUSTER"}
+
+
+def test_a_plan_after_a_substitute_value_edit_walks(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    _set_variable(_ks(repo), "VK_NOTE", "first")
+    app.run_plan(repo)
+    _set_variable(_ks(repo), "VK_NOTE", "second")
+    warm = app.run_plan(repo)
+    assert reuses[-1] is None
+    assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False))
+
+
 # Modules only plan runs (its record compares whole builds: runmemo.WHOLE): they may read any field.
 PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
 

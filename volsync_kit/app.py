@@ -149,8 +149,9 @@ def run_render(
     def every_app(reader: RepoReader, model: RepoModel) -> RenderResult:
         return render.render(model)
 
-    everything = _recorded_run("render", files, entries, disk, cluster, (), every_app,
-                               render.RenderResult, kept=render.shared)  # fmt: skip
+    # render reads of an app's variables its APP alone (render.render names it).
+    everything = _recorded_run("render", files, entries, disk, cluster, (), every_app, render.RenderResult,
+                               kept=render.shared, variables_read=lambda: frozenset({"APP"}))  # fmt: skip
     result = _kept(render.only(everything, app))
     if app is not None and not result.apps:
         known = sorted({a.app for a in everything.apps})
@@ -241,9 +242,16 @@ def _checked(
 
         return lint.check(reader, model, config_adapter.expectations(config), severities)
 
+    def variables_read() -> frozenset[str]:
+        # Asked only after an edit of a substitute value: a run that reuses its record loads no rule.
+        from volsync_kit.core.rules._api import variables_read
+
+        return variables_read(config_adapter.expectations(config))
+
     # What the rules are told comes from the config and the schema's defaults.
     settings = (config.data, schema_text("config.schema.json"))
-    return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, Checked)
+    return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, Checked,
+                         variables_read=variables_read)  # fmt: skip
 
 
 def _recorded_run(
@@ -257,6 +265,7 @@ def _recorded_run(
     kind: type[_T],
     kept: Callable[[_T], _T] | None = None,
     shared: SharedBuilds | None = None,
+    variables_read: Callable[[], frozenset[str]] | None = None,
 ) -> _T:
     """``compute`` of the Flux walk: from the run recorded last time with the
     same ``settings`` when the tree still gives it (:mod:`volsync_kit.core.runmemo`),
@@ -269,7 +278,7 @@ def _recorded_run(
         return compute(files_repo, walk(files_repo, entries, None, cluster))
     files_repo.cache = cache
     inputs = cache.key((what, entries, cluster, settings))
-    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache, what)
+    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache, what, variables_read)
     if found is not None and isinstance(found.value, kind):
         if found.record is not None:
             _record(cache, what, inputs, found.record, whole=found.whole)

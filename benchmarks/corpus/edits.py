@@ -8,11 +8,15 @@ as its reports read it: ``planner.reported``).  ``interval`` and ``prune`` edit
 a Flux Kustomization's field that neither lint nor render reads
 (``runmemo.UNREAD_FIELDS``), so their runs should be answered from the record,
 and plan's walk (it reads prune: ``runmemo.WHOLE``); ``comment`` appends a
-comment to a HelmRelease's file, which every command's record should answer.
+comment to a HelmRelease's file, which every command's record should answer;
+``substitute`` gives a postBuild.substitute variable other than APP another
+value, in place, which lint and render answer by building the app again alone
+when nothing they read of it changes (``runmemo._resubstitute``), and walk for
+otherwise.
 The counts say how many runs were answered, per command, and how many builds
 were passed through (``runmemo._passed``) or made again.
 
-    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment]
+    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|substitute]
 
 Exit 0 when every pair is equal, 1 when one differs, 2 on bad usage.
 """
@@ -79,11 +83,29 @@ def toggled_prune(text: str, number: int) -> str:
     return new_interval(text, number)
 
 
+# The first variable of a postBuild.substitute other than APP, with a plain value.
+SUBSTITUTED = re.compile(
+    r"^(\s+substitute:\n(?:\s+[A-Z_][A-Z0-9_]*: .*\n)*?\s+)(?!APP:)([A-Z_][A-Z0-9_]*): ([^\s$#'\"{}]+)$", re.M
+)
+
+
+def substituted(text: str, number: int) -> str:
+    """Another value of a postBuild.substitute variable but APP, in place; else another interval."""
+    if SUBSTITUTED.search(text):
+        return SUBSTITUTED.sub(rf"\g<1>\g<2>: \g<3>{number}", text, count=1)
+    return new_interval(text, number)
+
+
 def comment(text: str, number: int) -> str:
     return f"{text.rstrip()}\n# edited {number}\n"
 
 
-EDITS: dict[str, Callable[[str, int], str]] = {"interval": new_interval, "prune": toggled_prune, "comment": comment}
+EDITS: dict[str, Callable[[str, int], str]] = {
+    "interval": new_interval,
+    "prune": toggled_prune,
+    "comment": comment,
+    "substitute": substituted,
+}
 
 
 def plan(repo: Path, *, cache: bool) -> object:

@@ -121,6 +121,7 @@ class Passing:
     object_files: frozenset[str]  # read as objects, and in no other way
     ks_operations: frozenset[tuple[str, str, str]]  # JSON 6902 (op, path, from) applied to Flux Kustomizations
     replaced: bool  # replacements ran
+    substitute_merged: bool = False  # a strategic-merge patch may set a Flux Kustomization's postBuild.substitute
 
 
 @dataclass(frozen=True)

@@ -460,7 +460,9 @@ class Memo:
 
     def _done(self, slot: str, made_of: tuple[object, ...], found: Stored, *, built: bool = False) -> None:
         if self.log is not None and slot:
-            self.log.note_build(slot, self.log.view_of(self.repo), found)
+            ref = made_of[2]
+            assert isinstance(ref, KsRef)
+            self.log.note_build(slot, self.log.view_of(self.repo), found, ref)
         if self.shared is not None:
             self.shared.offer(made_of[2], (self.reader, made_of, found), built=built)
 

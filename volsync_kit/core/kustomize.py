@@ -147,6 +147,9 @@ class Build:
     other_reads: set[str] = field(default_factory=set)
     ks_operations: set[tuple[str, str, str]] = field(default_factory=set)  # (op, path, from)
     replaced: bool = False
+    # A strategic-merge patch applied to a Flux Kustomization may set its
+    # postBuild.substitute (or replace, delete, reorder what holds it).
+    ks_substitute_merged: bool = False
 
     def read(self, path: str, *, objects: bool = False) -> None:
         """Note a file the build reads: as objects, or any other way."""
@@ -154,7 +157,12 @@ class Build:
         (self.object_files if objects else self.other_reads).add(path)
 
     def passing(self) -> Passing:
-        return Passing(frozenset(self.object_files - self.other_reads), frozenset(self.ks_operations), self.replaced)
+        return Passing(
+            frozenset(self.object_files - self.other_reads),
+            frozenset(self.ks_operations),
+            self.replaced,
+            self.ks_substitute_merged,
+        )
 
 
 class Builder:
@@ -492,6 +500,8 @@ class Builder:
             if not picks(res):
                 out.append(res)
                 continue
+            if res.kind == "Kustomization" and res.group == FLUX_GROUP and _may_set_substitute(doc):
+                self.build.ks_substitute_merged = True
             patched = patches.apply_strategic(res, doc, note)
             if patched is not None:
                 out.append(patched)
@@ -519,6 +529,20 @@ class Builder:
                 res = res.with_node(patches.apply_json6902(res.node, ops))
             out.append(res)
         return out
+
+
+def _may_set_substitute(patch: Map) -> bool:
+    """Whether a strategic-merge patch may change a Flux Kustomization's
+    ``spec.postBuild.substitute``: it sets it, or a directive (``$patch``,
+    ``$retainKeys``, ...) or a value other than a map stands on the way."""
+    node: Node | None = patch
+    for key in ("spec", "postBuild"):
+        if not isinstance(node, Map) or any(k.startswith("$") for k in node.items):
+            return True
+        node = node.items.get(key)
+        if node is None:
+            return False
+    return not isinstance(node, Map) or "substitute" in node.items or any(k.startswith("$") for k in node.items)
 
 
 def _is_null(node: Node | None) -> bool:

@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from volsync_kit.core.buildmemo import Answers, NotingReader, Passing, RecordingReader, Scanned, Stored
 from volsync_kit.core.buildmemo import Question as BuildQuestion
-from volsync_kit.core.model import KeyLocs, Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq
+from volsync_kit.core.model import KeyLocs, KsRef, Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq, node_at
 from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
 from volsync_kit.core.sources import FLUX_GROUP
 
@@ -176,17 +176,29 @@ def _flux_spec(res: Resource) -> Map | None:
     return spec if isinstance(spec, Map) else None
 
 
-def _canon_object(res: Resource) -> object:
+def _canon_object(res: Resource, *, values: bool = True) -> object:
     """``res`` as :func:`_canon` gives it; of a Flux Kustomization, without the
-    spec fields that lint and render do not read (UNREAD_FIELDS)."""
+    spec fields that lint and render do not read (UNREAD_FIELDS), and without
+    ``values``, without the values of its postBuild.substitute (their keys and
+    where each is written stay)."""
     node = res.node
     spec = _flux_spec(res)
     if spec is None:
         return _canon(node)
     kept = {key: value for key, value in spec.items.items() if key not in UNREAD_FIELDS}
+    if not values and isinstance(post := kept.get("postBuild"), Map):
+        kept["postBuild"] = _without_values(post)
     key_locs = spec.key_locs or {}
     lean = Map(kept, spec.loc, {key: loc for key in kept if (loc := key_locs.get(key)) is not None})
     return _canon(Map({**node.items, "spec": lean}, node.loc, node.key_locs))
+
+
+def _without_values(post: Map) -> Map:
+    inline = post.items.get("substitute")
+    if not isinstance(inline, Map):
+        return post
+    blank = {key: Scalar(None, v.loc) if isinstance(v, Scalar) else v for key, v in inline.items.items()}
+    return Map({**post.items, "substitute": Map(blank, inline.loc, inline.key_locs)}, post.loc, post.key_locs)
 
 
 def projection(
@@ -377,6 +389,7 @@ class BuildNote:
     material: str
     view: int
     asked: array[int]  # question numbers
+    ks: str = ""  # the Flux Kustomization built: its file, namespace and name (ks_key)
 
 
 @dataclass(frozen=True)
@@ -560,7 +573,7 @@ class RunLog:
         # view, and another one could otherwise be given its id.
         self._views: dict[int, tuple[int, RepoReader]] = {}
         self.views: list[View] = []
-        self.builds: list[tuple[str, str, int, tuple[tuple[BuildQuestion, str], ...]]] = []
+        self.builds: list[tuple[str, str, int, tuple[tuple[BuildQuestion, str], ...], str]] = []
 
     def view_of(self, repo: RepoReader) -> int:
         """The index of the view a build reads through."""
@@ -570,8 +583,8 @@ class RunLog:
             self.views.append((root, ignore) if isinstance(root, str) else None)
         return self._views[id(repo)][0]
 
-    def note_build(self, slot: str, view: int, stored: Stored) -> None:
-        self.builds.append((slot, stored.material, view, stored.asked))
+    def note_build(self, slot: str, view: int, stored: Stored, ks: KsRef) -> None:
+        self.builds.append((slot, stored.material, view, stored.asked, ks_key(ks.file, ks.namespace, ks.name)))
 
     def summarize(self, store: BuildMemo, slot: str, stored: Stored) -> None:
         """Keep a summary of a build that holds many apps (see SHOWN_FROM)."""
@@ -582,15 +595,15 @@ class RunLog:
     def note_failed(self, view: int, asked: tuple[tuple[BuildQuestion, str], ...]) -> None:
         """A build that failed: nothing is stored, so a change to what it read
         means walking again (its note has no slot)."""
-        self.builds.append(("", "", view, asked))
+        self.builds.append(("", "", view, asked, ""))
 
     def record(self, value: object) -> RunRecord:
         columns = _Columns()
         for (what, path, words), answer in self.recorder.asked.items():
             columns.add((-1, what, path, words), answer)
         notes = tuple(
-            BuildNote(slot, material, view, array("I", (columns.add((view, q[0], q[1], ""), a) for q, a in asked)))
-            for slot, material, view, asked in self.builds
+            BuildNote(slot, material, view, array("I", (columns.add((view, q[0], q[1], ""), a) for q, a in asked)), ks)
+            for slot, material, view, asked, ks in self.builds
         )
         repo = self.recorder.repo
         watch = _Watch(repo.stamp_size if isinstance(repo, _StampedReader) else 0)
@@ -674,11 +687,23 @@ class Reuse:
     passed: int = 0  # builds that only carry the edited fields through (_passed): not made again
 
 
-def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reuse | None:
+def reuse(
+    record: object,
+    repo: RepoReader,
+    store: BuildMemo,
+    name: str,
+    variables_read: Callable[[], frozenset[str]] | None = None,
+) -> Reuse | None:
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
     module doc), else None; builds made again are written to ``store``, in
     slots of their own for the command ``name`` (see :func:`_rebuild`).  A
-    command of WHOLE compares whole builds, and the scan's whole objects."""
+    command of WHOLE compares whole builds, and the scan's whole objects.
+
+    ``variables_read`` gives the variables the command reads of an app
+    itself, not through its build's objects (lint: APP and those its
+    expectations name), asked only when it matters; given, an edit of the
+    other values of a Kustomization's postBuild.substitute builds its app
+    again alone (:func:`_resubstitute`)."""
     if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
     views = [_view(repo, view) for view in record.views]
@@ -687,15 +712,17 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     moved: set[int] = set()
     changed: dict[int, bytes] = {}
     plain: set[str] = set()
+    substituted: dict[str, list[Substituted]] | None = {} if variables_read is not None else None
     for number in sorted(_to_ask(record.paths, record.state, repo, moved)):
         view, what, path, words = record.question(number)
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
             if view < 0 and not (
-                what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain)
+                what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain, substituted)
             ):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
+    edits = [edit for found in (substituted or {}).values() for edit in found]
     touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
     if len(touched) > MAX_REBUILDS or any(not record.builds[p].slot for p in touched):
         # A checkout of another branch (the walk, with the build memo, is
@@ -705,26 +732,51 @@ def reuse(record: object, repo: RepoReader, store: BuildMemo, name: str) -> Reus
     passed = 0
     for position in touched:
         note = record.builds[position]
-        made = _rebuild(record, note, views[note.view], answerers[note.view], store, name, plain)
+        made = _rebuild(record, note, views[note.view], answerers[note.view], store, name, plain, substituted or {})
         if made is None:
             return None
         rebuilt[position], built = made
         passed += not built
+    materials: dict[int, str] = {}
+    read = variables_read() if edits and variables_read is not None else frozenset()
+    for edit in edits:
+        if not read.isdisjoint(key for key, _, _ in edit.values):
+            return None  # the command reads one of them itself
+        positions = [p for p, note in enumerate(record.builds) if edit.built_by(note)]
+        if not positions or not rebuilt.keys().isdisjoint(positions):
+            return None  # no build of it to make again, or one that read the edited file too
+        for position in positions:
+            note = record.builds[position]
+            again = _resubstitute(record, note, views[note.view], answerers[note.view], store, name, edit)
+            if again is None:
+                return None
+            rebuilt[position], materials[position] = again
     if not moved and not rebuilt:
         return Reuse(record.value, None, 0)
-    updated = _updated(record, changed, rebuilt, repo, moved)
+    updated = _updated(record, changed, rebuilt, repo, moved, materials)
     whole = updated.builds != record.builds or len(updated.paths) != len(record.paths)
     return Reuse(record.value, updated, len(rebuilt) - passed, whole, passed)
 
 
-def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: str, plain: set[str]) -> bool:
+def _same_scan(
+    store: BuildMemo,
+    repo: RepoReader,
+    path: str,
+    was: bytes,
+    name: str,
+    plain: set[str],
+    substituted: dict[str, list[Substituted]] | None = None,
+) -> bool:
     """Whether the scan for Flux objects takes the same of ``path`` now as it
     took of the text whose digest ``was``: the same objects, each the same
     but for the fields of a Flux Kustomization that lint and render do not read
     (UNREAD_FIELDS); for a command of WHOLE, each the same whole.  When it
     does, and those fields held no ``$`` then and hold none now, and every
     document is an object, ``path`` joins ``plain`` (see _passed; never for
-    a command of WHOLE, which reads those fields).
+    a command of WHOLE, which reads those fields).  With ``substituted``, a
+    file whose Flux Kustomizations differ in the values of their
+    postBuild.substitute too is the same when each such value is a plain
+    string, and what changed is added to it (see _resubstitute).
 
     What it took then is read back from the store: from the command's own
     slot, where this kept it after the last edit, else from the scan's, where
@@ -747,7 +799,10 @@ def _same_scan(store: BuildMemo, repo: RepoReader, path: str, was: bytes, name: 
     now = objects_of(documents)
     whole = name in WHOLE
     if _scan_view(before.resources, whole=whole) != _scan_view(now, whole=whole):
-        return False
+        edits = None if whole or substituted is None else _substitutions(path, before.resources, now)
+        if edits is None or substituted is None:
+            return False
+        substituted[path] = edits
     store.put(own, repo.digest(path), Scanned(now))
     if (
         not whole
@@ -777,17 +832,66 @@ def _has_dollar(node: Node) -> bool:
     return any("$" in key or _has_dollar(value) for key, value in node.items.items())
 
 
-def _scan_view(resources: Iterable[Resource], *, whole: bool = False) -> str:
-    """What the scan takes of a file's objects: for a command of WHOLE, all of each."""
+def _scan_view(resources: Iterable[Resource], *, whole: bool = False, values: bool = True) -> str:
+    """What the scan takes of a file's objects: for a command of WHOLE, all of
+    each; without ``values``, not the values of a postBuild.substitute."""
     return _tree_digest(
         tuple(
             [
                 (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name,
-                 _canon(res.node) if whole else _canon_object(res))
+                 _canon(res.node) if whole else _canon_object(res, values=values))
                 for res in resources
             ]
         )
     )  # fmt: skip
+
+
+def ks_key(file: str, namespace: str, name: str) -> str:
+    """How a BuildNote names the Flux Kustomization it built."""
+    return f"{file}\0{namespace}\0{name}"
+
+
+@dataclass(frozen=True)
+class Substituted:
+    """A Flux Kustomization of an edited file that changed in the values of
+    its postBuild.substitute alone (and UNREAD_FIELDS): each value that
+    changed, as a plain string without ``$`` before and after."""
+
+    file: str
+    namespace: str  # "" when the file does not say: a transformer sets it
+    name: str
+    values: tuple[tuple[str, str, str], ...]  # (key, before, after)
+
+    def built_by(self, note: BuildNote) -> bool:
+        file, namespace, name = note.ks.split("\0") if note.ks else ("", "", "")
+        return file == self.file and name == self.name and self.namespace in ("", namespace)
+
+
+def _substitutions(path: str, before: tuple[Resource, ...], now: tuple[Resource, ...]) -> list[Substituted] | None:
+    """The Flux Kustomizations of ``path`` whose substitute values changed, when
+    that and UNREAD_FIELDS are all that did; else None."""
+    if len(before) != len(now) or _scan_view(before, values=False) != _scan_view(now, values=False):
+        return None
+    out: list[Substituted] = []
+    for old, new in zip(before, now, strict=True):
+        was, inline = (node_at(res.node, "spec", "postBuild", "substitute") for res in (old, new))
+        if not (isinstance(was, Map) and isinstance(inline, Map)):
+            continue  # neither has one: the views are equal there
+        values: list[tuple[str, str, str]] = []
+        for key, value in inline.items.items():
+            prior = was.items.get(key)
+            if isinstance(prior, Scalar) and isinstance(value, Scalar) and prior.value == value.value:
+                continue
+            if not (_plain_string(prior) and _plain_string(value)):
+                return None
+            values.append((key, str(prior.value), str(value.value)))  # type: ignore[union-attr]
+        if values:
+            out.append(Substituted(path, new.namespace, new.name, tuple(values)))
+    return out or None
+
+
+def _plain_string(node: Node | None) -> bool:
+    return isinstance(node, Scalar) and isinstance(node.value, str) and "$" not in node.value
 
 
 def _to_ask(paths: tuple[str, ...], state: RunState, repo: RepoReader, moved: set[int]) -> Iterable[int]:
@@ -822,6 +926,7 @@ def _rebuild(
     store: BuildMemo,
     name: str,
     plain: set[str],
+    substituted: Mapping[str, list[Substituted]],
 ) -> tuple[tuple[tuple[BuildQuestion, str], ...], bool] | None:
     """Build one Kustomization again from what it was built of; the questions it
     asked, and True, when its projection is the same as that of the build the
@@ -849,7 +954,7 @@ def _rebuild(
         was = stored.shown
     else:
         was = projection(stored.resources, stored.problems, stored.files, whole=True) if whole else shown_of(stored)
-    asked = None if whole else _passed(stored, answers, plain)
+    asked = None if whole else _passed(stored, answers, plain, substituted)
     if asked is not None:
         store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
         return asked, False
@@ -862,7 +967,7 @@ def _rebuild(
     except ModelError:
         return None  # it fails now: the walk says how
     shown = projection(resources, problems, files, whole=whole)
-    if shown != was:
+    if shown != was or not _carries(passing, files, substituted):
         return None
     asked = tuple(recorder.asked.items())
     store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown, passing))
@@ -870,7 +975,7 @@ def _rebuild(
 
 
 def _passed(
-    stored: Stored | Rebuilt, answers: Answers, plain: set[str]
+    stored: Stored | Rebuilt, answers: Answers, plain: set[str], substituted: Mapping[str, object] | None = None
 ) -> tuple[tuple[BuildQuestion, str], ...] | None:
     """The questions ``stored`` asked, with today's answers, when the edit
     changed only what the build carries through: else None.
@@ -898,7 +1003,109 @@ def _passed(
         ):
             return None
         out.append((question, now))
+    if not _carries(passing, frozenset(q[1] for q, _ in stored.asked), substituted or {}):
+        return None
     return tuple(out)
+
+
+def _carries(passing: Passing | None, read: frozenset[str], substituted: Mapping[str, object]) -> bool:
+    """Whether a build that read ``read`` holds, of each Kustomization whose
+    substitute values an edit changed (``substituted``), the values the file
+    writes: it read the file as objects only, and no transform may set them
+    (_substitute_blind).  Only then is its app built from those values."""
+    edited = read & substituted.keys()
+    if not edited:
+        return True
+    return passing is not None and edited <= passing.object_files and _substitute_blind(passing)
+
+
+def _substitute_blind(passing: Passing) -> bool:
+    """Whether no transform of a build may set a Flux Kustomization's
+    postBuild.substitute: no strategic-merge patch that sets it (or stands on
+    its way with a directive), no JSON 6902 operation at, inside or over it.
+    Its output then holds the values the file wrote (no ``$``: post-build
+    substitution leaves them), and the app's variables follow from them."""
+    if passing.substitute_merged:
+        return False
+    for op, path, source in passing.ks_operations:
+        for pointer in (path, source) if op in ("copy", "move") else (path,):
+            parts = pointer.split("/")[1:] if pointer.startswith("/") else []
+            if parts[:1] != ["spec"] or len(parts) < 2 or parts[1] == "postBuild":
+                return False
+    return True
+
+
+def _resubstitute(
+    record: RunRecord,
+    note: BuildNote,
+    view: RepoReader,
+    answers: Answers,
+    store: BuildMemo,
+    name: str,
+    edit: Substituted,
+) -> tuple[tuple[tuple[BuildQuestion, str], ...], str] | None:
+    """Build the app of a Kustomization whose substitute values changed again,
+    alone, with its variables changed as the edit changed them (postBuild.substitute
+    wins over every substituteFrom source: fluxcd/pkg kustomize
+    ``SubstituteVariables``, and core.variables.resolve); its questions and
+    the key of what it is now made of, when its projection is the same as
+    that of the build the record saw, else None.
+
+    The Kustomization it was built from must hold the values the file held
+    before (no transform made them), and so must its variables."""
+    from volsync_kit.core.flux import FluxKs, rebuild
+    from volsync_kit.core.variables import Variables
+
+    own = store.key(("rebuilt", name, note.slot))
+    for slot in (own, note.slot):
+        stored = store.get(slot, note.material)
+        if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
+            break
+    else:
+        return None
+    was = stored.shown if isinstance(stored, Rebuilt) else shown_of(stored)
+    ks, variables, root = stored.made_of
+    if not isinstance(ks, FluxKs) or not isinstance(variables, Variables) or not isinstance(root, str):
+        return None
+    node = _substituted_node(ks.node, edit)
+    if node is None or any(variables.values.get(key) != before.replace("\n", "") for key, before, _ in edit.values):
+        return None
+    changed = {key: after.replace("\n", "") for key, _, after in edit.values}  # Flux strips newlines
+    kept = dataclasses.replace(
+        variables, values={**variables.values, **changed}, unknown=variables.unknown - changed.keys()
+    )
+    again = FluxKs(ks.ref, node, ks.loc)
+    recorder = RecordingReader(answers)
+    try:
+        resources, problems, files, passing = rebuild(recorder, again, kept, root)
+    except ModelError:
+        return None  # it fails now: the walk says how
+    shown = projection(resources, problems, files)
+    if shown != was:
+        return None
+    material = store.key((again.node, again.loc, again.ref, root, kept))  # as flux.Memo keys it
+    asked = tuple(recorder.asked.items())
+    store.put(own, material, Rebuilt(material, asked, (again, kept, root), shown, passing))
+    return asked, material
+
+
+def _substituted_node(node: Map, edit: Substituted) -> Map | None:
+    """A Kustomization's node with the edit's values in its substitute, when
+    it held the values before; else None."""
+    spec = node.items.get("spec")
+    post = spec.items.get("postBuild") if isinstance(spec, Map) else None
+    inline = post.items.get("substitute") if isinstance(post, Map) else None
+    if not (isinstance(spec, Map) and isinstance(post, Map) and isinstance(inline, Map)):
+        return None
+    items = dict(inline.items)
+    for key, before, after in edit.values:
+        value = items.get(key)
+        if not (isinstance(value, Scalar) and value.value == before):
+            return None
+        items[key] = Scalar(after, value.loc)
+    post = Map({**post.items, "substitute": Map(items, inline.loc, inline.key_locs)}, post.loc, post.key_locs)
+    spec = Map({**spec.items, "postBuild": post}, spec.loc, spec.key_locs)
+    return Map({**node.items, "spec": spec}, node.loc, node.key_locs)
 
 
 def _blind(passing: Passing) -> bool:
@@ -993,6 +1200,7 @@ def _updated(
     rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]],
     repo: RepoReader,
     moved: set[int],
+    materials: Mapping[int, str],
 ) -> RunRecord:
     """``record`` with today's answers and stamps, and the questions of the builds
     made again; the questions keep their numbers, so the other builds' notes
@@ -1015,7 +1223,7 @@ def _updated(
             else:
                 columns.set_answer(known, _answer_key(answer))
             ids.append(known)
-        notes[position] = BuildNote(note.slot, note.material, note.view, ids)
+        notes[position] = BuildNote(note.slot, materials.get(position, note.material), note.view, ids, note.ks)
 
     state = record.state
     assert state is not None

@@ -222,6 +222,18 @@ class Expectations:
     pv_name: str = "volsync-${APP}-repo-pv"
 
 
+_VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)")
+
+
+def variables_read(expect: Expectations) -> frozenset[str]:
+    """The variables the rules read of an app themselves, not through its
+    rendered objects: APP (the app's name, VK305 and every finding's app), and
+    each variable a template of ``expect`` names (VK301, VK402 expand them).
+    A recorded lint is reused across an edit of any other variable's value
+    when the app renders the same (core.runmemo)."""
+    return frozenset({"APP", *_VARIABLE.findall(repr(expect))})
+
+
 @dataclass(frozen=True)
 class Context:
     model: RepoModel
