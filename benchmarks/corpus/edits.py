@@ -146,6 +146,10 @@ def main() -> int:
             for run in (app.run_lint, app.run_render, plan):
                 outcome(run, repo, cache=True)
             files = release_files(repo) if args.edit == "comment" else flux_files(repo)
+            if args.edit == "substitute":  # files with a variable to change, else the first ones
+                candidates = list(files)
+                chosen = [p for p in candidates if SUBSTITUTED.search(p.read_text(encoding="utf-8"))]
+                files = iter(chosen or candidates)
             for number, path in enumerate(list(files)[:3]):
                 path.write_text(EDITS[args.edit](path.read_text(encoding="utf-8"), number), encoding="utf-8")
                 for run in (app.run_lint, app.run_render, plan):

@@ -37,11 +37,16 @@ and inside the build that holds it (cluster-apps).  The scan's read is one
 (:func:`_same_scan`); both it and the projection leave out a Flux
 Kustomization's fields that lint and render do not read
 (:data:`UNREAD_FIELDS`).  So an edit of when Flux reconciles an app (its
-interval, timeout, dependsOn, suspend, prune) reuses the record; any other
-ks.yaml edit walks.  cluster-apps, which reads the file only as objects and
-carries those fields through untouched, is not even built again
-(:func:`_passed`); a build that may read them (a replacement, a JSON 6902
-operation on them, a variable in them) is.
+interval, timeout, dependsOn, suspend, prune) reuses the record.  cluster-apps,
+which reads the file only as objects and carries those fields through
+untouched, is not even built again (:func:`_passed`); a build that may read
+them (a replacement, a JSON 6902 operation on them, a variable in them) is.
+An edit of a postBuild.substitute value changes what the walk reads (the
+app's variables): cluster-apps carries it through when no transform may set
+it, the app is built again alone with its variables changed
+(:func:`_resubstitute`), and the record holds when its projection is the
+same and the command reads none of those variables itself.  Any other
+ks.yaml edit walks.
 
 Why the projection is enough: the walk reads of a build's objects the
 Flux Kustomizations, sources, ConfigMaps, Secrets and ExternalSecrets it
