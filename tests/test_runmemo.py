@@ -931,6 +931,49 @@ def test_a_plan_after_a_substitute_value_edit_walks(repo: Path, reuses: list[run
     assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False))
 
 
+def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path, clock: str) -> None:
+    """runmemo._kept_groups copies the stamps of paths that did not move in
+    runs; group by group, dropping each question vouched for again, gives the
+    same columns, whichever paths moved: none, a file, a folder that vouches
+    for the list of every YAML file, every other path."""
+    from volsync_kit.adapters.config import load
+    from volsync_kit.adapters.resources import schema_text
+
+    _lint(repo)
+    store = app.open_cache(repo, True)
+    assert store is not None
+    config = load(repo, None, store)
+    inputs = store.key(("lint", None, None, (config.data, schema_text("config.schema.json"))))
+    record = app._recorded(store, "lint", inputs)
+    assert record is not None
+    state = record.state
+    assert state is not None
+    paths = list(state.w_path)
+    if clock == "fresh":  # every file was just written: no stamp vouches, there is nothing to keep
+        assert paths == []
+        return
+    folder = record.paths.index(str(_ks(repo).parent.relative_to(repo)))
+    assert folder in paths
+    for moved in (set(), {paths[len(paths) // 2]}, {folder}, set(paths[::2]), set(paths)):
+        again = set(state.always or ())
+        for position, path in enumerate(paths):
+            if path in moved:
+                again.update(state.vouched(position))
+        reference = runmemo._Watch(state.stamp_size)
+        for position, path in enumerate(paths):
+            if path not in moved:
+                numbers = [n for n in state.vouched(position) if n not in again]
+                reference.group(path, state.stamp(position), numbers)
+        watch, kept_again = runmemo._kept_groups(state, moved)
+        assert kept_again == again
+        assert (watch.w_path, b"".join(watch.w_stamp), watch.w_start, watch.w_numbers) == (
+            reference.w_path,
+            b"".join(reference.w_stamp),
+            reference.w_start,
+            reference.w_numbers,
+        )
+
+
 # Modules only plan runs (its record compares whole builds: runmemo.WHOLE): they may read any field.
 PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
 
