@@ -1008,41 +1008,62 @@ def _rebuild(
     slot is shared by every command, and one that builds the app again after
     the next edit (render after lint) would replace the build this record
     saw with one it did not."""
-    from volsync_kit.core.flux import FluxKs, rebuild
-    from volsync_kit.core.variables import Variables
-
     whole = name in WHOLE
     own = store.key(("rebuilt", name, note.slot))
     # The summary holds the projection lint and render compare: not a whole one.
     slots = (own, note.slot) if whole else (own, summary_slot(store, note.slot), note.slot)
-    for slot in slots:
-        stored = store.get(slot, note.material)
-        if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
-            break
-    else:
+    found = _recorded_build(record, note, store, slots, whole=whole)
+    if found is None:
         return None
-    if isinstance(stored, Rebuilt):
-        was = stored.shown
-    else:
-        was = projection(stored.resources, stored.problems, stored.files, whole=True) if whole else shown_of(stored)
+    stored, was = found
     asked = None if whole else _passed(stored, answers, plain, substituted)
     if asked is not None:
         store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
         return asked, False
-    ks, variables, root = stored.made_of
+    made = _built_alone(answers, stored.made_of, whole=whole)
+    if made is None:
+        return None
+    asked, shown, passing, files = made
+    if shown != was or not _carries(passing, files, substituted):
+        return None
+    store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown, passing))
+    return asked, True
+
+
+def _recorded_build(
+    record: RunRecord, note: BuildNote, store: BuildMemo, slots: Iterable[str], *, whole: bool = False
+) -> tuple[Stored | Rebuilt, str] | None:
+    """The build the record saw, from the first of ``slots`` that holds it,
+    and its projection (whole, with ``whole``)."""
+    for slot in slots:
+        stored = store.get(slot, note.material)
+        if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
+            if isinstance(stored, Rebuilt):
+                return stored, stored.shown
+            if whole:
+                return stored, projection(stored.resources, stored.problems, stored.files, whole=True)
+            return stored, shown_of(stored)
+    return None
+
+
+def _built_alone(
+    answers: Answers, made_of: tuple[object, ...], *, whole: bool = False
+) -> tuple[tuple[tuple[BuildQuestion, str], ...], str, Passing, frozenset[str]] | None:
+    """One Kustomization built alone from what it is made of: the questions it
+    asked, its projection, how it read its files, and which; None when it
+    fails now (the walk says how) or is not made of what a build is."""
+    from volsync_kit.core.flux import FluxKs, rebuild
+    from volsync_kit.core.variables import Variables
+
+    ks, variables, root = made_of
     if not isinstance(ks, FluxKs) or not isinstance(variables, Variables) or not isinstance(root, str):
         return None
     recorder = RecordingReader(answers)
     try:
         resources, problems, files, passing = rebuild(recorder, ks, variables, root)
     except ModelError:
-        return None  # it fails now: the walk says how
-    shown = projection(resources, problems, files, whole=whole)
-    if shown != was or not _carries(passing, files, substituted):
         return None
-    asked = tuple(recorder.asked.items())
-    store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown, passing))
-    return asked, True
+    return tuple(recorder.asked.items()), projection(resources, problems, files, whole=whole), passing, files
 
 
 def _passed(
@@ -1124,19 +1145,16 @@ def _resubstitute(
 
     The Kustomization it was built from must hold the values the file held
     before (no transform made them), and so must its variables."""
-    from volsync_kit.core.flux import FluxKs, rebuild
+    from volsync_kit.core.flux import FluxKs
     from volsync_kit.core.variables import Variables
 
     own = store.key(("rebuilt", name, note.slot))
-    for slot in (own, note.slot):
-        stored = store.get(slot, note.material)
-        if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
-            break
-    else:
+    found = _recorded_build(record, note, store, (own, note.slot))
+    if found is None:
         return None
-    was = stored.shown if isinstance(stored, Rebuilt) else shown_of(stored)
+    stored, was = found
     ks, variables, root = stored.made_of
-    if not isinstance(ks, FluxKs) or not isinstance(variables, Variables) or not isinstance(root, str):
+    if not isinstance(ks, FluxKs) or not isinstance(variables, Variables):
         return None
     node = _substituted_node(ks.node, edit)
     if node is None or any(variables.values.get(key) != before.replace("\n", "") for key, before, _ in edit.values):
@@ -1146,16 +1164,11 @@ def _resubstitute(
         variables, values={**variables.values, **changed}, unknown=variables.unknown - changed.keys()
     )
     again = FluxKs(ks.ref, node, ks.loc)
-    recorder = RecordingReader(answers)
-    try:
-        resources, problems, files, passing = rebuild(recorder, again, kept, root)
-    except ModelError:
-        return None  # it fails now: the walk says how
-    shown = projection(resources, problems, files)
-    if shown != was:
+    made = _built_alone(answers, (again, kept, root))
+    if made is None or made[1] != was:
         return None
+    asked, shown, passing, _ = made
     material = store.key((again.node, again.loc, again.ref, root, kept))  # as flux.Memo keys it
-    asked = tuple(recorder.asked.items())
     store.put(own, material, Rebuilt(material, asked, (again, kept, root), shown, passing))
     return asked, material
 
