@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.generate import AppSpec
     from volsync_kit.core.lintreport import Checked
     from volsync_kit.core.model import Problem, Severity
+    from volsync_kit.core.names import UnsafeName
     from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
@@ -149,9 +150,8 @@ def run_render(
     def every_app(reader: RepoReader, model: RepoModel) -> RenderResult:
         return render.render(model)
 
-    # render reads of an app's variables its APP alone (render.render names it).
     everything = _recorded_run("render", files, entries, disk, cluster, (), every_app, render.RenderResult,
-                               kept=render.shared, variables_read=lambda: frozenset({"APP"}))  # fmt: skip
+                               kept=render.shared, variables_read=lambda: render.VARIABLES_READ)  # fmt: skip
     result = _kept(render.only(everything, app))
     if app is not None and not result.apps:
         known = sorted({a.app for a in everything.apps})
@@ -356,6 +356,12 @@ def run_plan(
     entries = (entry_point(root, entry),) if entry is not None else None
     if staged and head is not None:
         raise UsageError("--staged and --head exclude each other: the head is either the git index or a ref")
+    settings = config_adapter.plan_settings(config)
+    if context is not None:
+        from volsync_kit.core.names import KUBE_CONTEXT
+
+        if not KUBE_CONTEXT.match(context):
+            raise UsageError(f"--context {context!r}: not a context name volsync-kit puts on a command line")
     with contextlib.ExitStack() as stack:
         try:
             head_reader: TextReader
@@ -366,55 +372,53 @@ def run_plan(
                 head_reader = stack.enter_context(gitrepo.GitTreeRepo(root, head_label))
             else:
                 head_label, head_reader = WORKTREE, FileRepo(root)
-            settings = config_adapter.plan_settings(config)
-            if context is not None:
-                from volsync_kit.core.names import KUBE_CONTEXT
-
-                if not KUBE_CONTEXT.match(context):
-                    raise UsageError(f"--context {context!r}: not a context name volsync-kit puts on a command line")
             shared = SharedBuilds()  # an app the change leaves alone is built once
             if scenario is not None:
                 head_model = walk(head_reader, entries, disk, cluster, shared=shared)
                 steps = _scenario_steps(scenario, head_model, config_adapter.operator(config), settings)
                 empty = diff.Diff((), (), head_model, head_model)
                 result = planner.Plan("-", head_label, empty, (), tuple(steps), settings, scenario)
+                return _kept(planner.pinned(result, context) if context is not None else result)
+            base_sha = gitrepo.resolve_rev(root, base)
+
+            def against_base(reader: RepoReader, head_model: RepoModel) -> planner.Plan:
+                base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
+                base_model = walk(base_reader, entries, disk, cluster, at=f" at the base {base}", shared=shared)
+                return planner.plan(
+                    diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings
+                )
+
+            if isinstance(head_reader, FileRepo) and disk is not None:
+                # The work tree: the last plan against the same commit, when the tree
+                # still gives it (runmemo.WHOLE); the commit's own tree never moves.
+                what = (config.data, schema_text("config.schema.json"), base_sha)
+                result = _recorded_run("plan", head_reader, entries, disk, cluster, what, against_base,
+                                       planner.Plan, kept=planner.reported, shared=shared)  # fmt: skip
             else:
-                base_sha = gitrepo.resolve_rev(root, base)
-
-                def against_base(reader: RepoReader, head_model: RepoModel) -> planner.Plan:
-                    base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
-                    at = f" at the base {base}"
-                    base_model = walk(base_reader, entries, disk, cluster, at=at, shared=shared)
-                    return planner.plan(
-                        diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings
-                    )
-
-                if isinstance(head_reader, FileRepo) and disk is not None:
-                    # The work tree: the last plan against the same commit, when the tree
-                    # still gives it (runmemo.WHOLE); the commit's own tree never moves.
-                    what = (config.data, schema_text("config.schema.json"), base_sha)
-                    result = _recorded_run("plan", head_reader, entries, disk, cluster, what, against_base,
-                                           planner.Plan, kept=planner.reported, shared=shared)  # fmt: skip
-                else:
-                    result = against_base(head_reader, walk(head_reader, entries, disk, cluster, shared=shared))
+                result = against_base(head_reader, walk(head_reader, entries, disk, cluster, shared=shared))
             return _kept(planner.pinned(result, context) if context is not None else result)
         except gitrepo.GitError as err:
             raise UsageError(str(err)) from None
         except UnsafeName as err:
-            if str(err) == "":
-                raise UsageError(
-                    "refusing to plan: an object has no name that is a string (after Flux's substitution, "
-                    "a name such as n, y, on or off is a YAML boolean); quote ${APP} in the template "
-                    "or rename the app"
-                ) from None
-            # ascii() escapes control characters (a newline never vanishes from the
-            # message) and non-ASCII ones (a Cyrillic 'о' in 'sоnarr' shows as \u043e).
-            where = f"{err.where}: " if err.where else ""
-            written = f" (written {err.written!a}; Flux drops a value's newlines)" if err.written else ""
-            raise UsageError(
-                f"refusing to plan: {where}{err.name!a}{written} is not a valid Kubernetes name, so no command is "
-                "emitted for it; fix the name there"
-            ) from None
+            raise _refusal(err) from None
+
+
+def _refusal(err: UnsafeName) -> UsageError:
+    """Why plan emits no command for a name, and what to fix."""
+    if str(err) == "":
+        return UsageError(
+            "refusing to plan: an object has no name that is a string (after Flux's substitution, "
+            "a name such as n, y, on or off is a YAML boolean); quote ${APP} in the template "
+            "or rename the app"
+        )
+    # ascii() escapes control characters (a newline never vanishes from the
+    # message) and non-ASCII ones (a Cyrillic 'о' in 'sоnarr' shows as \u043e).
+    where = f"{err.where}: " if err.where else ""
+    written = f" (written {err.written!a}; Flux drops a value's newlines)" if err.written else ""
+    return UsageError(
+        f"refusing to plan: {where}{err.name!a}{written} is not a valid Kubernetes name, so no command is "
+        "emitted for it; fix the name there"
+    )
 
 
 def _scenario_steps(name: str, model: RepoModel, operator: Operator, settings: Settings) -> list[Step]:

@@ -777,8 +777,7 @@ def reuse(
     again alone (:func:`_resubstitute`)."""
     if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
-    views = [_view(repo, view) for view in record.views]
-    answerers = [Answers(view) for view in views]
+    answerers = [Answers(_view(repo, view)) for view in record.views]
     top = Answers(repo)
     moved: set[int] = set()
     changed: dict[int, bytes] = {}
@@ -793,7 +792,6 @@ def reuse(
             ):
                 return None  # the scan, entry detection or the file view reads something new
             changed[number] = key
-    edits = [edit for found in (substituted or {}).values() for edit in found]
     touched = [p for p, note in enumerate(record.builds) if not changed.keys().isdisjoint(note.asked)]
     if len(touched) > MAX_REBUILDS or any(not record.builds[p].slot for p in touched):
         # A checkout of another branch (the walk, with the build memo, is
@@ -803,25 +801,19 @@ def reuse(
     passed = 0
     for position in touched:
         note = record.builds[position]
-        made = _rebuild(record, note, views[note.view], answerers[note.view], store, name, plain, substituted or {})
+        made = _rebuild(record, note, answerers[note.view], store, name, plain, substituted or {})
         if made is None:
             return None
         rebuilt[position], built = made
         passed += not built
+    edits = [edit for found in (substituted or {}).values() for edit in found]
     materials: dict[int, str] = {}
-    read = variables_read() if edits and variables_read is not None else frozenset()
-    for edit in edits:
-        if not read.isdisjoint(key for key, _, _ in edit.values):
-            return None  # the command reads one of them itself
-        positions = [p for p, note in enumerate(record.builds) if edit.built_by(note)]
-        if not positions or not rebuilt.keys().isdisjoint(positions):
-            return None  # no build of it to make again, or one that read the edited file too
-        for position in positions:
-            note = record.builds[position]
-            again = _resubstitute(record, note, views[note.view], answerers[note.view], store, name, edit)
-            if again is None:
-                return None
-            rebuilt[position], materials[position] = again
+    if edits and variables_read is not None:
+        again = _resubstituted(record, edits, variables_read(), answerers, store, name, rebuilt.keys())
+        if again is None:
+            return None
+        for position, (asked, material) in again.items():
+            rebuilt[position], materials[position] = asked, material
     if not moved and not rebuilt:
         return Reuse(record.value, None, 0)
     updated = _updated(record, changed, rebuilt, repo, moved, materials)
@@ -992,7 +984,6 @@ def _view(repo: RepoReader, view: View) -> RepoReader:
 def _rebuild(
     record: RunRecord,
     note: BuildNote,
-    view: RepoReader,
     answers: Answers,
     store: BuildMemo,
     name: str,
@@ -1127,10 +1118,38 @@ def _substitute_blind(passing: Passing) -> bool:
     return True
 
 
+def _resubstituted(
+    record: RunRecord,
+    edits: Iterable[Substituted],
+    read: frozenset[str],
+    answerers: list[Answers],
+    store: BuildMemo,
+    name: str,
+    rebuilt: Iterable[int],
+) -> dict[int, tuple[tuple[tuple[BuildQuestion, str], ...], str]] | None:
+    """Each build of a Kustomization whose substitute values ``edits`` changed,
+    made again alone (_resubstitute), by position; None when the command
+    reads one of the variables itself (``read``), when no build of it was
+    recorded, or when one was made again already (it read the edited file)."""
+    out: dict[int, tuple[tuple[tuple[BuildQuestion, str], ...], str]] = {}
+    for edit in edits:
+        if not read.isdisjoint(key for key, _, _ in edit.values):
+            return None
+        positions = [p for p, note in enumerate(record.builds) if edit.built_by(note)]
+        if not positions or not set(rebuilt).isdisjoint(positions):
+            return None
+        for position in positions:
+            note = record.builds[position]
+            again = _resubstitute(record, note, answerers[note.view], store, name, edit)
+            if again is None:
+                return None
+            out[position] = again
+    return out
+
+
 def _resubstitute(
     record: RunRecord,
     note: BuildNote,
-    view: RepoReader,
     answers: Answers,
     store: BuildMemo,
     name: str,

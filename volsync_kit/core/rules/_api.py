@@ -27,6 +27,7 @@ is a variable whose value cannot be known offline, and is skipped too.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -222,16 +223,22 @@ class Expectations:
     pv_name: str = "volsync-${APP}-repo-pv"
 
 
-_VARIABLE = re.compile(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)")
-
-
 def variables_read(expect: Expectations) -> frozenset[str]:
     """The variables the rules read of an app themselves, not through its
     rendered objects: APP (the app's name, VK305 and every finding's app), and
     each variable a template of ``expect`` names (VK301, VK402 expand them).
     A recorded lint is reused across an edit of any other variable's value
     when the app renders the same (core.runmemo)."""
-    return frozenset({"APP", *_VARIABLE.findall(repr(expect))})
+    from volsync_kit.core.substitution import variable_names
+
+    texts = (value for field_ in dataclasses.astuple(expect) for value in _strings(field_))
+    return frozenset({"APP", *(name for text in texts for name in variable_names(text))})
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(item for item in value if isinstance(item, str)) if isinstance(value, tuple) else ()
 
 
 @dataclass(frozen=True)
