@@ -495,12 +495,13 @@ class Builder:
                 f"no matches for patch target {str_at(doc, 'kind')}/{str_at(doc, 'metadata', 'name')}",
                 doc.loc or loc,
             )
+        sets_substitute = _may_set_substitute(doc)  # the patch's, once: it may pick 2,000 Kustomizations
         out: list[Resource] = []
         for res in acc:
             if not picks(res):
                 out.append(res)
                 continue
-            if res.kind == "Kustomization" and res.group == FLUX_GROUP and _may_set_substitute(doc):
+            if sets_substitute and res.kind == "Kustomization" and res.group == FLUX_GROUP:
                 self.build.ks_substitute_merged = True
             patched = patches.apply_strategic(res, doc, note)
             if patched is not None:
