@@ -30,6 +30,7 @@ from volsync_kit.core import runmemo
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.findings import LintResult
 from volsync_kit.core.planner import Plan
+from volsync_kit.core.procedure import Target
 from volsync_kit.report import plan_out, plan_shell
 
 Edit = Callable[[Path], None]
@@ -827,14 +828,22 @@ def _note_read_by_the_claim(repo: Path) -> None:
     _sub(claim, r"(\nmetadata:\n)", r'\1  labels:\n    note: "${VK_NOTE:=none}"\n')
 
 
-@pytest.mark.parametrize("command", ["lint", "render"])
+def _runner(command: str) -> Callable[..., object]:
+    """lint, render or plan of a repository (``cache``: as the CLI's), as a
+    value to compare: a plan by everything it prints."""
+    if command == "plan":
+        return lambda repo, cache=True: _plan_reports(app.run_plan(repo, cache=cache))
+    return _lint if command == "lint" else app.run_render
+
+
+@pytest.mark.parametrize("command", ["lint", "render", "plan"])
 def test_a_substitute_value_no_object_reads_builds_the_app_again_alone(
     repo: Path, reuses: list[runmemo.Reuse | None], command: str
 ) -> None:
     """Another value of a variable no template of the app reads: cluster-apps
     carries it through (runmemo._passed), and the app is built again alone
     with its variables changed (runmemo._resubstitute)."""
-    run = _lint if command == "lint" else app.run_render
+    run = _runner(command)
     _set_variable(_ks(repo), "VK_NOTE", "first")  # the key is new: lines move, and the run walks
     recorded = run(repo)
     for value in ("second", "third"):
@@ -889,23 +898,23 @@ SECOND = {"read-by-a-template": ("VK_NOTE", "second"), "patched-by-cluster-apps"
           "named-by-the-expectations": ("VK_NOTE", "elsewhere/")}  # fmt: skip
 
 
-@pytest.mark.parametrize("command", ["lint", "render"])
+@pytest.mark.parametrize("command", ["lint", "render", "plan"])
 @pytest.mark.parametrize("setup", sorted(SUBSTITUTE_SETUPS))
 def test_a_substitute_value_the_run_may_read_walks(
     repo: Path, reuses: list[runmemo.Reuse | None], command: str, setup: str
 ) -> None:
     """A value a template reads (the app renders otherwise), one cluster-apps
-    may set itself, APP (lint and render read it of the app), a value with a
+    may set itself, APP (every command reads it of the app), a value with a
     variable in it (cluster-apps' own substitution reads it), one the config's
-    expectations name (lint reads it; render does not): each walks."""
-    run = _lint if command == "lint" else app.run_render
+    expectations name (lint reads it; render and plan do not): each walks."""
+    run = _runner(command)
     SUBSTITUTE_SETUPS[setup](repo)
     recorded = run(repo)
     key, value = SECOND[setup]
     _set_variable(_ks(repo), key, value)
     warm = run(repo)
-    if command == "render" and setup == "named-by-the-expectations":
-        assert reuses[-1] is not None  # render reads no expectation: the app renders the same
+    if command in ("render", "plan") and setup == "named-by-the-expectations":
+        assert reuses[-1] is not None  # they read no expectation: the app renders the same
     else:
         assert reuses[-1] is None, "a stale record was reused"
     assert warm == run(repo, cache=False)
@@ -920,15 +929,6 @@ def test_a_variable_the_expectations_name_is_read_by_lint_itself() -> None:
 
     assert variables_read(Expectations()) == {"APP"}
     assert variables_read(Expectations(root_path="/volsync/${CLUSTER:-main}/${APP}")) == {"APP", "CLUSTER"}
-
-
-def test_a_plan_after_a_substitute_value_edit_walks(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
-    _set_variable(_ks(repo), "VK_NOTE", "first")
-    app.run_plan(repo)
-    _set_variable(_ks(repo), "VK_NOTE", "second")
-    warm = app.run_plan(repo)
-    assert reuses[-1] is None
-    assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False))
 
 
 def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path, clock: str) -> None:
@@ -974,7 +974,7 @@ def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path
         )
 
 
-# Modules only plan runs (its record compares whole builds: runmemo.WHOLE): they may read any field.
+# Modules only plan runs: they may read the fields plan reads (runmemo.PLAN).
 PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
 
 
@@ -1033,7 +1033,35 @@ def test_no_code_lint_or_render_runs_names_a_scheduling_field() -> None:
     assert found == []
 
 
-# -- plan: its record holds only while every build is the same, whole -------------------
+def test_no_code_plan_runs_names_a_field_it_is_answered_across() -> None:
+    """plan's record is reused across an edit of runmemo.PLAN.unread (an
+    interval, a timeout) because no code plan runs reads one: the walk, the
+    diff, the planner, the checklist and the reports."""
+    import ast
+
+    package = Path(runmemo.__file__).resolve().parents[1]
+    found = [
+        f"{path.relative_to(package)}:{node.lineno}: {node.value!r}"
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "runmemo.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in runmemo.PLAN.unread
+    ]
+    assert found == []
+
+
+def test_plan_reads_every_kind_its_diff_compares_whole() -> None:
+    """A build made again after an edit is compared, for plan, in the kinds
+    of runmemo.PLAN: every kind the diff tracks (a StorageClass says whether a
+    claim grows in place) and the Secrets its movers name."""
+    from volsync_kit.core import diff
+
+    assert {kind for _, kind in diff.TRACKED} | {"Secret", "ExternalSecret"} <= runmemo.PLAN.kinds
+    assert runmemo.LINT.kinds < runmemo.PLAN.kinds
+    assert runmemo.PLAN.unread == runmemo.UNREAD_FIELDS - {"prune", "suspend", "deletionPolicy"}
+
+
+# -- plan: its record holds while what it reads of the head is the same ----------------
 
 
 def _plan_reports(plan: Plan) -> tuple[str, ...]:
@@ -1046,17 +1074,18 @@ def _plan_reports(plan: Plan) -> tuple[str, ...]:
     )
 
 
-# The only edits that leave every object of every build as it was, where it was.
-PLAN_REUSED = {"comment", "touch"}
+# Edits of what plan reads and lint does not: whether an app prunes, whether it is suspended.
+PLAN_READ = {"ks-prune", "ks-suspended"}
+PLAN_REUSED = (REUSED.keys() | UNREAD_EDITS.keys()) - PLAN_READ
 
 
 @pytest.mark.parametrize("name", sorted(REUSED) + sorted(UNREAD_EDITS) + sorted(WALKED))
-def test_plan_reuses_its_record_only_when_every_build_is_the_same_whole(
+def test_plan_reuses_its_record_only_across_edits_of_what_it_does_not_read(
     repo: Path, reuses: list[runmemo.Reuse | None], name: str
 ) -> None:
-    """plan reads what lint and render do not (any object of an app, the
-    prune and suspend of its Kustomization), so its record (runmemo.WHOLE)
-    holds only across an edit that changes no object: a comment, a touch."""
+    """plan reads of the head what lint reads, the StorageClasses, and the
+    prune and suspend of a Kustomization (runmemo.PLAN): its record holds
+    across a tag bump or an interval, not across an edit of prune."""
     recorded = app.run_plan(repo)
     {**REUSED, **UNREAD_EDITS, **WALKED}[name](repo)
     warm = app.run_plan(repo)
@@ -1065,8 +1094,71 @@ def test_plan_reuses_its_record_only_when_every_build_is_the_same_whole(
     if name in PLAN_REUSED:
         assert _plan_reports(warm) == _plan_reports(recorded)
         assert reuses[-1] is not None
-        # The commented release's app is built again, alone; a touch leaves every text as it was.
-        assert (reuses[-1].rebuilt, reuses[-1].passed) == ((1, 0) if name == "comment" else (0, 0))
+        if name in REUSED:
+            # The edited release's app is built again, alone; a touch leaves every text as it was.
+            assert reuses[-1].passed == 0
+            assert reuses[-1].rebuilt == {"touch": 0, "two-releases": 2}.get(name, 1)
+
+
+@pytest.fixture(scope="module")
+def generated_change(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every app's repository volume moves in the work tree (--plan-change):
+    a plan with a checklist, which reads each app's objects at the base."""
+    return generated_repo(tmp_path_factory.mktemp("gen-change") / "repo", 24, "--defects", "--plan-change")
+
+
+@pytest.fixture
+def changed(generated_change: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: str) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(generated_change, copy, symlinks=True)
+    monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / "cache"))
+    return copy
+
+
+def _release_names_the_repository_claim(repo: Path) -> None:
+    _sub(_helmrelease(repo), r"\n      tmp:", "\n      repo:\n        existingClaim: volsync-${APP}-repo\n      tmp:")
+
+
+def release_stops_naming_the_claim(repo: Path) -> None:
+    _sub(_helmrelease(repo), r"\n      repo:\n        existingClaim: \S+", "")
+
+
+PLANNED_EDITS: dict[str, Edit] = {
+    **REUSED,
+    **UNREAD_EDITS,
+    "release-names-the-claim": _release_names_the_repository_claim,
+    "release-stops-naming-the-claim": release_stops_naming_the_claim,
+    "release-adds-claim": release_adds_claim,
+    "app-value": app_value,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANNED_EDITS))
+def test_a_plan_that_replaces_every_volume_is_answered_across_edits_it_does_not_read(
+    changed: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    """The checklist reads which HelmReleases mount a replaced claim, of the
+    base: a release that starts or stops naming one in the work tree does
+    not change the plan, and neither does a tag bump.  One release names the
+    claim at the base, so the checklist reads releases."""
+    _release_names_the_repository_claim(changed)
+    subprocess.run(["git", "-C", str(changed), "commit", "-qm", "mount", "--", str(_helmrelease(changed))], check=True)
+    if name == "release-names-the-claim":
+        release_stops_naming_the_claim(changed)
+        subprocess.run(["git", "-C", str(changed), "commit", "-qm", "unmount", "--", str(_helmrelease(changed))],
+                       check=True)  # fmt: skip
+    recorded = app.run_plan(changed)
+    assert len(recorded.changes) >= 2 * 20  # a PV and a claim of each active app
+    release = Target("helmrelease", _helmrelease(changed).parent.parent.name, _helmrelease(changed).parts[-4])
+    stopped = [a.target for step in recorded.steps for a in step.actions if a.target == release]
+    assert bool(stopped) == (name != "release-names-the-claim")  # only a release the base mounts it with
+    PLANNED_EDITS[name](changed)
+    warm = app.run_plan(changed)
+    answered = name in PLAN_REUSED | {"release-names-the-claim", "release-stops-naming-the-claim"}
+    assert (reuses[-1] is not None) == answered, name
+    assert _plan_reports(warm) == _plan_reports(app.run_plan(changed, cache=False))
+    if answered:
+        assert _plan_reports(warm) == _plan_reports(recorded)
 
 
 def ks_comment(repo: Path) -> None:
@@ -1078,13 +1170,13 @@ def test_a_plan_after_a_comment_in_a_file_the_scan_reads_is_answered_from_the_re
 ) -> None:
     """The scan for entry points reads every ks.yaml (and a release's file
     that holds an OCIRepository too): for plan, it takes the same of the
-    file when its objects are the same whole, and the build that holds the
-    file is made again and compared whole."""
+    file when its objects are the same as plan reads them, and the build
+    that holds the file carries it through unbuilt (runmemo._passed)."""
     recorded = app.run_plan(repo)
     ks_comment(repo)
     warm = app.run_plan(repo)
     assert reuses[-1] is not None
-    assert (reuses[-1].rebuilt, reuses[-1].passed) == (1, 0)
+    assert (reuses[-1].rebuilt, reuses[-1].passed) == (0, 1)
     assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False)) == _plan_reports(recorded)
 
 
@@ -1103,7 +1195,7 @@ def test_plan_takes_a_scanned_file_the_same_only_when_its_objects_are_the_same_w
 
     on, off = [resource("true")], [resource("false")]
     assert runmemo._scan_view(on) == runmemo._scan_view(off)
-    assert runmemo._scan_view(on, whole=True) != runmemo._scan_view(off, whole=True)
+    assert runmemo._scan_view(on, runmemo.PLAN) != runmemo._scan_view(off, runmemo.PLAN)
 
     app.run_lint(repo)  # the walk keeps what the scan took of each file
     reader = FileRepo(repo)

@@ -390,10 +390,11 @@ def run_plan(
 
             if isinstance(head_reader, FileRepo) and disk is not None:
                 # The work tree: the last plan against the same commit, when the tree
-                # still gives it (runmemo.WHOLE); the commit's own tree never moves.
+                # still gives it (runmemo.PLAN); the commit's own tree never moves.
                 what = (config.data, schema_text("config.schema.json"), base_sha)
                 result = _recorded_run("plan", head_reader, entries, disk, cluster, what, against_base,
-                                       planner.Plan, kept=planner.reported, shared=shared)  # fmt: skip
+                                       planner.Plan, kept=planner.reported, shared=shared,
+                                       variables_read=lambda: planner.VARIABLES_READ)  # fmt: skip
             else:
                 result = against_base(head_reader, walk(head_reader, entries, disk, cluster, shared=shared))
             return _kept(planner.pinned(result, context) if context is not None else result)

@@ -180,6 +180,12 @@ def _non_string_attributes(res: Resource | None) -> list[str]:
     ]
 
 
+# The variables plan reads of an app itself, not through its objects (its
+# name, diff.app_of): a recorded plan is reused across an edit of any other
+# value (core.runmemo).
+VARIABLES_READ = frozenset({"APP"})
+
+
 def _shared_root_paths(diff: Diff) -> list[Danger]:
     seen: dict[tuple[str | None, str | None, str], list[str]] = {}
     for (_, kind, _, _, _), (res, result) in tracked_objects(diff.head_model).items():

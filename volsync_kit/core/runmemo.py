@@ -57,10 +57,12 @@ location.  ``tests/test_runmemo.py`` edits repositories in the ways that
 matter and compares every reuse with a run without the cache.
 
 plan of the work tree records its run too, under the commit it compares with
-(whose tree never moves).  It reads more than the projection: any object of
-an app, and a Kustomization's prune and suspend.  So for it (WHOLE) a build
-made again must be the same object for object, locations included, and a
-changed scan walks: a comment or a touch is answered, anything else walks.
+(whose tree never moves).  Of the head it reads a little more than lint and
+render (:data:`PLAN`): the StorageClasses its diff compares, and whether a
+Kustomization prunes and is suspended.  Its checklist reads every object of
+an app, the HelmReleases that mount a claim among them, but of the base only.
+So a Renovate tag bump, or an interval, is answered for plan as for lint; an
+edit of prune or suspend walks.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ def _tree_digest(parts: object) -> str:
 # wait, healthChecks, healthCheckExprs), after what (dependsOn), whether it
 # recreates an object it cannot patch (force); whether it reconciles at all
 # (suspend); and what becomes of the objects it stops applying (prune,
-# deletionPolicy), which plan reads (its record compares whole builds: WHOLE).
+# deletionPolicy), which plan reads (see PLAN).
 # See the Kustomization API, https://fluxcd.io/flux/components/kustomize/kustomizations/.
 # An edit of one alone changes nothing lint's or render's recorded value says:
 # tests/test_runmemo.py edits them and compares with a run without the cache,
@@ -172,6 +174,36 @@ UNREAD_FIELDS = frozenset(
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Reads:
+    """What a command reads of the objects of a build and of a file the scan
+    reads: the content of the ``kinds`` (digested whole, locations included),
+    of a Flux Kustomization all but the spec fields ``unread``, and of any
+    other object its identity and where it comes from."""
+
+    kinds: frozenset[str]
+    unread: frozenset[str]
+
+
+# lint and render.
+LINT = Reads(READ_KINDS, UNREAD_FIELDS)
+# plan: what its diff compares (diff.TRACKED: a StorageClass says whether a
+# claim may grow in place), and what it prunes and whether it is suspended
+# (diff._prunes, diff._deletes_on_removal, planner._explicit_unsuspend).  Its
+# checklist reads the HelmReleases, and every object of an app, of the base
+# only, whose commit's tree never moves: a release's tag at the head is not
+# read (tests/test_runmemo.py names the edits, and fails when the code
+# plan runs names one of ``unread``).
+PLAN = Reads(
+    READ_KINDS | {"StorageClass", "VolumeSnapshotClass"}, UNREAD_FIELDS - {"suspend", "prune", "deletionPolicy"}
+)
+
+
+def reads_of(name: str) -> Reads:
+    """What the command ``name`` reads (see Reads)."""
+    return PLAN if name == "plan" else LINT
+
+
 def _is_flux_ks(res: Resource) -> bool:
     return res.kind == "Kustomization" and res.group == FLUX_GROUP
 
@@ -182,16 +214,16 @@ def _flux_spec(res: Resource) -> Map | None:
     return spec if isinstance(spec, Map) else None
 
 
-def _canon_object(res: Resource, *, values: bool = True) -> object:
+def _canon_object(res: Resource, unread: frozenset[str] = UNREAD_FIELDS, *, values: bool = True) -> object:
     """``res`` as :func:`_canon` gives it; of a Flux Kustomization, without the
-    spec fields that lint and render do not read (UNREAD_FIELDS), and without
+    spec fields ``unread`` (those the command does not read), and without
     ``values``, without the values of its postBuild.substitute (their keys and
     where each is written stay)."""
     node = res.node
     spec = _flux_spec(res)
     if spec is None:
         return _canon(node)
-    kept = {key: value for key, value in spec.items.items() if key not in UNREAD_FIELDS}
+    kept = {key: value for key, value in spec.items.items() if key not in unread}
     if not values and isinstance(post := kept.get("postBuild"), Map):
         kept["postBuild"] = _without_values(post)
     key_locs = spec.key_locs or {}
@@ -208,17 +240,15 @@ def _without_values(post: Map) -> Map:
 
 
 def projection(
-    resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str], *, whole: bool = False
+    resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str], reads: Reads = LINT
 ) -> str:
-    """A digest of what the walk and the rules read of one build (see module
-    doc); with ``whole``, of every object as it is (see WHOLE)."""
+    """A digest of what the walk and a command (``reads``: lint and render by
+    default) read of one build (see module doc)."""
     parts: list[object] = []
+    kinds, unread = reads.kinds, reads.unread
     for res in resources:
         head = (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name)
-        if whole:
-            parts.append((head, _canon(res.node)))
-        else:
-            parts.append((head, _canon_object(res)) if res.kind in READ_KINDS else head)
+        parts.append((head, _canon_object(res, unread)) if res.kind in kinds else head)
     parts.append(tuple(repr(p) for p in problems))
     parts.append(tuple(sorted(files)))
     return _tree_digest(parts)
@@ -362,14 +392,6 @@ ANSWER_SIZE = 16
 # Beyond this many builds to make again one by one (each also compared with the
 # build it replaces), walking the repository with the build memo costs less.
 MAX_REBUILDS = 128
-
-# Commands whose value may read any object of a build, and any field of a
-# Flux Kustomization: plan, whose diff compares every volume object and whose
-# checklist reads an app's HelmReleases, and its Kustomization's prune.  Their
-# record is reused only when each build made again is the same object for
-# object, locations included, and the scan read the same text: a comment, a
-# touch, an edit that leaves every object where and as it was.
-WHOLE = frozenset({"plan"})
 
 
 def _answer_key(answer: str) -> bytes:
@@ -767,8 +789,8 @@ def reuse(
 ) -> Reuse | None:
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
     module doc), else None; builds made again are written to ``store``, in
-    slots of their own for the command ``name`` (see :func:`_rebuild`).  A
-    command of WHOLE compares whole builds, and the scan's whole objects.
+    slots of their own for the command ``name`` (see :func:`_rebuild`), and
+    compared in what that command reads (:func:`reads_of`).
 
     ``variables_read`` gives the variables the command reads of an app
     itself, not through its build's objects (lint: APP and those its
@@ -832,11 +854,10 @@ def _same_scan(
 ) -> bool:
     """Whether the scan for Flux objects takes the same of ``path`` now as it
     took of the text whose digest ``was``: the same objects, each the same
-    but for the fields of a Flux Kustomization that lint and render do not read
-    (UNREAD_FIELDS); for a command of WHOLE, each the same whole.  When it
-    does, and those fields held no ``$`` then and hold none now, and every
-    document is an object, ``path`` joins ``plain`` (see _passed; never for
-    a command of WHOLE, which reads those fields).  With ``substituted``, a
+    but for the fields of a Flux Kustomization that the command ``name``
+    does not read (:func:`reads_of`).  When it does, and those fields held
+    no ``$`` then and hold none now, and every document is an object,
+    ``path`` joins ``plain`` (see _passed).  With ``substituted``, a
     file whose Flux Kustomizations differ in the values of their
     postBuild.substitute too is the same when each such value is a plain
     string, and what changed is added to it (see _resubstitute).
@@ -860,29 +881,28 @@ def _same_scan(
     except ModelError:
         return False
     now = objects_of(documents)
-    whole = name in WHOLE
-    if _scan_view(before.resources, whole=whole) != _scan_view(now, whole=whole):
-        edits = None if whole or substituted is None else _substitutions(path, before.resources, now)
+    reads = reads_of(name)
+    if _scan_view(before.resources, reads) != _scan_view(now, reads):
+        edits = None if substituted is None else _substitutions(path, before.resources, now, reads)
         if edits is None or substituted is None:
             return False
         substituted[path] = edits
     store.put(own, repo.digest(path), Scanned(now))
     if (
-        not whole
-        and all(doc.node is None or isinstance(doc.node, Map) for doc in documents)
-        and _unread_plain(before.resources)
-        and _unread_plain(now)
+        all(doc.node is None or isinstance(doc.node, Map) for doc in documents)
+        and _unread_plain(before.resources, reads.unread)
+        and _unread_plain(now, reads.unread)
     ):
         plain.add(path)
     return True
 
 
-def _unread_plain(resources: Iterable[Resource]) -> bool:
+def _unread_plain(resources: Iterable[Resource], unread: frozenset[str]) -> bool:
     """Whether no Flux Kustomization of ``resources`` has a ``$`` in a field
-    of UNREAD_FIELDS: post-build substitution then leaves them as they are."""
+    of ``unread``: post-build substitution then leaves them as they are."""
     for res in resources:
         spec = _flux_spec(res)
-        if spec is not None and any(key in UNREAD_FIELDS and _has_dollar(v) for key, v in spec.items.items()):
+        if spec is not None and any(key in unread and _has_dollar(v) for key, v in spec.items.items()):
             return False
     return True
 
@@ -895,14 +915,14 @@ def _has_dollar(node: Node) -> bool:
     return any("$" in key or _has_dollar(value) for key, value in node.items.items())
 
 
-def _scan_view(resources: Iterable[Resource], *, whole: bool = False, values: bool = True) -> str:
-    """What the scan takes of a file's objects: for a command of WHOLE, all of
-    each; without ``values``, not the values of a postBuild.substitute."""
+def _scan_view(resources: Iterable[Resource], reads: Reads = LINT, *, values: bool = True) -> str:
+    """What the scan takes of a file's objects, as a command (``reads``) reads
+    them; without ``values``, not the values of a postBuild.substitute."""
     return _tree_digest(
         tuple(
             [
                 (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name,
-                 _canon(res.node) if whole else _canon_object(res, values=values))
+                 _canon_object(res, reads.unread, values=values))
                 for res in resources
             ]
         )
@@ -930,10 +950,12 @@ class Substituted:
         return file == self.file and name == self.name and self.namespace in ("", namespace)
 
 
-def _substitutions(path: str, before: tuple[Resource, ...], now: tuple[Resource, ...]) -> list[Substituted] | None:
+def _substitutions(
+    path: str, before: tuple[Resource, ...], now: tuple[Resource, ...], reads: Reads = LINT
+) -> list[Substituted] | None:
     """The Flux Kustomizations of ``path`` whose substitute values changed, when
-    that and UNREAD_FIELDS are all that did; else None."""
-    if len(before) != len(now) or _scan_view(before, values=False) != _scan_view(now, values=False):
+    that and fields the command does not read are all that did; else None."""
+    if len(before) != len(now) or _scan_view(before, reads, values=False) != _scan_view(now, reads, values=False):
         return None
     out: list[Substituted] = []
     for old, new in zip(before, now, strict=True):
@@ -999,19 +1021,19 @@ def _rebuild(
     slot is shared by every command, and one that builds the app again after
     the next edit (render after lint) would replace the build this record
     saw with one it did not."""
-    whole = name in WHOLE
+    reads = reads_of(name)
     own = store.key(("rebuilt", name, note.slot))
-    # The summary holds the projection lint and render compare: not a whole one.
-    slots = (own, note.slot) if whole else (own, summary_slot(store, note.slot), note.slot)
-    found = _recorded_build(record, note, store, slots, whole=whole)
+    # The summary holds the projection lint and render compare.
+    slots = (own, summary_slot(store, note.slot), note.slot) if reads is LINT else (own, note.slot)
+    found = _recorded_build(record, note, store, slots, reads)
     if found is None:
         return None
     stored, was = found
-    asked = None if whole else _passed(stored, answers, plain, substituted)
+    asked = _passed(stored, answers, plain, reads.unread, substituted)
     if asked is not None:
         store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
         return asked, False
-    made = _built_alone(answers, stored.made_of, whole=whole)
+    made = _built_alone(answers, stored.made_of, reads)
     if made is None:
         return None
     asked, shown, passing, files = made
@@ -1022,23 +1044,24 @@ def _rebuild(
 
 
 def _recorded_build(
-    record: RunRecord, note: BuildNote, store: BuildMemo, slots: Iterable[str], *, whole: bool = False
+    record: RunRecord, note: BuildNote, store: BuildMemo, slots: Iterable[str], reads: Reads = LINT
 ) -> tuple[Stored | Rebuilt, str] | None:
     """The build the record saw, from the first of ``slots`` that holds it,
-    and its projection (whole, with ``whole``)."""
+    and its projection as the command reads it (a Rebuilt of a slot of the
+    command's own, or of the summary for lint's, holds that)."""
     for slot in slots:
         stored = store.get(slot, note.material)
         if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
             if isinstance(stored, Rebuilt):
                 return stored, stored.shown
-            if whole:
-                return stored, projection(stored.resources, stored.problems, stored.files, whole=True)
+            if reads is not LINT:
+                return stored, projection(stored.resources, stored.problems, stored.files, reads)
             return stored, shown_of(stored)
     return None
 
 
 def _built_alone(
-    answers: Answers, made_of: tuple[object, ...], *, whole: bool = False
+    answers: Answers, made_of: tuple[object, ...], reads: Reads = LINT
 ) -> tuple[tuple[tuple[BuildQuestion, str], ...], str, Passing, frozenset[str]] | None:
     """One Kustomization built alone from what it is made of: the questions it
     asked, its projection, how it read its files, and which; None when it
@@ -1054,19 +1077,23 @@ def _built_alone(
         resources, problems, files, passing = rebuild(recorder, ks, variables, root)
     except ModelError:
         return None
-    return tuple(recorder.asked.items()), projection(resources, problems, files, whole=whole), passing, files
+    return tuple(recorder.asked.items()), projection(resources, problems, files, reads), passing, files
 
 
 def _passed(
-    stored: Stored | Rebuilt, answers: Answers, plain: set[str], substituted: Mapping[str, object] | None = None
+    stored: Stored | Rebuilt,
+    answers: Answers,
+    plain: set[str],
+    unread: frozenset[str] = UNREAD_FIELDS,
+    substituted: Mapping[str, object] | None = None,
 ) -> tuple[tuple[BuildQuestion, str], ...] | None:
     """The questions ``stored`` asked, with today's answers, when the edit
     changed only what the build carries through: else None.
 
     That is when every file whose answer changed is one it read only as
-    objects (the scan found them the same but for UNREAD_FIELDS, which held
-    no ``$`` before or after: ``plain``), and no transform of the build read
-    or required one of those fields (_blind).  Each step of a build then
+    objects (the scan found them the same but for the fields ``unread``,
+    which held no ``$`` before or after: ``plain``), and no transform of the
+    build read or required one of those fields (_blind).  Each step of a build then
     leaves them where they were, as they were: a strategic merge goes key by
     key, the namespace, prefix, suffix, label and annotation transformers
     set metadata, name references and the post-build substitution touch no
@@ -1075,7 +1102,7 @@ def _passed(
     read the same files: at 2,000 apps, building cluster-apps again to learn
     so was most of the reuse."""
     passing = stored.passing
-    if passing is None or not _blind(passing):
+    if passing is None or not _blind(passing, unread):
         return None
     out: list[tuple[BuildQuestion, str]] = []
     for question, answer in stored.asked:
@@ -1168,7 +1195,8 @@ def _resubstitute(
     from volsync_kit.core.variables import Variables
 
     own = store.key(("rebuilt", name, note.slot))
-    found = _recorded_build(record, note, store, (own, note.slot))
+    reads = reads_of(name)
+    found = _recorded_build(record, note, store, (own, note.slot), reads)
     if found is None:
         return None
     stored, was = found
@@ -1183,7 +1211,7 @@ def _resubstitute(
         variables, values={**variables.values, **changed}, unknown=variables.unknown - changed.keys()
     )
     again = FluxKs(ks.ref, node, ks.loc)
-    made = _built_alone(answers, (again, kept, root))
+    made = _built_alone(answers, (again, kept, root), reads)
     if made is None or made[1] != was:
         return None
     asked, shown, passing, _ = made
@@ -1211,27 +1239,27 @@ def _substituted_node(node: Map, edit: Substituted) -> Map | None:
     return Map({**node.items, "spec": spec}, node.loc, node.key_locs)
 
 
-def _blind(passing: Passing) -> bool:
-    """Whether no transform of a build read a field of UNREAD_FIELDS, or
+def _blind(passing: Passing, unread: frozenset[str] = UNREAD_FIELDS) -> bool:
+    """Whether no transform of a build read a field of ``unread``, or
     required it to be there: no replacements, and no JSON 6902 operation on a
     Flux Kustomization that tests, copies or moves one, or that adds, replaces
     or removes at or inside one."""
     if passing.replaced:
         return False
     for op, path, source in passing.ks_operations:
-        if _inside_unread(path, whole=op in ("test", "copy", "move")):
+        if _inside_unread(path, unread, whole=op in ("test", "copy", "move")):
             return False
-        if op in ("copy", "move") and _inside_unread(source, whole=True):
+        if op in ("copy", "move") and _inside_unread(source, unread, whole=True):
             return False
     return True
 
 
-def _inside_unread(pointer: str, *, whole: bool) -> bool:
-    """Whether the JSON pointer is a field of UNREAD_FIELDS or inside one; with
+def _inside_unread(pointer: str, unread: frozenset[str], *, whole: bool) -> bool:
+    """Whether the JSON pointer is a field of ``unread`` or inside one; with
     ``whole``, also when it holds one (the object, its spec)."""
     parts = pointer.split("/")[1:] if pointer.startswith("/") else []
     if len(parts) >= 2 and parts[0] == "spec":
-        return parts[1].replace("~1", "/").replace("~0", "~") in UNREAD_FIELDS
+        return parts[1].replace("~1", "/").replace("~0", "~") in unread
     return whole and (not parts or parts == ["spec"])
 
 
