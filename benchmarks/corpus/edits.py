@@ -7,16 +7,17 @@ each command with the cache and without it.  Every pair must be equal (a plan
 as its reports read it: ``planner.reported``).  ``interval`` and ``prune`` edit
 a Flux Kustomization's field that neither lint nor render reads
 (``runmemo.UNREAD_FIELDS``), so their runs should be answered from the record,
-and plan's walk (it reads prune: ``runmemo.WHOLE``); ``comment`` appends a
-comment to a HelmRelease's file, which every command's record should answer;
-``substitute`` gives a postBuild.substitute variable other than APP another
-value, in place, which lint and render answer by building the app again alone
-when nothing they read of it changes (``runmemo._resubstitute``), and walk for
-otherwise.
+and so should plan's after ``interval`` (it reads prune: ``runmemo.PLAN``);
+``comment`` appends a comment to a HelmRelease's file, and ``tag`` gives the
+first ``tag:`` of one another value (a Renovate bump), which every command's
+record should answer when the app's volumes do not read it; ``substitute``
+gives a postBuild.substitute variable other than APP another value, in place,
+which each command answers by building the app again alone when nothing it
+reads of it changes (``runmemo._resubstitute``), and walks for otherwise.
 The counts say how many runs were answered, per command, and how many builds
 were passed through (``runmemo._passed``) or made again.
 
-    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|substitute]
+    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|tag|substitute]
 
 Exit 0 when every pair is equal, 1 when one differs, 2 on bad usage.
 """
@@ -100,10 +101,21 @@ def comment(text: str, number: int) -> str:
     return f"{text.rstrip()}\n# edited {number}\n"
 
 
+TAG = re.compile(r"^(\s+tag: )([\w.@:-]+)$", re.M)
+
+
+def tag(text: str, number: int) -> str:
+    """The first image tag written plainly, bumped; else a comment."""
+    if TAG.search(text):
+        return TAG.sub(rf"\g<1>\g<2>-bump{number}", text, count=1)
+    return comment(text, number)
+
+
 EDITS: dict[str, Callable[[str, int], str]] = {
     "interval": new_interval,
     "prune": toggled_prune,
     "comment": comment,
+    "tag": tag,
     "substitute": substituted,
 }
 
@@ -145,7 +157,7 @@ def main() -> int:
             repo = checkout(args.clones, entry, work)
             for run in (app.run_lint, app.run_render, plan):
                 outcome(run, repo, cache=True)
-            files = release_files(repo) if args.edit == "comment" else flux_files(repo)
+            files = release_files(repo) if args.edit in ("comment", "tag") else flux_files(repo)
             if args.edit == "substitute":  # files with a variable to change, else the first ones
                 candidates = list(files)
                 chosen = [p for p in candidates if SUBSTITUTED.search(p.read_text(encoding="utf-8"))]

@@ -15,7 +15,17 @@ from types import MappingProxyType
 from typing import Literal
 
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import KsRef, Plain, Problem, Resource, Severity, same_unbuilt, str_at, to_plain
+from volsync_kit.core.model import (
+    KsRef,
+    Plain,
+    Problem,
+    Resource,
+    Severity,
+    pickled_by_fields,
+    same_unbuilt,
+    str_at,
+    to_plain,
+)
 from volsync_kit.core.mutability import classify
 from volsync_kit.core.render import repository_secret_names
 from volsync_kit.core.variables import external_secret_target
@@ -37,6 +47,7 @@ TRACKED = frozenset(
 )
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FieldChange:
     path: str

@@ -453,12 +453,42 @@ def _lazy_seq(source: Pending, loc: Loc | None) -> LazySeq:
     return LazySeq.of(source, loc)
 
 
+_Cls = TypeVar("_Cls", bound=type)
+
+
+def pickled_by_fields(cls: _Cls) -> _Cls:
+    """Pickle a frozen, slotted dataclass as a call of its constructor with
+    its fields, in order.  The ``__getstate__``/``__setstate__`` that
+    dataclasses gives such a class list its fields on every call: reading a
+    plan's record back (86,000 targets and actions at 2,000 apps) spent 0.3 s
+    there.  Apply it outside ``@dataclass``, which makes a new class."""
+    import dataclasses
+    import operator
+
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    get = operator.attrgetter(*names)
+    if len(names) == 1:
+
+        def reduce_one(self: object) -> tuple[type, tuple[object, ...]]:
+            return (cls, (get(self),))
+
+        cls.__reduce__ = reduce_one  # type: ignore[method-assign,assignment]
+    else:
+
+        def reduce(self: object) -> tuple[type, tuple[object, ...]]:
+            return (cls, get(self))
+
+        cls.__reduce__ = reduce  # type: ignore[method-assign,assignment]
+    return cls
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class KsRef:
     """A Flux Kustomization, by name and namespace, and the file declaring it."""

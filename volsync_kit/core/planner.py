@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from volsync_kit.core.checklist import checklist
 from volsync_kit.core.diff import Change, Diff, tracked_objects
 from volsync_kit.core.flux import RepoModel
-from volsync_kit.core.model import Map, Resource, Scalar, loc_of, node_at, str_at
+from volsync_kit.core.model import Map, Resource, Scalar, loc_of, node_at, pickled_by_fields, str_at
 from volsync_kit.core.names import UnsafeName, is_label, kube_context, label, subdomain
 from volsync_kit.core.procedure import Settings, Step
 from volsync_kit.core.volumes import REPOSITORY_ATTRIBUTES, is_repository_volume, repository_moved
@@ -40,6 +40,7 @@ SEVERITY = (
 )
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Danger:
     code: str

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from volsync_kit.core.model import pickled_by_fields
 from volsync_kit.core.names import label, subdomain
 
 Verb = Literal[
@@ -74,6 +75,7 @@ SOURCE_RESOURCE = {
 }
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True, order=True)
 class Target:
     """One object, by kubectl resource name (``pv``, ``pvc``, ``kustomization`` ...)."""
@@ -104,6 +106,7 @@ def _check_names(name: str, namespace: str) -> None:
         label(namespace)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Check:
     """A deletion's precondition: ``jsonpath`` of ``on`` (the object itself
@@ -114,6 +117,7 @@ class Check:
     on: Target | None = None
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Action:
     verb: Verb
