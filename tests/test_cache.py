@@ -884,3 +884,35 @@ def test_a_value_that_fails_as_it_is_pickled_is_a_miss_not_an_error(tmp_path: Pa
     cache_module.wait_for_writers(tmp_path / "cache")
     again = DiskCache(tmp_path / "cache", tmp_path)
     assert (again.get("bad", "in"), again.get("good", "in")) == (None, "value")
+
+
+def test_the_classes_pickled_by_their_fields_read_back_equal_without_dataclasses_state() -> None:
+    """model.pickled_by_fields: each such value reads back equal, field by
+    field, through its constructor (a name a Target refuses is refused
+    again), never through the __setstate__ dataclasses would give it."""
+    import pickletools
+
+    from volsync_kit.core.diff import FieldChange
+    from volsync_kit.core.model import KsRef
+    from volsync_kit.core.names import UnsafeName
+    from volsync_kit.core.planner import Danger
+    from volsync_kit.core.procedure import Action, Check, Target
+
+    target = Target("pvc", "volsync-a-repo", "media")
+    values = [
+        target,
+        Check("{.spec.volumeName}", "volsync-a-repo-pv", target),
+        Action("delete", target, value="x"),
+        FieldChange("spec.csi.volumeAttributes.rootPath", "/a", {"b": [1]}, True, "immutable"),
+        Danger("shared-root-path", "Apps a, b end up on one rootPath /x.", "a"),
+        KsRef("a", "media", "kubernetes/apps/media/a/ks.yaml", "main"),
+    ]
+    for value in values:
+        data = pickle.dumps(value, protocol=5)
+        assert "BUILD" not in {op.name for op, _, _ in pickletools.genops(data)}  # no state set after the call
+        back = pickle.loads(data)
+        assert back == value
+        assert dataclasses.astuple(back) == dataclasses.astuple(value)
+    bad = pickle.dumps(target, protocol=5).replace(b"volsync-a-repo", b"volsync-a-rep;")
+    with pytest.raises(UnsafeName):
+        pickle.loads(bad)
