@@ -1255,3 +1255,36 @@ def test_a_reused_plan_keeps_what_its_reports_read_only(repo: Path) -> None:
     assert lean.diff.base_model.results == ()
     assert all(c.base is None and c.head is None for c in lean.changes)
     assert _plan_reports(lean) == _plan_reports(made)
+
+
+@pytest.mark.parametrize("edit", ["image-tag", "root-path"])
+def test_a_record_reads_its_value_only_when_it_holds_and_writes_it_only_when_it_is_new(
+    repo: Path, monkeypatch: pytest.MonkeyPatch, edit: str
+) -> None:
+    """The value is kept in a slot of its own (runmemo.ValueRef): a plan that
+    walks does not unpickle the last one, and a plan answered from the record
+    does not write it again."""
+    from volsync_kit.adapters import cache
+
+    app.run_plan(repo)
+    store = app.open_cache(repo, True)
+    assert store is not None
+    slot = store.key(("run-value", "plan"))
+    got: list[str] = []
+    put: list[str] = []
+    real_get, real_put = cache.DiskCache.get, cache.DiskCache.put
+
+    def spy_get(self: cache.DiskCache, key: str, inputs: str) -> object | None:
+        got.append(key)
+        return real_get(self, key, inputs)
+
+    def spy_put(self: cache.DiskCache, key: str, inputs: str, value: object) -> None:
+        put.append(key)
+        real_put(self, key, inputs, value)
+
+    monkeypatch.setattr(cache.DiskCache, "get", spy_get)
+    monkeypatch.setattr(cache.DiskCache, "put", spy_put)
+    {**REUSED, **WALKED}[edit](repo)
+    warm = app.run_plan(repo)
+    assert (got.count(slot), put.count(slot)) == ((1, 0) if edit == "image-tag" else (0, 1))
+    assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False))

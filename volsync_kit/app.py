@@ -279,11 +279,12 @@ def _recorded_run(
     files_repo.cache = cache
     inputs = cache.key((what, entries, cluster, settings))
     found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache, what, variables_read)
-    if found is not None and isinstance(found.value, kind):
+    value = _recorded_value(cache, what, inputs, found.value) if found is not None else None
+    if found is not None and isinstance(value, kind):
         if found.record is not None:
             _record(cache, what, inputs, found.record, whole=found.whole)
         cache.flush()
-        return found.value
+        return value
     log = runmemo.RunLog(runmemo.RunRecorder(files_repo))
     model = walk(files_repo, entries, cache, cluster, shared=shared, log=log)
     value = compute(log.recorder, model)
@@ -305,11 +306,26 @@ def _recorded(cache: DiskCache, what: str, inputs: str) -> RunRecord | None:
     return dataclasses.replace(record, state=state) if isinstance(state, RunState) else None
 
 
+def _recorded_value(cache: DiskCache, what: str, inputs: str, value: object) -> object:
+    """A record's value, from its own slot when the record points there."""
+    from volsync_kit.core.runmemo import ValueRef
+
+    if not isinstance(value, ValueRef):
+        return value
+    return cache.get(cache.key(("run-value", what)), cache.key((inputs, value.ident)))
+
+
 def _record(cache: DiskCache, what: str, inputs: str, record: RunRecord, *, whole: bool) -> None:
     """Keep ``record`` for the next run: its state, and the rest when it changed
-    (under a new ident, which its state is kept under)."""
+    (under a new ident, which its state is kept under); a new value in a slot
+    of its own (runmemo.ValueRef)."""
+    from volsync_kit.core.runmemo import ValueRef
+
     if whole:
         record = dataclasses.replace(record, ident=os.urandom(8).hex())
+        if not isinstance(record.value, ValueRef):
+            cache.put(cache.key(("run-value", what)), cache.key((inputs, record.ident)), record.value)
+            record = dataclasses.replace(record, value=ValueRef(record.ident))
         cache.put(cache.key(("run", what)), inputs, dataclasses.replace(record, state=None))
     cache.put(cache.key(("run-state", what)), cache.key((inputs, record.ident)), record.state)
 
