@@ -127,8 +127,13 @@ def new_variable(text: str, number: int) -> str:
 
 
 def new_tag(text: str, number: int) -> str:
-    """An app's helmrelease.yaml with another image tag, in place: an object plan reads changes."""
+    """An app's helmrelease.yaml with another image tag, in place (a Renovate bump): nothing plan reads."""
     return re.sub(r"(?m)^(\s+tag: )\S+$", rf"\g<1>{number}.0.0", text, count=1)
+
+
+def new_capacity(text: str, number: int) -> str:
+    """An app's ks.yaml with another VOLSYNC_CAPACITY, in place: its data claim grows, which plan reads."""
+    return re.sub(r"(?m)^(\s+VOLSYNC_CAPACITY: )\S+$", rf"\g<1>{30 + number}Gi", text, count=1)
 
 
 def commands(repo: Path, workdir: Path, ks_repo: Path, plan_repo: Path) -> dict[str, Command]:
@@ -158,12 +163,19 @@ def commands(repo: Path, workdir: Path, ks_repo: Path, plan_repo: Path) -> dict[
         "render-warm": Command(render, cache="warm"),
         "plan": Command([*plan, "--no-cache"]),
         "plan-warm": Command(plan, cache="warm"),
-        # In a copy with a cache of its own, so that the edit reaches no other row.
-        "plan-warm-value": Command(
+        # In a copy with a cache of its own, so that the edits reach no other row; the two
+        # rows alternate on it.
+        "plan-warm-tag": Command(
             [vk, "plan", "--repo", str(plan_repo)],
             cache="warm-plan",
             edit=sorted(plan_repo.glob("kubernetes/apps/*/*/app/helmrelease.yaml"))[0],
             rewrite=new_tag,
+        ),
+        "plan-warm-capacity": Command(
+            [vk, "plan", "--repo", str(plan_repo)],
+            cache="warm-plan",
+            edit=next(p for p in sorted(plan_repo.glob("kubernetes/apps/*/*/ks.yaml")) if "CAPACITY" in p.read_text()),
+            rewrite=new_capacity,
         ),
         "plan-staged": Command([*plan, "--staged"], cache="warm", edit=edited, stage=True),
     }
@@ -200,7 +212,7 @@ def bench(size: int, runs: int, tmp: Path) -> dict[str, list[Sample]]:
     assert variable is not None
     variable.write_text(new_variable(variable.read_text(), 0))
     measure(Command(cmds["lint-warm-interval"].argv, (0, 1), cache="warm-ks"), cache_root)
-    measure(Command(cmds["plan-warm-value"].argv, cache="warm-plan"), cache_root)
+    measure(Command(cmds["plan-warm-tag"].argv, cache="warm-plan"), cache_root)
     for round_ in range(runs):
         k = round_ % len(names)
         for name in names[k:] + names[:k]:
@@ -303,7 +315,8 @@ def table(results: Results, runs: int) -> str:
         limits={2000: 3.0},
     )
     for name, what in (("", "a comment added to a HelmRelease: its record holds"),
-                       ("-value", "one HelmRelease's image tag changed: it walks")):  # fmt: skip
+                       ("-tag", "one HelmRelease's image tag changed: its record holds"),
+                       ("-capacity", "one app's VOLSYNC_CAPACITY changed, which plan reads: it walks")):  # fmt: skip
         row(f"`volsync-kit plan`, warm ({what})", times(f"plan-warm{name}"), budget="2,000: ≤ 3 s",
             limits={2000: 3.0})  # fmt: skip
     row(
