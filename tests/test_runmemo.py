@@ -1115,7 +1115,7 @@ def changed(generated_change: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     return copy
 
 
-def _release_names_the_repository_claim(repo: Path) -> None:
+def release_names_the_claim(repo: Path) -> None:
     _sub(_helmrelease(repo), r"\n      tmp:", "\n      repo:\n        existingClaim: volsync-${APP}-repo\n      tmp:")
 
 
@@ -1126,7 +1126,7 @@ def release_stops_naming_the_claim(repo: Path) -> None:
 PLANNED_EDITS: dict[str, Edit] = {
     **REUSED,
     **UNREAD_EDITS,
-    "release-names-the-claim": _release_names_the_repository_claim,
+    "release-names-the-claim": release_names_the_claim,
     "release-stops-naming-the-claim": release_stops_naming_the_claim,
     "release-adds-claim": release_adds_claim,
     "app-value": app_value,
@@ -1141,7 +1141,7 @@ def test_a_plan_that_replaces_every_volume_is_answered_across_edits_it_does_not_
     base: a release that starts or stops naming one in the work tree does
     not change the plan, and neither does a tag bump.  One release names the
     claim at the base, so the checklist reads releases."""
-    _release_names_the_repository_claim(changed)
+    release_names_the_claim(changed)
     subprocess.run(["git", "-C", str(changed), "commit", "-qm", "mount", "--", str(_helmrelease(changed))], check=True)
     if name == "release-names-the-claim":
         release_stops_naming_the_claim(changed)
