@@ -978,15 +978,16 @@ def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path
 PLAN_ONLY = {"planner.py", "checklist.py", "diff.py", "procedure.py", "scenarios.py", "mutability.py"}
 
 
-@pytest.mark.parametrize("command", ["lint", "render"])
+@pytest.mark.parametrize("command", ["lint", "render", "plan"])
 def test_the_first_interval_edit_after_a_walk_reads_no_build_of_every_app_back(
     repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
-    """The walk kept a summary of cluster-apps (runmemo.summary): passing it
-    through reads that, not the build's objects."""
+    """The walk kept summaries of cluster-apps (runmemo.summary), one for
+    lint and render, one for plan: passing it through reads that, not the
+    build's objects."""
     from volsync_kit.adapters import cache
 
-    run = _lint if command == "lint" else app.run_render
+    run = _runner(command)
     recorded = run(repo)
     got: list[object] = []
     real = cache.DiskCache.get

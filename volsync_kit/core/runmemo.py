@@ -626,10 +626,12 @@ class RunLog:
         self.builds.append((slot, stored.material, view, stored.asked, ks_key(ks.file, ks.namespace, ks.name)))
 
     def summarize(self, store: BuildMemo, slot: str, stored: Stored) -> None:
-        """Keep a summary of a build that holds many apps (see SHOWN_FROM)."""
-        kept = summary(stored)
-        if kept is not None:
-            store.put(summary_slot(store, slot), stored.material, kept)
+        """Keep summaries of a build that holds many apps (see SHOWN_FROM): one
+        for lint and render, one for plan, which reads more of it."""
+        for reads in (LINT, PLAN):
+            kept = summary(stored, reads)
+            if kept is not None:
+                store.put(summary_slot(store, slot, reads), stored.material, kept)
 
     def note_failed(self, view: int, asked: tuple[tuple[BuildQuestion, str], ...]) -> None:
         """A build that failed: nothing is stored, so a change to what it read
@@ -1034,8 +1036,7 @@ def _rebuild(
     saw with one it did not."""
     reads = reads_of(name)
     own = store.key(("rebuilt", name, note.slot))
-    # The summary holds the projection lint and render compare.
-    slots = (own, summary_slot(store, note.slot), note.slot) if reads is LINT else (own, note.slot)
+    slots = (own, summary_slot(store, note.slot, reads), note.slot)
     found = _recorded_build(record, note, store, slots, reads)
     if found is None:
         return None
@@ -1294,17 +1295,26 @@ def holds_many_apps(stored: Stored) -> bool:
     return sum(1 for res in stored.resources if _is_flux_ks(res)) >= SHOWN_FROM
 
 
-def summary_slot(store: BuildMemo, slot: str) -> str:
-    return store.key(("summary", slot))
+def summary_slot(store: BuildMemo, slot: str, reads: Reads = LINT) -> str:
+    """Where the summary of a build for commands that read ``reads`` is kept."""
+    return store.key(("summary", slot) if reads is LINT else ("summary-plan", slot))
 
 
-def summary(stored: Stored) -> Kept | None:
-    """What to keep in the summary slot of a build a walk made, if any."""
-    return Kept(stored, _summarized) if holds_many_apps(stored) else None
+def summary(stored: Stored, reads: Reads = LINT) -> Kept | None:
+    """What to keep in the summary slot of a build a walk made, if any: its
+    projection for commands that read ``reads``."""
+    if not holds_many_apps(stored):
+        return None
+    return Kept(stored, _summarized if reads is LINT else _summarized_for_plan)
 
 
 def _summarized(stored: Stored) -> Rebuilt:
     return Rebuilt(stored.material, stored.asked, stored.made_of, shown_of(stored), stored.passing)
+
+
+def _summarized_for_plan(stored: Stored) -> Rebuilt:
+    shown = projection(stored.resources, stored.problems, stored.files, PLAN)
+    return Rebuilt(stored.material, stored.asked, stored.made_of, shown, stored.passing)
 
 
 @dataclass(frozen=True)
