@@ -400,9 +400,11 @@ def run_plan(
             def against_base(reader: RepoReader, head_model: RepoModel) -> planner.Plan:
                 base_reader = stack.enter_context(gitrepo.GitTreeRepo(root, base_sha))
                 base_model = walk(base_reader, entries, disk, cluster, at=f" at the base {base}", shared=shared)
-                return planner.plan(
-                    diff.diff(base_model, head_model), base=base_sha, head=head_label, settings=settings
-                )
+                shared.release()  # the last walk
+                compared = diff.diff(base_model, head_model)
+                planned = planner.plan(compared, base=base_sha, head=head_label, settings=settings)
+                diff.release(compared)
+                return planned
 
             if isinstance(head_reader, FileRepo) and disk is not None:
                 # The work tree: the last plan against the same commit, when the tree

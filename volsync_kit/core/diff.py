@@ -113,6 +113,13 @@ def tracked_objects(model: RepoModel) -> Mapping[Key, tuple[Resource, KsResult]]
     return model.tracked  # type: ignore[return-value]
 
 
+def release(made: Diff) -> None:
+    """Drop what :func:`tracked_objects` keeps on the diff's models, once the
+    plan is made: the reports read none of it (4 MB of a 2,000-app plan's peak)."""
+    for model in (made.base_model, made.head_model):
+        object.__setattr__(model, "tracked", None)
+
+
 def _tracked_objects(model: RepoModel) -> dict[Key, tuple[Resource, KsResult]]:
     out: dict[Key, tuple[Resource, KsResult]] = {}
     for result in model.results:
