@@ -151,7 +151,7 @@ def run_render(
         return render.render(model)
 
     everything = _recorded_run("render", files, entries, disk, cluster, (), every_app, render.RenderResult,
-                               kept=render.shared, variables_read=lambda: render.VARIABLES_READ)  # fmt: skip
+                               kept=render.shared, variables_read=_naming_variables)  # fmt: skip
     result = _kept(render.only(everything, app))
     if app is not None and not result.apps:
         known = sorted({a.app for a in everything.apps})
@@ -252,6 +252,14 @@ def _checked(
     settings = (config.data, schema_text("config.schema.json"))
     return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, Checked,
                          variables_read=variables_read)  # fmt: skip
+
+
+def _naming_variables() -> frozenset[str]:
+    """What render and plan read of an app's variables themselves: its name
+    (flux.KsResult.app).  Asked only after an edit of a substitute value."""
+    from volsync_kit.core.flux import NAMING_VARIABLES
+
+    return NAMING_VARIABLES
 
 
 def _recorded_run(
@@ -412,7 +420,7 @@ def run_plan(
                 what = (config.data, schema_text("config.schema.json"), base_sha)
                 result = _recorded_run("plan", head_reader, entries, disk, cluster, what, against_base,
                                        planner.Plan, kept=planner.reported, shared=shared,
-                                       variables_read=lambda: planner.VARIABLES_READ)  # fmt: skip
+                                       variables_read=_naming_variables)  # fmt: skip
             else:
                 result = against_base(head_reader, walk(head_reader, entries, disk, cluster, shared=shared))
             return _kept(planner.pinned(result, context) if context is not None else result)
@@ -629,7 +637,7 @@ def seq_components(result: KsResult) -> list[str]:
 def _discovered(result: KsResult) -> AppSpec:
     from volsync_kit.core.generate import AppSpec
 
-    return AppSpec(result.variables.get("APP") or result.ks.ref.name, result.ks.ref.name)
+    return AppSpec(result.app, result.ks.ref.name)
 
 
 def _read(path: Path) -> str | None:

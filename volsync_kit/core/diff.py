@@ -92,10 +92,6 @@ class Diff:
     head_model: RepoModel
 
 
-def app_of(result: KsResult) -> str:
-    return result.variables.get("APP") or result.ks.ref.name
-
-
 def _ident(res: Resource, cluster: str) -> Key:
     # Two clusters of one repository each have their own objects of one name.
     return (res.group, res.kind, res.namespace, res.name, cluster)
@@ -259,7 +255,7 @@ def _cascade_claims(
         if at is None:
             head_res, head_owner = head_objects[key]
             out.append(
-                Change(app_of(head_owner), head_owner.ks.ref, res.kind, res.name, res.namespace, "replace",
+                Change(head_owner.app, head_owner.ks.ref, res.kind, res.name, res.namespace, "replace",
                        (forced,), base=res, head=head_res)
             )  # fmt: skip
         elif out[at].action == "update":
@@ -323,14 +319,14 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
             removed = still is None
             prune = _deletes_on_removal(owner) if removed else _prunes(still)  # type: ignore[arg-type]
             changes.append(
-                Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, "delete",
+                Change(owner.app, owner.ks.ref, res.kind, res.name, res.namespace, "delete",
                        prune=prune, base=res, ks_removed=removed)
             )  # fmt: skip
         elif b is None and h is not None:
             res, owner = h
             if _ks_key(owner.ks.ref) in base_failed:
                 continue
-            changes.append(Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, "create", head=res))
+            changes.append(Change(owner.app, owner.ks.ref, res.kind, res.name, res.namespace, "create", head=res))
         elif b is not None and h is not None:
             if b[0] is h[0]:
                 continue  # one build of an app the change leaves alone (buildmemo.SharedBuilds)
@@ -342,16 +338,16 @@ def diff(base: RepoModel, head: RepoModel) -> Diff:
             action: Action = "replace" if any(f.forces_replacement for f in fields) else "update"
             res, owner = h
             changes.append(
-                Change(app_of(owner), owner.ks.ref, res.kind, res.name, res.namespace, action, fields,
+                Change(owner.app, owner.ks.ref, res.kind, res.name, res.namespace, action, fields,
                        base=b[0], head=res)
             )  # fmt: skip
     changes = sorted(_cascade_claims(changes, base_objects, head_objects), key=_order)
     failures = tuple(
-        RenderFailure(app_of(r), r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR))
+        RenderFailure(r.app, r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR))
         for r in head.results
         if r.status == "failed"
     ) + tuple(
-        RenderFailure(app_of(r), r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR), "base")
+        RenderFailure(r.app, r.ks.ref, tuple(p for p in r.problems if p.severity is Severity.ERROR), "base")
         for r in base.results
         if r.status == "failed" and _ks_key(r.ks.ref) not in failed
     )

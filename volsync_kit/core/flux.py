@@ -145,6 +145,18 @@ class KsResult:
     # substituteFrom not read literally: the source, why, and where the repository writes it
     sources_unread: tuple[tuple[VarSource, str, Loc | None], ...] = ()
 
+    @property
+    def app(self) -> str:
+        """The app it renders: its APP variable, else the Kustomization's name."""
+        return self.variables.get(APP_VARIABLE) or self.ks.ref.name
+
+
+# The variable that names an app (home-ops' convention, KsResult.app).  Every
+# command reads it of each app itself, not through the app's objects: a run
+# recorded before another value of it is not reused (core.runmemo).
+APP_VARIABLE = "APP"
+NAMING_VARIABLES = frozenset({APP_VARIABLE})
+
 
 @dataclass(frozen=True)
 class RepoModel:

@@ -192,16 +192,12 @@ def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list
     return groups, problems
 
 
-def app_name(result: KsResult) -> str:
-    return result.variables.get("APP") or result.ks.ref.name
-
-
 def rendered_view(model: RepoModel) -> list[Group]:
     groups: list[Group] = []
     for result in model.results:
         objects = related_objects(result.resources)
         if objects:
-            app = app_name(result)
+            app = result.app
             subjects = tuple(Subject(r, "rendered", app, result.ks.ref) for r in objects)
             groups.append(Group(subjects, "rendered", app, result.ks.ref, result.variables))
     return groups

@@ -181,18 +181,12 @@ def _non_string_attributes(res: Resource | None) -> list[str]:
     ]
 
 
-# The variables plan reads of an app itself, not through its objects (its
-# name, diff.app_of): a recorded plan is reused across an edit of any other
-# value (core.runmemo).
-VARIABLES_READ = frozenset({"APP"})
-
-
 def _shared_root_paths(diff: Diff) -> list[Danger]:
     seen: dict[tuple[str | None, str | None, str], list[str]] = {}
     for (_, kind, _, _, _), (res, result) in tracked_objects(diff.head_model).items():
         root = _attr(res, "rootPath") if kind == "PersistentVolume" else None
         if root:
-            app = result.variables.get("APP") or result.ks.ref.name
+            app = result.app
             seen.setdefault((_attr(res, "clusterID"), _attr(res, "fsName"), root), []).append(app)
     return [
         Danger("shared-root-path", f"Apps {', '.join(sorted(set(apps)))} end up on one rootPath {root}.")
@@ -212,7 +206,7 @@ def _explicit_unsuspend(diff: Diff) -> list[Danger]:
                     "explicit-unsuspend",
                     f"Kustomization {result.ks.ref} sets suspend: false: its parent's next apply resumes it "
                     "mid-cleanup. Remove the field, or suspend the parent too.",
-                    result.variables.get("APP") or result.ks.ref.name,
+                    result.app,
                 )
             )
     return out

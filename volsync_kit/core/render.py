@@ -97,16 +97,11 @@ def problems(model: RepoModel) -> tuple[Problem, ...]:
     return (*model.problems, *(p for result in model.results for p in result.problems))
 
 
-# The variables render reads of an app itself, not through its objects (its name):
-# a recorded render is reused across an edit of any other value (core.runmemo).
-VARIABLES_READ = frozenset({"APP"})
-
-
 def render(model: RepoModel, app: str | None = None) -> RenderResult:
     apps: list[AppRender] = []
     for result in model.results:
         objects = app_objects(result.resources)
-        name = result.variables.get("APP") or result.ks.ref.name
+        name = result.app
         if objects:
             apps.append(AppRender(name, result.ks.ref, objects))
     return only(RenderResult(tuple(apps), problems(model), len(model.results)), app)

@@ -232,7 +232,7 @@ def build(model: RepoModel, app: str | None = None) -> list[AppTree]:
     for result in model.results:
         if result.status != "rendered":
             continue
-        name = result.variables.get("APP") or result.ks.ref.name
+        name = result.app
         if app is not None and app not in (name, result.ks.ref.name):
             continue
         node = _app_node(result)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from volsync_kit.core.flux import KsResult, RepoModel
+from volsync_kit.core.flux import NAMING_VARIABLES, KsResult, RepoModel
 from volsync_kit.core.model import (
     KsRef,
     Loc,
@@ -232,7 +232,7 @@ def variables_read(expect: Expectations) -> frozenset[str]:
     from volsync_kit.core.substitution import variable_names
 
     texts = (value for field_ in dataclasses.astuple(expect) for value in _strings(field_))
-    return frozenset({"APP", *(name for text in texts for name in variable_names(text))})
+    return NAMING_VARIABLES | {name for text in texts for name in variable_names(text)}
 
 
 def _strings(value: object) -> tuple[str, ...]:
@@ -291,7 +291,7 @@ class Context:
         if ref is None:
             return None
         result = self.result_of(ref)
-        return (result.variables.get("APP") if result else None) or ref.name
+        return result.app if result else ref.name
 
 
 @dataclass(frozen=True, slots=True)
