@@ -163,7 +163,8 @@ def _has_list(node: Node) -> bool:
 # -- JSON 6902 ----------------------------------------------------------------
 
 
-def _pointer(path: str) -> list[str]:
+def pointer_parts(path: str) -> list[str]:
+    """The tokens of a JSON pointer (RFC 6901), unescaped; raises ValueError."""
     if path == "":
         return []
     if not path.startswith("/"):
@@ -228,7 +229,7 @@ def apply_json6902(node: Map, ops: Seq) -> Map:
         path = str_at(op_node, "path") or ""
         value = op_node.items.get("value") if isinstance(op_node, Map) else None
         try:
-            parts = _pointer(path)
+            parts = pointer_parts(path)
             if not parts:
                 raise ValueError("the root cannot be patched")
             if op in ("add", "replace"):
@@ -238,7 +239,7 @@ def apply_json6902(node: Map, ops: Seq) -> Map:
             elif op == "remove":
                 current = _put(current, parts, None, insert=False)
             elif op in ("move", "copy"):
-                source = _pointer(str_at(op_node, "from") or "")
+                source = pointer_parts(str_at(op_node, "from") or "")
                 moved = _get(current, source)
                 if op == "move":
                     current = _put(current, source, None, insert=False)

@@ -1151,7 +1151,7 @@ def _substitute_blind(passing: Passing) -> bool:
         return False
     for op, path, source in passing.ks_operations:
         for pointer in (path, source) if op in ("copy", "move") else (path,):
-            parts = pointer.split("/")[1:] if pointer.startswith("/") else []
+            parts = _pointer_parts(pointer)
             if parts[:1] != ["spec"] or len(parts) < 2 or parts[1] == "postBuild":
                 return False
     return True
@@ -1269,10 +1269,21 @@ def _blind(passing: Passing, unread: frozenset[str] = UNREAD_FIELDS) -> bool:
 def _inside_unread(pointer: str, unread: frozenset[str], *, whole: bool) -> bool:
     """Whether the JSON pointer is a field of ``unread`` or inside one; with
     ``whole``, also when it holds one (the object, its spec)."""
-    parts = pointer.split("/")[1:] if pointer.startswith("/") else []
+    parts = _pointer_parts(pointer)
     if len(parts) >= 2 and parts[0] == "spec":
-        return parts[1].replace("~1", "/").replace("~0", "~") in unread
+        return parts[1] in unread
     return whole and (not parts or parts == ["spec"])
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    """The tokens of a JSON 6902 operation's path, as kustomize applied it;
+    none (the whole object) for one it could not have applied."""
+    from volsync_kit.core.patches import pointer_parts
+
+    try:
+        return pointer_parts(pointer)
+    except ValueError:
+        return []
 
 
 def shown_of(stored: Stored) -> str:
