@@ -428,21 +428,23 @@ class Memo:
         self, ks: FluxKs, variables: Variables, root: str
     ) -> tuple[list[Resource], list[Problem], frozenset[str]]:
         made_of = (ks.node, ks.loc, ks.ref, root, variables)
+        # The store keys a build by the digest of what it was made of: taken
+        # first, it also tells an offer from the other revision alike.
+        material = self.store.key(made_of) if self.store is not None else ""
         # Another revision's build first: it is in memory, where the store's
         # would be read and unpickled again (plan's base, after its head), and
         # both revisions then hold one copy of an app the change leaves alone.
         # It is not written to this revision's slot: the other's holds it, and
         # this one is needed only once the app differs (then it is built here).
-        found = self._from_other_revision(made_of)
+        found = self._from_other_revision(made_of, material)
         if found is not None:
             self._done("", made_of, found)
             return list(found.resources), list(found.problems), found.files
-        slot = material = ""
+        slot = ""
         if self.store is not None:
             slot = self.store.key(
                 ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
             )
-            material = self.store.key(made_of)
             found = still_valid(self.store.get(slot, material), material, self.answers)
             if found is not None:
                 if self.log is not None and not found.knows_made_of:  # kept by an older run
@@ -504,14 +506,21 @@ class Memo:
             return out
         return resources
 
-    def _from_other_revision(self, made_of: tuple[object, ...]) -> Stored | None:
+    def _from_other_revision(self, made_of: tuple[object, ...], material: str) -> Stored | None:
         """The build another revision's walk made of the same Kustomization,
         when every answer it relied on is the same here (plan: an app the
-        change does not touch is built once, not once per revision)."""
+        change does not touch is built once, not once per revision).
+
+        With the store, what each was made of is compared by ``material``, the
+        digest the store keys it by (``Stored.material``): comparing the trees
+        themselves walked every Kustomization's node and variables twice."""
         if self.shared is None:
             return None
         for reader, other_made_of, stored in self.shared.offers(made_of[2]):
-            if reader != self.reader and other_made_of == made_of and answers_hold(stored.asked, self.answers):
+            if reader == self.reader:
+                continue
+            same = stored.material == material if material else other_made_of == made_of
+            if same and answers_hold(stored.asked, self.answers):
                 return stored
         return None
 
