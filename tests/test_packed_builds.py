@@ -85,16 +85,16 @@ def test_read_back_objects_equal_the_built_ones_and_only_the_unread_kinds_stay_p
 def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_unopened(
     generated: Path, tmp_path: Path
 ) -> None:
-    """The store keeps what each ExternalSecret makes and what each mover
-    names (volsync_kit.core.facts) with its packed body: the walk indexes the
-    Secrets for substituteFrom, and plan finds the restic Secrets and the
-    movers of a claim, without opening one; each fact is what the opened body
-    says."""
+    """The store keeps what each ExternalSecret makes, what each mover names
+    and the volume each claim names (volsync_kit.core.facts) with its packed
+    body: the walk indexes the Secrets for substituteFrom, and plan finds the
+    restic Secrets, the movers of a claim and the claims of a volume, without
+    opening one; each fact is what the opened body says."""
     from volsync_kit.core import facts, variables
     from volsync_kit.core.checklist import movers
 
     cold, warm = _walks(generated, tmp_path / "cache")
-    kinds = ("ExternalSecret", "ReplicationSource", "ReplicationDestination")
+    kinds = ("ExternalSecret", "ReplicationSource", "ReplicationDestination", "PersistentVolumeClaim")
     read_back = [res for res in _resources(warm) if res.kind in kinds]
     assert {res.kind for res in read_back} == set(kinds)
     assert all(_unopened(res) and res.facts for res in read_back)
@@ -108,11 +108,14 @@ def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_uno
     assert claims
     changes = diff_module.Diff((), (), warm, warm)
     assert {res.kind for res in movers(changes, claims)} == {"ReplicationSource", "ReplicationDestination"}
+    bound = {facts.claim_volume(res) for res in read_back if res.kind == "PersistentVolumeClaim"}
+    assert any(name and name.endswith("-repo-pv") for name in bound)
     assert all(_unopened(res) for res in read_back)
     for res in read_back:
         opened = Resource(Map(dict(res.node.items), res.node.loc, res.node.key_locs), res.origin)
         assert variables.produced(opened) == variables.produced(res)
         assert facts.mover_facts(opened) == facts.mover_facts(res)
+        assert facts.claim_volume(opened) == facts.claim_volume(res)
     assert warm == cold
 
 

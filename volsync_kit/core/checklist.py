@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.facts import VOLSYNC, mover_facts
+from volsync_kit.core.facts import VOLSYNC, claim_volume, mover_facts
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
 from volsync_kit.core.names import mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
@@ -151,7 +151,7 @@ def _checks(affected: list[Change]) -> dict[tuple[str, str, str], Check | None]:
     for c in affected:
         check = base_check(c)
         if check is None and c.kind == "PersistentVolumeClaim":
-            name = str_at(c.base.node if c.base else None, "spec", "volumeName")
+            name = claim_volume(c.base) if c.base else None
             volume = volumes.get(name or "")
             via = base_check(volume) if volume else None
             if volume and via:
@@ -273,7 +273,7 @@ def _affected(diff: Diff, replaced: list[Change]) -> tuple[list[Change], set[tup
         for c in diff.changes
         if c.kind == "PersistentVolumeClaim"
         and c.action in ("replace", "update")
-        and (c.action == "replace" or str_at(c.head.node if c.head else None, "spec", "volumeName") in pv_names)
+        and (c.action == "replace" or (claim_volume(c.head) if c.head else None) in pv_names)
     }
     affected = [
         c
@@ -428,13 +428,13 @@ def _volume_name(c: Change) -> str:
     """The volume a claim names (its wait then stands for the volume's too)."""
     if c.kind != "PersistentVolumeClaim":
         return ""
-    return str_at(c.head.node if c.head else None, "spec", "volumeName") or ""
+    return (claim_volume(c.head) if c.head else None) or ""
 
 
 def _binds_at_once(c: Change) -> bool:
     if c.kind == "PersistentVolume":
         return True
-    return c.kind == "PersistentVolumeClaim" and bool(str_at(c.head.node if c.head else None, "spec", "volumeName"))
+    return c.kind == "PersistentVolumeClaim" and bool(claim_volume(c.head) if c.head else None)
 
 
 def _class_notes(classes: list[Change]) -> tuple[str, ...]:
@@ -486,7 +486,7 @@ def _claim_ref_fixes(diff: Diff, affected: list[Change]) -> list[Action]:
     for c in affected:
         if c.kind != "PersistentVolumeClaim" or c.head is None:
             continue
-        volume = str_at(c.head.node, "spec", "volumeName")
+        volume = claim_volume(c.head)
         if not volume or volume in replaced_pvs:
             continue
         pv = volumes.get(volume)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
+from volsync_kit.core.facts import claim_volume
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import (
     KsRef,
@@ -247,7 +248,7 @@ def _cascade_claims(
     for key, (res, _) in sorted(base_objects.items()):
         if key[1] != "PersistentVolumeClaim":
             continue  # read no other body
-        volume = str_at(res.node, "spec", "volumeName")
+        volume = claim_volume(res)  # kept with the claim: its body stays packed
         if (key[4], volume) not in replaced or key not in head_objects:
             continue
         forced = FieldChange("spec.volumeName", volume, volume, True, BOUND_PV_REPLACED)

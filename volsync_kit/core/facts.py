@@ -4,8 +4,10 @@ A build read back from the store holds most objects' bodies packed, opened
 when something first reads them (``volsync_kit.adapters.cache``: "builds,
 packed").  A few small facts are read of *every* object of a kind on every
 run: which Secret an ExternalSecret writes (the walk indexes it for
-``substituteFrom``), and which Secrets and claims a VolSync mover names (plan
-tracks the Secrets, and stops the movers that mount a claim it replaces).
+``substituteFrom``), which Secrets and claims a VolSync mover names (plan
+tracks the Secrets, and stops the movers that mount a claim it replaces), and
+which volume a claim is bound to (plan replaces the claims bound to a volume it
+replaces, and orders and checks each claim's steps by its volume).
 Opening 6,000 mover bodies and 4,000 ExternalSecrets to learn that was a
 third of a warm plan at 2,000 apps, for objects the change left alone.
 
@@ -89,9 +91,23 @@ def _read_sync(res: Resource) -> SyncFacts:
     return SyncFacts(source_ref(res.node, res.namespace or BOOTSTRAP_NAME), str_at(res.node, "spec", "path"))
 
 
+def claim_volume(res: Resource) -> str | None:
+    """The PersistentVolume a claim names (``spec.volumeName``; None when it
+    names none, and for any other object): plan asks it of every claim of the
+    base, to find those bound to a volume it replaces."""
+    if res.kind != "PersistentVolumeClaim" or res.group:
+        return None
+    return remembered(res, "volume", _read_volume)
+
+
+def _read_volume(res: Resource) -> str | None:
+    return str_at(res.node, "spec", "volumeName")
+
+
 def learn(res: Resource) -> None:
     """Read every fact of ``res`` now: the store does as it writes ``res``, so
     that it keeps them with its body."""
     variables.produced(res)
     mover_facts(res)
     sync_facts(res)
+    claim_volume(res)
