@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers_repo import generated_repo
@@ -128,12 +129,23 @@ def two_releases(repo: Path) -> None:
         _sub(folder / "app/helmrelease.yaml", r"memory: \S+", "memory: 2Gi")
 
 
+def saved(repo: Path) -> None:
+    """A comment saved as an editor's safe write, ``sed -i`` or a checkout
+    save it: a new file renamed over the old one, which moves the folder's stamp."""
+    path = _helmrelease(repo)
+    new = path.with_name(f".{path.name}.saving")
+    new.write_text(path.read_text(encoding="utf-8") + "# saved\n", encoding="utf-8")
+    os.replace(new, path)
+
+
 REUSED: dict[str, Edit] = {
     "comment": comment,
     "image-tag": image_tag,
     "touch": touch,
     "two-releases": two_releases,
+    "saved": saved,
 }
+REBUILT = {"two-releases": 2, "touch": 0}  # apps each edit builds again; else 1
 
 
 # -- edits of when and whether Flux reconciles an app, and of what it prunes
@@ -305,7 +317,7 @@ def test_an_edit_lint_does_not_see_is_answered_from_the_record(
         assert {path.rsplit("/app/", 1)[0] for path in reads} <= edited | {".volsync-kit.yaml"}
         assert len(reads) == len(set(reads))
     assert reuses[-1] is not None, "the record was not reused"
-    assert reuses[-1].rebuilt == (2 if name == "two-releases" else 0 if name == "touch" else 1)
+    assert reuses[-1].rebuilt == REBUILT.get(name, 1)
     assert warm == _lint(repo, cache=False) == recorded
     again = _lint(repo)
     assert reuses[-1] is not None
@@ -602,6 +614,53 @@ def test_a_file_edited_within_its_timestamp_tick_is_asked_again(
     assert reuses[-1] is None
     assert warm == _lint(repo, cache=False)
     assert any("/volsyng/" in f.message for f in warm.findings)
+
+
+def test_a_folder_that_moved_is_listed_alone_when_it_holds_the_same_yaml_files(
+    repo: Path, reuses: list[runmemo.Reuse | None], monkeypatch: pytest.MonkeyPatch, clock: str
+) -> None:
+    """An edit that moves a folder's stamp but leaves what the search for YAML
+    files takes of it (its YAML files, the folders it goes into) lists that
+    folder again, not the tree (runmemo._listed_alike).  Right after a
+    checkout (``fresh``) no folder's stamp could be trusted, and each is listed
+    alone; a YAML file added beside (``stray-file``, WALKED) lists the tree."""
+    recorded = _lint(repo)
+    trees: list[str] = []
+    folders: list[str] = []
+    real_scan, real_listed = FileRepo._scan_yaml_files, FileRepo.listed
+
+    def scan(self: FileRepo, rel: str, *args: Any) -> None:
+        if rel == "":
+            trees.append(rel)
+        real_scan(self, rel, *args)
+
+    def listed(self: FileRepo, path: str) -> bytes:
+        folders.append(path)
+        return real_listed(self, path)
+
+    monkeypatch.setattr(FileRepo, "_scan_yaml_files", scan)
+    monkeypatch.setattr(FileRepo, "listed", listed)
+    saved(repo)
+    warm = _lint(repo)
+    assert reuses[-1] is not None
+    assert trees == []
+    edited = str(_helmrelease(repo).parent.relative_to(repo))
+    if clock == "settled":
+        assert folders == [edited]
+    else:
+        assert edited in folders
+        assert len(folders) > 50
+    assert warm == recorded == _lint(repo, cache=False)
+    # Each save vouches for the list again: the record keeps as many stamps, not more.
+    kept = len(_lint_state(repo).w_path)
+    for _ in range(3):
+        saved(repo)
+        assert _lint(repo) == recorded
+    assert len(_lint_state(repo).w_path) == kept
+    trees.clear()
+    stray_file(repo)
+    assert _lint(repo) == _lint(repo, cache=False)
+    assert len(trees) == 2  # each run listed the tree
 
 
 def test_a_file_that_is_a_link_is_asked_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
@@ -931,6 +990,26 @@ def test_a_variable_the_expectations_name_is_read_by_lint_itself() -> None:
     assert variables_read(Expectations(root_path="/volsync/${CLUSTER:-main}/${APP}")) == {"APP", "CLUSTER"}
 
 
+def _lint_record(repo: Path) -> runmemo.RunRecord:
+    """The record lint's last run kept of ``repo``."""
+    from volsync_kit.adapters.config import load
+    from volsync_kit.adapters.resources import schema_text
+
+    store = app.open_cache(repo, True)
+    assert store is not None
+    config = load(repo, None, store)
+    inputs = store.key(("lint", None, None, (config.data, schema_text("config.schema.json"))))
+    record = app._recorded(store, "lint", inputs)
+    assert record is not None
+    return record
+
+
+def _lint_state(repo: Path) -> runmemo.RunState:
+    state = _lint_record(repo).state
+    assert state is not None
+    return state
+
+
 def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path, clock: str) -> None:
     """runmemo._kept_groups copies the stamps of paths that did not move in
     runs; group by group, dropping each question vouched for again, gives the
@@ -949,9 +1028,15 @@ def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path
     state = record.state
     assert state is not None
     paths = list(state.w_path)
-    if clock == "fresh":  # every file was just written: no stamp vouches, there is nothing to keep
-        assert paths == []
-        return
+    if clock == "fresh":
+        # Every file was just written: no stamp vouches.  Each folder the list of
+        # YAML files was found in is kept with a stamp no folder has, so that the
+        # next run lists it alone again rather than the whole tree.
+        listing = [n for n in range(len(record.q_view)) if record.question(n)[1] == "yaml_files"]
+        assert sorted(paths) == sorted(state.walked)
+        assert {state.stamp(position) for position in range(len(paths))} == {b"\xff" * state.stamp_size}
+        assert {n for position in range(len(paths)) for n in state.vouched(position)} == set(listing)
+        assert len(state.listings) == len(state.walked) * FileRepo.listing_size
     folder = record.paths.index(str(_ks(repo).parent.relative_to(repo)))
     assert folder in paths
     for moved in (set(), {paths[len(paths) // 2]}, {folder}, set(paths[::2]), set(paths)):
@@ -963,7 +1048,8 @@ def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path
         for position, path in enumerate(paths):
             if path not in moved:
                 numbers = [n for n in state.vouched(position) if n not in again]
-                reference.group(path, state.stamp(position), numbers)
+                if numbers:
+                    reference.group(path, state.stamp(position), numbers)
         watch, kept_again = runmemo._kept_groups(state, moved)
         assert kept_again == again
         assert (watch.w_path, b"".join(watch.w_stamp), watch.w_start, watch.w_numbers) == (

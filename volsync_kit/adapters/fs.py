@@ -10,6 +10,7 @@ words it mentions and its parse come from the cache.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import struct
 import tempfile
@@ -27,6 +28,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 # tests move it to look at files later than they were written.
 _clock = time.time_ns
 YAML_SUFFIXES = (".yaml", ".yml")
+LISTING_SIZE = 8  # bytes of the digest of what a folder holds that the search for YAML files reads
 # A path's stamp (see FileRepo.seen_stamp): its type, device, inode, size, mtime and ctime.
 _STAMP = struct.Struct("<6q")
 STAMP_SIZE = _STAMP.size
@@ -141,6 +143,7 @@ class FileRepo(TextReader):
         # Each file and folder looked at, as it stood just then: (stamp, settled).
         self._seen: dict[str, tuple[bytes, bool]] = {}
         self._walked: tuple[str, ...] = ()  # the folders yaml_files listed
+        self._listed: dict[str, bytes] = {}  # what each of those held that the walk reads (_listing)
 
     def _real(self, path: str) -> str | None:
         """The real path of ``path``, or None when it leaves the repository.
@@ -267,26 +270,15 @@ class FileRepo(TextReader):
         stamped before it is listed."""
         self._see_dir(rel, full)
         walked.append(rel)
-        try:
-            with os.scandir(full) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
-        except OSError:
-            return
+        entries = _entries(full)
+        self._listed[rel] = _listing(entries)
         folders: list[os.DirEntry[str]] = []
         # The folder's listing, as listdir gives it (the search for
         # .sourceignore files lists every folder again), when no entry is a link.
         dirs: list[str] = []
         files: list[str] = []
         plain = True
-        for entry in entries:
-            try:
-                is_dir = entry.is_dir()
-                is_link = entry.is_symlink()
-                is_file = not is_dir and entry.is_file()
-            except OSError:
-                # Neither listed nor known here: listdir and kind look again.
-                is_dir = is_file = False
-                is_link = True
+        for entry, (is_dir, is_link, is_file) in entries:
             path = f"{rel}/{entry.name}" if rel else entry.name
             if is_link:
                 plain = False
@@ -298,7 +290,7 @@ class FileRepo(TextReader):
                 self._kinds.setdefault(path, "dir" if is_dir else "file" if is_file else "missing")
             if is_dir:
                 dirs.append(entry.name)
-                if not entry.name.startswith("."):
+                if not entry.name.startswith(".") and not is_link:
                     folders.append(entry)
             elif is_file:
                 files.append(entry.name)
@@ -306,9 +298,20 @@ class FileRepo(TextReader):
                 found.append(path)
         if plain:
             self._listings.setdefault(rel, (tuple(dirs), tuple(files)))
-        for entry in folders:
-            if not entry.is_symlink():
-                self._scan_yaml_files(f"{rel}/{entry.name}" if rel else entry.name, entry.path, found, walked)
+        for entry in folders:  # what _listing takes of them
+            self._scan_yaml_files(f"{rel}/{entry.name}" if rel else entry.name, entry.path, found, walked)
+
+    def listed(self, path: str) -> bytes:
+        """What the folder ``path`` holds now that the search for every YAML
+        file reads (its YAML files, and the folders it goes into), as a digest;
+        the folder is stamped first, as that search stamps it."""
+        full = self._prefix + path if path else str(self.root)
+        self._see_dir(path, full)
+        return _listing(_entries(full))
+
+    def walked_listings(self) -> bytes:
+        """Of each folder :meth:`walked` gives, in order, what :meth:`listed` gave."""
+        return b"".join(self._listed[folder] for folder in self._walked)
 
     # -- stamps: whether a path is as it was when a run read it (core.runmemo) ---------------
 
@@ -337,6 +340,7 @@ class FileRepo(TextReader):
         return None
 
     stamp_size = STAMP_SIZE
+    listing_size = LISTING_SIZE
 
     def stamps(self, paths: Iterable[str]) -> bytes:
         """How each of ``paths`` stands now, in the terms of seen_stamp (asked
@@ -353,6 +357,44 @@ class FileRepo(TextReader):
     def walked(self) -> tuple[str, ...]:
         """The folders yaml_files listed: adding or removing a file changes one of them."""
         return self._walked
+
+
+Entry = tuple[os.DirEntry[str], tuple[bool, bool, bool]]  # and whether it is a folder, a link, a file
+
+
+def _entries(full: str) -> list[Entry]:
+    """The entries of the folder ``full``, sorted by name; none when it cannot be listed."""
+    try:
+        with os.scandir(full) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return []
+    out: list[Entry] = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+            is_link = entry.is_symlink()
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            # Neither listed nor known here: listdir and kind look again.
+            is_dir = is_file = False
+            is_link = True
+        out.append((entry, (is_dir, is_link, is_file)))
+    return out
+
+
+def _listing(entries: list[Entry]) -> bytes:
+    """A digest of what the search for every YAML file takes of a folder's
+    ``entries``: the YAML files it finds there, and the folders it goes into
+    (not hidden, not a link).  Another file, a hidden folder, or a file saved
+    by renaming a new one over it, leave it as it was."""
+    taken = [
+        ("d" if is_dir else "f") + entry.name
+        for entry, (is_dir, is_link, _) in entries
+        if (is_dir and not is_link and not entry.name.startswith("."))
+        or (not is_dir and entry.name.endswith(YAML_SUFFIXES))
+    ]
+    return hashlib.blake2b("\0".join(taken).encode("utf-8", "surrogatepass"), digest_size=LISTING_SIZE).digest()
 
 
 def _packed(st: os.stat_result) -> bytes:

@@ -374,10 +374,22 @@ class Stamped(Protocol):
 
     def stamps(self, paths: Iterable[str]) -> bytes:
         """How each of ``paths`` stands now, in the terms of seen_stamp, one
-        after the other (zeros for a path that is not there)."""
+        after the other (zeros for a path that is not there; never every
+        byte 0xFF, which a record writes for a folder not settled yet)."""
 
     def walked(self) -> tuple[str, ...]:
         """The folders listed to find every YAML file."""
+
+    @property
+    def listing_size(self) -> int:
+        """The length of the digest :meth:`listed` gives."""
+
+    def walked_listings(self) -> bytes:
+        """Of each folder :meth:`walked` gives, in order, what :meth:`listed` gave."""
+
+    def listed(self, path: str) -> bytes:
+        """A digest of what the folder ``path`` holds now that the search for
+        every YAML file reads; it stamps the folder first, as that search does."""
 
 
 @runtime_checkable
@@ -437,6 +449,7 @@ class RunState:
     w_numbers: array[int]
     always: array[int] | None  # asked on every run; None: no stamps at all, every question is
     walked: array[int]  # path numbers of the folders listed to find every YAML file
+    listings: bytes = b""  # what each of those held (Stamped.listed), one digest after the other
 
     def stamp(self, position: int) -> bytes:
         return self.w_stamp[position * self.stamp_size : (position + 1) * self.stamp_size]
@@ -534,6 +547,7 @@ class _Columns:
             watch.w_numbers,
             watch.always,
             watch.walked,
+            watch.listings,
         )
         return RunRecord(
             tuple(self.paths),
@@ -560,6 +574,7 @@ class _Watch:
         self.w_numbers = array("I")
         self.always: array[int] | None = array("I")
         self.walked = array("I")
+        self.listings = b""
 
     def group(self, path: int, stamp: bytes, numbers: Iterable[int]) -> None:
         self.w_path.append(path)
@@ -650,7 +665,7 @@ class RunLog:
         watch = _Watch(repo.stamp_size if isinstance(repo, _StampedReader) else 0)
         if isinstance(repo, _StampedReader):
             walked = [columns.path(d) for d in repo.walked()]
-            _vouch(watch, columns, range(len(columns.q_view)), repo, {}, walked)
+            _vouch(watch, columns, range(len(columns.q_view)), repo, {}, walked, repo.walked_listings())
         else:
             watch.always = None
         return columns.record(tuple(self.views), notes, value, watch)
@@ -663,12 +678,18 @@ def _vouch(
     repo: Stamped,
     kept: _StampsKept,
     walked: list[int],
+    listings: bytes = b"",
 ) -> None:
     """Add to ``watch`` the stamps that vouch for the questions ``numbers``: a
     question about a path is vouched for by the path's stamp, or, for a path
     that is missing, by the stamp of the nearest folder that exists (adding
-    the path changes it); the list of every YAML file by each folder listed.
-    ``kept`` holds stamps known to vouch still (paths not read again since)."""
+    the path changes it); the list of every YAML file by each folder listed
+    (``walked``, each of which held what ``listings`` says).  ``kept`` holds
+    stamps known to vouch still (paths not read again since).
+
+    A folder listed too soon after it changed to trust its stamp (RACY_NS)
+    gets a stamp no folder has: the next run finds it moved, and lists that
+    folder alone again (_listed_alike) rather than the whole tree."""
     anchors: dict[int, tuple[int, bytes] | None] = {}
 
     def anchor(path: int) -> tuple[int, bytes] | None:
@@ -678,10 +699,13 @@ def _vouch(
 
     groups: dict[int, tuple[bytes, list[int]]] = {}
     always = watch.always if watch.always is not None else array("I")
+    unsettled = _unsettled(repo.stamp_size)
     for number in numbers:
         if columns.q_what[number] == _WHAT_CODE["yaml_files"]:
-            targets = [anchor(d) for d in walked]
+            listed = len(listings) == len(walked) * repo.listing_size
+            targets = [anchor(d) or ((d, unsettled) if listed else None) for d in walked]
             watch.walked = array("I", walked)
+            watch.listings = listings if listed else b""
         else:
             targets = [anchor(columns.q_path[number])]
         if not targets or any(t is None for t in targets):
@@ -709,7 +733,8 @@ def _kept_groups(state: RunState, moved: set[int]) -> tuple[_Watch, set[int]]:
         _copy_groups(watch, state, begin, position)
         if position < len(state.w_path) and state.w_path[position] not in moved:
             numbers = [n for n in state.vouched(position) if n not in again]
-            watch.group(state.w_path[position], state.stamp(position), numbers)
+            if numbers:  # a group left with nothing to vouch for goes: kept, each such run would add one
+                watch.group(state.w_path[position], state.stamp(position), numbers)
         begin = position + 1
     return watch, again
 
@@ -826,6 +851,8 @@ def reuse(
     substituted: dict[str, list[Substituted]] | None = {} if variables_read is not None else None
     for number in sorted(_to_ask(record.paths, record.state, repo, moved)):
         view, what, path, words = record.question(number)
+        if view < 0 and what == "yaml_files" and _listed_alike(record, number, moved, repo):
+            continue  # the same list of YAML files, without listing every folder again
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
             if view < 0 and not (
@@ -855,11 +882,57 @@ def reuse(
             return None
         for position, (asked, material) in again.items():
             rebuilt[position], materials[position] = asked, material
-    if not moved and not rebuilt:
+    if not rebuilt and (not moved or (not changed and _still_unsettled(record, moved, repo))):
         return Reuse(record.value, None, 0)
     updated = _updated(record, changed, rebuilt, repo, moved, materials)
     whole = updated.builds != record.builds or len(updated.paths) != len(record.paths)
     return Reuse(record.value, updated, len(rebuilt) - passed, whole, passed)
+
+
+def _unsettled(size: int) -> bytes:
+    """The stamp of a folder listed too soon after it changed to trust its own
+    (Stamped.stamps never gives it): it moves on every run, until one lists it settled."""
+    return b"\xff" * size
+
+
+def _still_unsettled(record: RunRecord, moved: set[int], repo: RepoReader) -> bool:
+    """Whether each path that moved is a folder the record could not trust the
+    stamp of yet (_vouch), and still cannot: the record would be written again
+    as it is."""
+    state = record.state
+    if state is None or not isinstance(repo, _StampedReader):
+        return False
+    unsettled = _unsettled(state.stamp_size)
+    stamps = {path: state.stamp(position) for position, path in enumerate(state.w_path) if path in moved}
+    return all(stamps.get(path) == unsettled and repo.seen_stamp(record.paths[path]) is None for path in moved)
+
+
+def _listed_alike(record: RunRecord, number: int, moved: set[int], repo: RepoReader) -> bool:
+    """Whether the list of YAML files (question ``number``) is asked only
+    because some folders it was found in moved (an editor that saves a file
+    by renaming a new one over it moves its folder's stamp), and each of them
+    still holds what that search read of it: then the list is the same, and
+    only those folders are listed again, not the 4,000 of 2,000 apps."""
+    state = record.state
+    if (
+        state is None
+        or state.always is None
+        or number in state.always
+        or not isinstance(repo, _StampedReader)
+        or repo.stamp_size != state.stamp_size
+        or len(state.listings) != len(state.walked) * repo.listing_size
+        or not state.walked
+    ):
+        return False
+    size = repo.listing_size
+    at = {path: position for position, path in enumerate(state.walked)}
+    folders = [(path, at[path]) for path in moved if path in at]
+    if not folders:
+        return False  # asked for another reason: the list is made again
+    for path, position in folders:
+        if repo.listed(record.paths[path]) != state.listings[position * size : (position + 1) * size]:
+            return False
+    return True
 
 
 def _same_scan(
@@ -1399,9 +1472,12 @@ def _updated(
     watch, again = _kept_groups(state, moved)
     kept = _KeptStamps(state, moved)
     if isinstance(repo, _StampedReader):
-        walked = [columns.path(d) for d in repo.walked()] or list(state.walked)
-        watch.walked = state.walked
-        _vouch(watch, columns, sorted(again | set(added)), repo, kept, walked)
+        # The folders listed this run, when it listed the tree again; else those the record saw.
+        relisted = repo.walked()
+        walked = [columns.path(d) for d in relisted] if relisted else list(state.walked)
+        listings = repo.walked_listings() if relisted else state.listings
+        watch.walked, watch.listings = state.walked, state.listings
+        _vouch(watch, columns, sorted(again | set(added)), repo, kept, walked, listings)
     else:
         watch.always = None
     updated = columns.record(record.views, tuple(notes), record.value, watch)
