@@ -76,3 +76,38 @@ def test_an_identity_reads_as_str_at_does(odd: Scalar | Map | Seq) -> None:
                                                    ("metadata", "namespace"))
         )  # fmt: skip
         assert (res.kind, res.api_version, res.name, res.namespace) == expected
+
+
+_OBJECTS = {
+    "labels": "metadata:\n  name: a\n  labels:\n    app: a\n    kustomize.toolkit.fluxcd.io/name: old\n",
+    "no-labels": "metadata:\n  name: a\n",
+    "null-labels": "metadata:\n  name: a\n  labels:\n",
+    "no-metadata": "kind: ConfigMap\n",
+    "scalar-metadata": "metadata: a\n",
+    "lean": "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: a\n  labels: {x: y}\n",
+}
+
+
+@pytest.mark.parametrize("text", _OBJECTS.values(), ids=_OBJECTS.keys())
+def test_setting_all_values_at_once_gives_what_setting_each_in_turn_gives(text: str) -> None:
+    """model.set_all copies each map on the way once (Flux's labels on every
+    object): the tree, its key order and its locations are those set_at gives."""
+    from volsync_kit.adapters.yamlio import load_documents
+    from volsync_kit.core.model import set_all, set_at
+
+    [doc] = load_documents(text, "kubernetes/apps/a/app/object.yaml")
+    assert isinstance(doc.node, Map)
+    values = [
+        ("kustomize.toolkit.fluxcd.io/name", Scalar("a", AT)),
+        ("kustomize.toolkit.fluxcd.io/namespace", Scalar("ns", AT)),
+        ("app", Scalar("b", None)),
+    ]
+    one_by_one = doc.node
+    for key, value in values:
+        one_by_one = set_at(one_by_one, ("metadata", "labels", key), value)
+    at_once = set_all(doc.node, ("metadata", "labels"), values)
+    assert at_once == one_by_one
+    assert list(at_once.items["metadata"].items) == list(one_by_one.items["metadata"].items)  # type: ignore[union-attr]
+    labels, expected = at_once.items["metadata"].items["labels"], one_by_one.items["metadata"].items["labels"]  # type: ignore[union-attr]
+    assert list(labels.items) == list(expected.items)  # type: ignore[union-attr]
+    assert labels.key_locs == expected.key_locs  # type: ignore[union-attr]

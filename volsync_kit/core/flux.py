@@ -75,7 +75,7 @@ from volsync_kit.core.model import (
     node_at,
     same_tree,
     seq_at,
-    set_at,
+    set_all,
     str_at,
 )
 from volsync_kit.core.ports import BuildMemo, Document, RepoReader
@@ -309,12 +309,16 @@ def post_build(ks: FluxKs, resources: Iterable[Resource], variables: Variables) 
 
 def _metadata(ks: FluxKs, res: Resource) -> Resource:
     node = res.node
-    for label, owner in zip(OWNER_LABELS, (ks.ref.name, ks.ref.namespace), strict=True):
-        node = set_at(node, ("metadata", "labels", label), Scalar(owner, ks.loc))
+    owners = zip(OWNER_LABELS, (ks.ref.name, ks.ref.namespace), strict=True)
     for where in ("labels", "annotations"):
+        values: list[tuple[str, Node]] = [(k, Scalar(v, ks.loc)) for k, v in owners] if where == "labels" else []
         extra = map_at(ks.node, "spec", "commonMetadata", where)
-        for key, value in (extra.items if extra else {}).items():
-            node = set_at(node, ("metadata", where, key), Scalar(scalar_text(value), value.loc))
+        values += [
+            (key, Scalar(scalar_text(value), value.loc)) for key, value in (extra.items if extra else {}).items()
+        ]
+        if values:
+            # Each map on the way copied once, not once per label: 20,000 objects at 2,000 apps.
+            node = set_all(node, ("metadata", where), values)
     return res.with_node(node)
 
 

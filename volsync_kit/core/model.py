@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import sys
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeAlias, TypeVar
 
@@ -816,6 +816,23 @@ def set_at(node: Map, path: tuple[str, ...], value: Node) -> Map:
         items[head] = set_at(child if isinstance(child, Map) else Map({}, node.loc), rest, value)
     else:
         items[head] = value
+    return Map(items, node.loc, node.key_locs)
+
+
+def set_all(node: Map, path: tuple[str, ...], values: Iterable[tuple[str, Node]]) -> Map:
+    """``node`` with each (key, value) of ``values`` set in the map at ``path``,
+    creating maps on the way: what :func:`set_at` of each in turn gives, with
+    each map on the way copied once, not once per value."""
+    head, rest = path[0], path[1:]
+    items = dict(node.items)
+    child = items.get(head)
+    inner = child if isinstance(child, Map) else Map({}, node.loc)
+    if rest:
+        items[head] = set_all(inner, rest, values)
+    else:
+        leaf = dict(inner.items)
+        leaf.update(values)
+        items[head] = Map(leaf, inner.loc, inner.key_locs)
     return Map(items, node.loc, node.key_locs)
 
 
