@@ -22,7 +22,12 @@ run that has the disk cache records:
   :class:`~volsync_kit.core.lintreport.Checked`, render's result.
 
 A later run asks again the questions about paths whose stamp moved (see
-:class:`Stamped`; without stamps, every question).  When an answer outside
+:class:`Stamped`; without stamps, every question).  The list of every YAML
+file is vouched for by each folder it was found in, with a digest of what it
+took of each (its YAML files, the folders it went into): when the folders that
+moved still hold that, the list is the same, and only they are listed again
+(:func:`_listed_alike`; a file saved by renaming a new one over it moves its
+folder).  When an answer outside
 builds differs, nothing is reused.  Each build with an answer that differs is
 built again, alone, from the Kustomization and variables it was built from;
 when every such build's *projection* (the part of its output that the walk and
