@@ -1015,16 +1015,8 @@ def test_the_groups_a_record_keeps_are_those_of_a_group_by_group_copy(repo: Path
     runs; group by group, dropping each question vouched for again, gives the
     same columns, whichever paths moved: none, a file, a folder that vouches
     for the list of every YAML file, every other path."""
-    from volsync_kit.adapters.config import load
-    from volsync_kit.adapters.resources import schema_text
-
     _lint(repo)
-    store = app.open_cache(repo, True)
-    assert store is not None
-    config = load(repo, None, store)
-    inputs = store.key(("lint", None, None, (config.data, schema_text("config.schema.json"))))
-    record = app._recorded(store, "lint", inputs)
-    assert record is not None
+    record = _lint_record(repo)
     state = record.state
     assert state is not None
     paths = list(state.w_path)
