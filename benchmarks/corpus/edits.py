@@ -115,9 +115,21 @@ EDITS: dict[str, Callable[[str, int], str]] = {
     "interval": new_interval,
     "prune": toggled_prune,
     "comment": comment,
+    "saved": comment,  # saved by renaming a new file over the old one (save below)
     "tag": tag,
     "substitute": substituted,
 }
+
+
+def save(path: Path, text: str, *, renamed: bool) -> None:
+    """Write in place, or as an editor's safe write, `sed -i` or a checkout do: a new
+    file renamed over the old one, which moves the folder's stamp too."""
+    if not renamed:
+        path.write_text(text, encoding="utf-8")
+        return
+    new = path.with_name(f".{path.name}.saving")
+    new.write_text(text, encoding="utf-8")
+    os.replace(new, path)
 
 
 def plan(repo: Path, *, cache: bool) -> object:
@@ -157,13 +169,13 @@ def main() -> int:
             repo = checkout(args.clones, entry, work)
             for run in (app.run_lint, app.run_render, plan):
                 outcome(run, repo, cache=True)
-            files = release_files(repo) if args.edit in ("comment", "tag") else flux_files(repo)
+            files = release_files(repo) if args.edit in ("comment", "saved", "tag") else flux_files(repo)
             if args.edit == "substitute":  # files with a variable to change, else the first ones
                 candidates = list(files)
                 chosen = [p for p in candidates if SUBSTITUTED.search(p.read_text(encoding="utf-8"))]
                 files = iter(chosen or candidates)
             for number, path in enumerate(list(files)[:3]):
-                path.write_text(EDITS[args.edit](path.read_text(encoding="utf-8"), number), encoding="utf-8")
+                save(path, EDITS[args.edit](path.read_text(encoding="utf-8"), number), renamed=args.edit == "saved")
                 for run in (app.run_lint, app.run_render, plan):
                     seen.clear()
                     warm = outcome(run, repo, cache=True)
