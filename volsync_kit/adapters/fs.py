@@ -271,7 +271,9 @@ class FileRepo(TextReader):
         self._see_dir(rel, full)
         walked.append(rel)
         entries = _entries(full)
-        self._listed[rel] = _listing(entries)
+        self._listed[rel] = _listing(entries or [])
+        if entries is None:
+            return  # unlisted: listdir and kind look again
         folders: list[os.DirEntry[str]] = []
         # The folder's listing, as listdir gives it (the search for
         # .sourceignore files lists every folder again), when no entry is a link.
@@ -307,7 +309,7 @@ class FileRepo(TextReader):
         the folder is stamped first, as that search stamps it."""
         full = self._prefix + path if path else str(self.root)
         self._see_dir(path, full)
-        return _listing(_entries(full))
+        return _listing(_entries(full) or [])
 
     def walked_listings(self) -> bytes:
         """Of each folder :meth:`walked` gives, in order, what :meth:`listed` gave."""
@@ -362,13 +364,13 @@ class FileRepo(TextReader):
 Entry = tuple[os.DirEntry[str], tuple[bool, bool, bool]]  # and whether it is a folder, a link, a file
 
 
-def _entries(full: str) -> list[Entry]:
-    """The entries of the folder ``full``, sorted by name; none when it cannot be listed."""
+def _entries(full: str) -> list[Entry] | None:
+    """The entries of the folder ``full``, sorted by name; None when it cannot be listed."""
     try:
         with os.scandir(full) as listing:
             entries = sorted(listing, key=lambda e: e.name)
     except OSError:
-        return []
+        return None
     out: list[Entry] = []
     for entry in entries:
         try:
