@@ -361,17 +361,17 @@ class FileRepo(TextReader):
         return self._walked
 
 
-Entry = tuple[os.DirEntry[str], tuple[bool, bool, bool]]  # and whether it is a folder, a link, a file
+_Entry = tuple[os.DirEntry[str], tuple[bool, bool, bool]]  # and whether it is a folder, a link, a file
 
 
-def _entries(full: str) -> list[Entry] | None:
+def _entries(full: str) -> list[_Entry] | None:
     """The entries of the folder ``full``, sorted by name; None when it cannot be listed."""
     try:
         with os.scandir(full) as listing:
             entries = sorted(listing, key=lambda e: e.name)
     except OSError:
         return None
-    out: list[Entry] = []
+    out: list[_Entry] = []
     for entry in entries:
         try:
             is_dir = entry.is_dir()
@@ -385,7 +385,7 @@ def _entries(full: str) -> list[Entry] | None:
     return out
 
 
-def _listing(entries: list[Entry]) -> bytes:
+def _listing(entries: list[_Entry]) -> bytes:
     """A digest of what the search for every YAML file takes of a folder's
     ``entries``: the YAML files it finds there, and the folders it goes into
     (not hidden, not a link).  Another file, a hidden folder, or a file saved

@@ -151,7 +151,7 @@ def _checks(affected: list[Change]) -> dict[tuple[str, str, str], Check | None]:
     for c in affected:
         check = base_check(c)
         if check is None and c.kind == "PersistentVolumeClaim":
-            name = claim_volume(c.base) if c.base else None
+            name = claim_volume(c.base)
             volume = volumes.get(name or "")
             via = base_check(volume) if volume else None
             if volume and via:
@@ -273,7 +273,7 @@ def _affected(diff: Diff, replaced: list[Change]) -> tuple[list[Change], set[tup
         for c in diff.changes
         if c.kind == "PersistentVolumeClaim"
         and c.action in ("replace", "update")
-        and (c.action == "replace" or (claim_volume(c.head) if c.head else None) in pv_names)
+        and (c.action == "replace" or claim_volume(c.head) in pv_names)
     }
     affected = [
         c
@@ -428,13 +428,13 @@ def _volume_name(c: Change) -> str:
     """The volume a claim names (its wait then stands for the volume's too)."""
     if c.kind != "PersistentVolumeClaim":
         return ""
-    return (claim_volume(c.head) if c.head else None) or ""
+    return claim_volume(c.head) or ""
 
 
 def _binds_at_once(c: Change) -> bool:
     if c.kind == "PersistentVolume":
         return True
-    return c.kind == "PersistentVolumeClaim" and bool(claim_volume(c.head) if c.head else None)
+    return c.kind == "PersistentVolumeClaim" and bool(claim_volume(c.head))
 
 
 def _class_notes(classes: list[Change]) -> tuple[str, ...]:

@@ -91,11 +91,11 @@ def _read_sync(res: Resource) -> SyncFacts:
     return SyncFacts(source_ref(res.node, res.namespace or BOOTSTRAP_NAME), str_at(res.node, "spec", "path"))
 
 
-def claim_volume(res: Resource) -> str | None:
+def claim_volume(res: Resource | None) -> str | None:
     """The PersistentVolume a claim names (``spec.volumeName``; None when it
-    names none, and for any other object): plan asks it of every claim of the
-    base, to find those bound to a volume it replaces."""
-    if res.kind != "PersistentVolumeClaim" or res.group:
+    names none, and for no object or any other object): plan asks it of every
+    claim of the base, to find those bound to a volume it replaces."""
+    if res is None or res.kind != "PersistentVolumeClaim" or res.group:
         return None
     return remembered(res, "volume", _read_volume)
 

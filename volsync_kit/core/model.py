@@ -809,30 +809,19 @@ def key_loc(node: Node | None, *path: str | int) -> Loc | None:
 
 def set_at(node: Map, path: tuple[str, ...], value: Node) -> Map:
     """A copy of ``node`` with ``value`` at ``path``, creating maps on the way."""
-    head, rest = path[0], path[1:]
-    items = dict(node.items)
-    if rest:
-        child = items.get(head)
-        items[head] = set_at(child if isinstance(child, Map) else Map({}, node.loc), rest, value)
-    else:
-        items[head] = value
-    return Map(items, node.loc, node.key_locs)
+    return set_all(node, path[:-1], ((path[-1], value),))
 
 
 def set_all(node: Map, path: tuple[str, ...], values: Iterable[tuple[str, Node]]) -> Map:
-    """``node`` with each (key, value) of ``values`` set in the map at ``path``,
-    creating maps on the way: what :func:`set_at` of each in turn gives, with
-    each map on the way copied once, not once per value."""
-    head, rest = path[0], path[1:]
+    """A copy of ``node`` with each (key, value) of ``values`` set in the map at
+    ``path`` (``node`` itself when empty), creating maps on the way: each map
+    on the way is copied once, however many values are set."""
     items = dict(node.items)
-    child = items.get(head)
-    inner = child if isinstance(child, Map) else Map({}, node.loc)
-    if rest:
-        items[head] = set_all(inner, rest, values)
+    if not path:
+        items.update(values)
     else:
-        leaf = dict(inner.items)
-        leaf.update(values)
-        items[head] = Map(leaf, inner.loc, inner.key_locs)
+        child = items.get(path[0])
+        items[path[0]] = set_all(child if isinstance(child, Map) else Map({}, node.loc), path[1:], values)
     return Map(items, node.loc, node.key_locs)
 
 
