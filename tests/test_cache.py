@@ -161,6 +161,26 @@ def test_a_new_file_in_a_folder_without_kustomization_is_seen(tmp_path: Path) ->
     assert names == [{"one"}, {"one", "echo-data"}]
 
 
+def test_the_latest_value_of_a_key_is_what_it_holds_whatever_it_was_made_from(tmp_path: Path) -> None:
+    """DiskCache.latest: this run's value when it put one (deferred for the
+    detached writer or not), else the stored one; None for a key never put."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    first = DiskCache(tmp_path / "cache", repo)
+    assert first.latest("slot") is None
+    first.put("slot", "one", ("a",))
+    assert first.latest("slot") == ("one", ("a",))
+    first.flush()
+    first.close()
+    second = DiskCache(tmp_path / "cache", repo)
+    assert second.latest("slot") == ("one", ("a",))
+    assert second.latest("other") is None
+    second._store.detach = True  # as the console script's store: written at exit
+    second.put("slot", "two", ("b",))
+    assert second.latest("slot") == ("two", ("b",))
+    assert second.get("slot", "one") is None
+
+
 def test_a_warm_run_reparses_and_rebuilds_only_what_an_edit_touched(generated: Path, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(generated, repo)

@@ -27,7 +27,7 @@ from volsync_kit import app
 from volsync_kit.adapters import fs
 from volsync_kit.adapters.cache import RACY_NS
 from volsync_kit.adapters.fs import FileRepo
-from volsync_kit.core import runmemo
+from volsync_kit.core import flux, runmemo
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.findings import LintResult
 from volsync_kit.core.planner import Plan
@@ -981,6 +981,164 @@ def test_a_substitute_value_the_run_may_read_walks(
         assert warm != recorded  # the claim's label, the app's name
     if command == "lint" and setup == "named-by-the-expectations":
         assert warm != recorded  # VK402: the rootPath is not the one expected
+
+
+# -- a walk after such an edit carries the build that holds the ks.yaml -------------------
+
+_REBUILD = flux.rebuild  # as it is, whatever a test spies on
+
+
+@pytest.fixture
+def carries(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """Each build a walk carried over an edit (flux.Memo._carried, a spy), by
+    whether it carried it; each carried build is compared with the same build
+    made again from the same tree: its objects (every node, locations
+    included, and where each comes from), its problems, its files, and each
+    question it asked with today's answer."""
+    from volsync_kit.core.buildmemo import Answers, RecordingReader
+
+    seen: list[tuple[str, bool]] = []
+    real = flux.carried
+
+    def spy(stored: Stored, answers: Answers, rescanned: Any) -> Stored | None:
+        found = real(stored, answers, rescanned)
+        ks, variables, root = stored.made_of
+        seen.append((ks.ref.name, found is not None))
+        if found is not None:
+            recorder = RecordingReader(Answers(answers.repo))
+            resources, problems, files, _ = _REBUILD(recorder, ks, variables, root)
+            assert [(r.origin, r.original_name, runmemo._canon(r.node)) for r in found.resources] == [
+                (r.origin, r.original_name, runmemo._canon(r.node)) for r in resources
+            ]
+            assert (found.problems, found.files) == (tuple(problems), files)
+            assert dict(found.asked) == recorder.asked
+        return found
+
+    monkeypatch.setattr(flux, "carried", spy)
+    return seen
+
+
+@pytest.fixture
+def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of each Flux Kustomization built from now on (a spy)."""
+    names: list[str] = []
+    real = flux.rebuild
+
+    def spy(repo: Any, ks: Any, *args: Any) -> Any:
+        names.append(ks.ref.name)
+        return real(repo, ks, *args)
+
+    monkeypatch.setattr(flux, "rebuild", spy)
+    return names
+
+
+@pytest.mark.parametrize("command", ["lint", "render", "plan"])
+def test_a_walk_carries_the_build_that_holds_an_edited_substitute_value(
+    repo: Path, reuses: list[runmemo.Reuse | None], carries: list[tuple[str, bool]], made: list[str], command: str
+) -> None:
+    """Another value of a variable a template reads: the record does not hold
+    (the app renders otherwise), so the run walks; the build of cluster-apps,
+    which holds every app's Kustomization, is the stored one with the new
+    value (runmemo.carried), not made again, and the run says what a run
+    without the cache says."""
+    run = _runner(command)
+    _note_read_by_the_claim(repo)
+    _set_variable(_ks(repo), "VK_NOTE", "first")
+    recorded = run(repo)
+    for value in ("second", "third"):
+        carries.clear()
+        made.clear()
+        _set_variable(_ks(repo), "VK_NOTE", value)
+        warm = run(repo)
+        assert reuses[-1] is None
+        assert carries == [("cluster-apps", True)]
+        assert "cluster-apps" not in made
+        assert _app(repo) in made
+        assert warm == run(repo, cache=False)
+        if command == "render":
+            assert warm != recorded  # the claim's label
+
+
+def _value_and_interval(repo: Path) -> None:
+    _set_variable(_ks(repo), "VK_NOTE", "second")
+    ks_interval(repo)
+
+
+def _value_and_list_document(repo: Path) -> None:
+    _set_variable(_ks(repo), "VK_NOTE", "second")
+    ks_list_document(repo)
+
+
+def _value_added(repo: Path) -> None:
+    _set_variable(_ks(repo), "VK_ADDED", "second")
+
+
+def _value_with_a_variable(repo: Path) -> None:
+    _set_variable(_ks(repo), "VK_NOTE", "${OTHER:=second}")
+
+
+def _value_moved(repo: Path) -> None:
+    """Another value that takes two lines: every line after it moves."""
+    _sub(_ks(repo), r"(\n(\s+)VK_NOTE:) .*", r"\1 >-\n\2  second\n\2  line")
+
+
+def _replacing_the_value(repo: Path) -> None:
+    app_ = _app(repo)
+    _in_namespace(
+        repo,
+        f"replacements:\n  - source: {{kind: Kustomization, name: {app_}, "
+        "fieldPath: spec.postBuild.substitute.VK_NOTE}\n"
+        f"    targets:\n      - select: {{kind: Kustomization, name: {app_}}}\n"
+        "        fieldPaths: [metadata.annotations.note]\n        options: {create: true}\n",
+    )
+
+
+def _merging_the_values(repo: Path) -> None:
+    SUBSTITUTE_SETUPS["patched-by-cluster-apps"](repo)
+    _sub(repo / "kubernetes/flux/cluster/ks.yaml", r"VK_NOTE: first", "VK_OTHER: first")
+
+
+# (what the repository holds besides a template that reads VK_NOTE, the edit):
+# each build that read the ks.yaml is made again, and the run says what a run
+# without the cache says.
+NOT_CARRIED: dict[str, tuple[Edit, Edit]] = {
+    "another-field-too": (_nothing, _value_and_interval),
+    "list-document": (_nothing, _value_and_list_document),
+    "key-added": (_nothing, _value_added),
+    "value-with-a-variable": (_nothing, _value_with_a_variable),
+    "lines-move": (_nothing, _value_moved),
+    "json6902-on-the-values": (_variable_added, lambda repo: _set_variable(_ks(repo), "VK_NOTE", "second")),
+    "replacements": (_replacing_the_value, lambda repo: _set_variable(_ks(repo), "VK_NOTE", "second")),
+    "strategic-merge": (_merging_the_values, lambda repo: _set_variable(_ks(repo), "VK_NOTE", "second")),
+    "generator-source": (_ks_generated_from, lambda repo: _set_variable(_ks(repo), "VK_NOTE", "second")),
+}
+
+
+@pytest.mark.parametrize("command", ["lint", "plan"])
+@pytest.mark.parametrize("name", sorted(NOT_CARRIED))
+def test_a_build_that_may_read_or_set_the_edited_values_is_made_again(
+    repo: Path, carries: list[tuple[str, bool]], made: list[str], command: str, name: str
+) -> None:
+    """runmemo.carried: an edit of anything else in the file (another field,
+    a key, a document that is no object, lines that move), a value with a
+    variable, or a build whose transforms may read or set the values (a
+    JSON 6902 operation on them, replacements, a strategic merge that sets a
+    postBuild.substitute, a generator that reads the file): cluster-apps is
+    made again."""
+    run = _runner(command)
+    setup, edit = NOT_CARRIED[name]
+    _note_read_by_the_claim(repo)
+    _set_variable(_ks(repo), "VK_NOTE", "first")
+    setup(repo)
+    run(repo)
+    carries.clear()
+    made.clear()
+    edit(repo)
+    warm = run(repo)
+    assert ("cluster-apps", True) not in carries
+    if name != "list-document":  # that build fails (cluster-apps is made, and fails)
+        assert "cluster-apps" in made
+    assert warm == run(repo, cache=False)
 
 
 def test_a_variable_the_expectations_name_is_read_by_lint_itself() -> None:

@@ -265,6 +265,11 @@ class DiskCache:
     def put(self, key: str, inputs: str, value: object) -> None:
         self._store.put_value(key, inputs, value)
 
+    def latest(self, key: str) -> tuple[str, object] | None:
+        inputs = self._store.inputs_of(key)
+        value = self.get(key, inputs) if inputs is not None else None
+        return None if value is None or inputs is None else (inputs, value)
+
     # -- parsed files ------------------------------------------------------------
 
     def documents(
@@ -771,6 +776,20 @@ class _Store:
         except Exception:  # any damage to an entry is a miss, never an error
             return None
         return value
+
+    def inputs_of(self, key: str) -> str | None:
+        """The inputs ``key`` was last put with: this run's, else the store's."""
+        deferred = self.deferred.get(key)
+        if deferred is not None:
+            return deferred[0]
+        pending = self.pending_entries.get(key)
+        if pending is not None:
+            return pending[1]
+        if self.inputs is None:
+            # One query for every key: a walk asks this of each file it scans
+            # again (core.flux._scanned), and a cold run of all of them.
+            self.inputs = self._load_inputs()
+        return self.inputs.get(key)
 
     def facts(self, row: str, stamp: str) -> Facts | None:
         if self.files is None and self.single_files < SINGLE_ROWS:

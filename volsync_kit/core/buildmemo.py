@@ -169,6 +169,20 @@ class Scanned:
     resources: tuple[Resource, ...]
 
 
+@dataclass(frozen=True)
+class Rescanned:
+    """A file the scan for entry points read again this run, as its text
+    changed since the store kept its objects: the digests of both texts, and
+    the objects of each (all of the file's documents were objects or empty).
+    A build that read the file as objects may be carried over the edit
+    (runmemo.carried) rather than made again."""
+
+    was: str
+    now: str
+    before: tuple[Resource, ...]
+    after: tuple[Resource, ...]
+
+
 def still_valid(stored: object, material: str, answers: Answers) -> Stored | None:
     """``stored`` when it is a build of ``material`` whose answers all still hold."""
     if not isinstance(stored, Stored) or stored.material != material:
@@ -178,14 +192,14 @@ def still_valid(stored: object, material: str, answers: Answers) -> Stored | Non
 
 def answers_hold(asked: tuple[tuple[Question, str], ...], answers: Answers) -> bool:
     """Whether the tree ``answers`` reads gives every recorded answer again."""
-    for question, digest in asked:
-        if question == ("yaml_files", ""):
-            current = _digest("\0".join(answers.repo.yaml_files()))
-        else:
-            current = answers.answer(question)
-        if current != digest:
-            return False
-    return True
+    return all(answer_now(question, answers) == digest for question, digest in asked)
+
+
+def answer_now(question: Question, answers: Answers) -> str:
+    """The digest of what the tree ``answers`` reads answers to ``question``."""
+    if question == ("yaml_files", ""):
+        return _digest("\0".join(answers.repo.yaml_files()))
+    return answers.answer(question)
 
 
 Offer = tuple[str, tuple[object, ...], Stored]  # (reader, what the build was made of, the build)

@@ -39,6 +39,7 @@ from volsync_kit.core.buildmemo import (
     Answers,
     Passing,
     RecordingReader,
+    Rescanned,
     Scanned,
     SharedBuilds,
     Stored,
@@ -79,7 +80,7 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import BuildMemo, Document, RepoReader
-from volsync_kit.core.runmemo import RunLog
+from volsync_kit.core.runmemo import RunLog, carried
 from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
 from volsync_kit.core.sources import (
     BOOTSTRAP_NAME,
@@ -407,12 +408,18 @@ class Memo:
     each build is noted for a recorded run (:mod:`volsync_kit.core.runmemo`)."""
 
     def __init__(
-        self, repo: RepoReader, store: BuildMemo | None, shared: SharedBuilds | None = None, log: RunLog | None = None
+        self,
+        repo: RepoReader,
+        store: BuildMemo | None,
+        shared: SharedBuilds | None = None,
+        log: RunLog | None = None,
+        rescanned: Mapping[str, Rescanned] | None = None,
     ) -> None:
         self.store = store
         self.shared = shared
         self.log = log
         self.repo = repo
+        self.rescanned = rescanned or {}
         self.answers = Answers(repo)
         # plan reads the base from git and the head from the working tree:
         # separate slots, so that neither evicts the other's builds.
@@ -447,7 +454,8 @@ class Memo:
             slot = self.store.key(
                 ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
             )
-            found = still_valid(self.store.get(slot, material), material, self.answers)
+            kept = self.store.get(slot, material)
+            found = still_valid(kept, material, self.answers) or self._carried(kept, material, slot)
             if found is not None:
                 if self.log is not None and not found.knows_made_of:  # kept by an older run
                     found = replace(found, kept_of=(ks, variables, root))
@@ -473,6 +481,21 @@ class Memo:
                 self.log.summarize(self.store, slot, found)
         self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files
+
+    def _carried(self, kept: object, material: str, slot: str) -> Stored | None:
+        """The build the store kept, carried over an edit of the values of a
+        postBuild.substitute in files it read as objects (runmemo.carried),
+        and kept in its place.  At 2,000 apps, one app's ``ks.yaml`` edited
+        made cluster-apps again (0.3 s), and then took the digest of each of
+        the 2,000 Kustomizations it holds, as new trees (0.2 s)."""
+        if not self.rescanned or not isinstance(kept, Stored) or kept.material != material:
+            return None
+        found = carried(kept, self.answers, self.rescanned)
+        if found is not None and self.store is not None:
+            self.store.put(slot, material, found)
+            if self.log is not None:
+                self.log.summarize(self.store, slot, found)
+        return found
 
     def _done(self, slot: str, made_of: tuple[object, ...], found: Stored, *, built: bool = False) -> None:
         if self.log is not None and slot:
@@ -545,6 +568,9 @@ class _Scan:
     sources: dict[SourceId, list[Declared]]
     _objects: Objects | None = None
     sourceignore: dict[str, dict[str, str]] = field(default_factory=dict)  # by artifact root, see _ignore_rules
+    # The files it read again as their text changed since the store kept
+    # their objects, by path: see Memo._carried.
+    rescanned: dict[str, Rescanned] = field(default_factory=dict)
 
     @property
     def objects(self) -> Objects:
@@ -560,6 +586,7 @@ def _scan(repo: RepoReader, memo: BuildMemo | None = None, shared: SharedBuilds 
     declared: list[tuple[str, Resource]] = []
     problems: list[Problem] = []
     docs: list[tuple[str, Resource]] = []
+    rescanned: dict[str, Rescanned] = {}
     for path in repo.yaml_files():
         try:
             found = repo.mentions(path, DECLARE_WORDS)
@@ -568,7 +595,7 @@ def _scan(repo: RepoReader, memo: BuildMemo | None = None, shared: SharedBuilds 
         if not may_declare(found):
             continue
         try:
-            parsed = _scanned(repo, path, memo, shared)
+            parsed = _scanned(repo, path, memo, shared, rescanned)
         except ModelError as err:
             if FLUX_GROUP in found:
                 problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
@@ -578,10 +605,16 @@ def _scan(repo: RepoReader, memo: BuildMemo | None = None, shared: SharedBuilds 
             if is_flux_kustomization(res):
                 declared.append((path, res))
     instances, selfsync, sources = scan(docs)
-    return _Scan(repo, declared, problems, instances, selfsync, sources)
+    return _Scan(repo, declared, problems, instances, selfsync, sources, rescanned=rescanned)
 
 
-def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: SharedBuilds | None) -> tuple[Resource, ...]:
+def _scanned(
+    repo: RepoReader,
+    path: str,
+    memo: BuildMemo | None,
+    shared: SharedBuilds | None,
+    rescanned: dict[str, Rescanned] | None = None,
+) -> tuple[Resource, ...]:
     """The objects of one file, as the scan for entry points reads them; raises
     ModelError.  With a store, kept there with their bodies packed and their
     facts (core.facts): 2,000 ks.yaml read back build no tree, as the scan
@@ -596,14 +629,37 @@ def _scanned(repo: RepoReader, path: str, memo: BuildMemo | None, shared: Shared
         slot = _scan_slot(memo, repo, path) if memo is not None else ""
         resources = _kept_at(memo, slot, digest) if memo is not None else None
         if resources is None:
-            resources = scan_objects(repo, path)
+            documents = repo.documents(path)
+            resources = objects_of(documents)
             if memo is not None:
+                if rescanned is not None:
+                    _note_rescanned(memo, slot, (path, digest), documents, resources, rescanned)
                 # Under the digest asked first: a file that changed since is read
                 # again, and the reader then writes nothing more this run.
                 memo.put(slot, digest, Scanned(resources))
         if shared is not None:
             shared.scanned[(path, digest)] = resources
         return resources
+
+
+def _note_rescanned(
+    memo: BuildMemo,
+    slot: str,
+    read: tuple[str, str],
+    documents: Sequence[Document],
+    resources: tuple[Resource, ...],
+    rescanned: dict[str, Rescanned],
+) -> None:
+    """Note a file read again, with the objects the store kept of its last
+    text, when every document of both is an object (or empty): kustomize
+    reads nothing else as objects, so a build's view of such a file is its
+    objects (see runmemo.carried)."""
+    path, digest = read
+    kept = memo.latest(slot)
+    if kept is None or kept[0] == digest or not isinstance(kept[1], Scanned):
+        return
+    if all(doc.node is None or isinstance(doc.node, Map) for doc in documents):
+        rescanned[path] = Rescanned(kept[0], digest, kept[1].resources, resources)
 
 
 def _scan_slot(memo: BuildMemo, repo: RepoReader, path: str) -> str:
@@ -722,7 +778,10 @@ class _Walk:
         self.repo: RepoReader = (
             SourceView(repo, self.root, _ignore_rules(repo, entry, found)) if entry is not None else repo
         )
-        self.memo = Memo(self.repo, memo, shared, log) if memo is not None or shared is not None else None
+        # A build's questions name paths under the artifact's root: the scan's
+        # are the repository's.
+        rescanned = found.rescanned if not self.root else None
+        self.memo = Memo(self.repo, memo, shared, log, rescanned) if memo is not None or shared is not None else None
         self.cluster = cluster.name if cluster is not None else ""
         self.source = entry.source if entry is not None else None
         self.url = normalize_url(entry.url) if entry is not None and entry.url else ""

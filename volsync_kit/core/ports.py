@@ -72,3 +72,7 @@ class BuildMemo(Protocol):
     def put(self, key: str, inputs: str, value: object) -> None:
         """Store ``value``, made from ``inputs``, under ``key`` (best effort,
         never raises)."""
+
+    def latest(self, key: str) -> tuple[str, object] | None:
+        """What ``key`` holds, whatever it was made from: its inputs and its
+        value, else None (never raises)."""

@@ -84,7 +84,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from volsync_kit.core.buildmemo import Answers, NotingReader, Passing, RecordingReader, Scanned, Stored
+from volsync_kit.core.buildmemo import (
+    Answers,
+    NotingReader,
+    Passing,
+    RecordingReader,
+    Rescanned,
+    Scanned,
+    Stored,
+    answer_now,
+)
 from volsync_kit.core.buildmemo import Question as BuildQuestion
 from volsync_kit.core.model import KeyLocs, KsRef, Loc, Map, ModelError, Node, Problem, Resource, Scalar, Seq, node_at
 from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
@@ -1223,6 +1232,79 @@ def _carries(passing: Passing | None, read: frozenset[str], substituted: Mapping
     if not edited:
         return True
     return passing is not None and edited <= passing.object_files and _substitute_blind(passing)
+
+
+# What a carried build compares of a file read again: every field of every
+# object, locations included (see carried).
+_WHOLE_FILE = Reads(frozenset(), frozenset())
+
+
+def carried(stored: Stored, answers: Answers, rescanned: Mapping[str, Rescanned]) -> Stored | None:
+    """``stored``, carried over an edit of files the walk's scan read again
+    (``rescanned``), when the edit changed nothing but the values of a Flux
+    Kustomization's postBuild.substitute, each a plain string without ``$``
+    before and after; else None.
+
+    That is when every question whose answer changed asked a file's text,
+    the build read that file as objects and in no other way, the scan read
+    it again from the text the build read, and every object of it is the
+    same, locations included, but for those values (runmemo._substitutions);
+    and no transform of the build may read or set them: no replacements, no
+    strategic-merge patch that sets a postBuild.substitute, no JSON 6902
+    operation on a Flux Kustomization but inside its spec, outside its
+    postBuild (_substitute_blind).  Each step of the build then carries those
+    values through as the file wrote them (post-build substitution touches no
+    value without ``$``), so its output is the stored one with the new values
+    in each such Kustomization, which must hold the old ones.
+    ``tests/test_carried_builds.py`` compares it with the build made again."""
+    passing = stored.passing
+    if passing is None or passing.replaced or not _substitute_blind(passing):
+        return None
+    asked: list[tuple[BuildQuestion, str]] = []
+    edits: list[tuple[Rescanned, list[Substituted]]] = []
+    for question, answer in stored.asked:
+        now = answer_now(question, answers)
+        if now != answer:
+            what, path = question
+            again = rescanned.get(path)
+            if (
+                what != "text"
+                or path not in passing.object_files
+                or again is None
+                or (again.was, again.now) != (answer, now)
+            ):
+                return None
+            found = _substitutions(path, again.before, again.after, _WHOLE_FILE)
+            if found is None:
+                return None
+            edits.append((again, found))
+        asked.append((question, now))
+    resources = _with_substituted(stored.resources, edits)
+    if not edits or resources is None:
+        return None
+    return Stored(
+        stored.material, tuple(asked), resources, stored.problems, stored.files, stored.kept_of, passing=passing
+    )
+
+
+def _with_substituted(
+    resources: tuple[Resource, ...], edits: list[tuple[Rescanned, list[Substituted]]]
+) -> tuple[Resource, ...] | None:
+    """``resources`` with each edited Kustomization's new values, found by
+    where its file writes it; None when one is not there exactly once, or
+    does not hold the values its file held before."""
+    out = list(resources)
+    for again, changes in edits:
+        for change in changes:
+            origins = [r.origin for r in again.after if (r.name, r.namespace) == (change.name, change.namespace)]
+            at = [i for i, res in enumerate(out) if _is_flux_ks(res) and res.origin in origins]
+            if len(origins) != 1 or len(at) != 1:
+                return None
+            node = _substituted_node(out[at[0]].node, change)
+            if node is None:
+                return None
+            out[at[0]] = out[at[0]].with_node(node)
+    return tuple(out)
 
 
 def _substitute_blind(passing: Passing) -> bool:
