@@ -14,8 +14,9 @@ record should answer when the app's volumes do not read it; ``substitute``
 gives a postBuild.substitute variable other than APP another value, in place,
 which each command answers by building the app again alone when nothing it
 reads of it changes (``runmemo._resubstitute``), and walks for otherwise.
-The counts say how many runs were answered, per command, and how many builds
-were passed through (``runmemo._passed``) or made again.
+The counts say how many runs were answered, per command, how many builds
+were passed through (``runmemo._passed``) or made again, and how many builds
+a walk carried over the edit (``runmemo.carried``).
 
     python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|tag|substitute]
 
@@ -38,7 +39,7 @@ from pathlib import Path
 import yaml
 
 from volsync_kit import app
-from volsync_kit.core import runmemo
+from volsync_kit.core import flux, runmemo
 
 HERE = Path(__file__).resolve().parent
 INTERVAL = re.compile(r"^  interval: \S+$", re.M)
@@ -162,6 +163,14 @@ def main() -> int:
 
     runmemo.reuse = spy
     counts: Counter[str] = Counter()
+    carry = flux.carried
+
+    def carried(*a: object, **k: object) -> object:
+        found = carry(*a, **k)  # type: ignore[arg-type]
+        counts["builds carried by a walk"] += found is not None
+        return found
+
+    flux.carried = carried  # type: ignore[assignment]
     for entry in entries:
         with tempfile.TemporaryDirectory() as folder:
             work = Path(folder)

@@ -173,8 +173,8 @@ def test_the_base_scans_only_the_files_the_change_touched(
     scanned: dict[str, list[tuple[object, ...]]] = {}
     real = flux._scanned
 
-    def kept(reader, path, memo, shared):  # type: ignore[no-untyped-def]
-        found = real(reader, path, memo, shared)
+    def kept(reader, path, memo, shared, *rest):  # type: ignore[no-untyped-def]
+        found = real(reader, path, memo, shared, *rest)
         scanned.setdefault(path, []).append(found)
         return found
 
