@@ -1059,6 +1059,27 @@ def test_a_walk_carries_the_build_that_holds_an_edited_substitute_value(
             assert warm != recorded  # the claim's label
 
 
+def test_the_base_keeps_the_build_of_many_apps_it_took_from_the_head(
+    repo: Path, carries: list[tuple[str, bool]], made: list[str]
+) -> None:
+    """plan's base takes cluster-apps' build from the head while the two are
+    the same, and keeps it in its own slot too: the first plan after another
+    value of a variable a template reads then builds cluster-apps at neither
+    revision (the head carries its own, the base reads its own)."""
+    _note_read_by_the_claim(repo)
+    _set_variable(_ks(repo), "VK_NOTE", "first")
+    subprocess.run(["git", "-C", str(repo), "commit", "-qam", "a note"], check=True)
+    plain = _runner("plan")
+    plain(repo)
+    assert "cluster-apps" in made  # built once, for the head; the base took it
+    made.clear()
+    _set_variable(_ks(repo), "VK_NOTE", "second")
+    warm = plain(repo)
+    assert carries == [("cluster-apps", True)]
+    assert "cluster-apps" not in made
+    assert warm == plain(repo, cache=False)
+
+
 def _value_and_interval(repo: Path) -> None:
     _set_variable(_ks(repo), "VK_NOTE", "second")
     ks_interval(repo)

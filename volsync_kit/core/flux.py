@@ -80,7 +80,7 @@ from volsync_kit.core.model import (
     str_at,
 )
 from volsync_kit.core.ports import BuildMemo, Document, RepoReader
-from volsync_kit.core.runmemo import RunLog, carried
+from volsync_kit.core.runmemo import RunLog, carried, holds_many_apps
 from volsync_kit.core.sourceignore import IGNORE_FILE, Ignore
 from volsync_kit.core.sources import (
     BOOTSTRAP_NAME,
@@ -444,16 +444,20 @@ class Memo:
         # would be read and unpickled again (plan's base, after its head), and
         # both revisions then hold one copy of an app the change leaves alone.
         # It is not written to this revision's slot: the other's holds it, and
-        # this one is needed only once the app differs (then it is built here).
+        # this one is needed only once the app differs (then it is built here);
+        # but one that holds many apps' Kustomizations (cluster-apps) is, as
+        # one of them differs after any edit of its ks.yaml: the first walk
+        # after such an edit then carries it (runmemo.carried) rather than
+        # building it (0.7 s at 2,000 apps, on the first walking plan after a commit).
         found = self._from_other_revision(made_of, material)
         if found is not None:
+            if self.store is not None and holds_many_apps(found):
+                self.store.put(self._slot(ks), material, found)
             self._done("", made_of, found)
             return list(found.resources), list(found.problems), found.files
         slot = ""
         if self.store is not None:
-            slot = self.store.key(
-                ("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file)
-            )
+            slot = self._slot(ks)
             kept = self.store.get(slot, material)
             found = still_valid(kept, material, self.answers) or self._carried(kept, material, slot)
             if found is not None:
@@ -481,6 +485,10 @@ class Memo:
                 self.log.summarize(self.store, slot, found)
         self._done(slot, made_of, found, built=True)
         return list(found.resources), list(found.problems), found.files
+
+    def _slot(self, ks: FluxKs) -> str:
+        assert self.store is not None
+        return self.store.key(("flux-build", self.reader, ks.ref.cluster, ks.ref.namespace, ks.ref.name, ks.ref.file))
 
     def _carried(self, kept: object, material: str, slot: str) -> Stored | None:
         """The build the store kept, carried over an edit of the values of a
