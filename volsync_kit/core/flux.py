@@ -659,9 +659,9 @@ def _note_rescanned(
     rescanned: dict[str, Rescanned],
 ) -> None:
     """Note a file read again, with the objects the store kept of its last
-    text, when every document of both is an object (or empty): kustomize
-    reads nothing else as objects, so a build's view of such a file is its
-    objects (see runmemo.carried)."""
+    text, when every document of its text is an object or empty: a build
+    that reads a file as objects fails on any other document, so a build
+    of either text read its objects alone (see runmemo.carried)."""
     path, digest = read
     kept = memo.latest(slot)
     if kept is None or kept[0] == digest or not isinstance(kept[1], Scanned):

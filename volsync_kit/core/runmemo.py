@@ -1256,7 +1256,7 @@ def carried(stored: Stored, answers: Answers, rescanned: Mapping[str, Rescanned]
     values through as the file wrote them (post-build substitution touches no
     value without ``$``), so its output is the stored one with the new values
     in each such Kustomization, which must hold the old ones.
-    ``tests/test_carried_builds.py`` compares it with the build made again."""
+    ``tests/test_runmemo.py`` compares it with the build made again."""
     passing = stored.passing
     if passing is None or passing.replaced or not _substitute_blind(passing):
         return None
