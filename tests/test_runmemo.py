@@ -1080,6 +1080,32 @@ def test_the_base_keeps_the_build_of_many_apps_it_took_from_the_head(
     assert warm == plain(repo, cache=False)
 
 
+def test_the_base_keeps_a_build_it_took_from_the_head_once(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """flux.Memo._keep_here: a second walk whose base takes the same build
+    with the same answers does not write it again (the detached writer
+    pickled cluster-apps on every plan)."""
+    from volsync_kit.adapters.cache import DiskCache
+
+    kept: list[object] = []
+    real = DiskCache.put
+
+    def spy(self: DiskCache, key: str, inputs: str, value: object) -> None:
+        if value is True:  # the marker of a build kept from the other revision
+            kept.append(key)
+        real(self, key, inputs, value)
+
+    monkeypatch.setattr(DiskCache, "put", spy)
+    first = _plan_reports(app.run_plan(repo, staged=True))  # the index is HEAD: the base takes every build
+    assert len(kept) == 1
+    kept.clear()
+    assert _plan_reports(app.run_plan(repo, staged=True)) == first
+    assert kept == []
+    _append(_ks(repo), "# a note\n")
+    subprocess.run(["git", "-C", str(repo), "commit", "-qam", "a note"], check=True)
+    app.run_plan(repo, staged=True)  # another text of a file cluster-apps read: kept again
+    assert len(kept) == 1
+
+
 def _value_and_interval(repo: Path) -> None:
     _set_variable(_ks(repo), "VK_NOTE", "second")
     ks_interval(repo)
