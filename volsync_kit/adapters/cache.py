@@ -267,8 +267,10 @@ class DiskCache:
 
     def latest(self, key: str) -> tuple[str, object] | None:
         inputs = self._store.inputs_of(key)
-        value = self.get(key, inputs) if inputs is not None else None
-        return None if value is None or inputs is None else (inputs, value)
+        if inputs is None:
+            return None
+        value = self.get(key, inputs)
+        return None if value is None else (inputs, value)
 
     # -- parsed files ------------------------------------------------------------
 
