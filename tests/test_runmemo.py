@@ -11,6 +11,8 @@ would be untested); every other edit must fall back to a walk.
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import os
 import re
 import shutil
@@ -24,12 +26,14 @@ import pytest
 from helpers_repo import generated_repo
 
 from volsync_kit import app
+from volsync_kit.adapters import cache as cache_module
 from volsync_kit.adapters import fs
 from volsync_kit.adapters.cache import RACY_NS
 from volsync_kit.adapters.fs import FileRepo
 from volsync_kit.core import flux, runmemo
 from volsync_kit.core.buildmemo import Stored
 from volsync_kit.core.findings import LintResult
+from volsync_kit.core.model import ModelError
 from volsync_kit.core.planner import Plan
 from volsync_kit.core.procedure import Target
 from volsync_kit.report import plan_out, plan_shell
@@ -1572,3 +1576,91 @@ def test_a_record_reads_its_value_only_when_it_holds_and_writes_it_only_when_it_
     warm = app.run_plan(repo)
     assert (got.count(slot), put.count(slot)) == ((1, 0) if edit == "image-tag" else (0, 1))
     assert _plan_reports(warm) == _plan_reports(app.run_plan(repo, cache=False))
+
+
+# -- a walk's record, made by the detached writer ------------------------------------------
+
+
+def _stored_run(repo: Path, what: str) -> tuple[object, ...]:
+    """The record of ``what`` the store holds, with its state and value (its
+    ident, random, left out)."""
+    store = app.open_cache(repo, True)
+    assert store is not None
+    found = store.latest(store.key(("run", what)))
+    assert found is not None
+    inputs, record = found
+    assert isinstance(record, runmemo.RunRecord)
+    own = store.key((inputs, record.ident))
+    state = store.get(store.key(("run-state", what)), own)
+    value = store.get(store.key(("run-value", what)), own)
+    assert isinstance(state, runmemo.RunState)
+    assert value is not None
+    return dataclasses.replace(record, ident="", value=None), state, value
+
+
+@pytest.mark.skipif(not cache_module._can_detach(), reason="no fork or flock here: every run writes before it exits")
+@pytest.mark.parametrize("clock", ["settled"], indirect=True)
+@pytest.mark.parametrize("what", ["lint", "render", "plan"])
+def test_the_detached_writer_keeps_the_record_a_walk_would_keep_at_once(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reuses: list[runmemo.Reuse | None], what: str
+) -> None:
+    """The console script's writer makes a walk's record after the output
+    (runmemo.RecordLater): it keeps the record, state and value a run that
+    writes before it exits keeps, and the next run is answered from it."""
+    run = {"lint": _lint, "render": app.run_render, "plan": app.run_plan}[what]
+    stored = []
+    for detach in (False, True):
+        monkeypatch.setenv("VOLSYNC_KIT_CACHE_DIR", str(tmp_path / f"cache-{detach}"))
+        monkeypatch.setattr(app, "DETACH_WRITES", detach)
+        recorded = run(repo)
+        gc.collect()  # the store closes, and hands its writing to the writer
+        monkeypatch.setattr(app, "DETACH_WRITES", False)
+        stored.append(_stored_run(repo, what))
+    assert stored[0] == stored[1]
+
+    def same_as_without_cache(result: Any) -> bool:
+        if what == "plan":
+            return _plan_reports(result) == _plan_reports(app.run_plan(repo, cache=False))
+        return bool(result == run(repo, cache=False))
+
+    comment(repo)
+    warm = run(repo)
+    assert reuses[-1] is not None, "the record the writer made was not reused"
+    assert same_as_without_cache(warm)
+    assert same_as_without_cache(recorded)
+    release_breaks(repo)  # a file only a build asks about: its note in the record sees it
+    walked = run(repo)
+    assert reuses[-1] is None
+    assert same_as_without_cache(walked)
+
+
+def test_a_record_made_later_vouches_with_no_stamp_taken_after_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run asked for a file that is not there, which its folder's stamp
+    vouches for.  The folder is first stamped after the run, when the file
+    may already be there: a record made then (by the detached writer) must
+    not take that stamp, or the next run would answer "missing" for a file
+    that exists.  Sealed, it asks the question again on every run."""
+    real = time.time_ns
+    monkeypatch.setattr(fs, "_clock", lambda: real() + 10 * RACY_NS)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/app.yaml").write_text("kind: ConfigMap\n", encoding="utf-8")
+
+    def always_asked(seal: bool) -> bool:
+        (tmp_path / "a/new.yaml").unlink(missing_ok=True)
+        reader = FileRepo(tmp_path)
+        log = runmemo.RunLog(runmemo.RunRecorder(reader))
+        with pytest.raises(ModelError):
+            log.recorder.text("a/new.yaml")
+        later = runmemo.RecordLater(log, "ident") if seal else None
+        (tmp_path / "a/new.yaml").write_text("kind: ConfigMap\n", encoding="utf-8")
+        reader.listed("a")  # read after the run: stamps the folder as it is now
+        record = later.record() if later is not None else log.record(None)
+        assert record.state is not None
+        assert record.state.always is not None
+        [number] = [n for n in range(len(record.q_what)) if record.question(n)[1:3] == ("text", "a/new.yaml")]
+        return number in record.state.always
+
+    assert always_asked(seal=True)
+    assert not always_asked(seal=False)  # what the seal prevents

@@ -298,7 +298,7 @@ def _recorded_run(
     value = compute(log.recorder, model)
     # Made smaller as the record is written (by the detached writer, after the output).
     recorded = value if kept is None else runmemo.Kept(value, kept)
-    _record(cache, what, inputs, log.record(recorded), whole=True)
+    _record_walk(cache, what, inputs, log, recorded)
     cache.flush()
     return value
 
@@ -336,6 +336,18 @@ def _record(cache: DiskCache, what: str, inputs: str, record: RunRecord, *, whol
             record = dataclasses.replace(record, value=ValueRef(record.ident))
         cache.put(cache.key(("run", what)), inputs, dataclasses.replace(record, state=None))
     cache.put(cache.key(("run-state", what)), cache.key((inputs, record.ident)), record.state)
+
+
+def _record_walk(cache: DiskCache, what: str, inputs: str, log: RunLog, value: object) -> None:
+    """Keep the record of a walk for the next run, as :func:`_record` keeps a
+    whole record, made as it is written (runmemo.RecordLater)."""
+    from volsync_kit.core.runmemo import Kept, RecordLater
+
+    ident = os.urandom(8).hex()
+    cache.put(cache.key(("run-value", what)), cache.key((inputs, ident)), value)
+    later = RecordLater(log, ident)
+    cache.put(cache.key(("run", what)), inputs, Kept(later, RecordLater.without_state))
+    cache.put(cache.key(("run-state", what)), cache.key((inputs, ident)), Kept(later, RecordLater.state))
 
 
 def _repo_relative(root: Path, file: Path) -> str:

@@ -10,6 +10,7 @@ words it mentions and its parse come from the cache.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import os
 import struct
@@ -144,6 +145,9 @@ class FileRepo(TextReader):
         self._seen: dict[str, tuple[bytes, bool]] = {}
         self._walked: tuple[str, ...] = ()  # the folders yaml_files listed
         self._listed: dict[str, bytes] = {}  # what each of those held that the walk reads (_listing)
+        # What seal() kept: the stamps and listings a record may vouch with.
+        self._vouching: dict[str, tuple[bytes, bool]] | None = None
+        self._sealed_walk: tuple[tuple[str, ...], bytes] | None = None
 
     def _real(self, path: str) -> str | None:
         """The real path of ``path``, or None when it leaves the repository.
@@ -313,6 +317,8 @@ class FileRepo(TextReader):
 
     def walked_listings(self) -> bytes:
         """Of each folder :meth:`walked` gives, in order, what :meth:`listed` gave."""
+        if self._sealed_walk is not None:
+            return self._sealed_walk[1]
         return b"".join(self._listed[folder] for folder in self._walked)
 
     # -- stamps: whether a path is as it was when a run read it (core.runmemo) ---------------
@@ -336,10 +342,22 @@ class FileRepo(TextReader):
         when that vouches for what was read: it was settled then (RACY_NS), and
         it is reached without a symbolic link (a link's target may change
         without its folder changing).  None otherwise."""
-        seen = self._seen.get(path)
+        seen = (self._seen if self._vouching is None else self._vouching).get(path)
         if seen is not None and seen[1] and self._plain(path):
             return seen[0]
         return None
+
+    def sealed(self) -> FileRepo:
+        """This reader as the run it served leaves it: it vouches only for the
+        paths read so far, as they stood then, and holds no cache.  The
+        console script's detached writer makes a walk's record after the
+        output (runmemo.RecordLater): a path first read after the run is
+        stamped later than the run's answers, and must not vouch for them."""
+        sealed = copy.copy(self)
+        sealed.cache = None
+        sealed._vouching = dict(self._seen if self._vouching is None else self._vouching)
+        sealed._sealed_walk = (self.walked(), self.walked_listings())
+        return sealed
 
     stamp_size = STAMP_SIZE
     listing_size = LISTING_SIZE
@@ -358,7 +376,7 @@ class FileRepo(TextReader):
 
     def walked(self) -> tuple[str, ...]:
         """The folders yaml_files listed: adding or removing a file changes one of them."""
-        return self._walked
+        return self._walked if self._sealed_walk is None else self._sealed_walk[0]
 
 
 _Entry = tuple[os.DirEntry[str], tuple[bool, bool, bool]]  # and whether it is a folder, a link, a file
