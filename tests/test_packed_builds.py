@@ -116,7 +116,27 @@ def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_uno
         assert variables.produced(opened) == variables.produced(res)
         assert facts.mover_facts(opened) == facts.mover_facts(res)
         assert facts.claim_volume(opened) == facts.claim_volume(res)
+        assert facts.claim_without_class(opened) == facts.claim_without_class(res)
     assert warm == cold
+
+
+def test_lint_finds_the_claims_of_static_volumes_without_opening_the_others(generated: Path, tmp_path: Path) -> None:
+    """lint's rendered view picks each app's static CephFS PVs and the claims
+    that go with them (lint.related_objects) from the facts kept with each
+    claim: an app's data claim, which no rule reads, stays packed, and the
+    view is the one the built objects give."""
+    from volsync_kit.core.lint import related_objects
+
+    cold, warm = _walks(generated, tmp_path / "cache")
+    left_alone = 0
+    for built, read in zip(cold.results, warm.results, strict=True):
+        picked = related_objects(read.resources)
+        assert picked == related_objects(built.resources)
+        for res in read.resources:
+            if res.kind == "PersistentVolumeClaim" and all(res is not p for p in picked):
+                assert _unopened(res), f"{res.name} was opened"
+                left_alone += 1
+    assert left_alone > 0
 
 
 def test_the_scan_reads_its_files_back_packed_and_opens_only_the_entry_points(generated: Path, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ import posixpath
 import sys
 from collections.abc import Iterable, Mapping
 
+from volsync_kit.core.facts import claim_volume, claim_without_class
 from volsync_kit.core.findings import Finding
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
@@ -107,8 +108,10 @@ def related_objects(resources: Iterable[Resource]) -> list[Resource]:
     for res in resources:
         if res.kind != "PersistentVolumeClaim" or res.group:
             continue
-        volume = str_at(res.node, "spec", "volumeName")
-        static_class = str_at(res.node, "spec", "storageClassName") == "" and volume not in other_pvs
+        # Facts kept with the claim: a claim read back from the store stays
+        # packed unless it goes with one of the PVs (an app's data claim).
+        volume = claim_volume(res)
+        static_class = claim_without_class(res) and volume not in other_pvs
         if volume in names or res.name in claimed or f"{res.name}-pv" in names or static_class:
             out.append(res)
     return out
