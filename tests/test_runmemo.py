@@ -1656,7 +1656,11 @@ def test_a_record_made_later_vouches_with_no_stamp_taken_after_the_run(
         later = runmemo.RecordLater(log, "ident") if seal else None
         (tmp_path / "a/new.yaml").write_text("kind: ConfigMap\n", encoding="utf-8")
         reader.listed("a")  # read after the run: stamps the folder as it is now
-        record = later.record() if later is not None else log.record(None)
+        record = (
+            later.record()
+            if later is not None
+            else runmemo._record_of(log.recorder.asked, log.builds, log.views, reader, None)
+        )
         assert record.state is not None
         assert record.state.always is not None
         [number] = [n for n in range(len(record.q_what)) if record.question(n)[1:3] == ("text", "a/new.yaml")]

@@ -145,7 +145,7 @@ class FileRepo(TextReader):
         self._seen: dict[str, tuple[bytes, bool]] = {}
         self._walked: tuple[str, ...] = ()  # the folders yaml_files listed
         self._listed: dict[str, bytes] = {}  # what each of those held that the walk reads (_listing)
-        # What seal() kept: the stamps and listings a record may vouch with.
+        # What sealed() keeps of a run: the stamps and listings its record may vouch with.
         self._vouching: dict[str, tuple[bytes, bool]] | None = None
         self._sealed_walk: tuple[tuple[str, ...], bytes] | None = None
 

@@ -636,9 +636,9 @@ def _as_kept(value: object) -> object:
 
 
 class RecordLater:
-    """A walk's record (:meth:`RunLog.record`), made when the first of its parts
-    is kept: the console script leaves that to its detached cache writer, after
-    the output.  Numbering every question the run asked and finding the stamps
+    """The record of a walk (:func:`_record_of` its :class:`RunLog`), made when
+    the first of its parts is kept: the console script leaves that to its
+    detached cache writer, after the output.  Numbering every question the run asked and finding the stamps
     that vouch for them took 0.15 s of a walk at 2,000 apps.
 
     It holds what the run noted, and its reader sealed (:meth:`Stamped.sealed`):
@@ -704,11 +704,6 @@ class RunLog:
         """A build that failed: nothing is stored, so a change to what it read
         means walking again (its note has no slot)."""
         self.builds.append(("", "", view, asked, ""))
-
-    def record(self, value: object) -> RunRecord:
-        repo = self.recorder.repo
-        stamped = repo if isinstance(repo, _StampedReader) else None
-        return _record_of(self.recorder.asked, self.builds, self.views, stamped, value)
 
 
 _Built = tuple[str, str, int, tuple[tuple[BuildQuestion, str], ...], str]  # RunLog.builds
