@@ -145,9 +145,6 @@ class FileRepo(TextReader):
         self._seen: dict[str, tuple[bytes, bool]] = {}
         self._walked: tuple[str, ...] = ()  # the folders yaml_files listed
         self._listed: dict[str, bytes] = {}  # what each of those held that the walk reads (_listing)
-        # What sealed() keeps of a run: the stamps and listings its record may vouch with.
-        self._vouching: dict[str, tuple[bytes, bool]] | None = None
-        self._sealed_walk: tuple[tuple[str, ...], bytes] | None = None
 
     def _real(self, path: str) -> str | None:
         """The real path of ``path``, or None when it leaves the repository.
@@ -317,8 +314,6 @@ class FileRepo(TextReader):
 
     def walked_listings(self) -> bytes:
         """Of each folder :meth:`walked` gives, in order, what :meth:`listed` gave."""
-        if self._sealed_walk is not None:
-            return self._sealed_walk[1]
         return b"".join(self._listed[folder] for folder in self._walked)
 
     # -- stamps: whether a path is as it was when a run read it (core.runmemo) ---------------
@@ -342,7 +337,7 @@ class FileRepo(TextReader):
         when that vouches for what was read: it was settled then (RACY_NS), and
         it is reached without a symbolic link (a link's target may change
         without its folder changing).  None otherwise."""
-        seen = (self._seen if self._vouching is None else self._vouching).get(path)
+        seen = self._seen.get(path)
         if seen is not None and seen[1] and self._plain(path):
             return seen[0]
         return None
@@ -355,8 +350,9 @@ class FileRepo(TextReader):
         stamped later than the run's answers, and must not vouch for them."""
         sealed = copy.copy(self)
         sealed.cache = None
-        sealed._vouching = dict(self._seen if self._vouching is None else self._vouching)
-        sealed._sealed_walk = (self.walked(), self.walked_listings())
+        # Its own copies of what a later read through this reader adds to:
+        # what the record reads of it (seen_stamp, kind, walked) stamps nothing.
+        sealed._seen, sealed._listed = dict(self._seen), dict(self._listed)
         return sealed
 
     stamp_size = STAMP_SIZE
@@ -376,7 +372,7 @@ class FileRepo(TextReader):
 
     def walked(self) -> tuple[str, ...]:
         """The folders yaml_files listed: adding or removing a file changes one of them."""
-        return self._walked if self._sealed_walk is None else self._sealed_walk[0]
+        return self._walked
 
 
 _Entry = tuple[os.DirEntry[str], tuple[bool, bool, bool]]  # and whether it is a folder, a link, a file
