@@ -1668,3 +1668,194 @@ def test_a_record_made_later_vouches_with_no_stamp_taken_after_the_run(
 
     assert always_asked(seal=True)
     assert not always_asked(seal=False)  # what the seal prevents
+
+
+# -- lint reads part of a claim and of a mover ------------------------------------------
+
+_OPERATIONS = "kubernetes/flux/components/volsync/operations"
+_REPOSITORY = "kubernetes/flux/components/volsync/repository"
+
+
+def data_claim_size(repo: Path) -> None:
+    _sub(repo / _OPERATIONS / "pvc.yaml", r"VOLSYNC_CAPACITY:-5Gi", "VOLSYNC_CAPACITY:-6Gi")
+
+
+def data_claim_access(repo: Path) -> None:
+    _sub(
+        repo / _OPERATIONS / "pvc.yaml", r"VOLSYNC_ACCESSMODES:=ReadWriteOnce", "VOLSYNC_ACCESSMODES:=ReadWriteOncePod"
+    )
+
+
+def mover_cache(repo: Path) -> None:
+    _sub(repo / _OPERATIONS / "replicationsource.yaml", r"VOLSYNC_CACHE_CAPACITY:-5Gi", "VOLSYNC_CACHE_CAPACITY:-8Gi")
+
+
+def restore_size(repo: Path) -> None:
+    _sub(repo / _OPERATIONS / "replicationdestination.yaml", r"VOLSYNC_CAPACITY:-5Gi", "VOLSYNC_CAPACITY:-6Gi")
+
+
+# Edits of every app's data claim or movers in what lint does not read of them.
+PARTLY_READ: dict[str, Edit] = {
+    "data-claim-size": data_claim_size,
+    "data-claim-access": data_claim_access,
+    "mover-cache": mover_cache,
+    "restore-size": restore_size,
+}
+
+
+def data_claim_without_class(repo: Path) -> None:
+    """No storage class: the claim may go with a static volume, and lint judges it with them."""
+    _sub(
+        repo / _OPERATIONS / "pvc.yaml",
+        r'storageClassName: "\$\{VOLSYNC_STORAGECLASS:-ceph-block\}"',
+        'storageClassName: ""',
+    )
+
+
+def data_claim_bound(repo: Path) -> None:
+    """The data claim names the repository's volume: lint judges it with that volume."""
+    _sub(repo / _OPERATIONS / "pvc.yaml", r"(\n  resources:)", r"\n  volumeName: volsync-${APP}-repo-pv\1")
+
+
+def mover_mounts_another_claim(repo: Path) -> None:
+    """VK301 reads the claims a mover mounts."""
+    _sub(repo / _OPERATIONS / "replicationsource.yaml", r"claimName: volsync-\$\{APP\}-repo", "claimName: ${APP}")
+
+
+def repository_claim_size(repo: Path) -> None:
+    """A claim that goes with a static volume is read whole (VK203 compares its size)."""
+    _sub(repo / _REPOSITORY / "pvc.yaml", r"storage: 5Ti", "storage: 6Ti")
+
+
+READ_OF_CLAIMS: dict[str, Edit] = {
+    "data-claim-without-class": data_claim_without_class,
+    "data-claim-bound": data_claim_bound,
+    "mover-mounts-another-claim": mover_mounts_another_claim,
+    "repository-claim-size": repository_claim_size,
+}
+
+
+def _using_operations(repo: Path) -> int:
+    """The Flux Kustomizations built with the operations component: those of
+    the apps their namespace's kustomization.yaml lists."""
+    listed = (
+        ks
+        for ks in repo.glob("kubernetes/apps/*/*/ks.yaml")
+        if re.search(
+            rf"(?m)^\s*- \./{re.escape(ks.parent.name)}/ks\.yaml$",
+            (ks.parent.parent / "kustomization.yaml").read_text(encoding="utf-8"),
+        )
+    )
+    return sum("volsync/operations" in ks.read_text(encoding="utf-8") for ks in listed)
+
+
+@pytest.mark.parametrize("name", sorted(PARTLY_READ))
+def test_what_lint_does_not_read_of_a_claim_or_mover_is_answered_from_its_record(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    """Every app is built again alone, and lint's projection of each (its
+    static volumes and their claims whole, of another claim whether it goes
+    with one, of a mover the claims it mounts) is the same: its record
+    holds.  render prints the claims and movers: it walks, and shows the edit."""
+    recorded, shown = _lint(repo), app.run_render(repo)
+    PARTLY_READ[name](repo)
+    warm = _lint(repo)
+    assert reuses[-1] is not None, "the record was not reused"
+    assert reuses[-1].rebuilt == _using_operations(repo), "every app is built again alone"
+    assert warm == _lint(repo, cache=False) == recorded
+    rendered = app.run_render(repo)
+    assert reuses[-1] is None, "render reused a record that shows the old objects"
+    assert rendered == app.run_render(repo, cache=False) != shown
+
+
+@pytest.mark.parametrize("name", sorted(READ_OF_CLAIMS))
+def test_what_lint_reads_of_a_claim_or_mover_walks(repo: Path, reuses: list[runmemo.Reuse | None], name: str) -> None:
+    recorded = _lint(repo)
+    READ_OF_CLAIMS[name](repo)
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False)
+    if name != "mover-mounts-another-claim":  # VK301 reads it only where two apps share a rootPath
+        assert warm != recorded
+
+
+@pytest.mark.parametrize("command", ["lint", "render", "plan"])
+def test_another_size_of_an_app_s_data_claim_is_answered_for_lint_alone(
+    repo: Path, reuses: list[runmemo.Reuse | None], command: str
+) -> None:
+    """VOLSYNC_CAPACITY sizes the app's data claim and its ReplicationDestination,
+    which lint does not read and render and plan do."""
+    run = _runner(command)
+    _set_variable(_ks(repo), "VOLSYNC_CAPACITY", "7Gi")  # the key is new: lines move, and the run walks
+    recorded = run(repo)
+    for size in ("8Gi", "9Gi"):
+        _set_variable(_ks(repo), "VOLSYNC_CAPACITY", size)
+        warm = run(repo)
+        if command == "lint":
+            assert reuses[-1] is not None
+            assert (reuses[-1].rebuilt, reuses[-1].passed) == (1, 1)
+            assert warm == recorded
+        else:
+            assert reuses[-1] is None, "a stale record was reused"
+            assert warm != recorded
+        assert warm == run(repo, cache=False)
+
+
+def _claim_of_its_own(repo: Path, size: str, storage_class: str = "ceph-block") -> Path:
+    """The first app's data claim, in a file of its own in the app's folder (as
+    many repositories write it); the first call adds the file (the run walks)."""
+    folder = _apps(repo)[0] / "app"
+    claim = folder / "pvc.yaml"
+    if not claim.exists():
+        _sub(folder / "kustomization.yaml", r"(\n  - \./helmrelease\.yaml)", r"\1\n  - ./pvc.yaml")
+    claim.write_text(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: config\nspec:\n"
+        f"  accessModes: [ReadWriteOnce]\n  storageClassName: {storage_class}\n"
+        f"  resources:\n    requests:\n      storage: {size}\n",
+        encoding="utf-8",
+    )
+    return claim
+
+
+def test_another_size_of_an_app_s_own_claim_file_is_answered_from_lint_s_record(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """The file view reads every claim of a file Flux reads, and keeps of one
+    that goes with no static volume only what says so (lint.volume_facts);
+    the app's build keeps the same (LINT).  A class of "" makes it a claim
+    that may go with one: the file view then judges it, and the run walks."""
+    _claim_of_its_own(repo, "1Gi")
+    recorded = _lint(repo)
+    _claim_of_its_own(repo, "2Gi")
+    warm = _lint(repo)
+    assert reuses[-1] is not None, "the record was not reused"
+    assert reuses[-1].rebuilt == 1
+    assert warm == _lint(repo, cache=False) == recorded
+    _claim_of_its_own(repo, "2Gi", storage_class='""')
+    judged = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert judged == _lint(repo, cache=False) != recorded
+
+
+def _unlisted_volume(repo: Path, size: str) -> None:
+    """A volume and its claim in a file of the repository component that its
+    kustomization.yaml does not list: no build reads it, the file view does."""
+    folder = repo / _REPOSITORY
+    volume = (folder / "pv.yaml").read_text(encoding="utf-8").replace("volsync-${APP}-repo-pv", "legacy-pv")
+    claim = (
+        "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: legacy\nspec:\n"
+        "  accessModes: [ReadWriteMany]\n  storageClassName: ''\n  volumeName: legacy-pv\n"
+        f"  resources:\n    requests:\n      storage: {size}\n"
+    )
+    (folder / "legacy.yaml").write_text(volume + claim, encoding="utf-8")
+
+
+def test_a_claim_the_file_view_judges_is_read_whole(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """Its file is noted whole besides its volume facts: VK203 compares its size."""
+    _unlisted_volume(repo, "6Ti")
+    recorded = _lint(repo)
+    assert "VK203" in {f.rule for f in recorded.findings}
+    _unlisted_volume(repo, "5Ti")
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert warm == _lint(repo, cache=False) != recorded

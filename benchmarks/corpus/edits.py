@@ -13,12 +13,15 @@ first ``tag:`` of one another value (a Renovate bump), which every command's
 record should answer when the app's volumes do not read it; ``substitute``
 gives a postBuild.substitute variable other than APP another value, in place,
 which each command answers by building the app again alone when nothing it
-reads of it changes (``runmemo._resubstitute``), and walks for otherwise.
+reads of it changes (``runmemo._resubstitute``), and walks for otherwise;
+``claim`` gives the first claim written with a plain size in a file another
+size, which lint answers when the claim goes with no static volume
+(``runmemo.LINT``, ``lint.volume_facts``), and render and plan walk for.
 The counts say how many runs were answered, per command, how many builds
 were passed through (``runmemo._passed``) or made again, and how many builds
 a walk carried over the edit (``runmemo.carried``).
 
-    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|tag|substitute]
+    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|tag|substitute|claim]
 
 Exit 0 when every pair is equal, 1 when one differs, 2 on bad usage.
 """
@@ -112,6 +115,23 @@ def tag(text: str, number: int) -> str:
     return comment(text, number)
 
 
+# The first size written plainly after a claim's kind (in its document, or a later one's).
+CLAIM_SIZE = re.compile(r"(^kind: PersistentVolumeClaim\n(?:.*\n)*?\s+storage: )(\d+)([KMGT]i)$", re.M)
+
+
+def claim_size(text: str, number: int) -> str:
+    """Another size of the first claim written with a plain one; else a comment."""
+    if CLAIM_SIZE.search(text):
+        return CLAIM_SIZE.sub(lambda m: f"{m[1]}{int(m[2]) + number + 1}{m[3]}", text, count=1)
+    return comment(text, number)
+
+
+def claim_files(repo: Path) -> Iterator[Path]:
+    for path in sorted(repo.rglob("*.yaml")):
+        if ".git" not in path.parts and CLAIM_SIZE.search(path.read_text(encoding="utf-8", errors="replace")):
+            yield path
+
+
 EDITS: dict[str, Callable[[str, int], str]] = {
     "interval": new_interval,
     "prune": toggled_prune,
@@ -119,6 +139,7 @@ EDITS: dict[str, Callable[[str, int], str]] = {
     "saved": comment,  # saved by renaming a new file over the old one (save below)
     "tag": tag,
     "substitute": substituted,
+    "claim": claim_size,
 }
 
 
@@ -179,6 +200,8 @@ def main() -> int:
             for run in (app.run_lint, app.run_render, plan):
                 outcome(run, repo, cache=True)
             files = release_files(repo) if args.edit in ("comment", "saved", "tag") else flux_files(repo)
+            if args.edit == "claim":
+                files = claim_files(repo)
             if args.edit == "substitute":  # files with a variable to change, else the first ones
                 candidates = list(files)
                 chosen = [p for p in candidates if SUBSTITUTED.search(p.read_text(encoding="utf-8"))]

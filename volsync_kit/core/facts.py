@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from volsync_kit.core import variables
-from volsync_kit.core.model import Resource, remembered, seq_at, str_at
+from volsync_kit.core.model import Map, Resource, map_at, remembered, seq_at, str_at
 from volsync_kit.core.sources import BOOTSTRAP_NAME, FLUX_GROUP, SourceId, source_ref
 
 MOVERS = ("restic", "kopia", "rclone")
@@ -79,6 +79,19 @@ class SyncFacts:
     # the slotted dataclass's __setstate__, which looks its fields up each time.
     def __reduce__(self) -> tuple[type[SyncFacts], tuple[object, ...]]:
         return (SyncFacts, (self.source, self.path))
+
+
+def mounted_claims(node: Map) -> tuple[str, ...]:
+    """The claims a VolSync mover mounts through ``moverVolumes``, under any of
+    its spec's keys (restic, rclone, rsyncTLS...), as VK301 reads them: all
+    that lint reads of a mover (core.runmemo.LINT)."""
+    spec = map_at(node, "spec")
+    return tuple(
+        claim
+        for mover in (spec.items if spec else ())
+        for volume in seq_at(spec, mover, "moverVolumes")
+        if (claim := str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName"))
+    )
 
 
 def sync_facts(res: Resource) -> SyncFacts | None:

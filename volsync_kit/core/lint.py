@@ -169,6 +169,47 @@ def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
     return frozenset(p for p in repo.yaml_files() if p in read or any(_below(p, f) for f in folders))
 
 
+VOLUME_DOCUMENTS = "volume-documents"
+
+
+def volume_documents(repo: RepoReader, path: str) -> tuple[Resource | Problem, ...]:
+    """The PersistentVolume and PersistentVolumeClaim documents of one file, as
+    the file view reads them, or the problem that stops reading it."""
+    try:
+        if not repo.mentions(path, PV_WORD):
+            return ()
+        docs = repo.documents(path)
+    except ModelError as err:
+        return (Problem(Severity.ERROR, err.code, err.message, err.loc),)
+    return tuple(
+        Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
+        for doc in docs
+        if isinstance(doc.node, Map) and str_at(doc.node, "kind") in ("PersistentVolume", "PersistentVolumeClaim")
+    )
+
+
+def volume_facts(made: tuple[Resource | Problem, ...]) -> tuple[object, ...]:
+    """What a recorded run keeps of :func:`volume_documents` (core.runmemo):
+    each volume whole, and of a claim what tells whether it goes with one
+    (:func:`related_objects`).  A file holding an object the file view judges
+    is noted whole besides (:func:`file_view`), so an edit of a claim that
+    goes with no static volume (an app's data claim) keeps a record."""
+    return tuple(
+        (item.kind, item.api_version, item.name, claim_volume(item), claim_without_class(item))
+        if isinstance(item, Resource) and item.kind == "PersistentVolumeClaim"
+        else item
+        for item in made
+    )
+
+
+def _volume_documents(repo: RepoReader, path: str) -> tuple[Resource | Problem, ...]:
+    derive = getattr(repo, "derived", None)  # a recorded run notes what it reads of the file
+    found: tuple[Resource | Problem, ...] = (
+        derive(VOLUME_DOCUMENTS, path) if derive is not None else volume_documents(repo, path)
+    )
+    return found
+
+
 def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list[Problem]]:
     """Static CephFS PV documents of ``files`` (the files Flux reads), grouped by folder."""
     by_folder: dict[str, list[Resource]] = {}
@@ -176,22 +217,19 @@ def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list
     for path in sorted(files):
         if not path.endswith((".yaml", ".yml")):
             continue  # a generator's input (an env file, an icon) is not a manifest
-        try:
-            if not repo.mentions(path, PV_WORD):
-                continue
-            docs = repo.documents(path)
-        except ModelError as err:
-            problems.append(Problem(Severity.ERROR, err.code, err.message, err.loc))
-            continue
-        for doc in docs:
-            if isinstance(doc.node, Map) and str_at(doc.node, "kind") in ("PersistentVolume", "PersistentVolumeClaim"):
-                name = str_at(doc.node, "metadata", "name") or ""
-                by_folder.setdefault(posixpath.dirname(path), []).append(Resource(doc.node, doc.loc, name))
+        for item in _volume_documents(repo, path):
+            if isinstance(item, Problem):
+                problems.append(item)
+            else:
+                by_folder.setdefault(posixpath.dirname(path), []).append(item)
     groups: list[Group] = []
     for folder in sorted(by_folder):
         objects = related_objects(by_folder[folder])
         if objects:
             groups.append(Group(tuple(Subject(r, "file") for r in objects), "file"))
+            # What the rules read of these files is more than volume_facts keeps.
+            for file in sorted({r.origin.file for r in objects if r.origin is not None}):
+                repo.digest(file)
     return groups, problems
 
 

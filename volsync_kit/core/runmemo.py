@@ -55,11 +55,17 @@ ks.yaml edit walks.
 
 Why the projection is enough: the walk reads of a build's objects the
 Flux Kustomizations, sources, ConfigMaps, Secrets and ExternalSecrets it
-makes; the rules read PersistentVolumes, their claims, and VolSync movers,
-and of the build its problems and the files it read.  Those kinds are
-digested whole, locations included; every other object by its identity and
-location.  ``tests/test_runmemo.py`` edits repositories in the ways that
-matter and compares every reuse with a run without the cache.
+makes; the rules read PersistentVolumes, the claims that go with the static
+ones, the claims VolSync movers mount, and of the build its problems and the
+files it read.  Those kinds are digested whole, locations included; every
+other object by its identity and location.  render prints every claim and
+mover whole; lint reads of another claim only whether it goes with a static
+volume, and of a mover only the claims it mounts (:data:`LINT`), so another
+size of an app's data claim keeps lint's record.  Its file view reads the
+volume documents of every file Flux reads through one derived question per
+file (``lint.volume_facts``), and a file holding what it judges as text.
+``tests/test_runmemo.py`` edits repositories in the ways that matter and
+compares every reuse with a run without the cache.
 
 plan of the work tree records its run too, under the commit it compares with
 (whose tree never moves).  Of the head it reads a little more than lint and
@@ -193,14 +199,27 @@ class Reads:
     """What a command reads of the objects of a build and of a file the scan
     reads: the content of the ``kinds`` (digested whole, locations included),
     of a Flux Kustomization all but the spec fields ``unread``, and of any
-    other object its identity and where it comes from."""
+    other object its identity and where it comes from.  Of an object of the
+    ``partial`` kinds that the command does not read whole, what it does read
+    (:func:`_partial_facts`)."""
 
     kinds: frozenset[str]
     unread: frozenset[str]
+    partial: frozenset[str] = frozenset()
 
 
-# lint and render.
-LINT = Reads(READ_KINDS, UNREAD_FIELDS)
+# render: it prints every claim and mover whole.
+RENDER = Reads(READ_KINDS, UNREAD_FIELDS)
+# lint: the walk reads no claim and no mover, and the rules read the static
+# CephFS volumes and the claims that go with them (core.lint.related_objects,
+# digested whole); of any other claim what tells whether it goes with one
+# (facts.claim_volume, facts.claim_without_class), and of a mover the claims
+# it mounts (VK301, facts.mounted_claims).  So another size of an app's data
+# claim (and of its ReplicationDestination, both from VOLSYNC_CAPACITY in
+# the usual component) leaves lint's record as it is.
+LINT = Reads(
+    READ_KINDS, UNREAD_FIELDS, frozenset({"PersistentVolumeClaim", "ReplicationSource", "ReplicationDestination"})
+)
 # plan: what its diff compares (diff.TRACKED: a StorageClass says whether a
 # claim may grow in place), and what it prunes and whether it is suspended
 # (diff._prunes, diff._deletes_on_removal, planner._explicit_unsuspend).  Its
@@ -214,8 +233,9 @@ PLAN = Reads(
 
 
 def reads_of(name: str) -> Reads:
-    """What the command ``name`` reads (see Reads)."""
-    return PLAN if name == "plan" else LINT
+    """What the command ``name`` reads (see Reads); any but lint and plan,
+    every object of the kinds as render does."""
+    return LINT if name == "lint" else PLAN if name == "plan" else RENDER
 
 
 def _is_flux_ks(res: Resource) -> bool:
@@ -254,18 +274,45 @@ def _without_values(post: Map) -> Map:
 
 
 def projection(
-    resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str], reads: Reads = LINT
+    resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str], reads: Reads = RENDER
 ) -> str:
-    """A digest of what the walk and a command (``reads``: lint and render by
-    default) read of one build (see module doc)."""
+    """A digest of what the walk and a command (``reads``: render's by
+    default) read of one build (see module doc).
+
+    A build without objects of ``reads.partial`` kinds has the same
+    projection for lint and for render; one with them never has (a fact
+    is no tree), so comparing one command's projection with the other's
+    can only make the run walk."""
+    resources = tuple(resources)
     parts: list[object] = []
-    kinds, unread = reads.kinds, reads.unread
+    kinds, unread, partial = reads.kinds, reads.unread, reads.partial
+    whole = _read_whole(resources) if partial and any(res.kind in partial for res in resources) else frozenset()
     for res in resources:
         head = (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name)
-        parts.append((head, _canon_object(res, unread)) if res.kind in kinds else head)
+        if res.kind in partial and id(res) not in whole:
+            parts.append((head, _partial_facts(res)))
+        else:
+            parts.append((head, _canon_object(res, unread)) if res.kind in kinds else head)
     parts.append(tuple(repr(p) for p in problems))
     parts.append(tuple(sorted(files)))
     return _tree_digest(parts)
+
+
+def _read_whole(resources: tuple[Resource, ...]) -> frozenset[int]:
+    """The objects lint reads whole, by identity: the static CephFS volumes and their claims."""
+    from volsync_kit.core.lint import related_objects
+
+    return frozenset(id(res) for res in related_objects(resources))
+
+
+def _partial_facts(res: Resource) -> tuple[object, ...]:
+    """What lint reads of a claim it does not read whole (whether it goes with
+    a static volume), and of a mover (the claims it mounts): see LINT."""
+    from volsync_kit.core.facts import claim_volume, claim_without_class, mounted_claims
+
+    if res.kind == "PersistentVolumeClaim":
+        return ("claim", claim_volume(res), claim_without_class(res))
+    return ("mover", mounted_claims(res.node))
 
 
 # -- recording a run ---------------------------------------------------------------------
@@ -281,7 +328,7 @@ def ask(answers: Answers, what: str, path: str, words: str) -> str:
     if what == "yaml_files":
         return _digest("\0".join(answers.repo.yaml_files()))
     if what == "derived":
-        return _digest(repr(_plain(_derive(answers.repo, words, path))))
+        return _derived_answer(words, _derive(answers.repo, words, path))
     if what == "scanned":
         return answers.answer(("text", path))
     return answers.answer((what, path))
@@ -291,8 +338,25 @@ def _derive(repo: RepoReader, name: str, path: str) -> tuple[object, ...]:
     """What a named, pure function of one file gives (see RunRecorder.derived)."""
     from volsync_kit.core import flux
 
-    derivations = {flux.WRITTEN_OBJECTS: flux.written_objects_of}
-    return tuple(derivations[name](repo, path))
+    if name == flux.WRITTEN_OBJECTS:
+        return flux.written_objects_of(repo, path)
+    from volsync_kit.core import lint  # only lint's file view asks it
+
+    if name == lint.VOLUME_DOCUMENTS:
+        return lint.volume_documents(repo, path)
+    raise KeyError(name)
+
+
+def _derived_answer(name: str, made: tuple[object, ...]) -> str:
+    """The recorded answer of a derivation: a digest of what the run reads of
+    its result (all of it, but of the volume documents lint.volume_facts)."""
+    from volsync_kit.core import flux
+
+    if name != flux.WRITTEN_OBJECTS:
+        from volsync_kit.core import lint
+
+        made = lint.volume_facts(made)  # type: ignore[arg-type]
+    return _digest(repr(_plain(made)))
 
 
 def _plain(value: object) -> object:
@@ -368,7 +432,7 @@ class RunRecorder(NotingReader):
         made = _derive(self.repo, name, path)
         question = ("derived", path, name)
         if not self._building and question not in self.asked:
-            self.asked[question] = _digest(repr(_plain(made)))
+            self.asked[question] = _derived_answer(name, made)
         return made
 
 
@@ -695,7 +759,7 @@ class RunLog:
     def summarize(self, store: BuildMemo, slot: str, stored: Stored) -> None:
         """Keep summaries of a build that holds many apps (see SHOWN_FROM): one
         for lint and render, one for plan, which reads more of it."""
-        for reads in (LINT, PLAN):
+        for reads in (RENDER, PLAN):
             kept = summary(stored, reads)
             if kept is not None:
                 store.put(summary_slot(store, slot, reads), stored.material, kept)
@@ -1070,7 +1134,7 @@ def _has_dollar(node: Node) -> bool:
     return any("$" in key or _has_dollar(value) for key, value in node.items.items())
 
 
-def _scan_view(resources: Iterable[Resource], reads: Reads = LINT, *, values: bool = True) -> str:
+def _scan_view(resources: Iterable[Resource], reads: Reads = RENDER, *, values: bool = True) -> str:
     """What the scan takes of a file's objects, as a command (``reads``) reads
     them; without ``values``, not the values of a postBuild.substitute."""
     return _tree_digest(
@@ -1106,7 +1170,7 @@ class Substituted:
 
 
 def _substitutions(
-    path: str, before: tuple[Resource, ...], now: tuple[Resource, ...], reads: Reads = LINT
+    path: str, before: tuple[Resource, ...], now: tuple[Resource, ...], reads: Reads = RENDER
 ) -> list[Substituted] | None:
     """The Flux Kustomizations of ``path`` whose substitute values changed, when
     that and fields the command does not read are all that did; else None."""
@@ -1198,24 +1262,29 @@ def _rebuild(
 
 
 def _recorded_build(
-    record: RunRecord, note: BuildNote, store: BuildMemo, slots: Iterable[str], reads: Reads = LINT
+    record: RunRecord, note: BuildNote, store: BuildMemo, slots: Iterable[str], reads: Reads = RENDER
 ) -> tuple[Stored | Rebuilt, str] | None:
     """The build the record saw, from the first of ``slots`` that holds it,
     and its projection as the command reads it (a Rebuilt of a slot of the
-    command's own, or of the summary for lint's, holds that)."""
+    command's own, or of the summary for lint's and render's, holds that).
+
+    The projection kept with a build that holds many apps (Stored.shown, and
+    its summary) is render's, and lint's too when the build holds no claim
+    and no mover; when it does, lint's never equals it (:func:`projection`),
+    and lint walks rather than answer wrong."""
     for slot in slots:
         stored = store.get(slot, note.material)
         if isinstance(stored, Stored | Rebuilt) and len(stored.made_of) == 3 and _as_recorded(record, note, stored):
             if isinstance(stored, Rebuilt):
                 return stored, stored.shown
-            if reads is not LINT:
-                return stored, projection(stored.resources, stored.problems, stored.files, reads)
-            return stored, shown_of(stored)
+            if reads is not PLAN and stored.shown:
+                return stored, stored.shown
+            return stored, projection(stored.resources, stored.problems, stored.files, reads)
     return None
 
 
 def _built_alone(
-    answers: Answers, made_of: tuple[object, ...], reads: Reads = LINT
+    answers: Answers, made_of: tuple[object, ...], reads: Reads = RENDER
 ) -> tuple[tuple[tuple[BuildQuestion, str], ...], str, Passing, frozenset[str]] | None:
     """One Kustomization built alone from what it is made of: the questions it
     asked, its projection, how it read its files, and which; None when it
@@ -1502,7 +1571,7 @@ def _pointer_parts(pointer: str) -> list[str]:
 
 
 def shown_of(stored: Stored) -> str:
-    """The projection of ``stored``, taken once (see SHOWN_FROM)."""
+    """Render's projection of ``stored``, taken once (see SHOWN_FROM)."""
     if not stored.shown:
         object.__setattr__(stored, "shown", projection(stored.resources, stored.problems, stored.files))
     return stored.shown
@@ -1521,17 +1590,18 @@ def holds_many_apps(stored: Stored) -> bool:
     return sum(1 for res in stored.resources if _is_flux_ks(res)) >= SHOWN_FROM
 
 
-def summary_slot(store: BuildMemo, slot: str, reads: Reads = LINT) -> str:
-    """Where the summary of a build for commands that read ``reads`` is kept."""
-    return store.key(("summary", slot) if reads is LINT else ("summary-plan", slot))
+def summary_slot(store: BuildMemo, slot: str, reads: Reads = RENDER) -> str:
+    """Where the summary of a build for commands that read ``reads`` is kept:
+    lint and render share render's (see _recorded_build)."""
+    return store.key(("summary-plan", slot) if reads is PLAN else ("summary", slot))
 
 
-def summary(stored: Stored, reads: Reads = LINT) -> Kept | None:
+def summary(stored: Stored, reads: Reads = RENDER) -> Kept | None:
     """What to keep in the summary slot of a build a walk made, if any: its
     projection for commands that read ``reads``."""
     if not holds_many_apps(stored):
         return None
-    return Kept(stored, _summarized if reads is LINT else _summarized_for_plan)
+    return Kept(stored, _summarized_for_plan if reads is PLAN else _summarized)
 
 
 def _summarized(stored: Stored) -> Rebuilt:

@@ -50,7 +50,8 @@ import contextlib
 import posixpath
 from collections.abc import Iterator
 
-from volsync_kit.core.model import Severity, map_at, seq_at, str_at
+from volsync_kit.core.facts import mounted_claims
+from volsync_kit.core.model import Severity, str_at
 from volsync_kit.core.rules._api import ATTRS, Context, Group, Hit, Subject, has_placeholder
 from volsync_kit.core.substitution import SubstitutionError, expand
 
@@ -74,19 +75,10 @@ def _text(pv: Subject, name: str) -> str | None:
 
 def _mover_claims(group: Group, ctx: Context) -> set[str]:
     """PVC names the app's VolSync movers mount through ``moverVolumes``."""
-    claims: set[str] = set()
     result = ctx.result_of(group.ks)
-    if result is not None:
-        for res in result.resources:
-            if res.kind not in MOVERS:
-                continue
-            spec = map_at(res.node, "spec")
-            for mover in spec.items if spec else ():  # restic, rclone, rsyncTLS...
-                for volume in seq_at(spec, mover, "moverVolumes"):
-                    claim = str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName")
-                    if claim:
-                        claims.add(claim)
-    return claims
+    if result is None:
+        return set()
+    return {claim for res in result.resources if res.kind in MOVERS for claim in mounted_claims(res.node)}
 
 
 def _repository_pvs(group: Group, ctx: Context) -> set[str]:
