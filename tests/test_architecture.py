@@ -142,6 +142,25 @@ def test_a_lint_that_reuses_its_record_loads_neither_rules_nor_model(tmp_path: P
                          "volsync_kit.core.substitution"}  # fmt: skip
 
 
+def test_a_lint_that_builds_one_app_again_loads_no_rule(tmp_path: Path) -> None:
+    """After a Renovate tag bump the app is built again alone (the Flux model
+    loads) and its projection compared; the file view's question about the
+    file is asked again too (core.volumedocs): neither loads the lint engine
+    or a rule, which only a walk needs."""
+    import shutil
+
+    example = tmp_path / "repo"
+    shutil.copytree(PACKAGE.parent / "examples" / "home-ops", example)
+    time.sleep(2.1)  # settled (cache.RACY_NS)
+    env = {**os.environ, "VOLSYNC_KIT_CACHE_DIR": str(tmp_path / "cache")}
+    _modules_loaded_by(["lint", "--repo", str(example)], env)  # walks and records
+    release = example / "kubernetes/apps/database/pgadmin/app/helmrelease.yaml"
+    release.write_text(release.read_text(encoding="utf-8").replace("tag: 9.5", "tag: 9.6"), encoding="utf-8")
+    again = _modules_loaded_by(["lint", "--repo", str(example)], env)
+    assert {"volsync_kit.core.flux", "volsync_kit.core.volumedocs"} <= again
+    assert not again & {"volsync_kit.core.lint", "volsync_kit.core.rules", "volsync_kit.core.rules._api"}
+
+
 @pytest.mark.parametrize("command", [["render", "--format", "json"], ["plan"], ["tree"]])
 def test_a_warm_run_validates_an_unchanged_config_no_more(tmp_path: Path, command: list[str]) -> None:
     """render, tree and plan read the config through the cache as lint does: once

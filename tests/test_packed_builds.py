@@ -122,10 +122,10 @@ def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_uno
 
 def test_lint_finds_the_claims_of_static_volumes_without_opening_the_others(generated: Path, tmp_path: Path) -> None:
     """lint's rendered view picks each app's static CephFS PVs and the claims
-    that go with them (lint.related_objects) from the facts kept with each
+    that go with them (volumedocs.related_objects) from the facts kept with each
     claim: an app's data claim, which no rule reads, stays packed, and the
     view is the one the built objects give."""
-    from volsync_kit.core.lint import related_objects
+    from volsync_kit.core.volumedocs import related_objects
 
     cold, warm = _walks(generated, tmp_path / "cache")
     left_alone = 0

@@ -1821,7 +1821,7 @@ def test_another_size_of_an_app_s_own_claim_file_is_answered_from_lint_s_record(
     repo: Path, reuses: list[runmemo.Reuse | None]
 ) -> None:
     """The file view reads every claim of a file Flux reads, and keeps of one
-    that goes with no static volume only what says so (lint.volume_facts);
+    that goes with no static volume only what says so (volumedocs.volume_facts);
     the app's build keeps the same (LINT).  A class of "" makes it a claim
     that may go with one: the file view then judges it, and the run walks."""
     _claim_of_its_own(repo, "1Gi")

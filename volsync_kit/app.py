@@ -963,7 +963,7 @@ def _component_documents(
 
 
 def _component(repo: FileRepo, folder: str, errors: list[str]) -> tuple[Written, Written, bool] | None:
-    from volsync_kit.core.rules._api import is_cephfs_driver
+    from volsync_kit.core.volumedocs import is_cephfs_driver
 
     read = _component_documents(repo, folder, errors)
     if read is None:

@@ -16,7 +16,7 @@ which each command answers by building the app again alone when nothing it
 reads of it changes (``runmemo._resubstitute``), and walks for otherwise;
 ``claim`` gives the first claim written with a plain size in a file another
 size, which lint answers when the claim goes with no static volume
-(``runmemo.LINT``, ``lint.volume_facts``), and render and plan walk for.
+(``runmemo.LINT``, ``volumedocs.volume_facts``), and render and plan walk for.
 The counts say how many runs were answered, per command, how many builds
 were passed through (``runmemo._passed``) or made again, and how many builds
 a walk carried over the edit (``runmemo.carried``).

@@ -122,7 +122,7 @@ def _read_volume(res: Resource) -> str | None:
 def claim_without_class(res: Resource) -> bool:
     """Whether a claim sets ``spec.storageClassName: ""`` (no provisioner: it
     binds a PersistentVolume written for it).  lint asks it of every claim of
-    every app, to find those that go with a static volume (core.lint.related_objects)."""
+    every app, to find those that go with a static volume (core.volumedocs.related_objects)."""
     return res.kind == "PersistentVolumeClaim" and not res.group and remembered(res, "no-class", _read_no_class)
 
 

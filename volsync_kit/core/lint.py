@@ -10,7 +10,7 @@ Two views of the same repository are checked:
 
 A CephFS PV whose handle is a ceph-csi volume ID and that declares nothing
 static rebinds a dynamically provisioned subvolume: neither view holds it
-(see :func:`rebinds_dynamic_volume`).
+(see :func:`volsync_kit.core.volumedocs.rebinds_dynamic_volume`).
 
 The files Flux reads are those some Flux Kustomization's build read, and
 every YAML file below a component folder that a Flux Kustomization lists in
@@ -30,91 +30,30 @@ import posixpath
 import sys
 from collections.abc import Iterable, Mapping
 
-from volsync_kit.core.facts import claim_volume, claim_without_class
 from volsync_kit.core.findings import Finding
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
-from volsync_kit.core.lintreport import PV_WORD, Checked, Reader, directives
+from volsync_kit.core.lintreport import Checked, Reader, directives
 from volsync_kit.core.model import (
     Loc,
-    Map,
-    ModelError,
     Problem,
     Resource,
     Scalar,
     Seq,
     Severity,
-    map_at,
-    str_at,
 )
 from volsync_kit.core.ports import RepoReader
 from volsync_kit.core.rules._api import (
-    ATTRS,
     Context,
     Expectations,
     Group,
     Hit,
     Rule,
     Subject,
-    is_cephfs_driver,
-    is_csi_volume_id,
 )
+from volsync_kit.core.volumedocs import VOLUME_DOCUMENTS, related_objects, volume_documents
 
 # -- views ------------------------------------------------------------------
-
-
-def _is_cephfs_pv(res: Resource) -> bool:
-    # The kind first: reading the driver of every object would build the
-    # lazy trees of documents no rule reads (HelmRelease values).
-    if res.kind != "PersistentVolume" or res.group:
-        return False
-    return is_cephfs_driver(str_at(res.node, "spec", "csi", "driver")) and not rebinds_dynamic_volume(res)
-
-
-def rebinds_dynamic_volume(res: Resource) -> bool:
-    """Whether a CephFS PV rebinds a dynamically provisioned subvolume.
-
-    Its ``volumeHandle`` is a ceph-csi volume ID, and it sets neither
-    ``staticVolume`` nor ``rootPath`` (the PV a provisioner wrote, kept in
-    Git to bind the same subvolume again after a rebuild).  ceph-csi's node
-    plugin decodes such a handle first and then looks the subvolume up in its
-    journal; it never reaches the static path (ceph/ceph-csi
-    ``internal/cephfs/nodeserver.go``, ``getVolumeOptions``, and
-    ``internal/cephfs/store/volumeoptions.go``, ``NewVolumeOptionsFromVolID``).
-
-    The views leave such a PV (and so its claim) out, rather than each rule
-    skipping it: every rule, of a PV, a group or the whole repository, is
-    about static volumes, and one place keeps them all from judging it.  A
-    PV that does set ``staticVolume`` or ``rootPath`` was meant to be static:
-    it stays in, and VK110 says that its handle defeats that.
-    """
-    handle = str_at(res.node, "spec", "csi", "volumeHandle")
-    if handle is None or not is_csi_volume_id(handle):
-        return False
-    attributes = map_at(res.node, *ATTRS)
-    return attributes is None or not ({"staticVolume", "rootPath"} & set(attributes.items))
-
-
-def related_objects(resources: Iterable[Resource]) -> list[Resource]:
-    """Static CephFS PVs and the claims that go with them."""
-    resources = list(resources)
-    pvs = [r for r in resources if _is_cephfs_pv(r)]
-    if not pvs:
-        return []
-    names = {pv.name for pv in pvs}
-    other_pvs = {r.name for r in resources if r.kind == "PersistentVolume" and r.name not in names}
-    claimed = {str_at(pv.node, "spec", "claimRef", "name") for pv in pvs}
-    out: list[Resource] = list(pvs)
-    for res in resources:
-        if res.kind != "PersistentVolumeClaim" or res.group:
-            continue
-        # Facts kept with the claim: a claim read back from the store stays
-        # packed unless it goes with one of the PVs (an app's data claim).
-        volume = claim_volume(res)
-        static_class = claim_without_class(res) and volume not in other_pvs
-        if volume in names or res.name in claimed or f"{res.name}-pv" in names or static_class:
-            out.append(res)
-    return out
 
 
 def _path_folder(result: KsResult) -> str | None:
@@ -167,39 +106,6 @@ def flux_files(repo: RepoReader, model: RepoModel) -> frozenset[str]:
     read = {path for result in model.results for path in result.files}
     folders = component_folders(model)
     return frozenset(p for p in repo.yaml_files() if p in read or any(_below(p, f) for f in folders))
-
-
-VOLUME_DOCUMENTS = "volume-documents"
-
-
-def volume_documents(repo: RepoReader, path: str) -> tuple[Resource | Problem, ...]:
-    """The PersistentVolume and PersistentVolumeClaim documents of one file, as
-    the file view reads them, or the problem that stops reading it."""
-    try:
-        if not repo.mentions(path, PV_WORD):
-            return ()
-        docs = repo.documents(path)
-    except ModelError as err:
-        return (Problem(Severity.ERROR, err.code, err.message, err.loc),)
-    return tuple(
-        Resource(doc.node, doc.loc, str_at(doc.node, "metadata", "name") or "")
-        for doc in docs
-        if isinstance(doc.node, Map) and str_at(doc.node, "kind") in ("PersistentVolume", "PersistentVolumeClaim")
-    )
-
-
-def volume_facts(made: tuple[Resource | Problem, ...]) -> tuple[object, ...]:
-    """What a recorded run keeps of :func:`volume_documents` (core.runmemo):
-    each volume whole, and of a claim what tells whether it goes with one
-    (:func:`related_objects`).  A file holding an object the file view judges
-    is noted whole besides (:func:`file_view`), so an edit of a claim that
-    goes with no static volume (an app's data claim) keeps a record."""
-    return tuple(
-        (item.kind, item.api_version, item.name, claim_volume(item), claim_without_class(item))
-        if isinstance(item, Resource) and item.kind == "PersistentVolumeClaim"
-        else item
-        for item in made
-    )
 
 
 def _volume_documents(repo: RepoReader, path: str) -> tuple[Resource | Problem, ...]:

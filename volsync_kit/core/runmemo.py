@@ -63,7 +63,7 @@ mover whole; lint reads of another claim only whether it goes with a static
 volume, and of a mover only the claims it mounts (:data:`LINT`), so another
 size of an app's data claim keeps lint's record.  Its file view reads the
 volume documents of every file Flux reads through one derived question per
-file (``lint.volume_facts``), and a file holding what it judges as text.
+file (``volumedocs.volume_facts``), and a file holding what it judges as text.
 ``tests/test_runmemo.py`` edits repositories in the ways that matter and
 compares every reuse with a run without the cache.
 
@@ -211,7 +211,7 @@ class Reads:
 # render: it prints every claim and mover whole.
 RENDER = Reads(READ_KINDS, UNREAD_FIELDS)
 # lint: the walk reads no claim and no mover, and the rules read the static
-# CephFS volumes and the claims that go with them (core.lint.related_objects,
+# CephFS volumes and the claims that go with them (core.volumedocs.related_objects,
 # digested whole); of any other claim what tells whether it goes with one
 # (facts.claim_volume, facts.claim_without_class), and of a mover the claims
 # it mounts (VK301, facts.mounted_claims).  So another size of an app's data
@@ -300,7 +300,7 @@ def projection(
 
 def _read_whole(resources: tuple[Resource, ...]) -> frozenset[int]:
     """The objects lint reads whole, by identity: the static CephFS volumes and their claims."""
-    from volsync_kit.core.lint import related_objects
+    from volsync_kit.core.volumedocs import related_objects
 
     return frozenset(id(res) for res in related_objects(resources))
 
@@ -340,22 +340,20 @@ def _derive(repo: RepoReader, name: str, path: str) -> tuple[object, ...]:
 
     if name == flux.WRITTEN_OBJECTS:
         return flux.written_objects_of(repo, path)
-    from volsync_kit.core import lint  # only lint's file view asks it
+    from volsync_kit.core import volumedocs
 
-    if name == lint.VOLUME_DOCUMENTS:
-        return lint.volume_documents(repo, path)
+    if name == volumedocs.VOLUME_DOCUMENTS:
+        return volumedocs.volume_documents(repo, path)
     raise KeyError(name)
 
 
 def _derived_answer(name: str, made: tuple[object, ...]) -> str:
     """The recorded answer of a derivation: a digest of what the run reads of
-    its result (all of it, but of the volume documents lint.volume_facts)."""
-    from volsync_kit.core import flux
+    its result (all of it, but of the volume documents volumedocs.volume_facts)."""
+    from volsync_kit.core import volumedocs
 
-    if name != flux.WRITTEN_OBJECTS:
-        from volsync_kit.core import lint
-
-        made = lint.volume_facts(made)  # type: ignore[arg-type]
+    if name == volumedocs.VOLUME_DOCUMENTS:
+        made = volumedocs.volume_facts(made)  # type: ignore[arg-type]
     return _digest(repr(_plain(made)))
 
 

@@ -28,7 +28,6 @@ is a variable whose value cannot be known offline, and is skipped too.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,6 +49,12 @@ from volsync_kit.core.model import (
     str_at,
 )
 
+# What tells a static CephFS volume, shared with lint's views (core.volumedocs), re-exported for the rules.
+from volsync_kit.core.volumedocs import ATTRS as ATTRS
+from volsync_kit.core.volumedocs import CEPHFS_DRIVER as CEPHFS_DRIVER
+from volsync_kit.core.volumedocs import is_cephfs_driver as is_cephfs_driver
+from volsync_kit.core.volumedocs import is_csi_volume_id as is_csi_volume_id
+
 View = Literal["file", "rendered"]
 
 # Model problem codes (volsync_kit.core.model.ModelError.code), by the rule
@@ -66,50 +71,6 @@ NOT_EVALUATED_CODES = frozenset(
 )
 REPORTED_CODES = YAML_CODES | TAB_CODES | DUPLICATE_KEY_CODES | VARIABLE_CODES | COMPONENT_CODES
 Scope = Literal["pv", "group", "repo"]
-CEPHFS_DRIVER = "cephfs.csi.ceph.com"
-ATTRS = ("spec", "csi", "volumeAttributes")  # where a static CephFS PV's attributes live
-
-
-def is_cephfs_driver(driver: str | None) -> bool:
-    """``cephfs.csi.ceph.com`` or a prefixed name such as Rook's ``rook-ceph.cephfs.csi.ceph.com``."""
-    return bool(driver) and (driver == CEPHFS_DRIVER or str(driver).endswith("." + CEPHFS_DRIVER))
-
-
-# ceph-csi's volume ID (ceph/ceph-csi internal/util/volid.go, ComposeCSIID):
-#   <version: 4 hex>-<clusterID length: 4 hex>-<clusterID>-<location ID: 16 hex>-<object UUID: 36>
-# e.g. 0001-0009-rook-ceph-0000000000000001-<uuid>; the location ID is the
-# pool's ID for RBD and the file system's ID (FSCID) for CephFS.
-CSI_ID_FIXED = 64  # 4+1 + 4+1 + 1 + 16+1 + 36: every field but the clusterID
-CSI_ID_UUID = 36
-
-
-def _hex(data: bytes) -> bool:
-    return re.fullmatch(rb"[0-9a-fA-F]*", data) is not None
-
-
-def is_csi_volume_id(handle: str) -> bool:
-    """Whether ceph-csi's ``DecomposeCSIID`` decodes ``handle`` as one of its volume IDs.
-
-    A step by step port of ``DecomposeCSIID`` (ceph/ceph-csi
-    ``internal/util/volid.go``), which checks no more than this: the version
-    and the clusterID length are hex, the 16-character location ID is hex,
-    and the length left for the UUID is exactly 36.  Separators and the
-    UUID's shape are not checked.  Lengths are in bytes, and the total is
-    taken as a ``uint16`` as in Go.
-    """
-    data = handle.encode("utf-8")
-    remaining = len(data) & 0xFFFF  # bytesToProcess := uint16(len(composedCSIID))
-    if remaining < CSI_ID_FIXED or not (_hex(data[0:4]) and _hex(data[5:9])):
-        return False
-    cluster_len = int(data[5:9], 16)
-    remaining -= 10  # version and length, each with its separator
-    if remaining < cluster_len + 1:
-        return False
-    remaining -= cluster_len + 1
-    location = 10 + cluster_len + 1
-    if remaining < 17 or not _hex(data[location : location + 16]):
-        return False
-    return remaining - 17 == CSI_ID_UUID
 
 
 def has_placeholder(value: ScalarValue) -> bool:
