@@ -1859,3 +1859,22 @@ def test_a_claim_the_file_view_judges_is_read_whole(repo: Path, reuses: list[run
     warm = _lint(repo)
     assert reuses[-1] is None, "a stale record was reused"
     assert warm == _lint(repo, cache=False) != recorded
+
+
+def test_a_file_only_the_file_view_reads_is_read_again_once_mended(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """The file view's question about a file that does not parse keeps the
+    problem (volumedocs.volume_documents): mending it walks."""
+    broken = repo / _REPOSITORY / "legacy.yaml"
+    broken.write_text("apiVersion: v1\nkind: PersistentVolume\nmetadata: [unclosed\n", encoding="utf-8")
+    recorded = _lint(repo)
+    assert any(
+        f.rule == "VK001" and f.loc is not None and f.loc.file.endswith("legacy.yaml") for f in recorded.findings
+    )
+    assert _lint(repo) == recorded
+    assert reuses[-1] is not None
+    _unlisted_volume(repo, "6Ti")
+    mended = _lint(repo)
+    assert reuses[-1] is None, "a stale record was reused"
+    assert mended == _lint(repo, cache=False) != recorded
