@@ -14,7 +14,6 @@ import copy
 import hashlib
 import os
 import struct
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -423,6 +422,8 @@ def write_atomically(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder, then rename over the
     target: a reader, or a run killed half-way, sees the old file or the new,
     never a part. An existing file keeps its permissions."""
+    import tempfile  # only generate writes: lint and render do not load it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

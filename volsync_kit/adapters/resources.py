@@ -7,7 +7,6 @@ an editable install they are read from the top-level folders directly.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,5 +35,7 @@ def schema_text(name: str) -> str:
 
 @cache
 def schema(name: str) -> dict[str, Any]:
+    import json  # a warm run reads no schema: the config's validation is cached
+
     loaded: dict[str, Any] = json.loads(schema_text(name))
     return loaded

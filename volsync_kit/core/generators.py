@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import posixpath
 from collections.abc import Callable
 
@@ -29,6 +28,8 @@ _HASH_MAP = str.maketrans({"0": "g", "1": "h", "3": "k", "a": "m", "e": "t"})
 
 def _go_json(value: object) -> str:
     """``encoding/json.Marshal``: sorted keys, no spaces, HTML characters escaped."""
+    import json  # only a generator's name hash needs it: a warm run that builds an app again need not load it
+
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     for char, escape in (
         ("<", "\\u003c"),

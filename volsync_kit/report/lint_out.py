@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from volsync_kit.core.findings import SEVERITY_ORDER, Finding, LintResult, group_by_place
 from volsync_kit.core.model import Severity
-from volsync_kit.report import jsontext, ks_json, several
+from volsync_kit.report import ks_json, several
 
 if TYPE_CHECKING:
     # SARIF's rule descriptions only: text, JSON and GitHub output (the hook)
@@ -120,6 +120,8 @@ def to_json(result: LintResult) -> str:
         "findings": [finding_json(f) for f in result.findings],
         "summary": summary(result),
     }
+    from volsync_kit.report import jsontext  # the hook prints text: json loads only for these formats
+
     return jsontext.dumps(doc) + "\n"
 
 
@@ -233,6 +235,8 @@ def to_sarif(result: LintResult, rules: Iterable[Rule], version: str) -> str:
             }
         ],
     }
+    from volsync_kit.report import jsontext
+
     return jsontext.dumps(doc) + "\n"
 
 
