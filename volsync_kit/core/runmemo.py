@@ -201,7 +201,7 @@ class Reads:
     of a Flux Kustomization all but the spec fields ``unread``, and of any
     other object its identity and where it comes from.  Of an object of the
     ``partial`` kinds that the command does not read whole, what it does read
-    (:func:`_partial_facts`)."""
+    (lint's: ``volumedocs.partly_read``)."""
 
     kinds: frozenset[str]
     unread: frozenset[str]
@@ -286,33 +286,20 @@ def projection(
     resources = tuple(resources)
     parts: list[object] = []
     kinds, unread, partial = reads.kinds, reads.unread, reads.partial
-    whole = _read_whole(resources) if partial and any(res.kind in partial for res in resources) else frozenset()
+    whole: frozenset[int] = frozenset()
+    if partial and any(res.kind in partial for res in resources):
+        from volsync_kit.core import volumedocs  # lint's own reading: no rule loaded
+
+        whole = frozenset(id(res) for res in volumedocs.related_objects(resources))
     for res in resources:
         head = (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), res.original_name)
         if res.kind in partial and id(res) not in whole:
-            parts.append((head, _partial_facts(res)))
+            parts.append((head, volumedocs.partly_read(res)))
         else:
             parts.append((head, _canon_object(res, unread)) if res.kind in kinds else head)
     parts.append(tuple(repr(p) for p in problems))
     parts.append(tuple(sorted(files)))
     return _tree_digest(parts)
-
-
-def _read_whole(resources: tuple[Resource, ...]) -> frozenset[int]:
-    """The objects lint reads whole, by identity: the static CephFS volumes and their claims."""
-    from volsync_kit.core.volumedocs import related_objects
-
-    return frozenset(id(res) for res in related_objects(resources))
-
-
-def _partial_facts(res: Resource) -> tuple[object, ...]:
-    """What lint reads of a claim it does not read whole (whether it goes with
-    a static volume), and of a mover (the claims it mounts): see LINT."""
-    from volsync_kit.core.facts import claim_volume, claim_without_class, mounted_claims
-
-    if res.kind == "PersistentVolumeClaim":
-        return ("claim", claim_volume(res), claim_without_class(res))
-    return ("mover", mounted_claims(res.node))
 
 
 # -- recording a run ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from volsync_kit.core.facts import claim_volume, claim_without_class
+from volsync_kit.core.facts import claim_volume, claim_without_class, mounted_claims
 from volsync_kit.core.lintreport import PV_WORD
 from volsync_kit.core.model import Map, ModelError, Problem, Resource, Severity, map_at, str_at
 from volsync_kit.core.ports import RepoReader
@@ -118,6 +118,17 @@ def related_objects(resources: Iterable[Resource]) -> list[Resource]:
     return out
 
 
+def partly_read(res: Resource) -> tuple[object, ...]:
+    """What lint reads of a claim that :func:`related_objects` leaves out (what
+    says whether it goes with a static volume: the volume it names, whether it
+    names no class), and of a VolSync mover (the claims it mounts: VK301).
+    A recorded run compares this, not the whole object (core.runmemo.LINT,
+    :func:`volume_facts`)."""
+    if res.kind == "PersistentVolumeClaim":
+        return ("claim", claim_volume(res), claim_without_class(res))
+    return ("mover", mounted_claims(res.node))
+
+
 VOLUME_DOCUMENTS = "volume-documents"
 
 
@@ -144,7 +155,7 @@ def volume_facts(made: tuple[Resource | Problem, ...]) -> tuple[object, ...]:
     it judges whole besides (``lint.file_view``), so an edit of a claim that
     goes with no static volume (an app's data claim) keeps the record."""
     return tuple(
-        (item.kind, item.api_version, item.name, claim_volume(item), claim_without_class(item))
+        (item.kind, item.api_version, item.name, partly_read(item))
         if isinstance(item, Resource) and item.kind == "PersistentVolumeClaim"
         else item
         for item in made
