@@ -567,16 +567,23 @@ def _root_path_patch(repo: Path) -> Path:
     return patch
 
 
-def test_an_edit_only_the_projection_sees_walks_again(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+def test_an_edit_only_the_projection_sees_is_patched_for_lint(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
     """A JSON patch file names no kind: the edit changes no answer outside the
-    build that reads it, only the volume that build renders."""
+    build that reads it, only the volume that build renders.  lint makes that
+    app's findings again (lint.patched); render, which prints the volume, walks."""
     patch = _root_path_patch(repo)
-    before = _lint(repo)
+    before, shown = _lint(repo), app.run_render(repo)
     assert any("/volsync/one" in f.message for f in before.findings)
     _sub(patch, "/volsync/one", "/volsync/two")
     warm = _lint(repo)
-    assert reuses[-1] is None, "a stale record was reused"
+    found = reuses[-1]
+    assert found is not None
+    assert found.patched
+    assert found.rebuilt == 1
     assert warm == _lint(repo, cache=False) != before
+    rendered = app.run_render(repo)
+    assert reuses[-1] is None, "render reused a record that shows the old volume"
+    assert rendered == app.run_render(repo, cache=False) != shown
 
 
 def test_a_file_edited_within_its_timestamp_tick_is_asked_again(
@@ -1769,11 +1776,22 @@ def test_what_lint_does_not_read_of_a_claim_or_mover_is_answered_from_its_record
 
 
 @pytest.mark.parametrize("name", sorted(READ_OF_CLAIMS))
-def test_what_lint_reads_of_a_claim_or_mover_walks(repo: Path, reuses: list[runmemo.Reuse | None], name: str) -> None:
+def test_what_lint_reads_of_a_claim_or_mover_is_not_answered_as_recorded(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    """An edit of a component's claim walks: the file view reads the file.  A
+    mover's claims are not in the file view's answer: each app using the
+    component is built again, and its findings are made again (lint.patched)."""
     recorded = _lint(repo)
     READ_OF_CLAIMS[name](repo)
     warm = _lint(repo)
-    assert reuses[-1] is None, "a stale record was reused"
+    found = reuses[-1]
+    if name == "mover-mounts-another-claim":
+        assert found is not None
+        assert found.patched
+        assert found.rebuilt == _using_operations(repo)
+    else:
+        assert found is None, "a stale record was reused"
     assert warm == _lint(repo, cache=False)
     if name != "mover-mounts-another-claim":  # VK301 reads it only where two apps share a rootPath
         assert warm != recorded
@@ -1823,17 +1841,22 @@ def test_another_size_of_an_app_s_own_claim_file_is_answered_from_lint_s_record(
     """The file view reads every claim of a file Flux reads, and keeps of one
     that goes with no static volume only what says so (volumedocs.volume_facts);
     the app's build keeps the same (LINT).  A class of "" makes it a claim
-    that may go with one: the file view then judges it, and the run walks."""
+    that may go with one: the file view then judges it, and lint makes that
+    app's findings again (lint.patched)."""
     _claim_of_its_own(repo, "1Gi")
     recorded = _lint(repo)
     _claim_of_its_own(repo, "2Gi")
     warm = _lint(repo)
     assert reuses[-1] is not None, "the record was not reused"
     assert reuses[-1].rebuilt == 1
+    assert not reuses[-1].patched
     assert warm == _lint(repo, cache=False) == recorded
     _claim_of_its_own(repo, "2Gi", storage_class='""')
     judged = _lint(repo)
-    assert reuses[-1] is None, "a stale record was reused"
+    found = reuses[-1]
+    assert found is not None
+    assert found.patched
+    assert found.rebuilt == 1
     assert judged == _lint(repo, cache=False) != recorded
 
 
@@ -1878,3 +1901,137 @@ def test_a_file_only_the_file_view_reads_is_read_again_once_mended(
     mended = _lint(repo)
     assert reuses[-1] is None, "a stale record was reused"
     assert mended == _lint(repo, cache=False) != recorded
+
+
+# -- an edit of what lint reads of one app: its findings made again (lint.patched)
+
+
+def _media_volume(repo: Path) -> Path:
+    """The one app's own static volume and its claim (make_repo --defects: it
+    declares no staticVolume, VK101)."""
+    (found,) = repo.glob("kubernetes/apps/*/*/app/media-pv.yaml")
+    return found
+
+
+def _other_app(repo: Path, volume: Path) -> str:
+    """An app (its APP, its folder's name) whose repository volume the media volume's app does not render."""
+    return next(a.name for a in _apps(repo)[1:] if a != volume.parent.parent)
+
+
+def _relative_root(repo: Path, volume: Path) -> None:
+    _sub(volume, r"rootPath: /media/", "rootPath: media/")  # VK103
+
+
+def _declared_static(repo: Path, volume: Path) -> None:
+    _sub(volume, r"(\n\s+)(rootPath: )", r'\1staticVolume: "true"\1\2')  # no VK101
+
+
+def _commented(repo: Path, volume: Path) -> None:
+    _append(volume, "# the media library, shared with the NAS\n")
+
+
+def _claim_of_lots(repo: Path, volume: Path) -> None:
+    _sub(volume, r"(kind: PersistentVolumeClaim[\s\S]*storage: )1Ti", r"\1lots")  # VK203
+
+
+PATCHED_VOLUME: dict[str, Callable[[Path, Path], None]] = {
+    "relative-root": _relative_root,
+    "declared-static": _declared_static,
+    "commented": _commented,
+    "claim-of-lots": _claim_of_lots,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATCHED_VOLUME))
+def test_an_edit_of_one_app_s_own_static_volume_is_patched(
+    repo: Path, reuses: list[runmemo.Reuse | None], name: str
+) -> None:
+    """The file view and the app's build read the edited file: that app's
+    findings, and those of the file view's folder, are made again; every
+    other app's are the record's.  The patched record then holds as it is."""
+    volume = _media_volume(repo)
+    before = _lint(repo)
+    PATCHED_VOLUME[name](repo, volume)
+    warm = _lint(repo)
+    found = reuses[-1]
+    assert found is not None
+    assert found.patched
+    assert found.rebuilt == 1
+    assert warm == _lint(repo, cache=False)
+    assert (warm != before) == (name != "commented")
+    again = _lint(repo)
+    assert reuses[-1] is not None
+    assert not reuses[-1].patched
+    assert reuses[-1].record is None
+    assert again == warm
+
+
+def test_patches_follow_one_another(repo: Path, reuses: list[runmemo.Reuse | None]) -> None:
+    """Each patch starts from the record the one before kept (its findings, and
+    what each Kustomization holds): undoing every edit gives the first result."""
+    volume = _media_volume(repo)
+    text = volume.read_text(encoding="utf-8")
+    recorded = _lint(repo)
+    for edit in (_declared_static, _relative_root, _claim_of_lots):
+        edit(repo, volume)
+        warm = _lint(repo)
+        assert reuses[-1] is not None
+        assert reuses[-1].patched
+        assert warm == _lint(repo, cache=False)
+    volume.write_text(text, encoding="utf-8")
+    assert _lint(repo) == recorded
+    assert reuses[-1] is not None
+    assert reuses[-1].patched
+
+
+def _root_of_another_app(repo: Path, volume: Path) -> None:
+    _sub(volume, r"rootPath: /media/\S+", f"rootPath: /volsync/{_other_app(repo, volume)}")  # VK301
+
+
+def _name_of_another_app(repo: Path, volume: Path) -> None:
+    _sub(volume, r"(kind: PersistentVolume\nmetadata:\n  name: )\S+", rf"\1volsync-{_other_app(repo, volume)}-repo-pv")
+
+
+def _handle_of_another_app(repo: Path, volume: Path) -> None:
+    _sub(volume, r"volumeHandle: \S+", f"volumeHandle: volsync-{_other_app(repo, volume)}-repo-pv")  # VK302
+
+
+def _with_config_map(repo: Path, volume: Path) -> None:
+    """An object the walk reads (a ConfigMap may be a substituteFrom source)."""
+    _append(volume, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: media-settings\ndata:\n  A: b\n")
+    _relative_root(repo, volume)
+
+
+def _folder_read_by_another_app(repo: Path, volume: Path) -> None:
+    """Another app's build reads a file of the volume's folder: its findings
+    there may have given way to the file view's."""
+    extra = volume.parent / "extra.yaml"
+    extra.write_text("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: media-reader\n", encoding="utf-8")
+    other = _apps(repo)[1] / "app/kustomization.yaml"
+    relative = Path(os.path.relpath(extra, other.parent)).as_posix()
+    _sub(other, r"(\n  - \./helmrelease\.yaml)", rf"\1\n  - {relative}")
+    _lint(repo)  # the new files walk
+    _relative_root(repo, volume)
+
+
+# Edits after which an app built again shares what rules compare across apps
+# (VK301 to VK303), or whose patch could not tell what else changed: each walks.
+WALKED_VOLUME: dict[str, tuple[Callable[[Path, Path], None], bool]] = {
+    "root-of-another-app": (_root_of_another_app, True),
+    "name-of-another-app": (_name_of_another_app, True),
+    "handle-of-another-app": (_handle_of_another_app, True),
+    "with-a-config-map": (_with_config_map, True),
+    "folder-read-by-another-app": (_folder_read_by_another_app, True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WALKED_VOLUME))
+def test_an_edit_a_patch_cannot_vouch_for_walks(repo: Path, reuses: list[runmemo.Reuse | None], name: str) -> None:
+    volume = _media_volume(repo)
+    before = _lint(repo)
+    edit, differs = WALKED_VOLUME[name]
+    edit(repo, volume)
+    warm = _lint(repo)
+    assert reuses[-1] is None, "a record was patched across what another app holds"
+    assert warm == _lint(repo, cache=False)
+    assert (warm != before) == differs

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from volsync_kit.core.planner import Plan, Settings, Step
     from volsync_kit.core.ports import RepoReader
     from volsync_kit.core.render import RenderResult
-    from volsync_kit.core.runmemo import RunLog, RunRecord
+    from volsync_kit.core.runmemo import Changes, RunLog, RunRecord
     from volsync_kit.core.scenarios import Operator
     from volsync_kit.core.tree import AppTree, LiveTrees
 
@@ -248,10 +248,19 @@ def _checked(
 
         return variables_read(config_adapter.expectations(config))
 
+    def patch(recorded: object, changes: Changes) -> Checked | None:
+        from volsync_kit.core import lint
+
+        if not isinstance(recorded, Checked):
+            return None
+        expect = config_adapter.expectations(config)
+        return lint.patched(files_repo, recorded, changes.results, changes.viewed, changes.read_elsewhere,
+                            expect, severities)  # fmt: skip
+
     # What the rules are told comes from the config and the schema's defaults.
     settings = (config.data, schema_text("config.schema.json"))
     return _recorded_run("lint", files_repo, entries, cache, cluster, settings, check, Checked,
-                         variables_read=variables_read)  # fmt: skip
+                         variables_read=variables_read, patch=patch)  # fmt: skip
 
 
 def _naming_variables() -> frozenset[str]:
@@ -274,6 +283,7 @@ def _recorded_run(
     kept: Callable[[_T], _T] | None = None,
     shared: SharedBuilds | None = None,
     variables_read: Callable[[], frozenset[str]] | None = None,
+    patch: Callable[[object, Changes], _T | None] | None = None,
 ) -> _T:
     """``compute`` of the Flux walk: from the run recorded last time with the
     same ``settings`` when the tree still gives it (:mod:`volsync_kit.core.runmemo`),
@@ -286,7 +296,15 @@ def _recorded_run(
         return compute(files_repo, walk(files_repo, entries, None, cluster))
     files_repo.cache = cache
     inputs = cache.key((what, entries, cluster, settings))
-    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache, what, variables_read)
+    patching = None
+    if patch is not None:
+        from volsync_kit.core.lintreport import VOLUME_DOCUMENTS
+
+        def patched(changes: Changes) -> object | None:
+            return patch(_recorded_value(cache, what, inputs, changes.value), changes)
+
+        patching = runmemo.Patching(frozenset({VOLUME_DOCUMENTS}), patched)
+    found = runmemo.reuse(_recorded(cache, what, inputs), files_repo, cache, what, variables_read, patching)
     value = _recorded_value(cache, what, inputs, found.value) if found is not None else None
     if found is not None and isinstance(value, kind):
         if found.record is not None:

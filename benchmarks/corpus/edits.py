@@ -16,12 +16,15 @@ which each command answers by building the app again alone when nothing it
 reads of it changes (``runmemo._resubstitute``), and walks for otherwise;
 ``claim`` gives the first claim written with a plain size in a file another
 size, which lint answers when the claim goes with no static volume
-(``runmemo.LINT``, ``volumedocs.volume_facts``), and render and plan walk for.
+(``runmemo.LINT``, ``volumedocs.volume_facts``), and render and plan walk for;
+``volume`` moves the first static CephFS volume written with a plain rootPath
+to another folder, which lint answers by making that app's findings again
+(``lint.patched``) when no other Kustomization holds what it compares.
 The counts say how many runs were answered, per command, how many builds
 were passed through (``runmemo._passed``) or made again, and how many builds
 a walk carried over the edit (``runmemo.carried``).
 
-    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|tag|substitute|claim]
+    python benchmarks/corpus/edits.py CLONES [--edit interval|prune|comment|tag|substitute|claim|volume]
 
 Exit 0 when every pair is equal, 1 when one differs, 2 on bad usage.
 """
@@ -132,6 +135,24 @@ def claim_files(repo: Path) -> Iterator[Path]:
             yield path
 
 
+# A static CephFS volume's rootPath written plainly (no variable).
+ROOT_PATH = re.compile(r"^(\s+rootPath: )(/[^\s$\"'#]+)$", re.M)
+
+
+def root_path(text: str, number: int) -> str:
+    """The first plain rootPath of a CephFS volume moved to another folder; else a comment."""
+    if "cephfs" in text and ROOT_PATH.search(text):
+        return ROOT_PATH.sub(rf"\g<1>\g<2>-edited{number}", text, count=1)
+    return comment(text, number)
+
+
+def volume_files(repo: Path) -> Iterator[Path]:
+    for path in sorted(repo.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8", errors="replace") if ".git" not in path.parts else ""
+        if "kind: PersistentVolume\n" in text and "cephfs" in text and ROOT_PATH.search(text):
+            yield path
+
+
 EDITS: dict[str, Callable[[str, int], str]] = {
     "interval": new_interval,
     "prune": toggled_prune,
@@ -140,6 +161,7 @@ EDITS: dict[str, Callable[[str, int], str]] = {
     "tag": tag,
     "substitute": substituted,
     "claim": claim_size,
+    "volume": root_path,
 }
 
 
@@ -202,6 +224,8 @@ def main() -> int:
             files = release_files(repo) if args.edit in ("comment", "saved", "tag") else flux_files(repo)
             if args.edit == "claim":
                 files = claim_files(repo)
+            if args.edit == "volume":
+                files = volume_files(repo)
             if args.edit == "substitute":  # files with a variable to change, else the first ones
                 candidates = list(files)
                 chosen = [p for p in candidates if SUBSTITUTED.search(p.read_text(encoding="utf-8"))]
@@ -217,6 +241,7 @@ def main() -> int:
                     command = run.__name__.removeprefix("run_")
                     counts[f"{command} reused" if found is not None else f"{command} walked"] += 1
                     if found is not None:
+                        counts[f"{command} patched"] += found.patched
                         counts["builds passed through"] += found.passed
                         counts["builds made again"] += found.rebuilt
                     if not same:

@@ -347,6 +347,19 @@ def render_ks(
     except ModelError as err:
         problem = Problem(Severity.ERROR, err.code, err.message, err.loc or ks.loc, ks.ref)
         return KsResult(ks, "failed", problems=(problem,), parent=parent, root=root)
+    return rendered(ks, variables, resources, problems, files, root, parent)
+
+
+def rendered(
+    ks: FluxKs,
+    variables: Variables,
+    resources: Iterable[Resource],
+    problems: Iterable[Problem],
+    files: frozenset[str],
+    root: str = "",
+    parent: KsRef | None = None,
+) -> KsResult:
+    """What a Kustomization that built renders."""
     return KsResult(
         ks,
         "rendered",
@@ -1224,24 +1237,30 @@ def _own(entry: Entry) -> tuple[str, str] | None:
     return (entry.ks.origin.file if entry.ks.origin else "", entry.ks.name)
 
 
+def _ref_in(r: KsRef | None, cluster: str) -> KsRef | None:
+    return KsRef(r.name, r.namespace, r.file, cluster) if r is not None else None
+
+
+def _problem_in(p: Problem, cluster: str) -> Problem:
+    return Problem(p.severity, p.code, p.message, p.loc, _ref_in(p.kustomization, cluster))
+
+
+def in_cluster(result: KsResult, cluster: str) -> KsResult:
+    """``result`` with every reference to a Kustomization in the cluster named
+    ``cluster`` (the walk's provisional key replaced, see _renamed)."""
+    ref = _ref_in(result.ks.ref, cluster)
+    assert ref is not None
+    ks = FluxKs(ref, result.ks.node, result.ks.loc)
+    problems = tuple(_problem_in(p, cluster) for p in result.problems)
+    return dataclasses.replace(result, ks=ks, problems=problems, parent=_ref_in(result.parent, cluster))
+
+
 def _renamed(state: _Walk, name: str) -> _Walk:
     """``state`` with its provisional cluster key replaced by the cluster's name
     ("" in a repository of one cluster, whose references read as before)."""
 
-    def ref(r: KsRef | None) -> KsRef | None:
-        return KsRef(r.name, r.namespace, r.file, name) if r is not None else None
-
-    def problem(p: Problem) -> Problem:
-        return Problem(p.severity, p.code, p.message, p.loc, ref(p.kustomization))
-
-    results: dict[tuple[str, str], KsResult] = {}
-    for key, r in state.results.items():
-        new_ref = ref(r.ks.ref)
-        assert new_ref is not None
-        ks = FluxKs(new_ref, r.ks.node, r.ks.loc)
-        results[key] = dataclasses.replace(r, ks=ks, problems=tuple(map(problem, r.problems)), parent=ref(r.parent))
-    state.results = results
-    state.problems = [problem(p) for p in state.problems]
+    state.results = {key: in_cluster(r, name) for key, r in state.results.items()}
+    state.problems = [_problem_in(p, name) for p in state.problems]
     state.unknown = {
         key: [(KsRef(r.name, r.namespace, r.file, name), loc) for r, loc in readers]
         for key, readers in state.unknown.items()

@@ -26,15 +26,17 @@ after substitution are reported per app, at the template line.
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from volsync_kit.core.findings import Finding
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
 from volsync_kit.core.lintreport import Checked, Reader, directives
 from volsync_kit.core.model import (
+    KsRef,
     Loc,
     Problem,
     Resource,
@@ -51,7 +53,7 @@ from volsync_kit.core.rules._api import (
     Rule,
     Subject,
 )
-from volsync_kit.core.volumedocs import VOLUME_DOCUMENTS, related_objects, volume_documents
+from volsync_kit.core.volumedocs import ATTRS, VOLUME_DOCUMENTS, related_objects, volume_documents
 
 # -- views ------------------------------------------------------------------
 
@@ -133,9 +135,12 @@ def file_view(repo: RepoReader, files: Iterable[str]) -> tuple[list[Group], list
         objects = related_objects(by_folder[folder])
         if objects:
             groups.append(Group(tuple(Subject(r, "file") for r in objects), "file"))
-            # What the rules read of these files is more than volume_facts keeps.
+            # What the rules read of these files is more than volume_facts keeps: a
+            # recorded run notes their text, as the file view's own question (patched).
+            viewed = getattr(repo, "viewed", None)
             for file in sorted({r.origin.file for r in objects if r.origin is not None}):
-                repo.digest(file)
+                if viewed is not None:
+                    viewed(file)
     return groups, problems
 
 
@@ -188,23 +193,26 @@ def _dedupe(findings: Iterable[Finding]) -> list[Finding]:
     return list(out.values())
 
 
+def _findings(ctx: Context, severities: Mapping[str, Severity | None]) -> list[Finding]:
+    from volsync_kit.core.rules import all_rules  # a run that reuses its record loads no rule
+
+    findings: list[Finding] = []
+    for rule in all_rules():
+        severity = severities.get(rule.id, rule.severity)
+        if severity is not None:
+            findings.extend(_finding(rule, severity, hit) for hit in _hits(rule, ctx))
+    return findings
+
+
 def check(
     repo: RepoReader, model: RepoModel, expect: Expectations, severities: Mapping[str, Severity | None]
 ) -> Checked:
     """Run every rule that is on; pure apart from reads through ``repo``."""
-    from volsync_kit.core.rules import all_rules  # a run that reuses its record loads no rule
-
     view = flux_files(repo, model)
     file_groups, file_problems = file_view(repo, view)
     groups = tuple(rendered_view(model) + file_groups)
     ctx = Context(model, groups, expect, tuple(file_problems), view)
-    findings: list[Finding] = []
-    for rule in all_rules():
-        severity = severities.get(rule.id, rule.severity)
-        if severity is None:
-            continue
-        findings.extend(_finding(rule, severity, hit) for hit in _hits(rule, ctx))
-    findings = _dedupe(findings)
+    findings = _dedupe(_findings(ctx, severities))
     files = {f for r in model.results for f in r.files}
     files.update(s.res.origin.file for g in file_groups for s in g.subjects if s.res.origin)
     refs = {f.kustomization for f in findings}
@@ -228,4 +236,154 @@ def check(
             for r in model.results
             if r.status != "not-followed"
         ),
+        component_folders(model),
+        model.problems,
+        _packed_claims(model, groups),
+    )
+
+
+# -- bringing a recorded run up to date ------------------------------------------------
+#
+# After an edit of what lint reads of a few apps (one app's own static volume,
+# its claim), the apps are built again alone (core.runmemo) and their findings
+# made again; every other app's are the recorded ones.  Every rule but four
+# reads one app, or one folder of the file view: those four (VK301 to VK303,
+# and the engine's dedupe by app) compare apps, so a patch holds only while
+# the apps made again share none of what they compare with another app.
+
+
+Claims = dict[KsRef, tuple[bool, tuple[str, ...]]]
+
+
+def _claims_of(result: KsResult, group: Group | None) -> tuple[bool, tuple[str, ...]]:
+    """Whether ``result`` has a group in the rendered view, and what of it
+    another Kustomization may hold too: its app, and each static volume's name,
+    rootPath and volumeHandle (what VK301 to VK303 compare, taken coarser, so
+    that a pair they would compare is never missed)."""
+    claims = [f"app:{result.app}"]
+    for pv in group.pvs if group is not None else ():
+        claims.append(f"pv:{pv.name}")
+        root = pv.value(*ATTRS, "rootPath")
+        if root is not None and isinstance(root.raw, str | int | float):
+            claims.append(f"root:{posixpath.normpath(str(root.raw))}")
+        handle = pv.value("spec", "csi", "volumeHandle")
+        if handle is not None and handle.raw not in (None, ""):
+            claims.append(f"handle:{handle.raw}")
+    return group is not None, tuple(claims)
+
+
+def _claims(results: Iterable[KsResult], groups: Iterable[Group]) -> Claims:
+    rendered = {g.ks: g for g in groups if g.view == "rendered"}
+    return {r.ks.ref: _claims_of(r, rendered.get(r.ks.ref)) for r in results}
+
+
+def _pickled(claims: Claims) -> bytes:
+    import pickle
+
+    return pickle.dumps(claims, pickle.HIGHEST_PROTOCOL)
+
+
+def _packed_claims(model: RepoModel, groups: Iterable[Group]) -> bytes:
+    return _pickled(_claims(model.results, groups))
+
+
+def _opened_claims(checked: Checked) -> Claims | None:
+    import pickle
+
+    claims = pickle.loads(checked.claims) if checked.claims else None
+    return claims if isinstance(claims, dict) else None
+
+
+def _as_walked(results: Iterable[KsResult], claims: Claims) -> tuple[KsResult, ...] | None:
+    """``results`` in the clusters the walk named (a build made again alone
+    holds the walk's provisional key); None when that is not one cluster."""
+    from volsync_kit.core.flux import in_cluster
+
+    by_file: dict[tuple[str, str, str], list[KsRef]] = {}
+    for ref in claims:
+        by_file.setdefault((ref.name, ref.namespace, ref.file), []).append(ref)
+    out: list[KsResult] = []
+    for result in results:
+        ref = result.ks.ref
+        known = by_file.get((ref.name, ref.namespace, ref.file), [])
+        if len(known) != 1:
+            return None
+        out.append(in_cluster(result, known[0].cluster))
+    return tuple(out)
+
+
+def _below_any(folder: str, components: Iterable[str]) -> bool:
+    return any(folder == c or _below(folder, c) for c in components)
+
+
+def patched(
+    repo: RepoReader,
+    checked: Checked,
+    made_again: Iterable[KsResult],
+    viewed: frozenset[str],
+    read_elsewhere: Callable[[frozenset[str]], bool],
+    expect: Expectations,
+    severities: Mapping[str, Severity | None],
+) -> Checked | None:
+    """``checked`` brought up to date after an edit that changed what lint reads
+    of the apps ``made_again`` (each built again, as it renders now) and of the
+    file view's files ``viewed``; None when a walk must make it again.
+
+    The findings of those apps, and of the file view's folders that hold
+    ``viewed``, are made again by every rule; the rest are kept.  None when a
+    build failed, when a folder lies in a component (the view holds files no
+    build reads), when a build not made again reads a file of those folders
+    (its findings there may have given way to the file view's), or when an app
+    made again shares its name, a volume's name, rootPath or handle with
+    another Kustomization."""
+    claims = _opened_claims(checked)
+    walked = _as_walked(made_again, claims or {})
+    if claims is None or walked is None or any(r.status != "rendered" for r in walked):
+        return None
+    refs = {r.ks.ref for r in walked}
+    folders = {posixpath.dirname(p) for p in viewed}
+    if any(_below_any(f, checked.components) for f in folders):
+        return None
+    files = frozenset(p for p in checked.rendered if posixpath.dirname(p) in folders and p.endswith((".yaml", ".yml")))
+    if not viewed <= files or read_elsewhere(files):
+        return None
+    problems = tuple(
+        p
+        for p in checked.walk_problems
+        if p.kustomization in refs or (p.kustomization is None and p.loc is not None and p.loc.file in files)
+    )
+    model = RepoModel((), walked, (), problems)
+    rendered = rendered_view(model)
+    file_groups, file_problems = file_view(repo, files)
+    if file_problems:
+        return None
+    made = _claims(walked, rendered)
+    taken = {c for ref, (_, held) in claims.items() if ref not in refs for c in held}
+    if any(c in taken for ref in refs for c in (*claims[ref][1], *made[ref][1])):
+        return None
+    ctx = Context(model, (*rendered, *file_groups), expect, (), None)
+    found = _findings(ctx, severities)
+    known = checked.rendered | {f.loc.file for f in checked.findings if f.loc is not None}
+    if any(f.loc is not None and f.loc.file not in known for f in found):
+        return None  # its suppressions were not read
+    kept = [
+        f
+        for f in checked.findings
+        if f.kustomization not in refs and not (f.kustomization is None and f.loc is not None and f.loc.file in files)
+    ]
+    findings = _dedupe([*kept, *found])
+    named = {f.kustomization for f in findings}
+    reads = {ref: read for ref, read in checked.reads.items() if ref not in refs}
+    path = sys.intern
+    reads.update((r.ks.ref, frozenset(map(path, r.files | {r.ks.ref.file}))) for r in walked if r.ks.ref in named)
+    had = sum(claims[ref][0] for ref in refs)
+    claims.update(made)
+    written = frozenset(path(s.res.origin.file) for g in file_groups for s in g.subjects if s.res.origin)
+    return dataclasses.replace(
+        checked,
+        findings=tuple(findings),
+        reads=reads,
+        apps=checked.apps - had + sum(made[ref][0] for ref in refs),
+        as_written=(checked.as_written - files) | written,
+        claims=_pickled(claims),
     )

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from volsync_kit.core.findings import Finding, LintResult
-from volsync_kit.core.model import KsRef, Loc, ModelError, Severity
+from volsync_kit.core.model import KsRef, Loc, ModelError, Problem, Severity
 from volsync_kit.core.ports import RepoReader
 
 UNUSED_SUPPRESSION = ("VK901", "unused-suppression")
@@ -26,6 +26,8 @@ DIRECTIVE = re.compile(r"#\s*volsync-kit:\s*disable=([A-Za-z0-9_,\- ]+)")
 # them are read further.
 PV_WORD = frozenset({"PersistentVolume"})
 _DIRECTIVE_WORD = frozenset({"volsync-kit:"})
+# The name of the file view's question of each file (volumedocs.volume_documents).
+VOLUME_DOCUMENTS = "volume-documents"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,13 @@ class Checked:
     as_written: frozenset[str]  # files of the file view's volumes
     rendered: frozenset[str]  # files that some rendered Kustomization read
     readers: tuple[Reader, ...]
+    # What lint.patched needs to bring this up to date after an edit of a few
+    # apps, rather than walk: the folders listed as components, the walk's own
+    # problems that name a Kustomization, and what each Kustomization holds
+    # that another may hold too (lint.claims), pickled: opened only by a patch.
+    components: frozenset[str] = frozenset()
+    walk_problems: tuple[Problem, ...] = ()
+    claims: bytes = b""
 
 
 def finish(repo: RepoReader, checked: Checked, options: LintOptions) -> LintResult:

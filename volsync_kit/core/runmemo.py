@@ -67,6 +67,19 @@ file (``volumedocs.volume_facts``), and a file holding what it judges as text.
 ``tests/test_runmemo.py`` edits repositories in the ways that matter and
 compares every reuse with a run without the cache.
 
+lint brings its record up to date rather than walk (:class:`Patching`) after
+an edit of what its rules read of a few apps: an app's own static volume, the
+claim that goes with it, a mover's claims.  The apps' builds are made again
+alone, as above; when what the walk reads of each (:func:`walked_part`: the
+Flux objects, ConfigMaps, Secrets, ExternalSecrets, and its files) is the
+same, and the only questions outside builds that changed are the file view's
+own ("viewed", and its derived question), ``lint.patched`` makes the findings
+of those apps and of the file view's folders again, and keeps every other
+app's.  It walks when an app made again shares with another Kustomization
+what rules compare across apps (a volume's name, rootPath or handle, its app's
+name), when another build reads a file of those folders, or when a folder lies
+in a component.
+
 plan of the work tree records its run too, under the commit it compares with
 (whose tree never moves).  Of the head it reads a little more than lint and
 render (:data:`PLAN`): the StorageClasses its diff compares, and whether a
@@ -106,6 +119,7 @@ from volsync_kit.core.ports import BuildMemo, PathKind, RepoReader
 from volsync_kit.core.sources import FLUX_GROUP
 
 if TYPE_CHECKING:
+    from volsync_kit.core.flux import KsResult
     from volsync_kit.core.sourceignore import Ignore
 
 # (view, what, path, words): view -1 is the repository itself, any other the
@@ -273,6 +287,23 @@ def _without_values(post: Map) -> Map:
     return Map({**post.items, "substitute": Map(blank, inline.loc, inline.key_locs)}, post.loc, post.key_locs)
 
 
+# What the walk reads of a build: the kinds it reads whole but the volumes,
+# claims and movers (only the rules read those), and which files it read.
+WALK_KINDS = READ_KINDS - {"PersistentVolume", "PersistentVolumeClaim", "ReplicationSource", "ReplicationDestination"}
+
+
+def walked_part(resources: Iterable[Resource], files: Iterable[str], reads: Reads = RENDER) -> str:
+    """A digest of what the walk reads of one build (:data:`WALK_KINDS`, and its
+    files): when it is the same, a build made again changed only what the rules
+    read of it, which a patch makes again (:class:`Patching`)."""
+    kept = tuple(
+        (res.kind, res.api_version, res.name, res.namespace, _loc(res.origin), _canon_object(res, reads.unread))
+        for res in resources
+        if res.kind in WALK_KINDS
+    )
+    return _tree_digest((kept, tuple(sorted(files))))
+
+
 def projection(
     resources: Iterable[Resource], problems: Iterable[Problem], files: Iterable[str], reads: Reads = RENDER
 ) -> str:
@@ -316,7 +347,7 @@ def ask(answers: Answers, what: str, path: str, words: str) -> str:
         return _digest("\0".join(answers.repo.yaml_files()))
     if what == "derived":
         return _derived_answer(words, _derive(answers.repo, words, path))
-    if what == "scanned":
+    if what in ("scanned", "viewed"):
         return answers.answer(("text", path))
     return answers.answer((what, path))
 
@@ -410,6 +441,12 @@ class RunRecorder(NotingReader):
         finally:
             self._building -= 1
 
+    def viewed(self, path: str) -> None:
+        """lint's file view reads the text of ``path`` (a static volume's file):
+        noted as a question of its own, whose answer is the file's digest like a
+        "text" question's, and which a patch may answer changed (:class:`Patching`)."""
+        self._note("viewed", path)
+
     def derived(self, name: str, path: str) -> tuple[object, ...]:
         """What the pure function ``name`` of one file gives (flux.written_objects_of),
         noted as its own question: its answer is a digest of the result, so an
@@ -464,7 +501,7 @@ class _StampedReader(Stamped, Protocol):
 
 
 View = tuple[str, "Ignore | None"] | None  # a source's (root, ignore rules); None: the repository
-WHATS = ("kind", "listdir", "text", "mentions", "yaml_files", "derived", "scanned")
+WHATS = ("kind", "listdir", "text", "mentions", "yaml_files", "derived", "scanned", "viewed")
 _WHAT_CODE = {what: code for code, what in enumerate(WHATS)}
 ANSWER_SIZE = 16
 # Beyond this many builds to make again one by one (each also compared with the
@@ -925,6 +962,29 @@ def _anchor(repo: Stamped, columns: _Columns, number: int, kept: _StampsKept) ->
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What an edit the record does not answer as it stands changed, as a
+    patch is told (:class:`Patching`)."""
+
+    value: object  # the recorded value (or its ValueRef)
+    results: tuple[KsResult, ...]  # each Kustomization built again, as it renders now
+    viewed: frozenset[str]  # the files whose questions of the patching command's own changed
+    # Whether a build not made again asked about any of these paths.
+    read_elsewhere: Callable[[frozenset[str]], bool]
+
+
+@dataclass(frozen=True)
+class Patching:
+    """How a command brings its recorded value up to date after an edit of
+    what it reads of a few apps, rather than walk (lint: lint.patched): the
+    questions of its own it may find changed ("viewed", and the derived ones
+    named here), and the patch, which gives the new value or None (walk)."""
+
+    derived: frozenset[str]
+    patch: Callable[[Changes], object | None]
+
+
+@dataclass(frozen=True)
 class Reuse:
     """A recorded value that still holds, and the record to keep for the next
     run: None when it is unchanged; ``whole`` when more than its state changed."""
@@ -934,6 +994,7 @@ class Reuse:
     rebuilt: int  # builds made again, each alone
     whole: bool = False
     passed: int = 0  # builds that only carry the edited fields through (_passed): not made again
+    patched: bool = False  # the value is the recorded one brought up to date (Patching)
 
 
 def reuse(
@@ -942,6 +1003,7 @@ def reuse(
     store: BuildMemo,
     name: str,
     variables_read: Callable[[], frozenset[str]] | None = None,
+    patching: Patching | None = None,
 ) -> Reuse | None:
     """The value of ``record`` when the tree ``repo`` reads still gives it (see
     module doc), else None; builds made again are written to ``store``, in
@@ -952,13 +1014,18 @@ def reuse(
     itself, not through its build's objects (lint: APP and those its
     expectations name), asked only when it matters; given, an edit of the
     other values of a Kustomization's postBuild.substitute builds its app
-    again alone (:func:`_resubstitute`)."""
+    again alone (:func:`_resubstitute`).
+
+    With ``patching``, an edit that changes what the command reads of the
+    apps built again, or the answers of its own questions, gives the value
+    the patch makes of them rather than None."""
     if not isinstance(record, RunRecord) or not isinstance(record.state, RunState):
         return None
     answerers = [Answers(_view(repo, view)) for view in record.views]
     top = Answers(repo)
     moved: set[int] = set()
     changed: dict[int, bytes] = {}
+    viewed: set[str] = set()
     plain: set[str] = set()
     substituted: dict[str, list[Substituted]] | None = {} if variables_read is not None else None
     for number in sorted(_to_ask(record.paths, record.state, repo, moved)):
@@ -967,7 +1034,9 @@ def reuse(
             continue  # the same list of YAML files, without listing every folder again
         key = _key_of(what, ask(top, what, path, words) if view < 0 else answerers[view].answer((what, path)))
         if key != record.answer(number):
-            if view < 0 and not (
+            if view < 0 and _patched_question(patching, what, words):
+                viewed.add(path)
+            elif view < 0 and not (
                 what == "scanned" and _same_scan(store, repo, path, record.answer(number), name, plain, substituted)
             ):
                 return None  # the scan, entry detection or the file view reads something new
@@ -978,14 +1047,19 @@ def reuse(
         # cheaper), or a build that failed and may not fail now.
         return None
     rebuilt: dict[int, tuple[tuple[BuildQuestion, str], ...]] = {}
+    results: dict[int, KsResult] = {}
     passed = 0
+    differs = False
     for position in touched:
         note = record.builds[position]
-        made = _rebuild(record, note, answerers[note.view], store, name, plain, substituted or {})
+        made = _rebuild(record, note, answerers[note.view], store, name, plain, substituted or {}, patching)
         if made is None:
             return None
-        rebuilt[position], built = made
-        passed += not built
+        rebuilt[position] = made.asked
+        passed += not made.built
+        differs = differs or made.differs
+        if made.result is not None:
+            results[position] = made.result
     edits = [edit for found in (substituted or {}).values() for edit in found]
     materials: dict[int, str] = {}
     if edits and variables_read is not None:
@@ -994,11 +1068,39 @@ def reuse(
             return None
         for position, (asked, material) in again.items():
             rebuilt[position], materials[position] = asked, material
-    if not rebuilt and (not moved or (not changed and _still_unsettled(record, moved, repo))):
+    value = record.value
+    if patching is not None and (viewed or differs):
+        value = patching.patch(
+            Changes(value, tuple(results.values()), frozenset(viewed), _readers_but(record, results.keys()))
+        )
+        if value is None:
+            return None
+    elif not rebuilt and (not moved or (not changed and _still_unsettled(record, moved, repo))):
         return Reuse(record.value, None, 0)
     updated = _updated(record, changed, rebuilt, repo, moved, materials)
-    whole = updated.builds != record.builds or len(updated.paths) != len(record.paths)
-    return Reuse(record.value, updated, len(rebuilt) - passed, whole, passed)
+    whole = value is not record.value or updated.builds != record.builds or len(updated.paths) != len(record.paths)
+    updated = dataclasses.replace(updated, value=value)
+    return Reuse(value, updated, len(rebuilt) - passed, whole, passed, value is not record.value)
+
+
+def _patched_question(patching: Patching | None, what: str, words: str) -> bool:
+    """Whether a changed answer to a question outside builds is one the patch answers."""
+    return patching is not None and (what == "viewed" or (what == "derived" and words in patching.derived))
+
+
+def _readers_but(record: RunRecord, made: Iterable[int]) -> Callable[[frozenset[str]], bool]:
+    """Whether a build of ``record`` other than those at the positions ``made``
+    asked about any of some paths."""
+    skip = frozenset(made)
+
+    def read_elsewhere(paths: frozenset[str]) -> bool:
+        numbers = {n for n, path in enumerate(record.paths) if path in paths}
+        if not numbers:
+            return False
+        questions = {q for q, path in enumerate(record.q_path) if path in numbers}
+        return any(not questions.isdisjoint(note.asked) for at, note in enumerate(record.builds) if at not in skip)
+
+    return read_elsewhere
 
 
 def _unsettled(size: int) -> bytes:
@@ -1207,6 +1309,16 @@ def _view(repo: RepoReader, view: View) -> RepoReader:
     return SourceView(repo, view[0], view[1])
 
 
+@dataclass(frozen=True)
+class Remade:
+    """One build made again by :func:`_rebuild`."""
+
+    asked: tuple[tuple[BuildQuestion, str], ...]  # its questions, with today's answers
+    built: bool  # False: it only carries the edited fields through (_passed)
+    differs: bool = False  # its projection is not the record's (given a patch)
+    result: KsResult | None = None  # as it renders now (given a patch, when built)
+
+
 def _rebuild(
     record: RunRecord,
     note: BuildNote,
@@ -1215,11 +1327,12 @@ def _rebuild(
     name: str,
     plain: set[str],
     substituted: Mapping[str, list[Substituted]],
-) -> tuple[tuple[tuple[BuildQuestion, str], ...], bool] | None:
-    """Build one Kustomization again from what it was built of; the questions it
-    asked, and True, when its projection is the same as that of the build the
-    record saw, else None.  When the edit changed only what the build carries
-    through (_passed), it is not built: its questions, and False.
+    patching: Patching | None = None,
+) -> Remade | None:
+    """Build one Kustomization again from what it was built of; None when its
+    projection is not that of the build the record saw (but, given a patch,
+    when it still builds: the patch is told).  When the edit changed only what
+    the build carries through (_passed), it is not built.
 
     What is made here is kept in a slot of the command's own: the walk's
     slot is shared by every command, and one that builds the app again after
@@ -1235,15 +1348,32 @@ def _rebuild(
     asked = _passed(stored, answers, plain, reads.unread, substituted)
     if asked is not None:
         store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, was, stored.passing))
-        return asked, False
+        return Remade(asked, built=False)
     made = _built_alone(answers, stored.made_of, reads)
-    if made is None:
+    if made is None or not _carries(made.passing, made.files, substituted):
         return None
-    asked, shown, passing, files = made
-    if shown != was or not _carries(passing, files, substituted):
+    differs = made.shown != was
+    # What the walk reads of it, for a patch (lint's), of a build of a few apps.
+    walked = walked_part(made.result.resources, made.files, reads) if patching and _few_apps(made.result) else ""
+    if differs and (not walked or _walked_before(stored, reads) != walked):
+        return None  # what the walk reads of it changed too (or a patch cannot tell): walk
+    rebuilt = Rebuilt(note.material, made.asked, stored.made_of, made.shown, made.passing, walked)
+    store.put(own, note.material, rebuilt)
+    return Remade(made.asked, True, differs, made.result if patching is not None else None)
+
+
+def _few_apps(result: KsResult) -> bool:
+    return sum(1 for res in result.resources if _is_flux_ks(res)) < SHOWN_FROM
+
+
+def _walked_before(stored: Stored | Rebuilt, reads: Reads) -> str | None:
+    """:func:`walked_part` of the build the record saw; None when not known (a
+    build that holds many apps, which is not read back to learn it)."""
+    if isinstance(stored, Rebuilt):
+        return stored.walked or None
+    if stored.shown:
         return None
-    store.put(own, note.material, Rebuilt(note.material, asked, stored.made_of, shown, passing))
-    return asked, True
+    return walked_part(stored.resources, stored.files, reads)
 
 
 def _recorded_build(
@@ -1268,13 +1398,19 @@ def _recorded_build(
     return None
 
 
-def _built_alone(
-    answers: Answers, made_of: tuple[object, ...], reads: Reads = RENDER
-) -> tuple[tuple[tuple[BuildQuestion, str], ...], str, Passing, frozenset[str]] | None:
-    """One Kustomization built alone from what it is made of: the questions it
-    asked, its projection, how it read its files, and which; None when it
+@dataclass(frozen=True)
+class _Made:
+    asked: tuple[tuple[BuildQuestion, str], ...]
+    shown: str  # its projection
+    passing: Passing  # how it read its files
+    files: frozenset[str]
+    result: KsResult
+
+
+def _built_alone(answers: Answers, made_of: tuple[object, ...], reads: Reads = RENDER) -> _Made | None:
+    """One Kustomization built alone from what it is made of; None when it
     fails now (the walk says how) or is not made of what a build is."""
-    from volsync_kit.core.flux import FluxKs, rebuild
+    from volsync_kit.core.flux import FluxKs, rebuild, rendered
     from volsync_kit.core.variables import Variables
 
     ks, variables, root = made_of
@@ -1285,7 +1421,9 @@ def _built_alone(
         resources, problems, files, passing = rebuild(recorder, ks, variables, root)
     except ModelError:
         return None
-    return tuple(recorder.asked.items()), projection(resources, problems, files, reads), passing, files
+    shown = projection(resources, problems, files, reads)
+    result = rendered(ks, variables, resources, problems, files, root)
+    return _Made(tuple(recorder.asked.items()), shown, passing, files, result)
 
 
 def _passed(
@@ -1493,12 +1631,11 @@ def _resubstitute(
     )
     again = FluxKs(ks.ref, node, ks.loc)
     made = _built_alone(answers, (again, kept, root), reads)
-    if made is None or made[1] != was:
+    if made is None or made.shown != was:
         return None
-    asked, shown, passing, _ = made
     material = store.key((again.node, again.loc, again.ref, root, kept))  # as flux.Memo keys it
-    store.put(own, material, Rebuilt(material, asked, (again, kept, root), shown, passing))
-    return asked, material
+    store.put(own, material, Rebuilt(material, made.asked, (again, kept, root), made.shown, made.passing))
+    return made.asked, material
 
 
 def _substituted_node(node: Map, edit: Substituted) -> Map | None:
@@ -1611,6 +1748,7 @@ class Rebuilt:
     made_of: tuple[object, ...]
     shown: str
     passing: Passing | None = None
+    walked: str = ""  # walked_part of it, when known
 
 
 def _as_recorded(record: RunRecord, note: BuildNote, stored: Stored | Rebuilt) -> bool:

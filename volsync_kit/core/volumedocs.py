@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from volsync_kit.core.facts import claim_volume, claim_without_class, mounted_claims
 from volsync_kit.core.lintreport import PV_WORD
+from volsync_kit.core.lintreport import VOLUME_DOCUMENTS as VOLUME_DOCUMENTS
 from volsync_kit.core.model import Map, ModelError, Problem, Resource, Severity, map_at, str_at
 from volsync_kit.core.ports import RepoReader
 
@@ -127,9 +128,6 @@ def partly_read(res: Resource) -> tuple[object, ...]:
     if res.kind == "PersistentVolumeClaim":
         return ("claim", claim_volume(res), claim_without_class(res))
     return ("mover", mounted_claims(res.node))
-
-
-VOLUME_DOCUMENTS = "volume-documents"
 
 
 def volume_documents(repo: RepoReader, path: str) -> tuple[Resource | Problem, ...]:
