@@ -151,7 +151,8 @@ def new_capacity(text: str, number: int) -> str:
 
 
 def new_root_path(text: str, number: int) -> str:
-    """An app's own static volume with another rootPath, in place: what lint reads, so it walks."""
+    """An app's own static volume with another rootPath, in place: what lint reads, so it
+    makes that app's findings again (lint.patched)."""
     return re.sub(r"(?m)^(\s+rootPath: /media/)(\S+?)(-v\d+)?$", rf"\g<1>\g<2>-v{number}", text, count=1)
 
 
@@ -329,7 +330,8 @@ def table(results: Results, runs: int) -> str:
                        ("saved", "the same, saved by renaming a new file over it"),
                        ("variable", "another value of a postBuild.substitute variable no template reads"),
                        ("capacity", "one app's VOLSYNC_CAPACITY changed: the size of its data claim, not read"),
-                       ("volume", "one app's own static volume moved to another rootPath: lint reads it, and walks"),
+                       ("volume", "one app's own static volume moved to another rootPath, which lint reads: "
+                                  "that app's findings made again"),
                        ):  # fmt: skip
         row(f"`volsync-kit lint`, warm ({what})", times(f"lint-warm-{name}"), budget="500: ≤ 0.2 s; 2,000: ≤ 0.3 s",
             limits={500: 0.2, 2000: 0.3})  # fmt: skip
