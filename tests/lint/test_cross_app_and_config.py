@@ -168,6 +168,30 @@ def test_vk303_one_pv_name_in_two_apps(tmp_path: Path) -> None:
     assert hits(result, "VK302") == []
 
 
+LAYOUTS = Path(__file__).resolve().parents[1] / "fixtures" / "layouts"
+
+
+def test_vk302_vk303_compare_each_cluster_with_itself(tmp_path: Path) -> None:
+    """multi-cluster-gotk: prod and staging build the same apps (one ks.yaml each,
+    in apps/base), so each cluster has volsync-mealie-repo-pv: two API servers,
+    two volumes.  Within one cluster, the same name is still one object."""
+    root = tmp_path / "repo"
+    shutil.copytree(LAYOUTS / "multi-cluster-gotk", root)
+    result = lint(root)
+    assert hits(result, "VK303") == []
+    assert hits(result, "VK302") == []
+    # A second Kustomization in prod with the same APP: one volume name in one cluster.
+    prod = "apps/prod/kustomization.yaml"
+    write(root, prod, (root / prod).read_text(encoding="utf-8") + "  - ../base/mealie-copy/ks.yaml\n")
+    ks = (root / "apps/base/mealie/ks.yaml").read_text(encoding="utf-8")
+    write(root, "apps/base/mealie-copy/ks.yaml", ks.replace("&app mealie", "mealie-copy").replace("*app", "mealie"))
+    copied = lint(root)
+    assert {str(f.kustomization) for f in only(copied, "VK303")} == {
+        "prod:flux-system/mealie",
+        "prod:flux-system/mealie-copy",
+    }
+
+
 # -- VK304 unresolved-variable -------------------------------------------------------------
 
 

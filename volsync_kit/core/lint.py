@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from volsync_kit.core.findings import Finding
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.kustomize import join
-from volsync_kit.core.lintreport import Checked, Reader, directives
+from volsync_kit.core.lintreport import Checked, Packed, Reader, directives
 from volsync_kit.core.model import (
     KsRef,
     Loc,
@@ -238,7 +238,7 @@ def check(
         ),
         component_folders(model),
         model.problems,
-        _packed_claims(model, groups),
+        Packed(_claims(model.results, groups)),
     )
 
 
@@ -277,21 +277,9 @@ def _claims(results: Iterable[KsResult], groups: Iterable[Group]) -> Claims:
     return {r.ks.ref: _claims_of(r, rendered.get(r.ks.ref)) for r in results}
 
 
-def _pickled(claims: Claims) -> bytes:
-    import pickle
-
-    return pickle.dumps(claims, pickle.HIGHEST_PROTOCOL)
-
-
-def _packed_claims(model: RepoModel, groups: Iterable[Group]) -> bytes:
-    return _pickled(_claims(model.results, groups))
-
-
 def _opened_claims(checked: Checked) -> Claims | None:
-    import pickle
-
-    claims = pickle.loads(checked.claims) if checked.claims else None
-    return claims if isinstance(claims, dict) else None
+    claims = checked.claims.value() if checked.claims is not None else None
+    return dict(claims) if isinstance(claims, dict) else None
 
 
 def _as_walked(results: Iterable[KsResult], claims: Claims) -> tuple[KsResult, ...] | None:
@@ -385,5 +373,5 @@ def patched(
         reads=reads,
         apps=checked.apps - had + sum(made[ref][0] for ref in refs),
         as_written=(checked.as_written - files) | written,
-        claims=_pickled(claims),
+        claims=Packed(claims),
     )

@@ -73,11 +73,45 @@ class Checked:
     readers: tuple[Reader, ...]
     # What lint.patched needs to bring this up to date after an edit of a few
     # apps, rather than walk: the folders listed as components, the walk's own
-    # problems that name a Kustomization, and what each Kustomization holds
-    # that another may hold too (lint.claims), pickled: opened only by a patch.
+    # problems, and what each Kustomization holds that another may hold too
+    # (lint._claims_of), kept packed: opened only by a patch.
     components: frozenset[str] = frozenset()
     walk_problems: tuple[Problem, ...] = ()
-    claims: bytes = b""
+    claims: Packed | None = None
+
+
+class Packed:
+    """A value kept pickled, opened when first read: a run that answers from
+    its record reads the bytes and never the value, and a new value is
+    pickled as it is stored (by the detached writer, after the output)."""
+
+    __slots__ = ("_packed", "_value")
+
+    def __init__(self, value: object = None, packed: bytes = b"") -> None:
+        self._value = value
+        self._packed = packed
+
+    def value(self) -> object:
+        if self._value is None and self._packed:
+            import pickle
+
+            self._value = pickle.loads(self._packed)
+        return self._value
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        import pickle
+
+        packed = self._packed or pickle.dumps(self._value, pickle.HIGHEST_PROTOCOL)
+        return (_unpacked, (packed,))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Packed) and self.value() == other.value()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _unpacked(packed: bytes) -> Packed:
+    return Packed(packed=packed)
 
 
 def finish(repo: RepoReader, checked: Checked, options: LintOptions) -> LintResult:

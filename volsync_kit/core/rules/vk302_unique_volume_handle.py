@@ -5,7 +5,9 @@ Compares the rendered static CephFS PersistentVolumes of every app and
 reports each one whose `spec.csi.volumeHandle` (for the same driver) is
 also the handle of a PersistentVolume with another name, at its
 `volumeHandle` line, naming the other volumes.  One PV name rendered by
-two Kustomizations is one cluster object, and VK303 reports it.
+two Kustomizations is one cluster object, and VK303 reports it.  The
+volumes of each cluster (a repository that syncs several) are compared
+with each other only: another cluster's nodes stage their own.
 
 ## Why is this bad?
 kubelet identifies a CSI volume by driver and handle: it stages it once,
@@ -59,14 +61,15 @@ def _describe(other: Subject, me: Subject) -> str:
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    found: dict[tuple[str, str], list[Subject]] = {}
+    # Per cluster (KsRef.cluster): the nodes of another cluster stage their own volumes.
+    found: dict[tuple[str, str, str], list[Subject]] = {}
     for group in ctx.rendered:
         for pv in group.pvs:
             value = pv.value(*HANDLE)
             if value is None or value.raw in (None, "") or has_placeholder(value.raw):
                 continue
-            found.setdefault((pv.driver or "", str(value.raw)), []).append(pv)
-    for (_driver, handle), pvs in found.items():
+            found.setdefault((pv.ks.cluster if pv.ks else "", pv.driver or "", str(value.raw)), []).append(pv)
+    for (_cluster, _driver, handle), pvs in found.items():
         for pv in pvs:
             others = [_describe(o, pv) for o in pvs if o.name != pv.name]
             if not others:

@@ -12,7 +12,9 @@ same object: each reconciliation overwrites the other's labels, a
 difference in the immutable CSI fields fails one of the two applies, and
 pruning either Kustomization deletes the volume the other still uses.  A
 PV binds one claim only, so when the two apps' claims differ, one of them
-stays Pending.
+stays Pending.  Kustomizations of different clusters (a repository that
+syncs several) apply to different API servers: each cluster is compared
+with itself only.
 
 ## Example
 ```yaml
@@ -61,12 +63,12 @@ def _describe(other: Subject) -> str:
 
 
 def check(_: Context, ctx: Context) -> Iterator[Hit]:
-    found: dict[str, list[Subject]] = {}
+    found: dict[tuple[str, str], list[Subject]] = {}
     for group in ctx.rendered:
         for pv in group.pvs:
             if pv.name:
-                found.setdefault(pv.name, []).append(pv)
-    for name, pvs in found.items():
+                found.setdefault((pv.ks.cluster if pv.ks else "", pv.name), []).append(pv)
+    for (_cluster, name), pvs in found.items():
         for pv in pvs:
             others = sorted({_describe(o) for o in pvs if o.ks != pv.ks})
             if not others:
