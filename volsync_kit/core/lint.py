@@ -304,6 +304,23 @@ def _below_any(folder: str, components: Iterable[str]) -> bool:
     return any(folder == c or _below(folder, c) for c in components)
 
 
+def _shares(claims: Claims, made: Claims) -> bool:
+    """Whether a Kustomization of ``made``, as it was or is now, holds what one
+    not in it holds too."""
+    taken = {c for ref, (_, held) in claims.items() if ref not in made for c in held}
+    return any(c in taken for ref in made for c in (*claims[ref][1], *made[ref][1]))
+
+
+def _not_made_again(checked: Checked, refs: set[KsRef], files: frozenset[str]) -> list[Finding]:
+    """The recorded findings of the apps not made again, and of the file view
+    outside ``files``."""
+    return [
+        f
+        for f in checked.findings
+        if f.kustomization not in refs and not (f.kustomization is None and f.loc is not None and f.loc.file in files)
+    ]
+
+
 def patched(
     repo: RepoReader,
     checked: Checked,
@@ -343,35 +360,39 @@ def patched(
     model = RepoModel((), walked, (), problems)
     rendered = rendered_view(model)
     file_groups, file_problems = file_view(repo, files)
-    if file_problems:
-        return None
     made = _claims(walked, rendered)
-    taken = {c for ref, (_, held) in claims.items() if ref not in refs for c in held}
-    if any(c in taken for ref in refs for c in (*claims[ref][1], *made[ref][1])):
+    if file_problems or _shares(claims, made):
         return None
-    ctx = Context(model, (*rendered, *file_groups), expect, (), None)
-    found = _findings(ctx, severities)
+    found = _findings(Context(model, (*rendered, *file_groups), expect, (), None), severities)
     known = checked.rendered | {f.loc.file for f in checked.findings if f.loc is not None}
     if any(f.loc is not None and f.loc.file not in known for f in found):
         return None  # its suppressions were not read
-    kept = [
-        f
-        for f in checked.findings
-        if f.kustomization not in refs and not (f.kustomization is None and f.loc is not None and f.loc.file in files)
-    ]
-    findings = _dedupe([*kept, *found])
+    return _with_patch(checked, claims, made, walked, _dedupe([*_not_made_again(checked, refs, files), *found]),
+                       files, file_groups)  # fmt: skip
+
+
+def _with_patch(
+    checked: Checked,
+    claims: Claims,
+    made: Claims,
+    walked: tuple[KsResult, ...],
+    findings: list[Finding],
+    files: frozenset[str],
+    file_groups: Iterable[Group],
+) -> Checked:
+    """``checked`` with the findings, and what choosing among them reads, of
+    the apps ``walked`` made again and of the file view's ``files``."""
     named = {f.kustomization for f in findings}
-    reads = {ref: read for ref, read in checked.reads.items() if ref not in refs}
+    reads = {ref: read for ref, read in checked.reads.items() if ref not in made}
     path = sys.intern
     reads.update((r.ks.ref, frozenset(map(path, r.files | {r.ks.ref.file}))) for r in walked if r.ks.ref in named)
-    had = sum(claims[ref][0] for ref in refs)
-    claims.update(made)
+    groups = checked.apps - sum(claims[ref][0] for ref in made) + sum(held for held, _ in made.values())
     written = frozenset(path(s.res.origin.file) for g in file_groups for s in g.subjects if s.res.origin)
     return dataclasses.replace(
         checked,
         findings=tuple(findings),
         reads=reads,
-        apps=checked.apps - had + sum(made[ref][0] for ref in refs),
+        apps=groups,
         as_written=(checked.as_written - files) | written,
-        claims=Packed(claims),
+        claims=Packed({**claims, **made}),
     )
