@@ -110,6 +110,45 @@ def test_vk301_passes_on_shared_data_volumes(tmp_path: Path) -> None:
     assert hits(result, "VK303") == []
 
 
+def mount_by_mover(root: Path, mover: str) -> None:
+    """Sonarr's own media volume becomes a repository: a claim binds it, and
+    a ReplicationSource mounts that claim through ``spec.<mover>.moverVolumes``."""
+    add_sonarr_pv(root, "media-share-sonarr")
+    write(
+        root,
+        "kubernetes/apps/media/sonarr/app/repository.yaml",
+        "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: sonarr-media\nspec:\n"
+        "  accessModes: [ReadWriteMany]\n  resources:\n    requests:\n      storage: 10Ti\n"
+        '  storageClassName: ""\n  volumeName: media-share-sonarr\n'
+        "---\napiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\nmetadata:\n  name: sonarr-media\n"
+        f"spec:\n  sourcePVC: sonarr\n  {mover}:\n    moverVolumes:\n      - mountPath: repository\n"
+        "        volumeSource:\n          persistentVolumeClaim:\n            claimName: sonarr-media\n",
+    )
+    listed = "  - ./media-pv.yaml\n"
+    edit(root, "kubernetes/apps/media/sonarr/app/kustomization.yaml", listed, listed + "  - ./repository.yaml\n")
+
+
+@pytest.mark.parametrize("mover", ["restic", "kopia", "rclone", "rsyncTLS", "syncthing"])
+def test_vk301_a_volume_any_mover_mounts_is_a_repository(tmp_path: Path, mover: str) -> None:
+    """Each mover whose spec has VolSync's MoverConfig mounts its ``moverVolumes``."""
+    root = example_copy(tmp_path)
+    mount_by_mover(root, mover)
+    sonarr_pv = "kubernetes/apps/media/sonarr/app/media-pv.yaml"
+    assert hits(lint(root), "VK301") == [
+        ("VK301", MEDIA_PV, line_of(root, MEDIA_PV, "rootPath:"), "jellyfin"),
+        ("VK301", sonarr_pv, line_of(root, sonarr_pv, "rootPath:"), "sonarr"),
+    ]
+
+
+@pytest.mark.parametrize("mover", ["rsync", "external"])
+def test_vk301_reads_no_mover_volumes_where_volsync_has_none(tmp_path: Path, mover: str) -> None:
+    """rsync and external have no ``moverVolumes``: the CRD's schema prunes
+    one written there, and nothing mounts the claim."""
+    root = example_copy(tmp_path)
+    mount_by_mover(root, mover)
+    assert hits(lint(root), "VK301") == []
+
+
 def test_vk301_reads_movers_only_where_kustomizations_share_a_root_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -199,6 +199,74 @@ def test_root_path_pauses_the_local_movers_but_never_the_remote_one(root_path_pl
         assert "-r2" not in command, f"the R2 source does not mount the repository: {command}"
 
 
+EXTRA_MOVER = "kubernetes/apps/media/sonarr/app/extra-mover.yaml"
+
+
+def mount_repository_by(repo: Repo, mover: str) -> None:
+    """A second ReplicationSource of sonarr mounts its repository claim
+    through ``spec.<mover>.moverVolumes``, committed before the rootPath moves."""
+    repo.write(
+        EXTRA_MOVER,
+        "---\napiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\nmetadata:\n  name: sonarr-extra\n"
+        f"spec:\n  sourcePVC: sonarr\n  {mover}:\n    moverVolumes:\n      - mountPath: repository\n"
+        "        volumeSource:\n          persistentVolumeClaim:\n            claimName: volsync-sonarr-repo\n",
+    )
+    listed = "  - ./helmrelease.yaml\n"
+    repo.edit("kubernetes/apps/media/sonarr/app/kustomization.yaml", listed, listed + "  - ./extra-mover.yaml\n")
+    repo.commit(f"a {mover} mover of sonarr's repository")
+    change_root_path(repo)
+    repo.commit("move the restic repositories")
+
+
+# The Job each mover runs (backube/volsync internal/controller/mover/*/mover.go; kopia: perfectra1n/volsync).
+MOVER_JOBS = {
+    "restic": "volsync-src-sonarr-extra",
+    "kopia": "volsync-src-sonarr-extra",
+    "rclone": "volsync-rclone-src-sonarr-extra",
+    "rsyncTLS": "volsync-rsync-tls-src-sonarr-extra",
+}
+
+
+@pytest.mark.parametrize("mover", sorted(MOVER_JOBS))
+def test_each_mover_that_mounts_a_replaced_claim_is_paused_and_waited_for_by_its_job(
+    tmp_path: Path, mover: str
+) -> None:
+    repo = example_repo(tmp_path)
+    mount_repository_by(repo, mover)
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    _, pause = step(doc, "pause")
+    _, resume = step(doc, "resume")
+    assert ("pause", "replicationsource", "media", "sonarr-extra") in acts(pause)
+    waits = {a["target"]["name"]: a["value"] for a in pause["actions"] if a["verb"] == "wait-movers"}
+    assert waits["sonarr-extra"] == MOVER_JOBS[mover]
+    assert waits["sonarr"] == "volsync-src-sonarr"  # the component's restic mover
+    assert ("unpause", "replicationsource", "media", "sonarr-extra") in acts(resume)
+    assert [d["code"] for d in doc["dangers"]].count("mover-not-paused") == 0
+
+
+def test_a_syncthing_mover_of_a_replaced_claim_is_a_danger_not_a_pause(tmp_path: Path) -> None:
+    """syncthing runs a Deployment that ``paused`` does not stop: the plan says
+    so rather than pause it and wait for nothing."""
+    repo = example_repo(tmp_path)
+    mount_repository_by(repo, "syncthing")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    _, pause = step(doc, "pause")
+    assert [a for a in acts(doc) if a[3] == "sonarr-extra"] == []
+    assert ("pause", "replicationsource", "media", "sonarr") in acts(pause)
+    (danger,) = [d for d in doc["dangers"] if d["code"] == "mover-not-paused"]
+    assert (danger["app"], danger["object"]) == ("sonarr", "ReplicationSource/sonarr-extra")
+    assert "media/sonarr-extra (syncthing)" in danger["message"]
+
+
+def test_moverVolumes_of_a_mover_without_them_mount_nothing(tmp_path: Path) -> None:
+    """rsync has no ``moverVolumes`` (the CRD's schema prunes them): nothing to pause."""
+    repo = example_repo(tmp_path)
+    mount_repository_by(repo, "rsync")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert [a for a in acts(doc) if a[3] == "sonarr-extra"] == []
+    assert [d for d in doc["dangers"] if d["code"] == "mover-not-paused"] == []
+
+
 def test_root_path_resumes_only_after_the_push_and_unpauses_last(root_path_plan: dict) -> None:
     at_push, _ = step(root_path_plan, "commit and push")
     at_resume, resume = step(root_path_plan, "resume")

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from volsync_kit.core.diff import Change, Diff, tracked_objects
 from volsync_kit.core.facts import VOLSYNC, claim_volume, mover_facts
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
-from volsync_kit.core.names import mover_job, templated
+from volsync_kit.core.names import JOB_PREFIXES, mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
 from volsync_kit.core.volumes import (
     REPOSITORY_ATTRIBUTES,
@@ -76,7 +76,9 @@ def _mover(res: Resource) -> Target:
 
 
 def _job(res: Resource) -> str:
-    return mover_job("src" if res.kind == "ReplicationSource" else "dst", res.name)
+    facts = mover_facts(res)
+    mover = facts.mover if facts is not None and facts.mover in JOB_PREFIXES else "restic"
+    return mover_job("src" if res.kind == "ReplicationSource" else "dst", res.name, mover)
 
 
 def _push(settings: Settings) -> Action:
@@ -163,16 +165,38 @@ def _checks(affected: list[Change]) -> dict[tuple[str, str, str], Check | None]:
 # -- who mounts what ---------------------------------------------------------------
 
 
-def movers(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
-    """ReplicationSources/Destinations that mount one of ``claims`` (namespace, name)."""
+def movers(diff: Diff, claims: set[tuple[str, str]], *, stopped_by_pausing: bool = True) -> list[Resource]:
+    """ReplicationSources/Destinations that mount one of ``claims`` (namespace,
+    name): those that pausing stops, or (``stopped_by_pausing=False``) those it
+    does not (:func:`unstoppable`)."""
     out: list[Resource] = []
     for result in diff.base_model.results:
         for res in result.resources:
             if res.group != VOLSYNC or res.kind not in ("ReplicationSource", "ReplicationDestination"):
                 continue
+            if _paused_stops(res) != stopped_by_pausing:
+                continue
             if mover_claims([res]) & claims or _moves_data(res, claims):
                 out.append(res)
     return out
+
+
+def _paused_stops(res: Resource) -> bool:
+    # VolSync's syncthing mover keeps its Deployment at one replica whatever
+    # spec.paused says (backube/volsync internal/controller/mover/syncthing/mover.go,
+    # ensureDeployment): pausing it frees no claim.
+    facts = mover_facts(res)
+    return facts is None or facts.mover != "syncthing"
+
+
+def unstoppable(diff: Diff) -> list[Resource]:
+    """The movers that mount a claim the checklist deletes but that pausing
+    does not stop: each keeps the claim from going (pvc-protection)."""
+    replaced = [c for c in diff.changes if c.action == "replace" and c.kind in VOLUME_KINDS]
+    if not replaced:
+        return []
+    _, claims = _affected(diff, replaced)
+    return movers(diff, claims, stopped_by_pausing=False)
 
 
 def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:

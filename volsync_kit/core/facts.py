@@ -30,6 +30,16 @@ from volsync_kit.core.model import Map, Resource, map_at, remembered, seq_at, st
 from volsync_kit.core.sources import BOOTSTRAP_NAME, FLUX_GROUP, SourceId, source_ref
 
 MOVERS = ("restic", "kopia", "rclone")
+# The mover specs that mount ``moverVolumes``: VolSync's MoverConfig is inlined
+# in restic, rclone, rsyncTLS and syncthing (backube/volsync
+# api/v1alpha1/common_types.go; each mover's builder passes it on), and in
+# kopia (perfectra1n/volsync).  rsync and external have no such field, and
+# the CRD's structural schema prunes one written there: nothing mounts it.
+MOUNTING = ("restic", "kopia", "rclone", "rsyncTLS", "syncthing")
+# The destinations with ReplicationDestinationVolumeOptions (destinationPVC).
+DESTINATIONS = ("restic", "kopia", "rclone", "rsync", "rsyncTLS")
+# Every mover spec VolSync knows (one is set per object), kopia's included.
+KINDS = ("restic", "kopia", "rclone", "rsync", "rsyncTLS", "syncthing", "external")
 VOLSYNC = "volsync.backube"
 MOVER_KINDS = ("ReplicationSource", "ReplicationDestination")
 
@@ -39,13 +49,14 @@ class MoverFacts:
     """What a ReplicationSource or ReplicationDestination names, by name in its namespace."""
 
     repositories: tuple[str, ...]  # spec.<mover>.repository: the Secret of each mover set
-    mounted: tuple[str, ...]  # spec.<mover>.moverVolumes[].volumeSource.persistentVolumeClaim.claimName
-    data: tuple[str, ...]  # spec.sourcePVC and spec.<mover>.destinationPVC
+    mounted: tuple[str, ...]  # spec.<MOUNTING>.moverVolumes[].volumeSource.persistentVolumeClaim.claimName
+    data: tuple[str, ...]  # spec.sourcePVC and spec.<DESTINATIONS>.destinationPVC
+    mover: str = ""  # the first of KINDS its spec sets ("" for none): how its pods run
 
     # The store pickles one with many objects: through the constructor, not
     # the slotted dataclass's __setstate__, which looks its fields up each time.
     def __reduce__(self) -> tuple[type[MoverFacts], tuple[object, ...]]:
-        return (MoverFacts, (self.repositories, self.mounted, self.data))
+        return (MoverFacts, (self.repositories, self.mounted, self.data, self.mover))
 
 
 def mover_facts(res: Resource) -> MoverFacts | None:
@@ -58,14 +69,10 @@ def mover_facts(res: Resource) -> MoverFacts | None:
 def _read_mover(res: Resource) -> MoverFacts:
     node = res.node
     repositories = tuple(s for m in MOVERS if (s := str_at(node, "spec", m, "repository")))
-    mounted = tuple(
-        claim
-        for m in MOVERS
-        for volume in seq_at(node, "spec", m, "moverVolumes")
-        if (claim := str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName"))
-    )
-    data = (str_at(node, "spec", "sourcePVC"), *(str_at(node, "spec", m, "destinationPVC") for m in MOVERS))
-    return MoverFacts(repositories, mounted, tuple(name for name in data if name))
+    data = (str_at(node, "spec", "sourcePVC"), *(str_at(node, "spec", m, "destinationPVC") for m in DESTINATIONS))
+    spec = map_at(node, "spec")
+    mover = next((m for m in KINDS if spec is not None and isinstance(spec.items.get(m), Map)), "")
+    return MoverFacts(repositories, mounted_claims(node), tuple(name for name in data if name), mover)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +89,15 @@ class SyncFacts:
 
 
 def mounted_claims(node: Map) -> tuple[str, ...]:
-    """The claims a VolSync mover mounts through ``moverVolumes``, under any of
-    its spec's keys (restic, rclone, rsyncTLS...), as VK301 reads them: all
-    that lint reads of a mover (core.runmemo.LINT)."""
+    """The claims a VolSync mover mounts through ``moverVolumes`` of the movers
+    that have them (:data:`MOUNTING`): what plan pauses a mover for, what VK301
+    reads, and all that lint reads of a mover (core.runmemo.LINT)."""
     spec = map_at(node, "spec")
+    if spec is None:
+        return ()
     return tuple(
         claim
-        for mover in (spec.items if spec else ())
+        for mover in MOUNTING
         for volume in seq_at(spec, mover, "moverVolumes")
         if (claim := str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName"))
     )

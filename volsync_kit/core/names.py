@@ -62,14 +62,27 @@ def subdomain(name: str) -> str:
     return shlex.quote(name)
 
 
-def mover_job(direction: str, owner: str) -> str:
-    """VolSync's mover Job name: ``volsync-<src|dst>-<owner>``, hashed when too long.
+# What each mover's Job name starts with (backube/volsync
+# internal/controller/mover/<mover>/mover.go, where each calls GetJobName;
+# kopia's in perfectra1n/volsync).  syncthing runs a Deployment, not a Job.
+JOB_PREFIXES = {
+    "restic": "volsync-",
+    "kopia": "volsync-",
+    "rclone": "volsync-rclone-",
+    "rsync": "volsync-rsync-",
+    "rsyncTLS": "volsync-rsync-tls-",
+}
+
+
+def mover_job(direction: str, owner: str, mover: str = "restic") -> str:
+    """VolSync's mover Job name: ``volsync-<src|dst>-<owner>`` for restic (each
+    mover has its prefix: :data:`JOB_PREFIXES`), hashed when too long.
 
     backube/volsync ``internal/controller/utils/utils.go`` GetJobName: names
     over 63 characters become the prefix plus an 8-hex-digit CRC-32 of the
     owner's name (``getShortenedResourceName``).
     """
-    prefix = f"volsync-{direction}-"
+    prefix = f"{JOB_PREFIXES[mover]}{direction}-"
     name = prefix + owner
     if len(name) > 63:
         name = prefix + f"{zlib.crc32(owner.encode()) & 0xFFFFFFFF:08x}"

@@ -16,9 +16,9 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
-from volsync_kit.core.checklist import checklist
+from volsync_kit.core.checklist import checklist, unstoppable
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.flux import RepoModel
+from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import Map, Resource, Scalar, loc_of, node_at, pickled_by_fields, str_at
 from volsync_kit.core.names import UnsafeName, is_label, kube_context, label, subdomain
 from volsync_kit.core.procedure import Settings, Step
@@ -36,6 +36,7 @@ SEVERITY = (
     "data-volume-moved",  # apps see another folder's files
     "repository-moved",  # restic starts a new, empty repository
     "cannot-apply",  # Flux fails until someone deletes the object
+    "mover-not-paused",  # a mover that pausing does not stop keeps a claim from going
     "explicit-unsuspend",  # a parent resumes the Kustomization mid-cleanup
 )
 
@@ -142,9 +143,29 @@ def dangers(diff: Diff) -> list[Danger]:
                 )
             )
     out.extend(_shared_root_paths(diff))
+    out.extend(_unpaused(diff))
     out.extend(_explicit_unsuspend(diff))
     # Most severe first; the order within a code is the diff's (by app).
     return sorted(out, key=lambda d: SEVERITY.index(d.code) if d.code in SEVERITY else len(SEVERITY))
+
+
+def _unpaused(diff: Diff) -> list[Danger]:
+    return [
+        Danger(
+            "mover-not-paused",
+            f"{res.kind} {res.namespace}/{res.name} (syncthing) mounts a claim this change deletes, and pausing "
+            "does not stop a syncthing mover: the claim stays Terminating and the checklist's delete step times "
+            "out. Remove the ReplicationSource, or stop it mounting the claim, in a commit before this one.",
+            owner.app,
+            f"{res.kind}/{res.name}",
+        )
+        for owner, res in _owned(diff, unstoppable(diff))
+    ]
+
+
+def _owned(diff: Diff, resources: list[Resource]) -> list[tuple[KsResult, Resource]]:
+    wanted = {id(res) for res in resources}
+    return [(r, res) for r in diff.base_model.results for res in r.resources if id(res) in wanted]
 
 
 def _moved(c: Change, diff: Diff) -> Danger:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from volsync_kit.core.doctor import Diagnosis, Ident, Report, by_object
+from volsync_kit.core.facts import mounted_claims
 from volsync_kit.core.flux import KsResult, RepoModel
-from volsync_kit.core.model import KsRef, Map, Resource, from_plain, node_at, seq_at, str_at
+from volsync_kit.core.model import KsRef, Map, Resource, from_plain, node_at, str_at
 from volsync_kit.core.names import mover_job
 
 # "cluster": found only in the cluster, drawn by doctor --tree for what no app renders.
@@ -107,15 +108,6 @@ def _claim(name: str, namespace: str, objects: Mapping[tuple[str, str], Resource
     return TreeNode("PersistentVolumeClaim", name, namespace, "repository", "; ".join(notes))
 
 
-def _mover_claims(res: Resource) -> list[str]:
-    out = []
-    for volume in seq_at(res.node, "spec", "restic", "moverVolumes"):
-        claim = str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName")
-        if claim:
-            out.append(claim)
-    return out
-
-
 def _cache(direction: str, res: Resource) -> TreeNode:
     klass = str_at(res.node, "spec", "restic", "cacheStorageClassName") or "(default)"
     return TreeNode(
@@ -147,7 +139,7 @@ def _source(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> TreeN
             )
         children.append(copy)
     children.append(_cache("src", res))
-    children.extend(_claim(claim, ns, objects) for claim in _mover_claims(res))
+    children.extend(_claim(claim, ns, objects) for claim in mounted_claims(res.node))
     children.append(_job("src", res))
     repository = str_at(res.node, "spec", "restic", "repository") or "?"
     return TreeNode(
@@ -186,7 +178,7 @@ def _destination(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> 
             dest = replace(dest, children=(image,))
         children.append(dest)
     children.append(_cache("dst", res))
-    children.extend(_claim(claim, ns, objects) for claim in _mover_claims(res))
+    children.extend(_claim(claim, ns, objects) for claim in mounted_claims(res.node))
     children.append(_job("dst", res))
     return TreeNode("ReplicationDestination", res.name, ns, "repository", f"copyMethod {method}", tuple(children))
 
