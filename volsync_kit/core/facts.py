@@ -29,7 +29,8 @@ from volsync_kit.core import variables
 from volsync_kit.core.model import Map, Resource, map_at, remembered, seq_at, str_at
 from volsync_kit.core.sources import BOOTSTRAP_NAME, FLUX_GROUP, SourceId, source_ref
 
-MOVERS = ("restic", "kopia", "rclone")
+# The movers whose spec names a repository Secret (``repository``).
+WITH_REPOSITORY = ("restic", "kopia")
 # The mover specs that mount ``moverVolumes``: VolSync's MoverConfig is inlined
 # in restic, rclone, rsyncTLS and syncthing (backube/volsync
 # api/v1alpha1/common_types.go; each mover's builder passes it on), and in
@@ -68,10 +69,10 @@ def mover_facts(res: Resource) -> MoverFacts | None:
 
 def _read_mover(res: Resource) -> MoverFacts:
     node = res.node
-    repositories = tuple(s for m in MOVERS if (s := str_at(node, "spec", m, "repository")))
+    repositories = tuple(s for m in WITH_REPOSITORY if (s := str_at(node, "spec", m, "repository")))
     data = (str_at(node, "spec", "sourcePVC"), *(str_at(node, "spec", m, "destinationPVC") for m in DESTINATIONS))
     spec = map_at(node, "spec")
-    mover = next((m for m in KINDS if spec is not None and isinstance(spec.items.get(m), Map)), "")
+    mover = next((m for m in KINDS if map_at(spec, m) is not None), "")
     return MoverFacts(repositories, mounted_claims(node), tuple(name for name in data if name), mover)
 
 
