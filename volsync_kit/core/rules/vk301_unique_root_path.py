@@ -7,8 +7,9 @@ reports each one whose `rootPath` (on the same `clusterID` and
 Kustomization, when at least one of them holds a VolSync repository: it is
 named like `expect.pvName` (default `volsync-${APP}-repo-pv`), or its
 claim is mounted through a ReplicationSource's or ReplicationDestination's
-`moverVolumes`.  Every colliding PV is reported, at its `rootPath` line,
-naming the other apps.
+`moverVolumes` (under `restic`, `kopia`, `rclone`, `rsyncTLS` or
+`syncthing`: the movers that have them).  Every colliding PV is reported,
+at its `rootPath` line, naming the other apps.
 
 ## Why is this bad?
 Both apps' movers then run restic against one directory: two apps back up
