@@ -291,3 +291,39 @@ def test_mermaid_draws_every_app_that_json_lists() -> None:
     # each node is declared once, each edge drawn once
     lines = mermaid.splitlines()
     assert len(lines) == len(set(lines))
+
+
+# -- movers other than restic: what VolSync makes for each ------------------------------------
+
+SOURCE = "kubernetes/flux/components/volsync/operations/replicationsource.yaml"
+
+
+@pytest.mark.parametrize(
+    ("mover", "secret", "cache", "job"),
+    [
+        # kopia names its cache and Job as restic does (perfectra1n/volsync mover/kopia/mover.go)
+        ("kopia", "; kopia Secret sonarr-volsync-secret", True, "volsync-src-sonarr"),
+        # rclone and rsyncTLS keep no cache; their Jobs have prefixes of their own
+        # (backube/volsync mover/rclone/mover.go, mover/rsynctls/mover.go)
+        ("rclone", "", False, "volsync-rclone-src-sonarr"),
+        ("rsyncTLS", "", False, "volsync-rsync-tls-src-sonarr"),
+    ],
+)
+def test_each_mover_draws_what_volsync_makes_for_it(
+    tmp_path: Path, mover: str, secret: str, cache: bool, job: str
+) -> None:
+    root = tmp_path / "ops"
+    shutil.copytree(EXAMPLE, root)
+    source = root / SOURCE
+    text = source.read_text()
+    assert text.count("\n  restic:\n") == 2
+    source.write_text(text.replace("\n  restic:\n", f"\n  {mover}:\n"))
+    code, out, err = cli("tree", "--repo", str(root), "--app", "sonarr")
+    assert code == 0, err
+    drawn = [line.split("── ", 1)[1] for line in out.splitlines() if "── " in line]
+    first = drawn.index(f"● ReplicationSource sonarr — copyMethod Snapshot{secret}")
+    after = drawn[first + 1 :]
+    mine = after[: next(n for n, line in enumerate(after) if line.startswith("● Replication"))]
+    assert ("○ PersistentVolumeClaim volsync-src-sonarr-cache — cache, class ceph-block" in mine) is cache
+    assert mine[-1] == f"○ Job {job} — mover; its pods are named after it"
+    assert "● PersistentVolumeClaim volsync-sonarr-repo" in mine  # moverVolumes, under any of these movers

@@ -4,9 +4,12 @@ For each app: the parent Flux Kustomizations, the app's Kustomization, then
 each ReplicationSource and ReplicationDestination with what VolSync creates
 for it, by VolSync's own naming rules (backube/volsync, domain-facts 3.1):
 
-- mover Job ``volsync-src-<rs>`` / ``volsync-dst-<rd>``, shortened to the
-  prefix plus a CRC-32 of the owner's name beyond 63 characters;
-- restic cache claim ``volsync-src-<rs>-cache`` / ``volsync-dst-<rd>-cache``;
+- mover Job ``volsync-src-<rs>`` / ``volsync-dst-<rd>`` (restic and kopia;
+  each other mover has a prefix of its own, :data:`names.JOB_PREFIXES`),
+  shortened to the prefix plus a CRC-32 of the owner's name beyond 63
+  characters;
+- restic's and kopia's cache claim ``volsync-src-<rs>-cache`` /
+  ``volsync-dst-<rd>-cache`` (rclone and rsyncTLS keep none);
 - with copyMethod Snapshot or Clone, the point-in-time claim
   ``volsync-<rs>-src`` (and, for Snapshot, the VolumeSnapshot of that name);
 - the destination claim ``volsync-<rd>-dest`` unless ``destinationPVC`` is
@@ -25,10 +28,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from volsync_kit.core.doctor import Diagnosis, Ident, Report, by_object
-from volsync_kit.core.facts import mounted_claims
+from volsync_kit.core.facts import WITH_REPOSITORY, mounted_claims, mover_facts
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import KsRef, Map, Resource, from_plain, node_at, str_at
-from volsync_kit.core.names import mover_job
+from volsync_kit.core.names import JOB_PREFIXES, mover_job
 
 # "cluster": found only in the cluster, drawn by doctor --tree for what no app renders.
 Origin = Literal["flux", "repository", "volsync", "cluster"]
@@ -108,24 +111,37 @@ def _claim(name: str, namespace: str, objects: Mapping[tuple[str, str], Resource
     return TreeNode("PersistentVolumeClaim", name, namespace, "repository", "; ".join(notes))
 
 
-def _cache(direction: str, res: Resource) -> TreeNode:
-    klass = str_at(res.node, "spec", "restic", "cacheStorageClassName") or "(default)"
-    return TreeNode(
-        "PersistentVolumeClaim", mover_cache(direction, res.name), res.namespace, "volsync", f"cache, class {klass}"
-    )
+# The movers that keep a cache claim (backube/volsync
+# internal/controller/mover/restic/mover.go; kopia's in perfectra1n/volsync).
+CACHED = ("restic", "kopia")
 
 
-def _job(direction: str, res: Resource) -> TreeNode:
-    name = mover_job(direction, res.name)
-    note = "mover; its pods are named after it" + (
-        ", shortened: name over 63 characters" if not name.endswith(res.name) else ""
-    )
-    return TreeNode("Job", name, res.namespace, "volsync", note)
+def _mover(res: Resource) -> str:
+    """The spec key of the object's mover; restic when it sets none of them."""
+    facts = mover_facts(res)
+    return facts.mover if facts is not None and facts.mover else "restic"
+
+
+def _made(direction: str, res: Resource) -> list[TreeNode]:
+    """The mover's cache claim and Job, as far as it makes them."""
+    mover, out = _mover(res), []
+    if mover in CACHED:
+        klass = str_at(res.node, "spec", mover, "cacheStorageClassName") or "(default)"
+        cache = mover_cache(direction, res.name)
+        out.append(TreeNode("PersistentVolumeClaim", cache, res.namespace, "volsync", f"cache, class {klass}"))
+    if mover in JOB_PREFIXES:
+        name = mover_job(direction, res.name, mover)
+        note = "mover; its pods are named after it" + (
+            ", shortened: name over 63 characters" if not name.endswith(res.name) else ""
+        )
+        out.append(TreeNode("Job", name, res.namespace, "volsync", note))
+    return out
 
 
 def _source(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> TreeNode:
     ns = res.namespace
-    method = str_at(res.node, "spec", "restic", "copyMethod") or "Direct"
+    mover = _mover(res)
+    method = str_at(res.node, "spec", mover, "copyMethod") or "Direct"
     children: list[TreeNode] = []
     source = str_at(res.node, "spec", "sourcePVC")
     if source:
@@ -138,18 +154,14 @@ def _source(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> TreeN
                 children=(TreeNode("VolumeSnapshot", source_copy(res.name), ns, "volsync", "of the source claim"),),
             )
         children.append(copy)
-    children.append(_cache("src", res))
+    made = _made("src", res)
+    children.extend(n for n in made if n.kind != "Job")
     children.extend(_claim(claim, ns, objects) for claim in mounted_claims(res.node))
-    children.append(_job("src", res))
-    repository = str_at(res.node, "spec", "restic", "repository") or "?"
-    return TreeNode(
-        "ReplicationSource",
-        res.name,
-        ns,
-        "repository",
-        f"copyMethod {method}; restic Secret {repository}",
-        tuple(children),
-    )
+    children.extend(n for n in made if n.kind == "Job")
+    note = f"copyMethod {method}"
+    if mover in WITH_REPOSITORY:
+        note += f"; {mover} Secret {str_at(res.node, 'spec', mover, 'repository') or '?'}"
+    return TreeNode("ReplicationSource", res.name, ns, "repository", note, tuple(children))
 
 
 def _data_note(name: str, objects: Mapping[tuple[str, str], Resource]) -> str:
@@ -164,9 +176,10 @@ def _data_note(name: str, objects: Mapping[tuple[str, str], Resource]) -> str:
 
 def _destination(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> TreeNode:
     ns = res.namespace
-    method = str_at(res.node, "spec", "restic", "copyMethod") or "Direct"
+    mover = _mover(res)
+    method = str_at(res.node, "spec", mover, "copyMethod") or "Direct"
     children: list[TreeNode] = []
-    given = str_at(res.node, "spec", "restic", "destinationPVC")
+    given = str_at(res.node, "spec", mover, "destinationPVC")
     if given:
         children.append(_claim(given, ns, objects))
     else:
@@ -177,9 +190,10 @@ def _destination(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> 
             )
             dest = replace(dest, children=(image,))
         children.append(dest)
-    children.append(_cache("dst", res))
+    made = _made("dst", res)
+    children.extend(n for n in made if n.kind != "Job")
     children.extend(_claim(claim, ns, objects) for claim in mounted_claims(res.node))
-    children.append(_job("dst", res))
+    children.extend(n for n in made if n.kind == "Job")
     return TreeNode("ReplicationDestination", res.name, ns, "repository", f"copyMethod {method}", tuple(children))
 
 
