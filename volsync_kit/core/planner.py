@@ -165,6 +165,8 @@ def _unpaused(diff: Diff) -> list[Danger]:
 
 def _owned(diff: Diff, resources: list[Resource]) -> list[tuple[KsResult, Resource]]:
     wanted = {id(res) for res in resources}
+    if not wanted:
+        return []  # most plans: no need to go over every object of the base
     return [(r, res) for r in diff.base_model.results for res in r.resources if id(res) in wanted]
 
 
