@@ -40,7 +40,7 @@ MOUNTING = ("restic", "kopia", "rclone", "rsyncTLS", "syncthing")
 # The destinations with ReplicationDestinationVolumeOptions (destinationPVC).
 DESTINATIONS = ("restic", "kopia", "rclone", "rsync", "rsyncTLS")
 # Every mover spec VolSync knows (one is set per object), kopia's included.
-KINDS = ("restic", "kopia", "rclone", "rsync", "rsyncTLS", "syncthing", "external")
+MOVER_SPECS = ("restic", "kopia", "rclone", "rsync", "rsyncTLS", "syncthing", "external")
 VOLSYNC = "volsync.backube"
 MOVER_KINDS = ("ReplicationSource", "ReplicationDestination")
 
@@ -52,7 +52,7 @@ class MoverFacts:
     repositories: tuple[str, ...]  # spec.<mover>.repository: the Secret of each mover set
     mounted: tuple[str, ...]  # spec.<MOUNTING>.moverVolumes[].volumeSource.persistentVolumeClaim.claimName
     data: tuple[str, ...]  # spec.sourcePVC and spec.<DESTINATIONS>.destinationPVC
-    mover: str = ""  # the first of KINDS its spec sets ("" for none): how its pods run
+    mover: str = ""  # the first of MOVER_SPECS its spec sets ("" for none): how its pods run
 
     # The store pickles one with many objects: through the constructor, not
     # the slotted dataclass's __setstate__, which looks its fields up each time.
@@ -72,7 +72,7 @@ def _read_mover(res: Resource) -> MoverFacts:
     repositories = tuple(s for m in WITH_REPOSITORY if (s := str_at(node, "spec", m, "repository")))
     data = (str_at(node, "spec", "sourcePVC"), *(str_at(node, "spec", m, "destinationPVC") for m in DESTINATIONS))
     spec = map_at(node, "spec")
-    mover = next((m for m in KINDS if map_at(spec, m) is not None), "")
+    mover = next((m for m in MOVER_SPECS if map_at(spec, m) is not None), "")
     return MoverFacts(repositories, mounted_claims(node), tuple(name for name in data if name), mover)
 
 
