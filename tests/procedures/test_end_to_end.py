@@ -38,6 +38,16 @@ reclaimPolicy: Delete
 """
 
 
+OPERATIONS = "kubernetes/flux/components/volsync/operations"
+# The movers as kopia (perfectra1n/volsync, used by 4 of the 18 corpus repositories):
+# the same shape under spec.kopia.
+KOPIA = [
+    (f"{OPERATIONS}/replicationsource.yaml", "\n  restic:\n", "\n  kopia:\n"),
+    (f"{OPERATIONS}/replicationsource.yaml", "\n  restic:\n", "\n  kopia:\n"),
+    (f"{OPERATIONS}/replicationdestination.yaml", "\n  restic:\n", "\n  kopia:\n"),
+]
+
+
 def new_app(name: str) -> list[Edit]:
     """sonarr's files, copied as a new app ``name``, listed in the media namespace."""
     edits: list[Edit] = []
@@ -80,6 +90,7 @@ HISTORIES: dict[str, tuple[list[Edit], list[Edit] | None, Callable[[World], None
     "root-path-and-app-removed": (ROOT_PATH + REMOVE_RADARR, None, None),
     "static-data-volume": ([(MEDIA_PV, "rootPath: /media", "rootPath: /media-library")], None, None),
     "already-suspended": (ROOT_PATH, None, suspend_sonarr),
+    "root-path-kopia": (ROOT_PATH, KOPIA, None),
 }
 
 

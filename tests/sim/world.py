@@ -973,8 +973,15 @@ class World:
     def _prefix(o: Obj) -> str:
         return "src" if o["kind"] == "ReplicationSource" else "dst"
 
+    @staticmethod
+    def _mover(o: Obj) -> str:
+        # kopia (perfectra1n/volsync) keeps restic's shape: a repository Secret, a cache
+        # claim, moverVolumes, destinationPVC, and Jobs named as restic's; the simulation
+        # runs both alike.
+        return "kopia" if dig(o, "spec", "kopia") is not None else "restic"
+
     def _repo_claims(self, o: Obj) -> Strs:
-        mvs = dig(o, "spec", "restic", "moverVolumes", default=[]) or []
+        mvs = dig(o, "spec", self._mover(o), "moverVolumes", default=[]) or []
         # moverVolumes: extra mover PVCs (backube/volsync#1778, volsync.readthedocs.io usage/movervolumes)
         claims = [c for mv in mvs if (c := dig(mv, "volumeSource", "persistentVolumeClaim", "claimName"))]
         if claims:
@@ -987,13 +994,13 @@ class World:
     def _data_claim(self, o: Obj) -> str | None:
         if o["kind"] == "ReplicationSource":
             return cast("str | None", dig(o, "spec", "sourcePVC"))
-        return cast("str | None", dig(o, "spec", "restic", "destinationPVC"))
+        return cast("str | None", dig(o, "spec", self._mover(o), "destinationPVC"))
 
     def _cache_claim(self, o: Obj) -> str:
         ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
         cname = f"volsync-{self._prefix(o)}-{name}-cache"
         if self._obj("PersistentVolumeClaim", ns, cname) is None:
-            r = dig(o, "spec", "restic", default={}) or {}
+            r = dig(o, "spec", self._mover(o), default={}) or {}
             spec: Obj = {
                 "accessModes": r.get("cacheAccessModes") or ["ReadWriteOnce"],
                 "resources": {"requests": {"storage": r.get("cacheCapacity") or "1Gi"}},
@@ -1045,7 +1052,7 @@ class World:
             attrs = dig(pv, "spec", "csi", "volumeAttributes", default={}) or {}
             if attrs.get("rootPath"):
                 return f"{attrs.get('fsName')}:{attrs['rootPath']}"
-        repo = dig(o, "spec", "restic", "repository")
+        repo = dig(o, "spec", self._mover(o), "repository")
         return f"secret:{ns}/{repo}" if repo else None
 
     def _content(self, ns: str, claim: str | None) -> str | None:
@@ -1118,7 +1125,7 @@ class World:
                 continue
             # Each reconcile of a sync in progress makes sure its cache claim exists (VolSync's
             # mover ensures the cache PVC before the Job), so a deleted stuck cache comes back.
-            if dig(o, "spec", "restic") is not None:
+            if dig(o, "spec", self._mover(o)) is not None:
                 self._cache_claim(o)
             if any(
                 dig(self._obj("PersistentVolumeClaim", ns, c), "status", "phase") != "Bound" for c in claims_of(pod)
