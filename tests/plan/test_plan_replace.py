@@ -258,6 +258,38 @@ def test_a_syncthing_mover_of_a_replaced_claim_is_a_danger_not_a_pause(tmp_path:
     assert "media/sonarr-extra (syncthing)" in danger["message"]
 
 
+def add_maintenance(repo: Repo, volume: str) -> None:
+    """A KopiaMaintenance (perfectra1n/volsync) in sonarr's namespace that mounts ``volume``."""
+    repo.write(
+        EXTRA_MOVER,
+        "---\napiVersion: volsync.backube/v1alpha1\nkind: KopiaMaintenance\nmetadata:\n  name: sonarr\n"
+        "spec:\n  trigger:\n    schedule: 30 3 * * *\n  repository:\n    repository: sonarr-volsync-secret\n"
+        f"  moverVolumes:\n    - mountPath: repository\n      volumeSource:\n{volume}",
+    )
+    listed = "  - ./helmrelease.yaml\n"
+    repo.edit("kubernetes/apps/media/sonarr/app/kustomization.yaml", listed, listed + "  - ./extra-mover.yaml\n")
+    repo.commit("kopia maintenance of sonarr's repository")
+    change_root_path(repo)
+    repo.commit("move the restic repositories")
+
+
+def test_a_kopia_maintenance_of_a_replaced_claim_is_a_danger(tmp_path: Path) -> None:
+    """Its Jobs run on its own schedule, and the checklist does not stop them."""
+    repo = example_repo(tmp_path)
+    add_maintenance(repo, "        persistentVolumeClaim:\n          claimName: volsync-sonarr-repo\n")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    (danger,) = [d for d in doc["dangers"] if d["code"] == "mover-not-paused"]
+    assert (danger["app"], danger["object"]) == ("sonarr", "KopiaMaintenance/sonarr")
+    assert "set its spec.suspend to true in a commit before this one" in danger["message"].lower()
+
+
+def test_a_kopia_maintenance_of_another_volume_is_no_danger(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    add_maintenance(repo, "        nfs:\n          server: nas\n          path: /volsync\n")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert [d for d in doc["dangers"] if d["code"] == "mover-not-paused"] == []
+
+
 def test_moverVolumes_of_a_mover_without_them_mount_nothing(tmp_path: Path) -> None:
     """rsync has no ``moverVolumes`` (the CRD's schema prunes them): nothing to pause."""
     repo = example_repo(tmp_path)

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.facts import VOLSYNC, claim_volume, mover_facts
+from volsync_kit.core.facts import VOLSYNC, claim_volume, maintenance_claims, mover_facts
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
 from volsync_kit.core.names import JOB_PREFIXES, mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
@@ -190,13 +190,20 @@ def _paused_stops(res: Resource) -> bool:
 
 
 def unstoppable(diff: Diff) -> list[Resource]:
-    """The movers that mount a claim the checklist deletes but that pausing
-    does not stop: each keeps the claim from going (pvc-protection)."""
+    """What mounts a claim the checklist deletes but is not stopped by it: a
+    mover that pausing does not stop, and a KopiaMaintenance, whose Jobs run
+    on its own schedule.  Each keeps the claim from going (pvc-protection)."""
     replaced = [c for c in diff.changes if c.action == "replace" and c.kind in VOLUME_KINDS]
     if not replaced:
         return []
     _, claims = _affected(diff, replaced)
-    return movers(diff, claims, stopped_by_pausing=False)
+    maintenances = [
+        res
+        for result in diff.base_model.results
+        for res in result.resources
+        if res.kind == "KopiaMaintenance" and any((res.namespace, c) in claims for c in maintenance_claims(res))
+    ]
+    return movers(diff, claims, stopped_by_pausing=False) + maintenances
 
 
 def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:

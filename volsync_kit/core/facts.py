@@ -104,6 +104,19 @@ def mounted_claims(node: Map) -> tuple[str, ...]:
     )
 
 
+def maintenance_claims(res: Resource) -> tuple[str, ...]:
+    """The claims a KopiaMaintenance (perfectra1n/volsync) mounts into its
+    maintenance Jobs through ``spec.moverVolumes`` (kopiamaintenance_controller.go);
+    () for any other object."""
+    if res.group != VOLSYNC or res.kind != "KopiaMaintenance":
+        return ()
+    return tuple(
+        claim
+        for volume in seq_at(res.node, "spec", "moverVolumes")
+        if (claim := str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName"))
+    )
+
+
 def sync_facts(res: Resource) -> SyncFacts | None:
     """What a Flux Kustomization syncs (None for any other object): the scan
     for entry points asks it of every Kustomization of every file."""

@@ -151,16 +151,26 @@ def dangers(diff: Diff) -> list[Danger]:
 
 def _unpaused(diff: Diff) -> list[Danger]:
     return [
-        Danger(
-            "mover-not-paused",
-            f"{res.kind} {res.namespace}/{res.name} (syncthing) mounts a claim this change deletes, and pausing "
-            "does not stop a syncthing mover: the claim stays Terminating and the checklist's delete step times "
-            "out. Remove the ReplicationSource, or stop it mounting the claim, in a commit before this one.",
-            owner.app,
-            f"{res.kind}/{res.name}",
-        )
+        Danger("mover-not-paused", _not_paused(res), owner.app, f"{res.kind}/{res.name}")
         for owner, res in _owned(diff, unstoppable(diff))
     ]
+
+
+def _not_paused(res: Resource) -> str:
+    what = f"{res.kind} {res.namespace}/{res.name}"
+    if res.kind == "KopiaMaintenance":
+        # spec.suspend: "the CronJob will not create new Jobs, but existing Jobs will be
+        # allowed to complete" (perfectra1n/volsync api/v1alpha1/kopiamaintenance_types.go).
+        return (
+            f"{what} mounts a claim this change deletes, and the checklist does not stop its maintenance Jobs: "
+            "one that runs keeps the claim Terminating and the delete step times out. Set its spec.suspend to "
+            "true in a commit before this one (running Jobs finish, none start), and back after."
+        )
+    return (
+        f"{what} (syncthing) mounts a claim this change deletes, and pausing does not stop a syncthing mover: "
+        "the claim stays Terminating and the checklist's delete step times out. Remove the ReplicationSource, "
+        "or stop it mounting the claim, in a commit before this one."
+    )
 
 
 def _owned(diff: Diff, resources: list[Resource]) -> list[tuple[KsResult, Resource]]:
