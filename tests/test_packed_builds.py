@@ -110,6 +110,9 @@ def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_uno
     assert {res.kind for res in movers(changes, claims)} == {"ReplicationSource", "ReplicationDestination"}
     bound = {facts.claim_volume(res) for res in read_back if res.kind == "PersistentVolumeClaim"}
     assert any(name and name.endswith("-repo-pv") for name in bound)
+    restored = {facts.claim_restored_from(res) for res in read_back if res.kind == "PersistentVolumeClaim"}
+    assert None in restored
+    assert any(name and name.endswith("-dst") for name in restored)
     assert all(_unopened(res) for res in read_back)
     for res in read_back:
         opened = Resource(Map(dict(res.node.items), res.node.loc, res.node.key_locs), res.origin)
@@ -117,6 +120,7 @@ def test_the_facts_every_run_reads_come_back_with_a_packed_body_and_leave_it_uno
         assert facts.mover_facts(opened) == facts.mover_facts(res)
         assert facts.claim_volume(opened) == facts.claim_volume(res)
         assert facts.claim_without_class(opened) == facts.claim_without_class(res)
+        assert facts.claim_restored_from(opened) == facts.claim_restored_from(res)
     assert warm == cold
 
 

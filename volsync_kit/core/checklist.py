@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.facts import VOLSYNC, claim_volume, maintenance_claims, mover_facts
+from volsync_kit.core.facts import VOLSYNC, claim_restored_from, claim_volume, maintenance_claims, mover_facts
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
 from volsync_kit.core.names import JOB_PREFIXES, mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
@@ -165,16 +165,15 @@ def _checks(affected: list[Change]) -> dict[tuple[str, str, str], Check | None]:
 # -- who mounts what ---------------------------------------------------------------
 
 
-def movers(diff: Diff, claims: set[tuple[str, str]], *, stopped_by_pausing: bool = True) -> list[Resource]:
+def movers(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
     """ReplicationSources/Destinations that mount one of ``claims`` (namespace,
-    name): those that pausing stops, or (``stopped_by_pausing=False``) those it
-    does not (:func:`unstoppable`)."""
+    name) and that pausing stops (the others: :func:`unstoppable`)."""
     out: list[Resource] = []
     for result in diff.base_model.results:
         for res in result.resources:
             if res.group != VOLSYNC or res.kind not in ("ReplicationSource", "ReplicationDestination"):
                 continue
-            if _paused_stops(res) != stopped_by_pausing:
+            if not _paused_stops(res):
                 continue
             if mover_claims([res]) & claims or _moves_data(res, claims):
                 out.append(res)
@@ -197,13 +196,16 @@ def unstoppable(diff: Diff) -> list[Resource]:
     if not replaced:
         return []
     _, claims = _affected(diff, replaced)
-    maintenances = [
-        res
-        for result in diff.base_model.results
-        for res in result.resources
-        if res.kind == "KopiaMaintenance" and any((res.namespace, c) in claims for c in maintenance_claims(res))
-    ]
-    return movers(diff, claims, stopped_by_pausing=False) + maintenances
+    return [res for result in diff.base_model.results for res in result.resources if _unstopped(res, claims)]
+
+
+def _unstopped(res: Resource, claims: set[tuple[str, str]]) -> bool:
+    kind = res.kind
+    if kind == "KopiaMaintenance":
+        return any((res.namespace, c) in claims for c in maintenance_claims(res))
+    if kind not in ("ReplicationSource", "ReplicationDestination") or res.group != VOLSYNC or _paused_stops(res):
+        return False
+    return bool(mover_claims([res]) & claims) or _moves_data(res, claims)
 
 
 def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:
@@ -536,9 +538,11 @@ def _restore_guards(diff: Diff, affected: list[Change], settings: Settings) -> S
     for c in affected:
         if c.kind != "PersistentVolumeClaim" or c.base is None:
             continue
-        if str_at(c.base.node, "spec", "dataSourceRef", "kind") != "ReplicationDestination":
+        # A fact kept with the claim: its body stays packed (2,000 claims when
+        # every repository volume is replaced, none restored).
+        destination = claim_restored_from(c.base)
+        if destination is None:
             continue
-        destination = str_at(c.base.node, "spec", "dataSourceRef", "name") or ""
         sources = [r for r in _app_resources(diff, c.ks) if r.kind == "ReplicationSource"
                    and str_at(r.node, "spec", "sourcePVC") == c.name]  # fmt: skip
         actions += [Action("sync", _mover(r)) for r in sources]

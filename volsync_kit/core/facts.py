@@ -153,6 +153,21 @@ def _read_no_class(res: Resource) -> bool:
     return str_at(res.node, "spec", "storageClassName") == ""
 
 
+def claim_restored_from(res: Resource | None) -> str | None:
+    """The ReplicationDestination a claim is populated from (``spec.dataSourceRef``
+    of that kind; "" when it names none), None when it is not: plan asks it of
+    each claim it replaces, to refresh that destination's image first."""
+    if res is None or res.kind != "PersistentVolumeClaim" or res.group:
+        return None
+    return remembered(res, "restored", _read_restored)
+
+
+def _read_restored(res: Resource) -> str | None:
+    if str_at(res.node, "spec", "dataSourceRef", "kind") != "ReplicationDestination":
+        return None
+    return str_at(res.node, "spec", "dataSourceRef", "name") or ""
+
+
 def learn(res: Resource) -> None:
     """Read every fact of ``res`` now: the store does as it writes ``res``, so
     that it keeps them with its body."""
@@ -161,3 +176,4 @@ def learn(res: Resource) -> None:
     sync_facts(res)
     claim_volume(res)
     claim_without_class(res)
+    claim_restored_from(res)
