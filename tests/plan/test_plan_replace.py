@@ -255,7 +255,7 @@ def test_a_syncthing_mover_of_a_replaced_claim_is_a_danger_not_a_pause(tmp_path:
     assert ("pause", "replicationsource", "media", "sonarr") in acts(pause)
     (danger,) = [d for d in doc["dangers"] if d["code"] == "mover-not-paused"]
     assert (danger["app"], danger["object"]) == ("sonarr", "ReplicationSource/sonarr-extra")
-    assert "media/sonarr-extra (syncthing)" in danger["message"]
+    assert "media/sonarr-extra (syncthing) mounts volsync-sonarr-repo, which this change deletes" in danger["message"]
 
 
 def add_maintenance(repo: Repo, volume: str) -> None:
@@ -280,7 +280,8 @@ def test_a_kopia_maintenance_of_a_replaced_claim_is_a_danger(tmp_path: Path) -> 
     doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
     (danger,) = [d for d in doc["dangers"] if d["code"] == "mover-not-paused"]
     assert (danger["app"], danger["object"]) == ("sonarr", "KopiaMaintenance/sonarr")
-    assert "set its spec.suspend to true in a commit before this one" in danger["message"].lower()
+    assert danger["message"].startswith("KopiaMaintenance media/sonarr mounts volsync-sonarr-repo, which this change")
+    assert "Set its spec.suspend to true in a commit before this one" in danger["message"]
 
 
 def test_a_kopia_maintenance_of_another_volume_is_no_danger(tmp_path: Path) -> None:

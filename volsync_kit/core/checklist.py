@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
 from volsync_kit.core.facts import VOLSYNC, claim_restored_from, claim_volume, maintenance_claims, mover_facts
+from volsync_kit.core.flux import KsResult
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
 from volsync_kit.core.names import JOB_PREFIXES, mover_job, templated
 from volsync_kit.core.procedure import Action, Check, Settings, Step, Target
@@ -188,24 +189,34 @@ def _paused_stops(res: Resource) -> bool:
     return facts is None or facts.mover != "syncthing"
 
 
-def unstoppable(diff: Diff) -> list[Resource]:
-    """What mounts a claim the checklist deletes but is not stopped by it: a
-    mover that pausing does not stop, and a KopiaMaintenance, whose Jobs run
-    on its own schedule.  Each keeps the claim from going (pvc-protection)."""
+def unstoppable(diff: Diff) -> list[tuple[KsResult, Resource, tuple[str, ...]]]:
+    """What mounts a claim the checklist deletes but is not stopped by it, with
+    its owner and those claims: a mover that pausing does not stop, and a
+    KopiaMaintenance, whose Jobs run on its own schedule.  Each keeps the claim
+    from going (pvc-protection)."""
     replaced = [c for c in diff.changes if c.action == "replace" and c.kind in VOLUME_KINDS]
     if not replaced:
         return []
     _, claims = _affected(diff, replaced)
-    return [res for result in diff.base_model.results for res in result.resources if _unstopped(res, claims)]
+    return [
+        (result, res, named)
+        for result in diff.base_model.results
+        for res in result.resources
+        if (named := _unstopped(res, claims))
+    ]
 
 
-def _unstopped(res: Resource, claims: set[tuple[str, str]]) -> bool:
+def _unstopped(res: Resource, claims: set[tuple[str, str]]) -> tuple[str, ...]:
+    """The ``claims`` that ``res`` mounts when nothing the checklist does stops it."""
     kind = res.kind
     if kind == "KopiaMaintenance":
-        return any((res.namespace, c) in claims for c in maintenance_claims(res))
-    if kind not in ("ReplicationSource", "ReplicationDestination") or res.group != VOLSYNC or _paused_stops(res):
-        return False
-    return bool(mover_claims([res]) & claims) or _moves_data(res, claims)
+        mounted = set(maintenance_claims(res))
+    elif kind not in ("ReplicationSource", "ReplicationDestination") or res.group != VOLSYNC or _paused_stops(res):
+        return ()
+    else:
+        facts = mover_facts(res)
+        mounted = {name for _, name in mover_claims([res])} | set(facts.data if facts else ())
+    return tuple(sorted(name for name in mounted if (res.namespace, name) in claims))
 
 
 def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from volsync_kit.core.checklist import checklist, unstoppable
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.flux import KsResult, RepoModel
+from volsync_kit.core.flux import RepoModel
 from volsync_kit.core.model import Map, Resource, Scalar, loc_of, node_at, pickled_by_fields, str_at
 from volsync_kit.core.names import UnsafeName, is_label, kube_context, label, subdomain
 from volsync_kit.core.procedure import Settings, Step
@@ -151,33 +151,27 @@ def dangers(diff: Diff) -> list[Danger]:
 
 def _unpaused(diff: Diff) -> list[Danger]:
     return [
-        Danger("mover-not-paused", _not_paused(res), owner.app, f"{res.kind}/{res.name}")
-        for owner, res in _owned(diff, unstoppable(diff))
+        Danger("mover-not-paused", _not_paused(res, claims), owner.app, f"{res.kind}/{res.name}")
+        for owner, res, claims in unstoppable(diff)
     ]
 
 
-def _not_paused(res: Resource) -> str:
+def _not_paused(res: Resource, claims: tuple[str, ...]) -> str:
     what = f"{res.kind} {res.namespace}/{res.name}"
+    named = ", ".join(claims)
     if res.kind == "KopiaMaintenance":
         # spec.suspend: "the CronJob will not create new Jobs, but existing Jobs will be
         # allowed to complete" (perfectra1n/volsync api/v1alpha1/kopiamaintenance_types.go).
         return (
-            f"{what} mounts a claim this change deletes, and the checklist does not stop its maintenance Jobs: "
-            "one that runs keeps the claim Terminating and the delete step times out. Set its spec.suspend to "
-            "true in a commit before this one (running Jobs finish, none start), and back after."
+            f"{what} mounts {named}, which this change deletes, and the checklist does not stop its maintenance "
+            "Jobs: one that runs keeps the claim Terminating and the delete step times out. Set its spec.suspend "
+            "to true in a commit before this one (running Jobs finish, none start), and back after."
         )
     return (
-        f"{what} (syncthing) mounts a claim this change deletes, and pausing does not stop a syncthing mover: "
-        "the claim stays Terminating and the checklist's delete step times out. Remove the ReplicationSource, "
-        "or stop it mounting the claim, in a commit before this one."
+        f"{what} (syncthing) mounts {named}, which this change deletes, and pausing does not stop a syncthing "
+        "mover: the claim stays Terminating and the checklist's delete step times out. Remove the "
+        "ReplicationSource, or stop it mounting the claim, in a commit before this one."
     )
-
-
-def _owned(diff: Diff, resources: list[Resource]) -> list[tuple[KsResult, Resource]]:
-    wanted = {id(res) for res in resources}
-    if not wanted:
-        return []  # most plans: no need to go over every object of the base
-    return [(r, res) for r in diff.base_model.results for res in r.resources if id(res) in wanted]
 
 
 def _moved(c: Change, diff: Diff) -> Danger:
