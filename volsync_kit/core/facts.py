@@ -96,10 +96,14 @@ def mounted_claims(node: Map) -> tuple[str, ...]:
     spec = map_at(node, "spec")
     if spec is None:
         return ()
+    return tuple(claim for mover in MOUNTING for claim in _claims_of(map_at(spec, mover)))
+
+
+def _claims_of(config: Map | None) -> tuple[str, ...]:
+    """The claims of a ``moverVolumes`` list (VolSync's MoverVolume) under ``config``."""
     return tuple(
         claim
-        for mover in MOUNTING
-        for volume in seq_at(spec, mover, "moverVolumes")
+        for volume in seq_at(config, "moverVolumes")
         if (claim := str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName"))
     )
 
@@ -110,11 +114,7 @@ def maintenance_claims(res: Resource) -> tuple[str, ...]:
     () for any other object."""
     if res.group != VOLSYNC or res.kind != "KopiaMaintenance":
         return ()
-    return tuple(
-        claim
-        for volume in seq_at(res.node, "spec", "moverVolumes")
-        if (claim := str_at(volume, "volumeSource", "persistentVolumeClaim", "claimName"))
-    )
+    return _claims_of(map_at(res.node, "spec"))
 
 
 def sync_facts(res: Resource) -> SyncFacts | None:

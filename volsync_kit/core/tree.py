@@ -122,20 +122,26 @@ def _mover(res: Resource) -> str:
     return facts.mover if facts is not None and facts.mover else "restic"
 
 
-def _made(direction: str, res: Resource) -> list[TreeNode]:
-    """The mover's cache claim and Job, as far as it makes them."""
-    mover, out = _mover(res), []
-    if mover in CACHED:
-        klass = str_at(res.node, "spec", mover, "cacheStorageClassName") or "(default)"
-        cache = mover_cache(direction, res.name)
-        out.append(TreeNode("PersistentVolumeClaim", cache, res.namespace, "volsync", f"cache, class {klass}"))
-    if mover in JOB_PREFIXES:
-        name = mover_job(direction, res.name, mover)
-        note = "mover; its pods are named after it" + (
-            ", shortened: name over 63 characters" if not name.endswith(res.name) else ""
-        )
-        out.append(TreeNode("Job", name, res.namespace, "volsync", note))
-    return out
+def _cache(direction: str, res: Resource) -> list[TreeNode]:
+    """The mover's cache claim, when its mover keeps one."""
+    mover = _mover(res)
+    if mover not in CACHED:
+        return []
+    klass = str_at(res.node, "spec", mover, "cacheStorageClassName") or "(default)"
+    cache = mover_cache(direction, res.name)
+    return [TreeNode("PersistentVolumeClaim", cache, res.namespace, "volsync", f"cache, class {klass}")]
+
+
+def _job(direction: str, res: Resource) -> list[TreeNode]:
+    """The mover's Job, when its mover runs one (syncthing runs a Deployment)."""
+    mover = _mover(res)
+    if mover not in JOB_PREFIXES:
+        return []
+    name = mover_job(direction, res.name, mover)
+    note = "mover; its pods are named after it" + (
+        ", shortened: name over 63 characters" if not name.endswith(res.name) else ""
+    )
+    return [TreeNode("Job", name, res.namespace, "volsync", note)]
 
 
 def _source(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> TreeNode:
@@ -154,10 +160,9 @@ def _source(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> TreeN
                 children=(TreeNode("VolumeSnapshot", source_copy(res.name), ns, "volsync", "of the source claim"),),
             )
         children.append(copy)
-    made = _made("src", res)
-    children.extend(n for n in made if n.kind != "Job")
+    children.extend(_cache("src", res))
     children.extend(_claim(claim, ns, objects) for claim in mounted_claims(res.node))
-    children.extend(n for n in made if n.kind == "Job")
+    children.extend(_job("src", res))
     note = f"copyMethod {method}"
     if mover in WITH_REPOSITORY:
         note += f"; {mover} Secret {str_at(res.node, 'spec', mover, 'repository') or '?'}"
@@ -190,10 +195,9 @@ def _destination(res: Resource, objects: Mapping[tuple[str, str], Resource]) -> 
             )
             dest = replace(dest, children=(image,))
         children.append(dest)
-    made = _made("dst", res)
-    children.extend(n for n in made if n.kind != "Job")
+    children.extend(_cache("dst", res))
     children.extend(_claim(claim, ns, objects) for claim in mounted_claims(res.node))
-    children.extend(n for n in made if n.kind == "Job")
+    children.extend(_job("dst", res))
     return TreeNode("ReplicationDestination", res.name, ns, "repository", f"copyMethod {method}", tuple(children))
 
 
