@@ -169,16 +169,23 @@ def _checks(affected: list[Change]) -> dict[tuple[str, str, str], Check | None]:
 def movers(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
     """ReplicationSources/Destinations that mount one of ``claims`` (namespace,
     name) and that pausing stops (the others: :func:`unstoppable`)."""
-    out: list[Resource] = []
-    for result in diff.base_model.results:
-        for res in result.resources:
-            if res.group != VOLSYNC or res.kind not in ("ReplicationSource", "ReplicationDestination"):
-                continue
-            if not _paused_stops(res):
-                continue
-            if mover_claims([res]) & claims or _moves_data(res, claims):
-                out.append(res)
-    return out
+    return [
+        res
+        for result in diff.base_model.results
+        for res in result.resources
+        if _is_mover(res) and _paused_stops(res) and any((res.namespace, n) in claims for n in _used_by(res))
+    ]
+
+
+def _is_mover(res: Resource) -> bool:
+    return res.group == VOLSYNC and res.kind in ("ReplicationSource", "ReplicationDestination")
+
+
+def _used_by(res: Resource) -> set[str]:
+    """The claims a mover mounts (its repository's, by ``moverVolumes`` or by
+    name) or moves data of (the source's data PVC, the destination's PVC)."""
+    facts = mover_facts(res)
+    return {name for _, name in mover_claims([res])} | set(facts.data if facts else ())
 
 
 def _paused_stops(res: Resource) -> bool:
@@ -208,21 +215,13 @@ def unstoppable(diff: Diff) -> list[tuple[KsResult, Resource, tuple[str, ...]]]:
 
 def _unstopped(res: Resource, claims: set[tuple[str, str]]) -> tuple[str, ...]:
     """The ``claims`` that ``res`` mounts when nothing the checklist does stops it."""
-    kind = res.kind
-    if kind == "KopiaMaintenance":
+    if res.kind == "KopiaMaintenance":
         mounted = set(maintenance_claims(res))
-    elif kind not in ("ReplicationSource", "ReplicationDestination") or res.group != VOLSYNC or _paused_stops(res):
-        return ()
+    elif _is_mover(res) and not _paused_stops(res):
+        mounted = _used_by(res)
     else:
-        facts = mover_facts(res)
-        mounted = {name for _, name in mover_claims([res])} | set(facts.data if facts else ())
+        return ()
     return tuple(sorted(name for name in mounted if (res.namespace, name) in claims))
-
-
-def _moves_data(res: Resource, claims: set[tuple[str, str]]) -> bool:
-    """The source's data PVC, or the destination's PVC, is one of ``claims``."""
-    facts = mover_facts(res)
-    return facts is not None and any((res.namespace, name) in claims for name in facts.data)
 
 
 def workloads(diff: Diff, claims: set[tuple[str, str]]) -> list[Resource]:
