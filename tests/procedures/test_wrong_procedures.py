@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import Cluster, cluster, lost, stopped_by_hand
-from test_end_to_end import REMOVE_RADARR, ROOT_PATH
+import pytest
+from harness import Cluster, Edit, cluster, lost, stopped_by_hand
+from test_end_to_end import KOPIA, REMOVE_RADARR, ROOT_PATH, backing_up_sonarr
 
 
 def broken(c: Cluster, old: str, new: str) -> None:
@@ -24,6 +25,43 @@ def test_without_suspending_flux_recreates_what_is_deleted_and_the_resume_fails(
     # Flux re-creates the claim from the base commit at once; after the push the old
     # volume cannot be changed in place (immutable), and the Kustomization fails.
     assert run.code != 0 or c.world().differs_from_git() != []
+
+
+PAUSE = """  kube -n "$ns" patch "$res" "$name" --type merge -p '{"spec":{"paused":true}}'\n"""
+WAIT = '    kube -n "$1" wait --for=delete $pods --timeout="$TIMEOUT"\n'
+
+
+@pytest.mark.parametrize("movers", [None, KOPIA], ids=["restic", "kopia"])
+def test_without_pausing_a_running_backup_the_wait_for_its_pod_stops_the_run(
+    tmp_path: Path, movers: list[Edit] | None
+) -> None:
+    c = cluster(tmp_path, ROOT_PATH, movers, backing_up_sonarr)
+    broken(c, PAUSE, "  :\n")
+    run = c.run()
+    assert run.code != 0
+    assert "step 3/8" in run.stderr
+    assert "step 4/8" not in run.stderr
+    assert "timed out waiting for the condition on pods/volsync-src-sonarr-" in run.stderr
+    claim = c.world().get("PersistentVolumeClaim", "volsync-sonarr-repo", "media")
+    assert claim is not None
+    assert "deletionTimestamp" not in claim["metadata"]  # stopped before deleting anything
+
+
+@pytest.mark.parametrize("movers", [None, KOPIA], ids=["restic", "kopia"])
+def test_without_pausing_or_waiting_a_running_backup_holds_its_claim_terminating(
+    tmp_path: Path, movers: list[Edit] | None
+) -> None:
+    c = cluster(tmp_path, ROOT_PATH, movers, backing_up_sonarr)
+    broken(c, PAUSE, "  :\n")
+    broken(c, WAIT, "    :\n")
+    run = c.run()
+    # pvc-protection keeps the claim a running mover pod mounts; the guard lets VolSync's
+    # own pods through, as pausing is what stops them.
+    assert run.code != 0
+    assert "timed out waiting for the condition on persistentvolumeclaims/volsync-sonarr-repo" in run.stderr
+    claim = c.world().get("PersistentVolumeClaim", "volsync-sonarr-repo", "media")
+    assert claim is not None
+    assert "deletionTimestamp" in claim["metadata"]
 
 
 def test_a_manual_trigger_left_behind_stops_the_schedule(tmp_path: Path) -> None:

@@ -420,6 +420,33 @@ def test_paused_and_operator_down_stop_syncs(world: World) -> None:
     assert world.cephfs()[f"{FS}:/volsync/jellyfin"] == ["media/jellyfin@v1"]
 
 
+def test_a_long_sync_holds_its_claims_until_paused(world: World) -> None:
+    world.long_sync("ReplicationSource", "docs", "paperless", ticks=50)
+    world.tick()
+    world._delete("PersistentVolumeClaim/docs/volsync-paperless-repo")
+    for _ in range(40):  # as long as a procedure's wait (commands.WAIT_TICKS)
+        world.tick()
+    # pvc-protection: the running mover pod keeps the claim Terminating, and no snapshot is taken yet
+    assert world.get("PersistentVolumeClaim", "volsync-paperless-repo", "docs") is not None
+    assert world.cephfs()[f"{FS}:/volsync/paperless"] == ["docs/paperless@v1"]
+    world.state["objects"]["ReplicationSource/docs/paperless"]["spec"]["paused"] = True
+    world.tick()
+    world.tick()
+    assert not [p for p in world.list("Pod", "docs") if p["metadata"]["name"].startswith("volsync-src-")]
+    assert world.get("PersistentVolumeClaim", "volsync-paperless-repo", "docs") is None
+    assert world.cephfs()[f"{FS}:/volsync/paperless"] == ["docs/paperless@v1"]
+
+
+def test_a_long_sync_left_alone_completes(world: World) -> None:
+    world.long_sync("ReplicationSource", "docs", "paperless", ticks=10)
+    for _ in range(9):
+        world.tick()
+    assert world.cephfs()[f"{FS}:/volsync/paperless"] == ["docs/paperless@v1"]
+    world.tick()
+    world.tick()
+    assert world.cephfs()[f"{FS}:/volsync/paperless"] == ["docs/paperless@v1", "docs/paperless@v1"]
+
+
 def test_stuck_cache_blocks_the_sync_until_recreated(world: World) -> None:
     world.stick_cache("docs", "volsync-src-paperless-cache")
     world.state["objects"]["ReplicationSource/docs/paperless"]["spec"]["trigger"]["manual"] = "x"

@@ -341,6 +341,22 @@ class World:
             True  # flux suspend patches spec.suspend=true (fluxcd.io/flux/cmd/flux_suspend)
         )
 
+    def long_sync(self, kind: str, namespace: str, name: str, ticks: int = 1000) -> None:
+        """Start a sync of the mover now that runs for ``ticks`` more ticks, longer than any
+        wait of a procedure (commands.WAIT_TICKS): a large first backup, or one over a slow
+        link, running when the operator starts. Only pausing the mover ends it early."""
+        o = self._obj(kind, namespace, name)
+        assert o is not None, f"no {kind} {namespace}/{name}"
+        k, s = self._key(o), self.state
+        assert k not in s["syncs"], f"{k} is already syncing"
+        s["syncs"][k] = {
+            "manual": None,
+            "started": s["ticks"],
+            "pod": self._start_mover(o),
+            "until": s["ticks"] + ticks,
+        }
+        self._cond(o, "Synchronizing", True, "SyncInProgress", "Synchronization in-progress")
+
     def stick_cache(self, namespace: str, claim: str) -> None:
         """Make the cache claim Pending forever with ceph-csi's 'operation already exists' event (rook/rook#13482)."""
         self.state["stuck"][f"{namespace}/{claim}"] = True
@@ -1098,7 +1114,9 @@ class World:
             if self._terminating(o):
                 continue
             if dig(o, "spec", "paused"):
-                # spec.paused: the mover is stopped and nothing starts (backube/scribe#60)
+                # spec.paused: the mover is stopped and nothing starts (backube/scribe#60); a running
+                # mover's Job gets parallelism 0, which ends its pod (backube/volsync
+                # internal/controller/mover/restic/mover.go, ensureJob)
                 if sync:
                     self._delete(key("Pod", ns, sync["pod"]))
                     del s["syncs"][k]
@@ -1131,6 +1149,8 @@ class World:
                 dig(self._obj("PersistentVolumeClaim", ns, c), "status", "phase") != "Bound" for c in claims_of(pod)
             ):
                 continue  # mover pod Pending: the sync cannot complete
+            if s["ticks"] < sync.get("until", 0):
+                continue  # a long backup or restore, still running (see long_sync)
             err = self._complete(o)
             if err:
                 st["latestMoverStatus"] = {"result": "Failed", "logs": err}
