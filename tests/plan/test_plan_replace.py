@@ -242,6 +242,10 @@ def test_each_mover_that_mounts_a_replaced_claim_is_paused_and_waited_for_by_its
     assert waits["sonarr"] == "volsync-src-sonarr"  # the component's restic mover
     assert ("unpause", "replicationsource", "media", "sonarr-extra") in acts(resume)
     assert [d["code"] for d in doc["dangers"]].count("mover-not-paused") == 0
+    # restic and kopia back up; an rclone or rsync source's one run is a replication
+    run = "backup" if mover in ("restic", "kopia") else "sync"
+    assert f"run one {run} each (then clear its manual trigger" in resume["title"]
+    assert resume["notes"][0].startswith(f"Each {run} may take as long as the app's data needs")
 
 
 def test_a_syncthing_mover_of_a_replaced_claim_is_a_danger_not_a_pause(tmp_path: Path) -> None:

@@ -24,7 +24,14 @@ import re
 from collections.abc import Iterable, Sequence
 
 from volsync_kit.core.diff import Change, Diff, tracked_objects
-from volsync_kit.core.facts import VOLSYNC, claim_restored_from, claim_volume, maintenance_claims, mover_facts
+from volsync_kit.core.facts import (
+    VOLSYNC,
+    WITH_REPOSITORY,
+    claim_restored_from,
+    claim_volume,
+    maintenance_claims,
+    mover_facts,
+)
 from volsync_kit.core.flux import KsResult
 from volsync_kit.core.model import KsRef, Resource, Scalar, iter_scalars, str_at, written_strings, written_texts
 from volsync_kit.core.names import JOB_PREFIXES, mover_job, templated
@@ -76,10 +83,16 @@ def _mover(res: Resource) -> Target:
     return Target(res.kind.lower(), res.name, res.namespace)
 
 
-def _job(res: Resource) -> str:
+def _mover_of(res: Resource) -> str:
     facts = mover_facts(res)
-    mover = facts.mover if facts is not None and facts.mover in JOB_PREFIXES else "restic"
-    return mover_job("src" if res.kind == "ReplicationSource" else "dst", res.name, mover)
+    return facts.mover if facts is not None else ""
+
+
+def _job(res: Resource) -> str:
+    mover = _mover_of(res)
+    return mover_job(
+        "src" if res.kind == "ReplicationSource" else "dst", res.name, mover if mover in JOB_PREFIXES else "restic"
+    )
 
 
 def _push(settings: Settings) -> Action:
@@ -436,13 +449,16 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
     for res in releases:
         release = Target("helmrelease", res.name, res.namespace)
         resume += [Action("scale-up", release), Action("resume", release)]
+    # restic and kopia back up into a repository; rclone and rsync replicate. A source
+    # without a mover is taken as restic, as _job takes it.
+    sync = "backup" if all(_mover_of(r) in ("", *WITH_REPOSITORY) for r in sources) else "sync"
     steps.append(
         step(
             _resume_title(
-                any(a.verb == "wait-bound" for a in resume), bool(found_movers), bool(sources), bool(releases)
+                any(a.verb == "wait-bound" for a in resume), bool(found_movers), sync if sources else "", bool(releases)
             ),
             resume,
-            (f"Each backup may take as long as the app's data needs; each wait gives up after {settings.timeout}.",)
+            (f"Each {sync} may take as long as the app's data needs; each wait gives up after {settings.timeout}.",)
             if sources
             else (),
             kind="resume",
@@ -452,13 +468,14 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
     return steps
 
 
-def _resume_title(bound: bool, movers: bool, backups: bool, workloads: bool) -> str:
-    """What the resume step does, and nothing it does not (no mover, no scaled workload)."""
+def _resume_title(bound: bool, movers: bool, sync: str, workloads: bool) -> str:
+    """What the resume step does, and nothing it does not (no mover, no scaled workload);
+    ``sync`` names what each source's one run is ("backup" or "sync"), empty for none."""
     then = []
     if movers:
         then.append("unpause the movers")
-    if backups:
-        then.append("run one backup each (then clear its manual trigger, so the schedule applies again)")
+    if sync:
+        then.append(f"run one {sync} each (then clear its manual trigger, so the schedule applies again)")
     if workloads:
         then.append("restore the workloads' replicas")
     if not then:
