@@ -4,6 +4,7 @@ that serves a dump and records every call it gets."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import stat
@@ -258,3 +259,48 @@ def test_no_volume_is_called_an_orphan_while_the_repository_does_not_build(tmp_p
     assert [d["code"] for d in doc["diagnoses"]] == []
     assert any("fail to render or to apply" in n and "orphans are not checked" in n for n in doc["notes"])
     assert result.exit_code == 0
+
+
+def _failing_source(mover: str, logs: str) -> dict[str, object]:
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationSource",
+        "metadata": {"name": "sonarr", "namespace": "media"},
+        "spec": {"sourcePVC": "sonarr", mover: {"copyMethod": "Snapshot"}},
+        "status": {"latestMoverStatus": {"result": "Failed", "logs": logs}},
+    }
+
+
+# Where each mover logs (backube/volsync internal/controller/mover/*/mover.go; kopia: perfectra1n/volsync).
+MOVER_LOGS = {
+    "restic": ("back up", "logs job/volsync-src-sonarr "),
+    "kopia": ("back up", "logs job/volsync-src-sonarr "),
+    "rclone": ("sync", "logs job/volsync-rclone-src-sonarr "),
+    "rsync": ("sync", "logs job/volsync-rsync-src-sonarr "),
+    "rsyncTLS": ("sync", "logs job/volsync-rsync-tls-src-sonarr "),
+    "syncthing": ("sync", "logs deployment/volsync-sonarr "),
+}
+
+
+@pytest.mark.parametrize("mover", sorted(MOVER_LOGS))
+def test_a_failing_source_names_what_it_does_and_where_its_mover_logs(mover: str) -> None:
+    from volsync_kit.core import doctor as core
+
+    (d,) = core.replication(
+        [_failing_source(mover, "Fatal: boom")], datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
+    )
+    does, logs = MOVER_LOGS[mover]
+    assert (d.id, d.code) == ("D501", "sync-failing")
+    assert d.title == f"ReplicationSource media/sonarr fails to {does}"
+    commands = [c for s in d.steps for c in s.commands]
+    assert [c for c in commands if " logs " in c] == [f"kubectl -n media {logs.strip()} --tail=50"]
+
+
+def test_a_lock_message_is_restic_locked_under_restic_only() -> None:
+    """D503's fix is restic's ``spec.restic.unlock``; under another mover the same words are a failure."""
+    from volsync_kit.core import doctor as core
+
+    now = datetime.datetime(2026, 11, 28, tzinfo=datetime.UTC)
+    locked = "unable to create lock in backend: repository is already locked by PID 42"
+    assert [d.code for d in core.replication([_failing_source("restic", locked)], now)] == ["restic-locked"]
+    assert [d.code for d in core.replication([_failing_source("kopia", locked)], now)] == ["sync-failing"]

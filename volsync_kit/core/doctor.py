@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from volsync_kit.core.diff import Change, Diff, FieldChange, diff, tracked_objects
+from volsync_kit.core.facts import MOVER_SPECS, WITH_REPOSITORY
 from volsync_kit.core.flux import KsResult, RepoModel
 from volsync_kit.core.model import KsRef, Map, Plain, Resource, Scalar, from_plain, map_at, to_plain
-from volsync_kit.core.names import is_label_value, is_subdomain, label, mover_job, subdomain
+from volsync_kit.core.names import JOB_PREFIXES, is_label_value, is_subdomain, label, mover_job, subdomain
 from volsync_kit.core.planner import Settings, Step, plan
 
 Obj = Mapping[str, Any]
@@ -443,15 +444,16 @@ def replication(sources: list[Obj], now: datetime.datetime) -> list[Diagnosis]:
     for rs in sources:
         ns, name = _meta(rs, "namespace"), _meta(rs, "name")
         rs_ns, rs_name = label(ns), subdomain(name)
-        mover = _get(rs, "status", "latestMoverStatus") or {}
-        logs = str(mover.get("logs") or "") if isinstance(mover, Mapping) else ""
-        result = mover.get("result") if isinstance(mover, Mapping) else None
+        status = _get(rs, "status", "latestMoverStatus") or {}
+        logs = str(status.get("logs") or "") if isinstance(status, Mapping) else ""
+        result = status.get("result") if isinstance(status, Mapping) else None
         failed = [
             c
             for c in (_get(rs, "status", "conditions") or [])
             if isinstance(c, Mapping) and c.get("type") == "Synchronizing" and c.get("reason") == "Error"
         ]
-        if any(needle in logs for needle in RESTIC_LOCKED):
+        mover = _mover(rs)
+        if mover in ("", "restic") and any(needle in logs for needle in RESTIC_LOCKED):
             stamp = now.strftime("%Y%m%dT%H%M%SZ")
             patch = '{"spec":{"restic":{"unlock":"' + stamp + '"}}}'
             out.append(
@@ -483,16 +485,13 @@ def replication(sources: list[Obj], now: datetime.datetime) -> list[Diagnosis]:
                 Diagnosis(
                     "D501",
                     "sync-failing",
-                    f"ReplicationSource {ns}/{name} fails to back up",
+                    f"ReplicationSource {ns}/{name} fails to {'sync' if _replicates(mover) else 'back up'}",
                     (_ref(rs),),
                     tuple(evidence),
                     (
                         Step(
                             "Read the mover's logs and the object's status",
-                            (
-                                f"kubectl -n {rs_ns} describe replicationsource {rs_name}",
-                                f"kubectl -n {rs_ns} logs job/{subdomain(_job(name))} --tail=50",
-                            ),
+                            (f"kubectl -n {rs_ns} describe replicationsource {rs_name}", *_logs(rs_ns, name, mover)),
                             kind="preflight",
                         ),
                     ),
@@ -519,8 +518,29 @@ def replication(sources: list[Obj], now: datetime.datetime) -> list[Diagnosis]:
     return out
 
 
-def _job(name: str) -> str:
-    return mover_job("src", name)
+def _mover(rs: Obj) -> str:
+    """The mover a live object's spec sets, as VolSync picks it (facts.MOVER_SPECS); "" for none."""
+    spec = rs.get("spec")
+    if not isinstance(spec, Mapping):
+        return ""
+    return next((m for m in MOVER_SPECS if isinstance(spec.get(m), Mapping)), "")
+
+
+def _replicates(mover: str) -> bool:
+    """rclone, rsync, rsyncTLS and syncthing copy data elsewhere; restic and kopia back it up."""
+    return mover not in ("", *WITH_REPOSITORY)
+
+
+def _logs(ns: str, name: str, mover: str) -> tuple[str, ...]:
+    """Where a source's mover logs: its Job (each mover's name: names.JOB_PREFIXES), or
+    syncthing's Deployment ``volsync-<name>`` (backube/volsync
+    internal/controller/mover/syncthing/mover.go); an external mover's are not VolSync's."""
+    if mover == "syncthing":
+        return (f"kubectl -n {ns} logs deployment/{subdomain('volsync-' + name)} --tail=50",)
+    if mover == "external":
+        return ()
+    job = mover_job("src", name, mover if mover in JOB_PREFIXES else "restic")
+    return (f"kubectl -n {ns} logs job/{subdomain(job)} --tail=50",)
 
 
 def _late(rs: Obj, now: datetime.datetime) -> str | None:
