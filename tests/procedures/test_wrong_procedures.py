@@ -6,9 +6,10 @@ simulation."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from harness import Cluster, Edit, cluster, lost, stopped_by_hand
+from harness import Cluster, Edit, Run, cluster, lost, stopped_by_hand
 from test_end_to_end import KOPIA, REMOVE_RADARR, ROOT_PATH, backing_up_sonarr
 
 
@@ -31,19 +32,27 @@ PAUSE = """  kube -n "$ns" patch "$res" "$name" --type merge -p '{"spec":{"pause
 WAIT = '    kube -n "$1" wait --for=delete $pods --timeout="$TIMEOUT"\n'
 
 
+def unpaused_backup(tmp: Path, movers: list[Edit] | None, *skipped: tuple[str, str]) -> tuple[Run, dict[str, Any]]:
+    """The rootPath plan while sonarr's backup runs, with the steps ``skipped``; the run
+    and sonarr's repository claim after it."""
+    c = cluster(tmp, ROOT_PATH, movers, backing_up_sonarr)
+    for old, new in skipped:
+        broken(c, old, new)
+    run = c.run()
+    claim = c.world().get("PersistentVolumeClaim", "volsync-sonarr-repo", "media")
+    assert claim is not None
+    return run, claim
+
+
 @pytest.mark.parametrize("movers", [None, KOPIA], ids=["restic", "kopia"])
 def test_without_pausing_a_running_backup_the_wait_for_its_pod_stops_the_run(
     tmp_path: Path, movers: list[Edit] | None
 ) -> None:
-    c = cluster(tmp_path, ROOT_PATH, movers, backing_up_sonarr)
-    broken(c, PAUSE, "  :\n")
-    run = c.run()
+    run, claim = unpaused_backup(tmp_path, movers, (PAUSE, "  :\n"))
     assert run.code != 0
     assert "step 3/8" in run.stderr
     assert "step 4/8" not in run.stderr
     assert "timed out waiting for the condition on pods/volsync-src-sonarr-" in run.stderr
-    claim = c.world().get("PersistentVolumeClaim", "volsync-sonarr-repo", "media")
-    assert claim is not None
     assert "deletionTimestamp" not in claim["metadata"]  # stopped before deleting anything
 
 
@@ -51,16 +60,11 @@ def test_without_pausing_a_running_backup_the_wait_for_its_pod_stops_the_run(
 def test_without_pausing_or_waiting_a_running_backup_holds_its_claim_terminating(
     tmp_path: Path, movers: list[Edit] | None
 ) -> None:
-    c = cluster(tmp_path, ROOT_PATH, movers, backing_up_sonarr)
-    broken(c, PAUSE, "  :\n")
-    broken(c, WAIT, "    :\n")
-    run = c.run()
+    run, claim = unpaused_backup(tmp_path, movers, (PAUSE, "  :\n"), (WAIT, "    :\n"))
     # pvc-protection keeps the claim a running mover pod mounts; the guard lets VolSync's
     # own pods through, as pausing is what stops them.
     assert run.code != 0
     assert "timed out waiting for the condition on persistentvolumeclaims/volsync-sonarr-repo" in run.stderr
-    claim = c.world().get("PersistentVolumeClaim", "volsync-sonarr-repo", "media")
-    assert claim is not None
     assert "deletionTimestamp" in claim["metadata"]
 
 
