@@ -1797,6 +1797,24 @@ def test_what_lint_reads_of_a_claim_or_mover_is_not_answered_as_recorded(
         assert warm != recorded
 
 
+def test_a_mover_switched_on_a_shared_repository_is_not_answered_as_recorded(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """VK301 reads under which mover a claim is mounted: kopia sources may
+    share one repository, a restic one may not share it with them."""
+    _sub(repo / _REPOSITORY / "pv.yaml", r"rootPath: /volsync/\$\{APP\}", "rootPath: /volsync/shared")
+    _sub(repo / ".volsync-kit.yaml", r"rootPath: /volsync/\$\{APP\}", "rootPath: /volsync/shared")
+    for name in ("replicationsource.yaml", "replicationdestination.yaml"):
+        _sub(repo / _OPERATIONS / name, r"\n  restic:\n", "\n  kopia:\n")
+    recorded = _lint(repo)
+    assert not [f for f in recorded.findings if f.rule == "VK301"]
+    _sub(repo / _OPERATIONS / "replicationdestination.yaml", r"\n  kopia:\n", "\n  restic:\n")
+    warm = _lint(repo)
+    assert warm == _lint(repo, cache=False) != recorded
+    assert [f for f in warm.findings if f.rule == "VK301"]
+    assert reuses[-2] is None or reuses[-2].patched, "a stale record was reused"
+
+
 @pytest.mark.parametrize("command", ["lint", "render", "plan"])
 def test_another_size_of_an_app_s_data_claim_is_answered_for_lint_alone(
     repo: Path, reuses: list[runmemo.Reuse | None], command: str

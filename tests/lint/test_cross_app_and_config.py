@@ -100,6 +100,34 @@ def test_vk301_shared_root_path_names_the_other_apps(tmp_path: Path) -> None:
     assert "of jellyfin" not in jellyfin.message
 
 
+OPERATIONS = "kubernetes/flux/components/volsync/operations"
+
+
+def share_repository(root: Path, *movers: tuple[str, str]) -> None:
+    """Every app's repository volume at one rootPath, with the movers of the
+    component's files switched as ``movers`` says: (file, mover)."""
+    edit(root, REPO_PV, "rootPath: /volsync/${APP}", "rootPath: /volsync/shared")
+    edit(root, CONFIG, "rootPath: /volsync/${APP}", "rootPath: /volsync/shared")
+    for name, mover in movers:
+        edit(root, f"{OPERATIONS}/{name}", "\n  restic:\n", f"\n  {mover}:\n")
+
+
+def test_vk301_passes_on_one_kopia_repository_for_every_app(tmp_path: Path) -> None:
+    """kopia sources share a repository, each as its own username@hostname
+    (perfectra1n/volsync docs/usage/kopia/multi-tenancy.rst)."""
+    root = example_copy(tmp_path)
+    share_repository(root, ("replicationsource.yaml", "kopia"), ("replicationdestination.yaml", "kopia"))
+    result = lint(root)
+    assert hits(result, "VK301") == []
+    assert not result.failed
+
+
+def test_vk301_a_repository_restic_also_mounts_is_not_shared(tmp_path: Path) -> None:
+    root = example_copy(tmp_path)
+    share_repository(root, ("replicationsource.yaml", "kopia"))  # the destinations stay restic
+    assert hits(lint(root), "VK301") == per_app("VK301", REPO_PV, line_of(root, REPO_PV, "rootPath:"))
+
+
 def test_vk301_passes_on_shared_data_volumes(tmp_path: Path) -> None:
     """Two apps' PVs of one media library (not a restic repository) may share a rootPath."""
     root = example_copy(tmp_path)

@@ -91,12 +91,21 @@ class SyncFacts:
 
 def mounted_claims(node: Map) -> tuple[str, ...]:
     """The claims a VolSync mover mounts through ``moverVolumes`` of the movers
-    that have them (:data:`MOUNTING`): what plan pauses a mover for, what VK301
-    reads, and all that lint reads of a mover (core.runmemo.LINT)."""
+    that have them (:data:`MOUNTING`): what plan pauses a mover for (VK301 and
+    lint's record read them with their mover: :func:`mounts`)."""
     spec = map_at(node, "spec")
     if spec is None:
         return ()
     return tuple(claim for mover in MOUNTING for claim in _claims_of(map_at(spec, mover)))
+
+
+def mounts(node: Map) -> tuple[tuple[str, str], ...]:
+    """(mover, claim) for each claim :func:`mounted_claims` gives: VK301 tells a
+    kopia repository, which sources may share, from any other."""
+    spec = map_at(node, "spec")
+    if spec is None:
+        return ()
+    return tuple((mover, claim) for mover in MOUNTING for claim in _claims_of(map_at(spec, mover)))
 
 
 def _claims_of(config: Map | None) -> tuple[str, ...]:

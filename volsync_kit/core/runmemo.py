@@ -60,7 +60,7 @@ ones, the claims VolSync movers mount, and of the build its problems and the
 files it read.  Those kinds are digested whole, locations included; every
 other object by its identity and location.  render prints every claim and
 mover whole; lint reads of another claim only whether it goes with a static
-volume, and of a mover only the claims it mounts (:data:`LINT`), so another
+volume, and of a mover only the claims it mounts and under which mover (:data:`LINT`), so another
 size of an app's data claim keeps lint's record.  Its file view reads the
 volume documents of every file Flux reads through one derived question per
 file (``volumedocs.volume_facts``), and a file holding what it judges as text.
@@ -228,7 +228,7 @@ RENDER = Reads(READ_KINDS, UNREAD_FIELDS)
 # CephFS volumes and the claims that go with them (core.volumedocs.related_objects,
 # digested whole); of any other claim what tells whether it goes with one
 # (facts.claim_volume, facts.claim_without_class), and of a mover the claims
-# it mounts (VK301, facts.mounted_claims).  So another size of an app's data
+# it mounts, with the mover (VK301, facts.mounts).  So another size of an app's data
 # claim (and of its ReplicationDestination, both from VOLSYNC_CAPACITY in
 # the usual component) leaves lint's record as it is.
 LINT = Reads(

@@ -11,6 +11,11 @@ claim is mounted through a ReplicationSource's or ReplicationDestination's
 `syncthing`: the movers that have them).  Every colliding PV is reported,
 at its `rootPath` line, naming the other apps.
 
+A rootPath whose every PV holds a repository that only kopia movers mount
+is not reported: kopia (perfectra1n/volsync) connects each source as its
+own `username@hostname` (the object's name and namespace), and one
+repository for every app is its recommended layout.
+
 ## Why is this bad?
 Both apps' movers then run restic against one directory: two apps back up
 into, prune and restore from one repository, and one app's `forget`
@@ -43,6 +48,9 @@ volumeAttributes:
 - backube/volsync `docs/usage/movervolumes.rst` (a filesystem repository
   mounted at `/mnt/<mountPath>`)
 - ceph/ceph-csi `docs/static-pvc.md` (`rootPath`)
+- perfectra1n/volsync `docs/usage/kopia/repository-organization.rst`
+  ("Using a single Kopia repository for all your PVCs is the recommended
+  approach") and `docs/usage/kopia/multi-tenancy.rst`
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ import contextlib
 import posixpath
 from collections.abc import Iterator
 
-from volsync_kit.core.facts import mounted_claims
+from volsync_kit.core.facts import mounts
 from volsync_kit.core.model import Severity, str_at
 from volsync_kit.core.rules._api import ATTRS, Context, Group, Hit, Subject, has_placeholder
 from volsync_kit.core.substitution import SubstitutionError, expand
@@ -63,6 +71,7 @@ SCOPE = "repo"
 SUMMARY = "Give every app's repository volume its own rootPath"
 
 MOVERS = ("ReplicationSource", "ReplicationDestination")
+KOPIA_ONLY = frozenset({"kopia"})
 
 Key = tuple[str | None, str | None, str]
 
@@ -74,25 +83,36 @@ def _text(pv: Subject, name: str) -> str | None:
     return str(value.raw)
 
 
-def _mover_claims(group: Group, ctx: Context) -> set[str]:
-    """PVC names the app's VolSync movers mount through ``moverVolumes``."""
+def _mover_claims(group: Group, ctx: Context) -> dict[str, set[str]]:
+    """The movers (restic, kopia...) that mount each claim of the app through ``moverVolumes``."""
     result = ctx.result_of(group.ks)
+    claims: dict[str, set[str]] = {}
     if result is None:
-        return set()
-    return {claim for res in result.resources if res.kind in MOVERS for claim in mounted_claims(res.node)}
+        return claims
+    for res in result.resources:
+        if res.kind in MOVERS:
+            for mover, claim in mounts(res.node):
+                claims.setdefault(claim, set()).add(mover)
+    return claims
 
 
-def _repository_pvs(group: Group, ctx: Context) -> set[str]:
-    """Names of the PVs of ``group`` that hold a VolSync repository."""
-    names: set[str] = set()
+def _repository_pvs(group: Group, ctx: Context) -> dict[str, frozenset[str]]:
+    """The PVs of ``group`` that hold a VolSync repository, by name, with the
+    movers that mount their claims (none for a PV only named like one)."""
+    movers: dict[str, set[str]] = {}
     with contextlib.suppress(SubstitutionError):  # the template names a variable the app lacks
-        names.add(expand(ctx.expect.pv_name, group.variables))
+        movers[expand(ctx.expect.pv_name, group.variables)] = set()
     claims = _mover_claims(group, ctx)
     for pvc in group.pvcs:
         volume = str_at(pvc.node, "spec", "volumeName")
         if pvc.name in claims and volume:
-            names.add(volume)
-    return names
+            movers.setdefault(volume, set()).update(claims[pvc.name])
+    return {name: frozenset(used) for name, used in movers.items()}
+
+
+def _shared_kopia(held: list[frozenset[str] | None]) -> bool:
+    """Every PV holds a repository that kopia movers, and only they, mount."""
+    return all(movers == KOPIA_ONLY for movers in held)
 
 
 def _describe(other: Subject, me: Subject) -> str:
@@ -113,18 +133,20 @@ def check(_: Context, ctx: Context) -> Iterator[Hit]:
     # Which PVs hold a repository is asked only where Kustomizations share a
     # rootPath: it reads every mover of the app, and most repositories have
     # no such PV at all.
-    repo_names: dict[int, set[str]] = {}
+    repositories: dict[int, dict[str, frozenset[str]]] = {}
     for (cluster, fs, root), entries in found.items():
         pvs = [pv for pv, _group in entries]
         if len({pv.ks for pv in pvs}) < 2:
             continue
         for _pv, group in entries:
-            if id(group) not in repo_names:
-                repo_names[id(group)] = _repository_pvs(group, ctx)
-        if not any(pv.name in repo_names[id(group)] for pv, group in entries):
+            if id(group) not in repositories:
+                repositories[id(group)] = _repository_pvs(group, ctx)
+        held = [repositories[id(group)].get(pv.name) for pv, group in entries]
+        if all(movers is None for movers in held) or _shared_kopia(held):
             continue
         for pv in pvs:
-            others = [_describe(o, pv) for o in pvs if o.ks != pv.ks]
+            # Sorted: a run that makes a few apps again (lint.patched) meets them in another order.
+            others = sorted({_describe(o, pv) for o in pvs if o.ks != pv.ks})
             value = pv.value(*ATTRS, "rootPath")
             yield Hit(
                 f"rootPath {root} (clusterID {cluster or '-'}, fsName {fs or '-'}) is also the rootPath of "

@@ -71,7 +71,8 @@ def check(_: Context, ctx: Context) -> Iterator[Hit]:
             found.setdefault((pv.ks.cluster if pv.ks else "", pv.driver or "", str(value.raw)), []).append(pv)
     for (_cluster, _driver, handle), pvs in found.items():
         for pv in pvs:
-            others = [_describe(o, pv) for o in pvs if o.name != pv.name]
+            # Sorted: a run that makes a few apps again (lint.patched) meets them in another order.
+            others = sorted({_describe(o, pv) for o in pvs if o.name != pv.name})
             if not others:
                 continue
             where = pv.value(*HANDLE)
