@@ -14,7 +14,8 @@ at its `rootPath` line, naming the other apps.
 A rootPath whose every PV holds a repository that only kopia movers mount
 is not reported: kopia (perfectra1n/volsync) connects each source as its
 own `username@hostname` (the object's name and namespace), and one
-repository for every app is its recommended layout.
+repository for every app is its recommended layout (each app's repository
+Secret must then hold that repository's password).
 
 ## Why is this bad?
 Both apps' movers then run restic against one directory: two apps back up
