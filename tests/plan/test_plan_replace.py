@@ -499,3 +499,93 @@ def test_every_manual_trigger_is_removed_after_its_backup(root_path_plan: dict) 
         assert i < wait < cmds.index(removal)
         seen.update(sources)
     assert seen == set(APPS)  # every app's source is triggered, and each trigger removed
+
+
+OPERATIONS = "kubernetes/flux/components/volsync/operations"
+
+
+def kopia_movers(repo: Repo, *files: str) -> None:
+    """The component's movers of ``files`` under ``spec.kopia`` (perfectra1n/volsync),
+    committed: kopia keeps restic's shape."""
+    for name in files:
+        repo.edit(f"{OPERATIONS}/{name}", "\n  restic:\n", "\n  kopia:\n", count=2)
+    repo.commit("kopia movers")
+
+
+BOTH = ("replicationsource.yaml", "replicationdestination.yaml")
+
+
+def test_a_kopia_repository_that_moves_is_named_as_kopia_s(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    kopia_movers(repo, *BOTH)
+    change_root_path(repo)
+    repo.commit("move the kopia repositories")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    moved = {d["app"]: d["message"] for d in doc["dangers"] if d["code"] == "repository-moved"}
+    assert moved["sonarr"].startswith("The kopia repository of sonarr moves (rootPath /volsync/sonarr -> ")
+    assert "kopia's mover silently creates an empty repository at the new place" in moved["sonarr"]
+    _, gate = step(doc, "gate")
+    assert any("already holds the kopia repository (its `kopia.repository.f` file)" in n for n in gate["notes"])
+    assert not any("restic" in n for n in gate["notes"])
+    _, safety = step(doc, "data safety")
+    assert any(n.startswith("Preserved: the kopia data of each of the 7 apps") for n in safety["notes"])
+
+
+def test_a_repository_restic_also_mounts_is_named_as_restic_s(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    kopia_movers(repo, "replicationsource.yaml")  # the destinations stay restic
+    change_root_path(repo)
+    repo.commit("move the repositories")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    moved = [d["message"] for d in doc["dangers"] if d["code"] == "repository-moved"]
+    assert moved
+    assert all(m.startswith("The restic repository of ") for m in moved)
+    _, gate = step(doc, "gate")
+    assert any("its `config` file" in n for n in gate["notes"])
+
+
+def share_root_path(repo: Repo) -> None:
+    repo.edit(REPO_PV, "rootPath: /volsync/${APP}", "rootPath: /volsync/shared")
+    repo.commit("one repository for every app")
+
+
+def test_apps_sharing_one_kopia_repository_are_no_danger(tmp_path: Path) -> None:
+    """kopia sources share a repository, each as its own username@hostname
+    (perfectra1n/volsync docs/usage/kopia/multi-tenancy.rst)."""
+    repo = example_repo(tmp_path)
+    kopia_movers(repo, *BOTH)
+    share_root_path(repo)
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    assert [d for d in doc["dangers"] if d["code"] == "shared-root-path"] == []
+    assert [d for d in doc["dangers"] if d["code"] == "repository-moved"]  # each app's history stays behind
+
+
+def test_apps_sharing_a_repository_restic_mounts_are_a_danger(tmp_path: Path) -> None:
+    repo = example_repo(tmp_path)
+    kopia_movers(repo, "replicationsource.yaml")
+    share_root_path(repo)
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    (shared,) = [d for d in doc["dangers"] if d["code"] == "shared-root-path"]
+    assert shared["message"].endswith("end up on one rootPath /volsync/shared.")
+
+
+EXTERNAL_SECRET = f"{OPERATIONS}/externalsecret.yaml"
+
+
+@pytest.mark.parametrize("tool", ["restic", "kopia"])
+def test_another_repository_or_password_in_the_mover_s_secret_is_a_danger(tmp_path: Path, tool: str) -> None:
+    repo = example_repo(tmp_path)
+    if tool == "kopia":
+        kopia_movers(repo, *BOTH)
+        repo.edit(EXTERNAL_SECRET, "RESTIC_", "KOPIA_", count=3)
+        repo.commit("kopia's keys")
+    key = f"{tool.upper()}_REPOSITORY"
+    repo.edit(EXTERNAL_SECRET, f"{key}: /repository/${{APP}}", f"{key}: /repository/v2/${{APP}}")
+    repo.commit("another repository")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    said = {d["app"]: d["message"] for d in doc["dangers"] if d["code"] == "repository-moved"}
+    assert set(said) == set(APPS)
+    assert said["sonarr"] == (
+        f"{key} of sonarr changes in ExternalSecret/sonarr-volsync: {tool} starts a new repository "
+        "or cannot open the old."
+    )

@@ -42,6 +42,7 @@ from volsync_kit.core.volumes import (
     is_repository_volume,
     mover_claims,
     repository_moved,
+    repository_tool,
 )
 
 VOLUME_KINDS = ("PersistentVolume", "PersistentVolumeClaim", "StorageClass")
@@ -518,8 +519,10 @@ def _safety(diff: Diff, affected: list[Change]) -> tuple[str, ...]:
     data = sorted({c.name for c in affected if c.kind == "PersistentVolume" and not is_repository_volume(c, diff)})
     notes = ["Deleted: the Kubernetes PV and PVC objects only (and StorageClasses, which hold no data)."]
     if repositories:
+        tools = {repository_tool(c, diff) for c in affected if c.kind == "PersistentVolume" and c.app in repositories}
+        data_of = f"{tools.pop()} data" if len(tools) == 1 else "repository data"
         notes.append(
-            f"Preserved: the restic data of {_apps(repositories, diff)} at its rootPath, and remote (R2) "
+            f"Preserved: the {data_of} of {_apps(repositories, diff)} at its rootPath, and remote (R2) "
             "repositories, which are untouched. VolSync reconnects to the existing repositories only where the "
             "repository did not move."
         )
@@ -593,6 +596,12 @@ def _app_resources(diff: Diff, ref: KsRef) -> list[Resource]:
 # -- gate, removed apps ---------------------------------------------------------------
 
 
+# The file every repository of the tool holds at its root: restic's `config`;
+# kopia's format blob `kopia.repository`, which its filesystem storage writes
+# with the suffix `.f` (kopia repo/blob/filesystem).
+_REPOSITORY_FILE = {"restic": "config", "kopia": "kopia.repository.f"}
+
+
 def _gate(diff: Diff, changes: Iterable[Change], settings: Settings) -> Step | None:
     moved = [c for c in changes if repository_moved(c) or (c.action == "create" and c.kind == "PersistentVolume")]
     moved = [c for c in moved if attr(c.head, "rootPath")]
@@ -607,7 +616,8 @@ def _gate(diff: Diff, changes: Iterable[Change], settings: Settings) -> Step | N
         elif c.action == "create":
             holds = "exists"
         else:
-            holds = "exists and already holds the restic repository (its `config` file)"
+            tool = repository_tool(c, diff)
+            holds = f"exists and already holds the {tool} repository (its `{_REPOSITORY_FILE[tool]}` file)"
         # Apps that one component moves alike share one line: /volsync/${APP} for 35 apps.
         groups.setdefault((templated(root, c.app), fs or "(default)", cluster, holds), []).append((c.app, root))
         if settings.gate_command:

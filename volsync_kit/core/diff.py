@@ -10,7 +10,7 @@ are never reported as deleted.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
@@ -91,6 +91,8 @@ class Diff:
     failures: tuple[RenderFailure, ...]
     base_model: RepoModel
     head_model: RepoModel
+    # What volumes.volume_tools found, kept by it: asked once per replaced volume.
+    tools: object = field(default=None, init=False, repr=False, compare=False)
 
 
 def _ident(res: Resource, cluster: str) -> Key:

@@ -22,7 +22,13 @@ from volsync_kit.core.flux import RepoModel
 from volsync_kit.core.model import Map, Resource, Scalar, loc_of, node_at, pickled_by_fields, str_at
 from volsync_kit.core.names import UnsafeName, is_label, kube_context, label, subdomain
 from volsync_kit.core.procedure import Settings, Step
-from volsync_kit.core.volumes import REPOSITORY_ATTRIBUTES, is_repository_volume, repository_moved
+from volsync_kit.core.volumes import (
+    REPOSITORY_ATTRIBUTES,
+    is_repository_volume,
+    repository_moved,
+    repository_tool,
+    shared_by_kopia,
+)
 from volsync_kit.core.volumes import attr as _attr
 
 __all__ = ["SEVERITY", "Danger", "Plan", "Settings", "Step", "dangers", "pinned", "plan", "reported"]
@@ -79,7 +85,7 @@ class Plan:
 def _secret_keys_changed(change: Change) -> list[str]:
     if change.kind not in ("Secret", "ExternalSecret") or change.action == "create":
         return []
-    keys = ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")
+    keys = ("RESTIC_REPOSITORY", "RESTIC_PASSWORD", "KOPIA_REPOSITORY", "KOPIA_PASSWORD")
     return sorted({k for f in change.fields for k in keys if k in f.path})
 
 
@@ -115,7 +121,8 @@ def dangers(diff: Diff) -> list[Danger]:
             out.append(
                 Danger(
                     "repository-moved",
-                    f"{key} of {c.app} changes in {c.label}: restic starts a new repository or cannot open the old.",
+                    f"{key} of {c.app} changes in {c.label}: {key.split('_')[0].lower()} starts a new repository "
+                    "or cannot open the old.",
                     c.app,
                     c.label,
                 )
@@ -182,10 +189,11 @@ def _moved(c: Change, diff: Diff) -> Danger:
         if _attr(c.base, a) != _attr(c.head, a)
     )
     if is_repository_volume(c, diff):
+        tool = repository_tool(c, diff)
         return Danger(
             "repository-moved",
-            f"The restic repository of {c.app} moves ({moves}): restic silently initialises an empty repository "
-            "at the new place if it holds none, and the history stays at the old one.",
+            f"The {tool} repository of {c.app} moves ({moves}): {_STARTS_EMPTY[tool]} at the new place if it holds "
+            "none, and the history stays at the old one.",
             c.app,
             c.label,
         )
@@ -196,6 +204,15 @@ def _moved(c: Change, diff: Diff) -> Danger:
         c.app,
         c.label,
     )
+
+
+# What each mover does with a repository place that holds none: restic's
+# mover runs `restic init`; kopia's (perfectra1n/volsync mover-kopia/entry.sh,
+# ensure_connected) creates a repository when it cannot connect.
+_STARTS_EMPTY = {
+    "restic": "restic silently initialises an empty repository",
+    "kopia": "kopia's mover silently creates an empty repository",
+}
 
 
 def _non_string_attributes(res: Resource | None) -> list[str]:
@@ -209,16 +226,15 @@ def _non_string_attributes(res: Resource | None) -> list[str]:
 
 
 def _shared_root_paths(diff: Diff) -> list[Danger]:
-    seen: dict[tuple[str | None, str | None, str], list[str]] = {}
+    seen: dict[tuple[str | None, str | None, str], list[tuple[str, str]]] = {}
     for (_, kind, _, _, _), (res, result) in tracked_objects(diff.head_model).items():
         root = _attr(res, "rootPath") if kind == "PersistentVolume" else None
         if root:
-            app = result.app
-            seen.setdefault((_attr(res, "clusterID"), _attr(res, "fsName"), root), []).append(app)
+            seen.setdefault((_attr(res, "clusterID"), _attr(res, "fsName"), root), []).append((result.app, res.name))
     return [
-        Danger("shared-root-path", f"Apps {', '.join(sorted(set(apps)))} end up on one rootPath {root}.")
-        for (_, _, root), apps in sorted(seen.items())
-        if len(set(apps)) > 1
+        Danger("shared-root-path", f"Apps {', '.join(sorted({app for app, _ in held}))} end up on one rootPath {root}.")
+        for (_, _, root), held in sorted(seen.items())
+        if len({app for app, _ in held}) > 1 and not shared_by_kopia((name for _, name in held), diff)
     ]
 
 

@@ -1,5 +1,6 @@
 """What a volume object is, read from a rendering: where a CephFS PV points,
-whether it moved, and whether it holds a restic repository or an app's data.
+whether it moved, and whether it holds a repository (restic's, or kopia's:
+:func:`repository_tool`) or an app's data.
 
 A static CephFS PV is one of two things, and the plan words each danger,
 gate and data-safety note for what it is:
@@ -17,7 +18,7 @@ import re
 from collections.abc import Iterable
 
 from volsync_kit.core.diff import Change, Diff
-from volsync_kit.core.facts import mover_facts
+from volsync_kit.core.facts import claim_volume, mover_facts
 from volsync_kit.core.model import Resource, str_at
 
 REPOSITORY_ATTRIBUTES = ("rootPath", "fsName", "clusterID")
@@ -42,16 +43,64 @@ def repository_moved(change: Change) -> bool:
 
 def mover_claims(resources: Iterable[Resource]) -> set[tuple[str, str]]:
     """(namespace, claim) of every claim a VolSync mover mounts as its repository."""
-    out: set[tuple[str, str]] = set()
+    return set(_claims_by_mover(resources))
+
+
+def _claims_by_mover(resources: Iterable[Resource]) -> dict[tuple[str, str], set[str]]:
+    """The movers (restic, kopia...) that mount each (namespace, claim) as their repository."""
+    out: dict[tuple[str, str], set[str]] = {}
     for res in resources:
         facts = mover_facts(res)
         if facts is None:
             continue
-        out.update((res.namespace, claim) for claim in facts.mounted)
         app = res.name.removesuffix("-dst") if res.kind == "ReplicationDestination" else res.name
-        if facts.repositories:
-            out.add((res.namespace, f"volsync-{app}-repo"))
+        claims = [*facts.mounted, f"volsync-{app}-repo"] if facts.repositories else facts.mounted
+        for claim in claims:
+            out.setdefault((res.namespace, claim), set()).add(facts.mover)
     return out
+
+
+_KOPIA_ONLY = frozenset({"kopia"})
+
+
+def repository_tool(change: Change, diff: Diff) -> str:
+    """Which tool's repository the PV of ``change`` holds: "kopia" when only
+    kopia movers mount its claims (perfectra1n/volsync), else "restic" (a
+    volume only named like a repository, too)."""
+    return "kopia" if volume_tools(change.name, diff) == _KOPIA_ONLY else "restic"
+
+
+def shared_by_kopia(volumes: Iterable[str], diff: Diff) -> bool:
+    """Whether only kopia movers mount the claims of each of ``volumes``: kopia
+    sources may share one repository (core.rules.vk301_unique_root_path)."""
+    return all(volume_tools(name, diff) == _KOPIA_ONLY for name in volumes)
+
+
+def volume_tools(volume: str, diff: Diff) -> frozenset[str]:
+    """The movers that mount the claims of the PV ``volume``, in either rendering."""
+    if diff.tools is None:
+        object.__setattr__(diff, "tools", _tools_by_volume(diff))
+    tools: dict[str, frozenset[str]] = diff.tools  # type: ignore[assignment]
+    return tools.get(volume, frozenset())
+
+
+def _tools_by_volume(diff: Diff) -> dict[str, frozenset[str]]:
+    """What both renderings say of every volume, made once per plan: a rootPath
+    that one component moves replaces every app's volume (2,000 at 2,000 apps)."""
+    movers: dict[tuple[str, str], set[str]] = {}
+    volumes: dict[str, set[tuple[str, str]]] = {}
+    for model in (diff.base_model, diff.head_model):
+        for result in model.results:
+            for claim, used in _claims_by_mover(result.resources).items():
+                movers.setdefault(claim, set()).update(used)
+            for res in result.resources:
+                volume = claim_volume(res) if res.kind == "PersistentVolumeClaim" and not res.group else None
+                if volume:
+                    volumes.setdefault(volume, set()).add((res.namespace, res.name))
+    return {
+        volume: frozenset(tool for claim in claims for tool in movers.get(claim, ()))
+        for volume, claims in volumes.items()
+    }
 
 
 def is_repository_volume(change: Change, diff: Diff) -> bool:
