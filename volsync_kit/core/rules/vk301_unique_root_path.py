@@ -51,7 +51,9 @@ volumeAttributes:
 - ceph/ceph-csi `docs/static-pvc.md` (`rootPath`)
 - perfectra1n/volsync `docs/usage/kopia/repository-organization.rst`
   ("Using a single Kopia repository for all your PVCs is the recommended
-  approach") and `docs/usage/kopia/multi-tenancy.rst`
+  approach") and `docs/usage/kopia/multi-tenancy.rst`; backube/volsync
+  `docs/usage/kopia/index.rst` ("Kopia safely supports multiple clients
+  writing to the same repository simultaneously")
 """
 
 from __future__ import annotations
