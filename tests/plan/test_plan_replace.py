@@ -589,3 +589,24 @@ def test_another_repository_or_password_in_the_mover_s_secret_is_a_danger(tmp_pa
         f"{key} of sonarr changes in ExternalSecret/sonarr-volsync: {tool} starts a new repository "
         "or cannot open the old."
     )
+
+
+def test_an_external_mover_of_a_replaced_claim_is_paused_but_not_waited_for(tmp_path: Path) -> None:
+    """Another controller runs an external mover's pods: no VolSync Job to wait for."""
+    repo = example_repo(tmp_path)
+    repo.write(
+        EXTRA_MOVER,
+        "---\napiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\nmetadata:\n  name: sonarr-extra\n"
+        "spec:\n  sourcePVC: sonarr\n  external:\n    provider: example.com/mover\n",
+    )
+    listed = "  - ./helmrelease.yaml\n"
+    repo.edit("kubernetes/apps/media/sonarr/app/kustomization.yaml", listed, listed + "  - ./extra-mover.yaml\n")
+    repo.commit("an external mover of sonarr's data")
+    repo.edit(f"{OPERATIONS}/pvc.yaml", "VOLSYNC_ACCESSMODES:=ReadWriteOnce", "VOLSYNC_ACCESSMODES:=ReadWriteMany")
+    repo.commit("data claims ReadWriteMany")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    _, pause = step(doc, "pause")
+    assert ("pause", "replicationsource", "media", "sonarr-extra") in acts(pause)
+    waits = {a["target"]["name"]: a["value"] for a in pause["actions"] if a["verb"] == "wait-movers"}
+    assert "sonarr-extra" not in waits
+    assert waits["sonarr"] == "volsync-src-sonarr"

@@ -393,7 +393,8 @@ def _replace_steps(diff: Diff, replaced: list[Change], settings: Settings) -> li
                 "Pause the VolSync movers that mount these claims and wait for their pods to go (the operator "
                 "keeps running: pausing needs it)",
                 [Action("pause", _mover(r)) for r in found_movers]
-                + [Action("wait-movers", _mover(r), value=_job(r)) for r in found_movers],
+                # An external mover's pods are another controller's, named as it likes.
+                + [Action("wait-movers", _mover(r), value=_job(r)) for r in found_movers if _mover_of(r) != "external"],
                 # kubectl wait -l fails when nothing matches (kubernetes/kubernetes#96676).
                 ("`no matching resources found` from a wait means no mover was running: nothing to wait for.",),
                 kind="pause",
