@@ -610,3 +610,22 @@ def test_an_external_mover_of_a_replaced_claim_is_paused_but_not_waited_for(tmp_
     waits = {a["target"]["name"]: a["value"] for a in pause["actions"] if a["verb"] == "wait-movers"}
     assert "sonarr-extra" not in waits
     assert waits["sonarr"] == "volsync-src-sonarr"
+
+
+def test_the_safety_note_names_other_repositories_only_where_there_are(tmp_path: Path) -> None:
+    """The example's ``${APP}-r2`` sources back up elsewhere; without them, the
+    note says nothing of remote repositories."""
+    repo = example_repo(tmp_path)
+    sources = f"{OPERATIONS}/replicationsource.yaml"
+    first, _remote = repo.read(sources).split("\n---\n", 1)
+    repo.write(sources, first + "\n")
+    repo.commit("no remote repository")
+    change_root_path(repo)
+    repo.commit("move the restic repositories")
+    doc = plan_json(repo, "--base", "HEAD~1", "--head", "HEAD")
+    _, safety = step(doc, "data safety")
+    (preserved,) = [n for n in safety["notes"] if n.startswith("Preserved: the restic data")]
+    assert preserved == (
+        "Preserved: the restic data of each of the 7 apps at its rootPath. VolSync reconnects to the existing "
+        "repositories only where the repository did not move."
+    )

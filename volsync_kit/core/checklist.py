@@ -522,10 +522,17 @@ def _safety(diff: Diff, affected: list[Change]) -> tuple[str, ...]:
     if repositories:
         tools = {repository_tool(c, diff) for c in affected if c.kind == "PersistentVolume" and c.app in repositories}
         data_of = f"{tools.pop()} data" if len(tools) == 1 else "repository data"
+        others = _other_repositories(diff, affected, set(repositories))
+        untouched = (
+            f", and the {'repository' if len(others) == 1 else 'repositories'} of "
+            f"{', '.join(others) if len(others) <= 3 else f'{len(others)} other ReplicationSources'}, "
+            "which this change does not touch"
+            if others
+            else ""
+        )
         notes.append(
-            f"Preserved: the {data_of} of {_apps(repositories, diff)} at its rootPath, and remote (R2) "
-            "repositories, which are untouched. VolSync reconnects to the existing repositories only where the "
-            "repository did not move."
+            f"Preserved: the {data_of} of {_apps(repositories, diff)} at its rootPath{untouched}. VolSync "
+            "reconnects to the existing repositories only where the repository did not move."
         )
     if data:
         notes.append(
@@ -533,6 +540,22 @@ def _safety(diff: Diff, affected: list[Change]) -> tuple[str, ...]:
             "what is at the new rootPath."
         )
     return tuple(notes)
+
+
+def _other_repositories(diff: Diff, affected: list[Change], apps: set[str]) -> list[str]:
+    """The ReplicationSources of ``apps`` whose repository is on none of the
+    claims the change replaces (a remote one, such as the example's ``${APP}-r2``)."""
+    claims = {(c.namespace, c.name) for c in affected if c.kind == "PersistentVolumeClaim"}
+    return sorted(
+        f"{res.namespace}/{res.name}"
+        for result in diff.base_model.results
+        if result.app in apps
+        for res in result.resources
+        if res.kind == "ReplicationSource"
+        and (facts := mover_facts(res)) is not None
+        and facts.repositories
+        and not mover_claims([res]) & claims
+    )
 
 
 def _claim_ref_fixes(diff: Diff, affected: list[Change]) -> list[Action]:

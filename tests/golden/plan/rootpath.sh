@@ -705,7 +705,7 @@ step_7_resume() {
 step_8_safety() {
   # Data safety
   # Deleted: the Kubernetes PV and PVC objects only (and StorageClasses, which hold no data).
-  # Preserved: the restic data of each of the 7 apps at its rootPath, and remote (R2) repositories, which are untouched. VolSync reconnects to the existing repositories only where the repository did not move.
+  # Preserved: the restic data of each of the 7 apps at its rootPath, and the repositories of 7 other ReplicationSources, which this change does not touch. VolSync reconnects to the existing repositories only where the repository did not move.
   :
 }
 
