@@ -1815,6 +1815,21 @@ def test_a_mover_switched_on_a_shared_repository_is_not_answered_as_recorded(
     assert reuses[-2] is None or reuses[-2].patched, "a stale record was reused"
 
 
+def test_one_kopia_client_for_a_shared_repository_is_not_answered_as_recorded(
+    repo: Path, reuses: list[runmemo.Reuse | None]
+) -> None:
+    """VK301 reads the username and hostname kopia sources set."""
+    _sub(repo / _REPOSITORY / "pv.yaml", r"rootPath: /volsync/\$\{APP\}", "rootPath: /volsync/shared")
+    _sub(repo / ".volsync-kit.yaml", r"rootPath: /volsync/\$\{APP\}", "rootPath: /volsync/shared")
+    for name in ("replicationsource.yaml", "replicationdestination.yaml"):
+        _sub(repo / _OPERATIONS / name, r"\n  restic:\n", "\n  kopia:\n")
+    recorded = _lint(repo)
+    _sub(repo / _OPERATIONS / "replicationsource.yaml", r"\n  kopia:\n", "\n  kopia:\n    username: shared\n")
+    warm = _lint(repo)
+    assert warm == _lint(repo, cache=False) != recorded
+    assert [f for f in warm.findings if f.rule == "VK301" and "as shared@" in f.message]
+
+
 @pytest.mark.parametrize("command", ["lint", "render", "plan"])
 def test_another_size_of_an_app_s_data_claim_is_answered_for_lint_alone(
     repo: Path, reuses: list[runmemo.Reuse | None], command: str

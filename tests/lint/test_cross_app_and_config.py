@@ -122,6 +122,26 @@ def test_vk301_passes_on_one_kopia_repository_for_every_app(tmp_path: Path) -> N
     assert not result.failed
 
 
+def test_vk301_kopia_sources_sharing_a_repository_as_one_client(tmp_path: Path) -> None:
+    """One explicit ``username`` for the sources of a namespace (whose name is
+    their hostname): one kopia client, mixed snapshots."""
+    root = example_copy(tmp_path)
+    share_repository(root, ("replicationsource.yaml", "kopia"), ("replicationdestination.yaml", "kopia"))
+    sources = f"{OPERATIONS}/replicationsource.yaml"
+    edit(root, sources, "\n  kopia:\n", "\n  kopia:\n    username: shared\n")
+    result = lint(root)
+    assert hits(result, "VK301") == per_app("VK301", REPO_PV, line_of(root, REPO_PV, "rootPath:"))
+    by_app = {f.app: f.message for f in only(result, "VK301")}
+    assert by_app["sonarr"].startswith(
+        "ReplicationSource media/sonarr connects to the kopia repository at rootPath /volsync/shared as "
+        "shared@media, as ReplicationSource media/jellyfin, ReplicationSource media/radarr do: their snapshots "
+        "would mix;"
+    )
+    assert " as ReplicationSource database/pgadmin does: " in by_app["cloudbeaver"]
+    edit(root, sources, "    username: shared\n", "    username: ${APP}\n")
+    assert hits(lint(root), "VK301") == []
+
+
 def test_vk301_a_repository_restic_also_mounts_is_not_shared(tmp_path: Path) -> None:
     root = example_copy(tmp_path)
     share_repository(root, ("replicationsource.yaml", "kopia"))  # the destinations stay restic

@@ -108,6 +108,13 @@ def mounts(node: Map) -> tuple[tuple[str, str], ...]:
     return tuple((mover, claim) for mover in MOUNTING for claim in _claims_of(map_at(spec, mover)))
 
 
+def kopia_identity(node: Map) -> tuple[str | None, str | None]:
+    """``spec.kopia.username`` and ``spec.kopia.hostname`` as written (None when
+    unset: perfectra1n/volsync then takes the object's name and namespace, which
+    no two sources share). VK301 reads them of sources sharing a repository."""
+    return str_at(node, "spec", "kopia", "username"), str_at(node, "spec", "kopia", "hostname")
+
+
 def _claims_of(config: Map | None) -> tuple[str, ...]:
     """The claims of a ``moverVolumes`` list (VolSync's MoverVolume) under ``config``."""
     return tuple(

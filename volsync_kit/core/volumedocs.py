@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from volsync_kit.core.facts import claim_volume, claim_without_class, mounts
+from volsync_kit.core.facts import claim_volume, claim_without_class, kopia_identity, mounts
 from volsync_kit.core.lintreport import PV_WORD
 from volsync_kit.core.lintreport import VOLUME_DOCUMENTS as VOLUME_DOCUMENTS
 from volsync_kit.core.model import Map, ModelError, Problem, Resource, Severity, map_at, str_at
@@ -122,13 +122,13 @@ def related_objects(resources: Iterable[Resource]) -> list[Resource]:
 def partly_read(res: Resource) -> tuple[object, ...]:
     """What lint reads of a claim that :func:`related_objects` leaves out (what
     says whether it goes with a static volume: the volume it names, whether it
-    names no class), and of a VolSync mover (the claims it mounts, and under which
-    mover: VK301).
+    names no class), and of a VolSync mover (the claims it mounts, under which
+    mover, and kopia's explicit identity: VK301).
     A recorded run compares this, not the whole object (core.runmemo.LINT,
     :func:`volume_facts`)."""
     if res.kind == "PersistentVolumeClaim":
         return ("claim", claim_volume(res), claim_without_class(res))
-    return ("mover", mounts(res.node))
+    return ("mover", mounts(res.node), kopia_identity(res.node))
 
 
 def volume_documents(repo: RepoReader, path: str) -> tuple[Resource | Problem, ...]:

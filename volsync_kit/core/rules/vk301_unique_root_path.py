@@ -15,7 +15,9 @@ A rootPath whose every PV holds a repository that only kopia movers mount
 is not reported: kopia (perfectra1n/volsync) connects each source as its
 own `username@hostname` (the object's name and namespace), and one
 repository for every app is its recommended layout (each app's repository
-Secret must then hold that repository's password).
+Secret must then hold that repository's password).  There it reports the
+ReplicationSources that set one `spec.kopia.username` and `hostname`: they
+would connect as one client, and their snapshots would mix.
 
 ## Why is this bad?
 Both apps' movers then run restic against one directory: two apps back up
@@ -62,7 +64,7 @@ import contextlib
 import posixpath
 from collections.abc import Iterator
 
-from volsync_kit.core.facts import mounts
+from volsync_kit.core.facts import kopia_identity, mounts
 from volsync_kit.core.model import Severity, str_at
 from volsync_kit.core.rules._api import ATTRS, Context, Group, Hit, Subject, has_placeholder
 from volsync_kit.core.substitution import SubstitutionError, expand
@@ -118,6 +120,36 @@ def _shared_kopia(held: list[frozenset[str] | None]) -> bool:
     return all(movers == KOPIA_ONLY for movers in held)
 
 
+def _one_client(root: str, entries: list[tuple[Subject, Group]], ctx: Context) -> Iterator[Hit]:
+    """Sources sharing one kopia repository as one ``username@hostname``."""
+    clients: dict[tuple[str, str], list[tuple[str, Subject]]] = {}
+    for pv, group in entries:
+        result = ctx.result_of(group.ks)
+        bound = {pvc.name for pvc in group.pvcs if str_at(pvc.node, "spec", "volumeName") == pv.name}
+        for res in result.resources if result is not None else ():
+            username, hostname = kopia_identity(res.node)
+            if res.kind == "ReplicationSource" and username and any(c in bound for _, c in mounts(res.node)):
+                client = (username, hostname or res.namespace)
+                clients.setdefault(client, []).append((f"ReplicationSource {res.namespace}/{res.name}", pv))
+    for (username, hostname), users in clients.items():
+        # In an order of their own: a source two Kustomizations render (a duplicated APP)
+        # gives one message twice, and the engine keeps the first (lint.patched meets
+        # the apps in another order than a walk).
+        for source, pv in sorted(users, key=lambda user: (user[0], str(user[1].ks))):
+            others = sorted({other for other, _ in users if other != source})
+            if not others:
+                continue
+            value = pv.value(*ATTRS, "rootPath")
+            yield Hit(
+                f"{source} connects to the kopia repository at rootPath {root} as {username}@{hostname}, as "
+                f"{', '.join(others)} {'does' if len(others) == 1 else 'do'}: their snapshots would mix; give each "
+                "source its own "
+                "spec.kopia.username, or drop the override (the default is the source's name and namespace)",
+                value.loc if value else pv.loc(*ATTRS),
+                pv,
+            )
+
+
 def _describe(other: Subject, me: Subject) -> str:
     if other.app == me.app:
         return f"{other.label} of Kustomization {other.ks}"
@@ -145,7 +177,10 @@ def check(_: Context, ctx: Context) -> Iterator[Hit]:
             if id(group) not in repositories:
                 repositories[id(group)] = _repository_pvs(group, ctx)
         held = [repositories[id(group)].get(pv.name) for pv, group in entries]
-        if all(movers is None for movers in held) or _shared_kopia(held):
+        if all(movers is None for movers in held):
+            continue
+        if _shared_kopia(held):
+            yield from _one_client(root, entries, ctx)
             continue
         for pv in pvs:
             # Sorted: a run that makes a few apps again (lint.patched) meets them in another order.
