@@ -122,10 +122,20 @@ class Cluster:
     def world(self) -> World:
         return World.load(self.state)
 
-    def run(self, *args: str, answer: Callable[[str], str] | None = None, kill_after: str = "") -> Run:
+    def moves(self) -> list[tuple[str, str]]:
+        """(old, new) "fsName:rootPath" of each static CephFS volume the change moves."""
+        world = self.world()
+        base, head = world.static_paths(self.base), world.static_paths(self.head)
+        return sorted((base[name], head[name]) for name in base.keys() & head.keys() if base[name] != head[name])
+
+    def run(
+        self, *args: str, answer: Callable[[str], str] | None = None, kill_after: str = "", move: bool = True
+    ) -> Run:
         """Run the script; ``answer`` gets each question and returns the answer (default: yes).
         ``kill_after`` names a step: the run is killed (SIGKILL, as a lost terminal) at the
-        first kubectl or flux call after that step is recorded done."""
+        first kubectl or flux call after that step is recorded done.  At the gate of a
+        rootPath change the operator copies each directory to its new place (not when
+        ``move`` is false: an operator who answers without doing it)."""
         env = {**self.env, "VK_KILL_AFTER": kill_after}
         proc = subprocess.Popen(
             ["bash", str(self.script), *args],
@@ -152,6 +162,11 @@ class Cluster:
                     world = self.world()
                     world.push(self.head)  # the operator's git push
                     world.save()
+                if GATE in line and move:
+                    world = self.world()
+                    for old, new in self.moves():
+                        world.copy_directory(old, new)
+                    world.save()
                 reply = answer(line) if answer else "y"
                 try:
                     proc.stdin.write(reply + "\n")
@@ -162,6 +177,8 @@ class Cluster:
         reader.join()
         return Run(code, "".join(err), "".join(out), questions)
 
+
+GATE = "Did you check every path above?"  # the gate step's question (report/plan_shell.py)
 
 KILLER = """#!/bin/sh
 # The simulation's {tool}, killing the whole script first once the step named
@@ -234,13 +251,14 @@ def scenario_cluster(tmp: Path, scenario: str, setup: Callable[[World], None] | 
 @dataclass(frozen=True)
 class Snapshot:
     """What the invariants compare: specs (not status) of every object, what is suspended,
-    paused or triggered, replicas, the data and the CephFS paths."""
+    paused or triggered, replicas, the data, the CephFS paths and what offsite copies hold."""
 
     specs: dict[str, Any]
     suspended: frozenset[str]
     replicas: dict[str, Any]
     cephfs: dict[str, list[str]]
     contents: dict[str, str]
+    remotes: dict[str, Any]
 
     @classmethod
     def of(cls, world: World) -> Snapshot:
@@ -249,7 +267,9 @@ class Snapshot:
                  if o.get("kind") not in ("Pod", "Event")}  # fmt: skip
         replicas = {k: o["spec"].get("replicas") for k, o in objects.items() if o.get("kind") in ("Deployment",
                     "StatefulSet")}  # fmt: skip
-        return cls(specs, frozenset(world.suspended()), replicas, world.cephfs(), claim_contents(world))
+        return cls(
+            specs, frozenset(world.suspended()), replicas, world.cephfs(), claim_contents(world), world.remotes()
+        )
 
 
 def claim_contents(world: World) -> dict[str, str]:

@@ -2,7 +2,10 @@
 
 After each run: the cluster equals the head rendering; nothing is left
 suspended, paused, scaled down or manually triggered that was not so before;
-no data volume was lost and no CephFS path lost a snapshot; a second run
+no data volume was lost, no CephFS path lost a snapshot, a repository whose
+rootPath moved is whole at its new place (copied there at the gate) with no
+new one initialised over it, and no offsite copy (rclone, rsyncTLS) lost what
+it held; a second run
 changes nothing; and a run killed after each step completes when restarted
 with ``--from`` the next one.
 """
@@ -48,6 +51,37 @@ KOPIA = [
 ]
 
 
+SONARR_APP = "kubernetes/apps/media/sonarr/app"
+
+
+def sonarr_source(name: str, body: str) -> list[Edit]:
+    """Another ReplicationSource in sonarr's app folder, listed in its kustomization."""
+    listed = "  - ./helmrelease.yaml\n"
+    return [
+        (f"{SONARR_APP}/{name}.yaml", "", "---\napiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\n"
+         f"metadata:\n  name: {name}\nspec:\n{body}"),
+        (f"{SONARR_APP}/kustomization.yaml", listed, f"{listed}  - ./{name}.yaml\n"),
+    ]  # fmt: skip
+
+
+# An offsite copy of sonarr's restic repository: an rclone source whose sourcePVC is the
+# repository's own static claim, copied as it is (copyMethod Direct: ceph-csi neither
+# snapshots nor clones a static volume, ceph/ceph-csi docs/static-pvc.md).
+OFFSITE = sonarr_source(
+    "sonarr-offsite",
+    "  sourcePVC: volsync-sonarr-repo\n  trigger:\n    schedule: 0 4 * * *\n  rclone:\n"
+    "    rcloneConfig: sonarr-rclone\n    rcloneConfigSection: r2\n    rcloneDestPath: volsync/sonarr\n"
+    "    copyMethod: Direct\n",
+)
+# An rsync over TLS replication of sonarr's data that also mounts its repository claim.
+RSYNC_TLS = sonarr_source(
+    "sonarr-rsync",
+    "  sourcePVC: sonarr\n  trigger:\n    schedule: 0 5 * * *\n  rsyncTLS:\n    address: backup.example.com\n"
+    "    keySecret: sonarr-rsync-tls\n    copyMethod: Direct\n    moverVolumes:\n      - mountPath: repository\n"
+    "        volumeSource:\n          persistentVolumeClaim:\n            claimName: volsync-sonarr-repo\n",
+)
+
+
 def new_app(name: str) -> list[Edit]:
     """sonarr's files, copied as a new app ``name``, listed in the media namespace."""
     edits: list[Edit] = []
@@ -79,6 +113,15 @@ def backing_up_sonarr(world: World) -> None:
     world.long_sync("ReplicationSource", "media", "sonarr")
 
 
+def copying_offsite(world: World) -> None:
+    """sonarr's offsite copy is running, and would outlast every wait."""
+    world.long_sync("ReplicationSource", "media", "sonarr-offsite")
+
+
+def replicating_over_tls(world: World) -> None:
+    world.long_sync("ReplicationSource", "media", "sonarr-rsync")
+
+
 HISTORIES: dict[str, tuple[list[Edit], list[Edit] | None, Callable[[World], None] | None]] = {
     "root-path": (ROOT_PATH, None, None),
     "mounter": ([(REPO_PV, "mounter: kernel", "mounter: fuse")], None, None),
@@ -99,6 +142,8 @@ HISTORIES: dict[str, tuple[list[Edit], list[Edit] | None, Callable[[World], None
     "already-suspended": (ROOT_PATH, None, suspend_sonarr),
     "root-path-backup-running": (ROOT_PATH, None, backing_up_sonarr),
     "root-path-kopia": (ROOT_PATH, KOPIA, backing_up_sonarr),
+    "root-path-offsite-rclone": (ROOT_PATH, OFFSITE, copying_offsite),
+    "root-path-rsync-tls-mover": (ROOT_PATH, RSYNC_TLS, replicating_over_tls),
 }
 
 
@@ -117,8 +162,15 @@ def check_end_state(c: Cluster, before: Snapshot, kept: frozenset[str] = frozens
     assert {k: contents.get(k) for k in before.contents if k in contents} == {
         k: v for k, v in before.contents.items() if k in contents
     }
+    # A moved repository is at its new place, whole, and nothing made a new one there.
+    moves = dict(c.moves())
     for path, snapshots in before.cephfs.items():
-        assert after.cephfs.get(path, [])[: len(snapshots)] == snapshots, path
+        assert after.cephfs.get(moves.get(path, path), [])[: len(snapshots)] == snapshots, path
+    assert [path for path in world.initialised() if path in moves.values()] == []
+    # An offsite copy holds at least what it held.
+    for remote, held in before.remotes.items():
+        now = after.remotes.get(remote)
+        assert now[: len(held)] == held if isinstance(held, list) else now == held, remote
 
 
 def kept(name: str) -> frozenset[str]:
@@ -212,3 +264,27 @@ def test_root_path_calls_run_in_the_safe_order(tmp_path: Path) -> None:
     assert order == sorted(order)
     assert not any("r2" in call and "paused" in call for call in calls)  # the remote source keeps running
     assert not any(call.startswith("git") for call in calls)  # the operator pushes
+
+
+def test_an_offsite_copy_of_a_moved_repository_is_stopped_then_copies_the_new_place(tmp_path: Path) -> None:
+    """The rclone source that copies sonarr's repository claim offsite is paused and its
+    running copy waited for before the claim goes, and its one sync after the resume
+    copies the repository, history included, from its new rootPath."""
+    c = cluster(tmp_path, ROOT_PATH, OFFSITE, copying_offsite)
+    remote, new = "rclone:r2:volsync/sonarr", "cephfs:/k8s-backups/volsync/sonarr"
+    assert c.world().remotes()[remote] == ["media/sonarr@v1"]
+    run = c.run()
+    assert run.code == 0, run.stderr
+    world = c.world()
+    copied = world.remotes()[remote]
+    assert copied[:1] == ["media/sonarr@v1"]
+    assert copied == world.cephfs()[new][: len(copied)]
+    calls = (c.state.parent / (c.state.name + ".calls")).read_text().splitlines()
+    pause = calls.index(
+        """kubectl -n media patch replicationsource sonarr-offsite --type merge -p '{"spec":{"paused":true}}'"""
+    )
+    wait = calls.index("kubectl -n media get pods -l job-name=volsync-rclone-src-sonarr-offsite -o name")
+    delete = next(
+        i for i, call in enumerate(calls) if call.startswith("kubectl -n media delete pvc volsync-sonarr-repo")
+    )
+    assert pause < wait < delete

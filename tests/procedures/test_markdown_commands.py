@@ -8,8 +8,9 @@ batch must be a command kubectl and flux accept, and the whole list must
 reach the same end state: the head's objects, nothing left suspended, paused
 or triggered, no data lost.
 
-What a person fills in is filled in here: the push, the unique trigger, and
-the replicas each workload had. A history where an app was suspended before
+What a person fills in is filled in here: the push, the unique trigger, the
+replicas each workload had, and the copy of each repository to its new place
+that the gate asks for. A history where an app was suspended before
 the plan is left out: plain commands cannot know it, which is why the
 markdown sends people to the script.
 """
@@ -50,6 +51,11 @@ def test_the_markdown_commands_typed_in_order_reach_the_head(tmp_path: Path, nam
     plan = services.run_plan(c.root, base=c.base, head=c.head, cache=False)
     typed = 0
     for step in plan.steps:
+        if step.kind == "gate":  # the person makes each new place hold its repository
+            world = c.world()
+            for old, new in c.moves():
+                world.copy_directory(old, new)
+            world.save()
         for command in step.commands:
             if command == "git push":
                 world = c.world()

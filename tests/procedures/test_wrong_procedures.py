@@ -5,12 +5,23 @@ simulation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import Cluster, Edit, Run, cluster, lost, stopped_by_hand
-from test_end_to_end import KOPIA, REMOVE_RADARR, ROOT_PATH, backing_up_sonarr
+from sim.world import World
+from test_end_to_end import (
+    KOPIA,
+    OFFSITE,
+    REMOVE_RADARR,
+    ROOT_PATH,
+    RSYNC_TLS,
+    backing_up_sonarr,
+    copying_offsite,
+    replicating_over_tls,
+)
 
 
 def broken(c: Cluster, old: str, new: str) -> None:
@@ -32,10 +43,21 @@ PAUSE = """  kube -n "$ns" patch "$res" "$name" --type merge -p '{"spec":{"pause
 WAIT = '    kube -n "$1" wait --for=delete $pods --timeout="$TIMEOUT"\n'
 
 
-def unpaused_backup(tmp: Path, movers: list[Edit] | None, *skipped: tuple[str, str]) -> tuple[Run, dict[str, Any]]:
-    """The rootPath plan while sonarr's backup runs, with the steps ``skipped``; the run
-    and sonarr's repository claim after it."""
-    c = cluster(tmp, ROOT_PATH, movers, backing_up_sonarr)
+# A mover of sonarr's repository claim that runs when the operator starts, the setup that
+# starts it, and the prefix of its pods' names (each mover's Job: sim.world._job).
+RUNNING: dict[str, tuple[list[Edit] | None, Callable[[World], None], str]] = {
+    "restic": (None, backing_up_sonarr, "volsync-src-sonarr-"),
+    "kopia": (KOPIA, backing_up_sonarr, "volsync-src-sonarr-"),
+    "rclone": (OFFSITE, copying_offsite, "volsync-rclone-src-sonarr-offsite-"),
+    "rsyncTLS": (RSYNC_TLS, replicating_over_tls, "volsync-rsync-tls-src-sonarr-rsync-"),
+}
+
+
+def unpaused_backup(tmp: Path, mover: str, *skipped: tuple[str, str]) -> tuple[Run, dict[str, Any]]:
+    """The rootPath plan while a mover of sonarr's repository claim runs, with the steps
+    ``skipped``; the run and sonarr's repository claim after it."""
+    prepare, setup, _ = RUNNING[mover]
+    c = cluster(tmp, ROOT_PATH, prepare, setup)
     for old, new in skipped:
         broken(c, old, new)
     run = c.run()
@@ -44,23 +66,19 @@ def unpaused_backup(tmp: Path, movers: list[Edit] | None, *skipped: tuple[str, s
     return run, claim
 
 
-@pytest.mark.parametrize("movers", [None, KOPIA], ids=["restic", "kopia"])
-def test_without_pausing_a_running_backup_the_wait_for_its_pod_stops_the_run(
-    tmp_path: Path, movers: list[Edit] | None
-) -> None:
-    run, claim = unpaused_backup(tmp_path, movers, (PAUSE, "  :\n"))
+@pytest.mark.parametrize("mover", sorted(RUNNING))
+def test_without_pausing_a_running_backup_the_wait_for_its_pod_stops_the_run(tmp_path: Path, mover: str) -> None:
+    run, claim = unpaused_backup(tmp_path, mover, (PAUSE, "  :\n"))
     assert run.code != 0
     assert "step 3/8" in run.stderr
     assert "step 4/8" not in run.stderr
-    assert "timed out waiting for the condition on pods/volsync-src-sonarr-" in run.stderr
+    assert f"timed out waiting for the condition on pods/{RUNNING[mover][2]}" in run.stderr
     assert "deletionTimestamp" not in claim["metadata"]  # stopped before deleting anything
 
 
-@pytest.mark.parametrize("movers", [None, KOPIA], ids=["restic", "kopia"])
-def test_without_pausing_or_waiting_a_running_backup_holds_its_claim_terminating(
-    tmp_path: Path, movers: list[Edit] | None
-) -> None:
-    run, claim = unpaused_backup(tmp_path, movers, (PAUSE, "  :\n"), (WAIT, "    :\n"))
+@pytest.mark.parametrize("mover", sorted(RUNNING))
+def test_without_pausing_or_waiting_a_running_backup_holds_its_claim_terminating(tmp_path: Path, mover: str) -> None:
+    run, claim = unpaused_backup(tmp_path, mover, (PAUSE, "  :\n"), (WAIT, "    :\n"))
     # pvc-protection keeps the claim a running mover pod mounts; the guard lets VolSync's
     # own pods through, as pausing is what stops them.
     assert run.code != 0
@@ -107,3 +125,15 @@ def test_resuming_what_was_suspended_before_is_caught(tmp_path: Path) -> None:
     assert run.code == 1
     assert "immutable" in run.stdout
     assert "Kustomization media/sonarr" not in c.world().suspended()
+
+
+def test_answering_the_gate_without_the_repositories_at_their_new_place_starts_new_ones(tmp_path: Path) -> None:
+    """The script cannot see CephFS: an operator who confirms the gate without copying
+    the repositories lets each app's first backup initialise an empty one at the new
+    place (restic init), splitting its history, which check_end_state refuses."""
+    c = cluster(tmp_path, ROOT_PATH)
+    run = c.run(move=False)
+    assert run.code == 0, run.stderr
+    new = sorted(place for _, place in c.moves())
+    assert len(new) == 7
+    assert sorted(set(c.world().initialised()) & set(new)) == new

@@ -60,6 +60,10 @@ PRUNE_ANNOTATION = "kustomize.toolkit.fluxcd.io/prune"
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 DEFAULT_SC = "storageclass.kubernetes.io/is-default-class"
 RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand alphabet
+# Movers that replicate the data claim rather than back it up, and their Jobs' prefixes
+# (written here from VolSync's code, not taken from volsync-kit, which these tests check).
+REPLICATING = ("rclone", "rsyncTLS")
+JOB_PREFIXES = {"rclone": "volsync-rclone-", "rsyncTLS": "volsync-rsync-tls-"}
 UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
@@ -200,6 +204,7 @@ class World:
             "revisions": _dc(revisions),
             "backing": {},
             "cephfs": {},
+            "remotes": {},  # what rclone and rsyncTLS sources last copied, by destination
             "managed": {},
             "inventory": {},
             "syncs": {},
@@ -303,6 +308,34 @@ class World:
 
     def cephfs(self) -> dict[str, Strs]:
         return _dc(self.state["cephfs"])
+
+    def initialised(self) -> Strs:
+        """The repository paths a backup found empty, where restic (or kopia) made a new
+        repository: VolSync's restic mover runs ``restic init`` when ``restic cat config``
+        finds none (backube/volsync mover-restic/entry.sh, ensure_initialized)."""
+        return list(self.state.get("initialised", []))
+
+    def static_paths(self, revision: str) -> dict[str, str]:
+        """Each static CephFS volume that ``revision`` renders: PV name -> "fsName:rootPath"."""
+        out: dict[str, str] = {}
+        for render in self.state["revisions"][revision]:
+            for o in render["objects"]:
+                if o.get("kind") == "PersistentVolume" and self._static_cephfs(o):
+                    attrs = dig(o, "spec", "csi", "volumeAttributes", default={}) or {}
+                    out[o["metadata"]["name"]] = f"{attrs.get('fsName')}:{attrs.get('rootPath')}"
+        return out
+
+    def copy_directory(self, old: str, new: str) -> None:
+        """The operator's copy of one CephFS directory to the new place a rootPath change's
+        gate asks to hold the repository (``cp -a``: the old place stays, for any volume
+        still kept there); a new place that holds one already is left alone."""
+        paths = self.state["cephfs"]
+        if old in paths and not paths.get(new):
+            paths[new] = list(paths[old])
+
+    def remotes(self) -> dict[str, Any]:
+        """What each rclone or rsyncTLS destination holds: what its source last copied."""
+        return _dc(self.state["remotes"])
 
     def differs_from_git(self) -> Strs:
         rev = self.state["source"]["fetched"]
@@ -993,14 +1026,27 @@ class World:
     def _mover(o: Obj) -> str:
         # kopia (perfectra1n/volsync) keeps restic's shape: a repository Secret, a cache
         # claim, moverVolumes, destinationPVC, and Jobs named as restic's; the simulation
-        # runs both alike.
+        # runs both alike.  rclone and rsyncTLS replicate the data claim elsewhere (a
+        # bucket, a destination's address): no repository and no cache claim.
+        for mover in REPLICATING:
+            if dig(o, "spec", mover) is not None:
+                return mover
         return "kopia" if dig(o, "spec", "kopia") is not None else "restic"
 
+    def _job(self, o: Obj) -> str:
+        # Each mover's Job name (backube/volsync internal/controller/mover/<mover>/mover.go:
+        # utils.GetJobName(mover.VolSyncPrefix + "rclone-" + dir + "-", owner) for rclone,
+        # "rsync-tls-" for rsyncTLS; restic and kopia: "volsync-<dir>-<owner>")
+        prefix = JOB_PREFIXES.get(self._mover(o), "volsync-")
+        return f"{prefix}{self._prefix(o)}-{o['metadata']['name']}"
+
     def _repo_claims(self, o: Obj) -> Strs:
-        mvs = dig(o, "spec", self._mover(o), "moverVolumes", default=[]) or []
-        # moverVolumes: extra mover PVCs (backube/volsync#1778, volsync.readthedocs.io usage/movervolumes)
+        mover = self._mover(o)
+        mvs = dig(o, "spec", mover, "moverVolumes", default=[]) or []
+        # moverVolumes: extra mover PVCs (backube/volsync#1778, volsync.readthedocs.io usage/movervolumes);
+        # rclone's and rsyncTLS's Jobs mount them too (utils.UpdatePodTemplateSpecWithMoverVolumes)
         claims = [c for mv in mvs if (c := dig(mv, "volumeSource", "persistentVolumeClaim", "claimName"))]
-        if claims:
+        if claims or mover in REPLICATING:
             return claims
         name, ns = o["metadata"]["name"], o["metadata"]["namespace"]
         app = name[:-4] if name.endswith("-dst") else name
@@ -1039,17 +1085,18 @@ class World:
         return cname
 
     def _start_mover(self, o: Obj) -> str:
-        ns, name, pre = o["metadata"]["namespace"], o["metadata"]["name"], self._prefix(o)
-        claims = [c for c in (self._data_claim(o), self._cache_claim(o)) if c] + self._repo_claims(o)
+        ns, job = o["metadata"]["namespace"], self._job(o)
+        cache = self._cache_claim(o) if self._mover(o) not in REPLICATING else None
+        claims = [c for c in (self._data_claim(o), cache) if c] + self._repo_claims(o)
         x = self.state["uid"] * 2654435761 % 27**5
         suffix = "".join(RAND_ALPHABET[x // 27**i % 27] for i in range(5))
         pod = self._create(
             {
                 "kind": "Pod",
                 "metadata": {
-                    "name": f"volsync-{pre}-{name}-{suffix}",
+                    "name": f"{job}-{suffix}",
                     "namespace": ns,
-                    "labels": {"job-name": f"volsync-{pre}-{name}"},
+                    "labels": {"job-name": job},
                     "ownerReferences": [self._ref(o)],
                 },
                 "spec": {"volumes": [pvc_volume(c) for c in claims]},
@@ -1071,14 +1118,57 @@ class World:
         repo = dig(o, "spec", self._mover(o), "repository")
         return f"secret:{ns}/{repo}" if repo else None
 
+    def _static_repository(self, ns: str, claim: str | None) -> Strs | None:
+        """The snapshots of the repository a static CephFS claim holds at its volume's
+        current rootPath; None for any other claim."""
+        pvc = self._obj("PersistentVolumeClaim", ns, claim or "")
+        pv = self._obj("PersistentVolume", "", dig(pvc, "spec", "volumeName") or "")
+        if pv is None or not self._static_cephfs(pv):
+            return None
+        attrs = dig(pv, "spec", "csi", "volumeAttributes", default={}) or {}
+        return list(self.state["cephfs"].get(f"{attrs.get('fsName')}:{attrs.get('rootPath')}", []))
+
     def _content(self, ns: str, claim: str | None) -> str | None:
         pvc = self._obj("PersistentVolumeClaim", ns, claim or "")
         pv = self._obj("PersistentVolume", "", dig(pvc, "spec", "volumeName") or "")
         return None if pv is None else str(self._backing(pv)["content"])
 
+    def _remote(self, o: Obj) -> str | None:
+        """Where an rclone or rsyncTLS mover copies to, or from: None for the others."""
+        mover = self._mover(o)
+        if mover == "rclone":
+            section, path = dig(o, "spec", "rclone", "rcloneConfigSection"), dig(o, "spec", "rclone", "rcloneDestPath")
+            return f"rclone:{section}:{path}"
+        if mover == "rsyncTLS":
+            return f"rsync-tls:{dig(o, 'spec', 'rsyncTLS', 'address') or o['metadata']['name']}"
+        return None
+
+    def _replicate(self, o: Obj, remote: str) -> str | None:
+        """rclone's ``rclone sync`` or rsync's copy of the data claim to the remote, or
+        back into the destination's claim (mover-rclone/active.sh, mover-rsync-tls)."""
+        ns, remotes = o["metadata"]["namespace"], self.state["remotes"]
+        if o["kind"] == "ReplicationSource":
+            content = self._content(ns, self._data_claim(o))
+            if content is None:
+                return f"source claim {self._data_claim(o)} has no volume"
+            held = self._static_repository(ns, self._data_claim(o))
+            # ``rclone sync`` makes the destination the same as the source
+            remotes[remote] = content if held is None else held
+            return None
+        if remote not in remotes:
+            return f"nothing at {remote} to copy"
+        dest = self._obj("PersistentVolumeClaim", ns, self._data_claim(o) or "")
+        pv = self._obj("PersistentVolume", "", dig(dest, "spec", "volumeName") or "")
+        if pv is not None:
+            self._backing(pv)["content"] = remotes[remote]
+        return None
+
     def _complete(self, o: Obj) -> str | None:
         """Finish a sync whose claims are all Bound; return an error message when the mover fails."""
         ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
+        remote = self._remote(o)
+        if remote is not None:
+            return self._replicate(o, remote)
         rk = self._repo_key(o)
         if rk is None:
             return "Fatal: no repository configured"
@@ -1087,6 +1177,8 @@ class World:
             content = self._content(ns, self._data_claim(o))
             if content in (None, "empty"):
                 return "Fatal: unable to save snapshot: snapshot is empty"  # backube/volsync#1181, backube/scribe#156
+            if not snaps:
+                self.state.setdefault("initialised", []).append(rk)  # restic init (see initialised)
             snaps.append(str(content))
             return None
         if not snaps:
@@ -1143,7 +1235,7 @@ class World:
                 continue
             # Each reconcile of a sync in progress makes sure its cache claim exists (VolSync's
             # mover ensures the cache PVC before the Job), so a deleted stuck cache comes back.
-            if dig(o, "spec", self._mover(o)) is not None:
+            if dig(o, "spec", self._mover(o)) is not None and self._mover(o) not in REPLICATING:
                 self._cache_claim(o)
             if any(
                 dig(self._obj("PersistentVolumeClaim", ns, c), "status", "phase") != "Bound" for c in claims_of(pod)
@@ -1161,7 +1253,7 @@ class World:
             st.update(
                 lastSyncTime=s["ticks"],
                 nextSyncTime=s["ticks"] + every,
-                latestMoverStatus={"result": "Successful", "logs": "restic completed"},
+                latestMoverStatus={"result": "Successful", "logs": f"{self._mover(o)} completed"},
             )
             if sync["manual"] is not None:
                 st["lastManualSync"] = sync["manual"]
@@ -1176,18 +1268,24 @@ class World:
             if self._static_cephfs(pv) and attrs.get("rootPath"):
                 s["cephfs"].setdefault(f"{attrs.get('fsName')}:{attrs['rootPath']}", [])
         for o in self._of("ReplicationSource") + self._of("ReplicationDestination"):
-            self._cache_claim(o)
             rk, ns, st = self._repo_key(o), o["metadata"]["namespace"], o["status"]
-            if o["kind"] == "ReplicationSource":
+            remote = self._remote(o)
+            if remote is not None:
+                if o["kind"] == "ReplicationSource" or remote in s["remotes"]:
+                    self._replicate(o, remote)
+            elif o["kind"] == "ReplicationSource":
+                self._cache_claim(o)
                 content = self._content(ns, self._data_claim(o))
                 if rk and content not in (None, "empty"):
                     s["cephfs"].setdefault(rk, []).append(str(content))
-            elif rk and s["cephfs"].get(rk):
-                self._complete(o)
+            else:
+                self._cache_claim(o)
+                if rk and s["cephfs"].get(rk):
+                    self._complete(o)
             st.update(
                 lastSyncTime=s["ticks"],
                 nextSyncTime=s["ticks"] + s["schedule_every"],
-                latestMoverStatus={"result": "Successful", "logs": "restic completed"},
+                latestMoverStatus={"result": "Successful", "logs": f"{self._mover(o)} completed"},
             )
             manual = dig(o, "spec", "trigger", "manual")
             if manual is not None:
