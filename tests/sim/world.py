@@ -1058,7 +1058,11 @@ class World:
             return cast("str | None", dig(o, "spec", "sourcePVC"))
         return cast("str | None", dig(o, "spec", self._mover(o), "destinationPVC"))
 
-    def _cache_claim(self, o: Obj) -> str:
+    def _cache_claim(self, o: Obj) -> str | None:
+        """restic's and kopia's cache claim, made when missing; None for a mover
+        without one (rclone and rsyncTLS keep no cache)."""
+        if self._mover(o) in REPLICATING:
+            return None
         ns, name = o["metadata"]["namespace"], o["metadata"]["name"]
         cname = f"volsync-{self._prefix(o)}-{name}-cache"
         if self._obj("PersistentVolumeClaim", ns, cname) is None:
@@ -1086,8 +1090,7 @@ class World:
 
     def _start_mover(self, o: Obj) -> str:
         ns, job = o["metadata"]["namespace"], self._job(o)
-        cache = self._cache_claim(o) if self._mover(o) not in REPLICATING else None
-        claims = [c for c in (self._data_claim(o), cache) if c] + self._repo_claims(o)
+        claims = [c for c in (self._data_claim(o), self._cache_claim(o)) if c] + self._repo_claims(o)
         x = self.state["uid"] * 2654435761 % 27**5
         suffix = "".join(RAND_ALPHABET[x // 27**i % 27] for i in range(5))
         pod = self._create(
@@ -1235,7 +1238,7 @@ class World:
                 continue
             # Each reconcile of a sync in progress makes sure its cache claim exists (VolSync's
             # mover ensures the cache PVC before the Job), so a deleted stuck cache comes back.
-            if dig(o, "spec", self._mover(o)) is not None and self._mover(o) not in REPLICATING:
+            if dig(o, "spec", self._mover(o)) is not None:
                 self._cache_claim(o)
             if any(
                 dig(self._obj("PersistentVolumeClaim", ns, c), "status", "phase") != "Bound" for c in claims_of(pod)
@@ -1268,20 +1271,18 @@ class World:
             if self._static_cephfs(pv) and attrs.get("rootPath"):
                 s["cephfs"].setdefault(f"{attrs.get('fsName')}:{attrs['rootPath']}", [])
         for o in self._of("ReplicationSource") + self._of("ReplicationDestination"):
+            self._cache_claim(o)
             rk, ns, st = self._repo_key(o), o["metadata"]["namespace"], o["status"]
             remote = self._remote(o)
             if remote is not None:
                 if o["kind"] == "ReplicationSource" or remote in s["remotes"]:
                     self._replicate(o, remote)
             elif o["kind"] == "ReplicationSource":
-                self._cache_claim(o)
                 content = self._content(ns, self._data_claim(o))
                 if rk and content not in (None, "empty"):
                     s["cephfs"].setdefault(rk, []).append(str(content))
-            else:
-                self._cache_claim(o)
-                if rk and s["cephfs"].get(rk):
-                    self._complete(o)
+            elif rk and s["cephfs"].get(rk):
+                self._complete(o)
             st.update(
                 lastSyncTime=s["ticks"],
                 nextSyncTime=s["ticks"] + s["schedule_every"],
